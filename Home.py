@@ -1,0 +1,35 @@
+"""Entry point: page config, language switch, demo data on first start, login gate, role-based navigation."""
+import streamlit as st
+from sqlalchemy.exc import OperationalError
+
+from lib import ui
+from lib.auth import login_gate
+from lib.navigation import pages_for
+
+st.set_page_config(page_title="营销驾驶舱 · Marketing Cockpit", page_icon=":material/directions_car:", layout="wide")
+lang = ui.language_switch()
+
+try:
+    ui.ensure_demo_data()
+    user, authenticator = login_gate(ui.engine(), lang)
+except OperationalError as error:
+    st.error(ui.tr("db_unavailable", error=type(error.orig).__name__))
+    st.stop()
+
+if user is None:
+    st.stop()
+
+st.session_state[ui.USER_KEY] = user
+sections: dict[str, list] = {}
+for spec in pages_for(user.role, user.must_change_password):
+    page = st.Page(spec.path, title=ui.tr(spec.title_key), icon=spec.icon, url_path=spec.url_path)
+    sections.setdefault(ui.tr(spec.section_key), []).append(page)
+navigation = st.navigation(sections)
+
+with st.sidebar:
+    st.caption(ui.tr("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
+    if user.region_id is not None:
+        st.caption(ui.tr("region_label", region=user.region_name(lang)))
+    authenticator.logout(button_name=ui.tr("logout"), location="sidebar", key="logout")
+
+navigation.run()

@@ -1,0 +1,130 @@
+"""Login through streamlit-authenticator with credentials from the users table, lockout, the signed-in user."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import streamlit as st
+import streamlit_authenticator as stauth
+from sqlalchemy import Connection, Engine, select
+from streamlit_authenticator.utilities import LoginError
+
+from lib import config
+from lib.i18n import t
+from lib.models import AppUser, Region
+from lib.scope import Scope, scope_for_user
+from lib.services import audit, users
+
+LOGIN_FORM_KEY = "login"  # widget key of the login form
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """The signed-in user as the pages need it."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    region_id: int | None
+    region_zh: str | None
+    region_en: str | None
+    must_change_password: bool
+
+    @property
+    def scope(self) -> Scope:
+        """What this user may see."""
+        return scope_for_user(self.role, self.region_id, self.id, self.username)
+
+    def region_name(self, lang: str) -> str | None:
+        """The user's region in the language, or None for HQ roles."""
+        return self.region_en if lang == "en" else self.region_zh
+
+
+def _is_locked(user: AppUser, now: dt.datetime) -> bool:
+    """True while a lockout is in force."""
+    return user.locked_until is not None and user.locked_until > now
+
+
+def _failed_attempts_for_login(user: AppUser, now: dt.datetime) -> int:
+    """The failure count the login widget should start from (a lapsed lock starts afresh)."""
+    if _is_locked(user, now):
+        return users.MAX_FAILED_LOGINS
+    return 0 if user.locked_until is not None else user.failed_attempts
+
+
+def credentials_from_db(conn: Connection, now: dt.datetime) -> dict:
+    """streamlit-authenticator's credentials dict built from the active users (hashes only)."""
+    rows = conn.execute(select(AppUser).where(AppUser.active.is_(True))).scalars().all()
+    return {"usernames": {
+        user.username: {"name": user.display_name, "email": user.email or f"{user.username}@example.invalid",
+                        "password": user.password_hash, "roles": [user.role],
+                        "failed_login_attempts": _failed_attempts_for_login(user, now)}
+        for user in rows}}
+
+
+def load_user(conn: Connection, username: str) -> CurrentUser | None:
+    """The active user with that username, with the region names, or None."""
+    row = conn.execute(
+        select(AppUser, Region.name_zh, Region.name_en).outerjoin(Region, Region.id == AppUser.region_id)
+        .where(AppUser.username == username, AppUser.active.is_(True))).first()
+    if row is None:
+        return None
+    user, region_zh, region_en = row
+    return CurrentUser(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+                       region_id=user.region_id, region_zh=region_zh, region_en=region_en,
+                       must_change_password=user.must_change_password)
+
+
+def _persist_failures(engine: Engine, credentials: dict, before: dict[str, int]) -> bool:
+    """Write the failures the widget just counted to the database; True if an account got locked."""
+    locked = False
+    for username, entry in credentials["usernames"].items():
+        if entry.get("failed_login_attempts", 0) > before[username]:
+            with engine.begin() as conn:
+                locked = users.record_login_failure(conn, username) or locked
+    return locked
+
+
+def _record_success(engine: Engine) -> callable:
+    """The widget's success callback: stamp the login and audit it."""
+    def callback(event: dict) -> None:
+        with engine.begin() as conn:
+            users.record_login_success(conn, event["username"])
+    return callback
+
+
+def make_authenticator(credentials: dict) -> stauth.Authenticate:
+    """The authenticator with the configured cookie; no artificial delay before the form."""
+    return stauth.Authenticate(credentials, cookie_name=config.COOKIE_NAME, cookie_key=config.cookie_key(),
+                               cookie_expiry_days=config.COOKIE_EXPIRY_DAYS, auto_hash=False, login_sleep_time=0)
+
+
+def login_gate(engine: Engine, lang: str) -> tuple[CurrentUser | None, stauth.Authenticate]:
+    """Render the login form until someone signs in; returns the signed-in user (or None) and the authenticator."""
+    with engine.connect() as conn:
+        credentials = credentials_from_db(conn, audit.now())
+    before = {name: entry["failed_login_attempts"] for name, entry in credentials["usernames"].items()}
+    authenticator = make_authenticator(credentials)
+    fields = {"Form name": t("login_title", lang), "Username": t("username", lang),
+              "Password": t("password", lang), "Login": t("login_button", lang)}
+    try:
+        authenticator.login(location="main", fields=fields, key=LOGIN_FORM_KEY,
+                            max_login_attempts=users.MAX_FAILED_LOGINS, callback=_record_success(engine))
+    except LoginError as error:
+        message = "login_disabled" if "authorized" in str(error) else "login_locked"
+        st.error(t(message, lang, minutes=users.LOCKOUT_MINUTES))
+        return None, authenticator
+    if _persist_failures(engine, credentials, before):
+        st.error(t("login_locked", lang, minutes=users.LOCKOUT_MINUTES))
+        return None, authenticator
+    status = st.session_state.get("authentication_status")
+    if not status:
+        st.error(t("login_failed", lang)) if status is False else st.caption(t("demo_logins_hint", lang))
+        return None, authenticator
+    with engine.connect() as conn:
+        user = load_user(conn, st.session_state["username"])
+    if user is None:
+        authenticator.logout(location="unrendered")
+        st.error(t("login_disabled", lang))
+    return user, authenticator

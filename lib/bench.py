@@ -1,0 +1,122 @@
+"""Page timings: every registered page rendered through AppTest as an executive, cold and warm.
+
+Usage: python -m lib.bench --scale tiny|demo|large [--database-url URL] [--runs N] [--json PATH]
+Seeds the database at that scale first when it is empty. Prints medians and writes JSON shaped
+{"scale", "database", "seed_s", "pages": {page: {"cold_median_s", "warm_median_s", "runs"}}}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+from lib.config import DATA_DIR, ROOT
+
+BENCH_PAGES = {  # bench key -> page file; each screen's issue registers its page here
+    "overview": "pages/overview.py",
+}
+BENCH_USER = "exec"  # pages are timed as the demo executive (sees every region)
+APP_TIMEOUT_S = 120  # AppTest's per-run limit: generous, a cold run at large scale reads a lot
+
+
+def default_url(scale: str) -> str:
+    """A bench database of its own per scale, beside the demo database."""
+    return f"sqlite:///{DATA_DIR / f'bench-{scale}.db'}"
+
+
+def ensure_seeded(url: str, scale: str) -> float | None:
+    """Seed the database at the scale if it has no data; seconds taken, or None if it was there."""
+    from sqlalchemy import inspect
+
+    from lib.db import get_engine
+    from lib.queries.system import demo_info
+    from lib.seed import seed_database
+
+    engine = get_engine(url)
+    if inspect(engine).has_table("app_user"):
+        with engine.connect() as conn:
+            info = demo_info(conn)
+        if info is not None:
+            if info.get("scale") != scale:
+                raise SystemExit(f"{url} holds demo data of scale {info.get('scale')}, not {scale}: use another --database-url")
+            return None
+    started = time.perf_counter()
+    seed_database(engine, scale=scale)
+    return time.perf_counter() - started
+
+
+def signed_in_app(page: str):
+    """An AppTest of the app with the bench user already signed in, opened on one page."""
+    from streamlit.testing.v1 import AppTest
+
+    from lib.db import get_engine
+    from lib.models import AppUser
+    from sqlalchemy import select
+
+    app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=APP_TIMEOUT_S)
+    with get_engine().connect() as conn:
+        name = conn.execute(select(AppUser.display_name).where(AppUser.username == BENCH_USER)).scalar_one()
+    app.session_state["authentication_status"] = True
+    app.session_state["username"] = BENCH_USER
+    app.session_state["name"] = name
+    app.switch_page(page)
+    return app
+
+
+def render_seconds(page: str, clear_caches: bool) -> float:
+    """Seconds for one full render of the page (data caches cleared first when asked)."""
+    import streamlit as st
+
+    if clear_caches:
+        st.cache_data.clear()
+    app = signed_in_app(page)
+    started = time.perf_counter()
+    app.run()
+    elapsed = time.perf_counter() - started
+    if app.exception:
+        raise RuntimeError(f"{page} raised: {app.exception[0].message}")
+    return elapsed
+
+
+def time_page(page: str, runs: int) -> dict[str, float | int]:
+    """Cold and warm medians of a page over N runs each."""
+    render_seconds(page, clear_caches=False)  # compile the modules once, outside the timings
+    cold = [render_seconds(page, clear_caches=True) for _ in range(runs)]
+    warm = [render_seconds(page, clear_caches=False) for _ in range(runs)]
+    return {"cold_median_s": round(statistics.median(cold), 4), "warm_median_s": round(statistics.median(warm), 4), "runs": runs}
+
+
+def print_table(result: dict) -> None:
+    """The medians as a small table on stdout."""
+    print(f"scale={result['scale']} database={result['database']} seed_s={result['seed_s']}")
+    print(f"{'page':<12}{'cold median s':>15}{'warm median s':>15}{'runs':>6}")
+    for page, figures in result["pages"].items():
+        print(f"{page:<12}{figures['cold_median_s']:>15.3f}{figures['warm_median_s']:>15.3f}{figures['runs']:>6}")
+
+
+def main() -> None:
+    """Parse the arguments, seed if needed, time every page, print and write the results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=("tiny", "demo", "large"), default="demo")
+    parser.add_argument("--database-url", help="default: data/bench-<scale>.db (SQLite)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="write the results to this file")
+    args = parser.parse_args()
+    url = args.database_url or default_url(args.scale)
+    os.environ["DATABASE_URL"] = url
+    seed_s = ensure_seeded(url, args.scale)
+    from lib.db import get_engine
+
+    result = {"scale": args.scale, "database": get_engine(url).dialect.name,
+              "seed_s": None if seed_s is None else round(seed_s, 2),
+              "pages": {key: time_page(page, args.runs) for key, page in BENCH_PAGES.items()}}
+    print_table(result)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

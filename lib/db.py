@@ -1,0 +1,80 @@
+"""One engine per process, transaction helpers and the SQLite pragmas."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from lib.config import database_url
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # wait this long for another writer before failing
+
+
+def normalise_url(url: str) -> str:
+    """Pick the drivers this project ships: psycopg 3 for PostgreSQL, PyMySQL for MySQL/MariaDB."""
+    parsed = make_url(url)
+    drivers = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
+    if parsed.drivername in drivers:
+        parsed = parsed.set(drivername=drivers[parsed.drivername])
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL for readers beside one writer, foreign keys on, a busy timeout."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for the URL, with the per-dialect settings this project needs."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        path = make_url(url).database
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+@lru_cache(maxsize=4)
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for the configured (or given) database."""
+    return make_engine(url or database_url())
+
+
+@contextmanager
+def transaction(engine: Engine | None = None) -> Iterator[Connection]:
+    """One transaction: commits when the block ends, rolls back if it raises."""
+    with (engine or get_engine()).begin() as conn:
+        yield conn
+
+
+def alembic_config(connection: Connection | None = None):
+    """Alembic's config for this project, optionally bound to an open connection."""
+    from alembic.config import Config
+
+    from lib.config import ROOT
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "lib" / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_to_head(engine: Engine | None = None) -> None:
+    """Bring the database schema to the newest migration (a no-op when it is there already)."""
+    from alembic import command
+
+    with (engine or get_engine()).begin() as conn:
+        command.upgrade(alembic_config(conn), "head")

@@ -1,0 +1,28 @@
+"""How each headline metric is formatted and judged; shared by pages and exports."""
+from __future__ import annotations
+
+from lib import formatting
+
+RATE_METRICS = frozenset({"valid_rate", "lead_to_order"})  # shown as percentages
+UNIT_COST_METRICS = frozenset({"cpl", "cpql"})  # shown to the yuan
+MONEY_METRICS = frozenset({"spend", "gmv", "liability"})  # shown as compact ¥ amounts
+BENCHMARK_KEYS = {"cpl": "benchmark_cpl", "cpql": "benchmark_cpql", "valid_rate": "benchmark_valid_rate",
+                  "lead_to_order": "benchmark_lead_to_order"}  # metric -> i18n key of its reference line
+
+
+def format_value(metric: str, value: float | None, lang: str) -> str:
+    """A metric's value as users read it."""
+    if metric in RATE_METRICS:
+        return formatting.percent(value)
+    if metric in UNIT_COST_METRICS:
+        return formatting.unit_cost(value)
+    if metric in MONEY_METRICS:
+        return formatting.money(value, lang)
+    return formatting.compact(value, lang)
+
+
+def delta_colour(higher_is_better: bool | None) -> str:
+    """st.metric's delta_color for a metric: green up, green down (costs), or neutral."""
+    if higher_is_better is None:
+        return "off"
+    return "normal" if higher_is_better else "inverse"

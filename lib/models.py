@@ -1,0 +1,519 @@
+"""The whole product's schema: SQLAlchemy 2.x typed ORM tables, constraints and dashboard indexes.
+
+Region is denormalised onto dealers, leads, members, ledger rows and channel facts (`region_id`)
+so that scope filters and regional aggregates never need a join; services that change the
+province→region mapping update those columns in the same transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ROLES = ("executive", "campaign_manager", "regional_staff", "admin")  # who may do what: domain.md
+CITY_TIERS = ("一线", "新一线", "二线", "三线", "四线", "五线")  # city tiers as users name them
+DEALER_GRADES = ("4S", "urban", "satellite")  # 4S store, urban showroom, satellite outlet
+DOUYIN_TIERS = ("head", "middle", "tail")  # Douyin account tier 头部 1% / 中部 19% / 尾部 80%
+POWERTRAINS = ("ICE", "BEV", "PHEV", "HEV")  # fuel, battery-electric, plug-in, hybrid
+CHANNEL_FAMILIES = ("official", "marketplace", "vertical", "video", "social", "search", "cross", "offline")
+NODE_KINDS = ("festival", "ecommerce", "auto_show")  # kinds of fixed marketing nodes
+CAMPAIGN_TYPES = ("ecommerce", "launch", "festival", "owner_event", "brand", "auto_show")
+OBJECTIVES = ("awareness", "leads", "conversion")  # every campaign states one, quantified
+CAMPAIGN_STATUSES = ("draft", "submitted", "approved", "running", "completed", "reviewed", "cancelled")
+PHASES = ("warmup", "presale", "peak", "spread")  # 蓄水/预热 → 预售 → 爆发 → 延续/扩散
+KPI_METRICS = (  # metrics a KPI target can be set on (campaign or monthly channel target)
+    "spend", "impressions", "clicks", "leads", "valid_leads", "coupons", "orders", "gmv",
+    "cpl", "cpql", "valid_rate", "lead_to_order",
+)
+LEAD_GRADES = ("high", "medium", "low")  # 高 / 中 / 低或无
+FUNNEL_STAGES = ("lead", "valid", "visit", "test_drive", "order", "delivery")  # in order
+LOST_REASONS = ("no_answer", "bought_elsewhere", "budget", "not_interested", "invalid_contact", "other")
+LEDGER_KINDS = ("earn", "redeem", "expire", "adjust")
+IMPORT_STATUSES = ("committed", "rolled_back")
+MONEY = Numeric(16, 2)  # CNY amounts
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    """A portable CHECK expression: column is one of the values."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Region(Base):
+    """A sales region (大区); the split is data, not code."""
+
+    __tablename__ = "region"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(32))
+    name_en: Mapped[str] = mapped_column(String(64))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Province(Base):
+    """A provincial-level unit, keyed by its 6-digit adcode."""
+
+    __tablename__ = "province"
+    adcode: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name_zh: Mapped[str] = mapped_column(String(32))
+    short_zh: Mapped[str] = mapped_column(String(16))
+    name_en: Mapped[str] = mapped_column(String(64))
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
+    lon: Mapped[float]
+    lat: Mapped[float]
+    has_dealers: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class City(Base):
+    """A prefecture-level city with its tier and coordinates."""
+
+    __tablename__ = "city"
+    __table_args__ = (CheckConstraint(_in("tier", CITY_TIERS), name="ck_city_tier"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    adcode: Mapped[int] = mapped_column(Integer, unique=True)
+    name_zh: Mapped[str] = mapped_column(String(32))
+    name_en: Mapped[str] = mapped_column(String(64))
+    province_adcode: Mapped[int] = mapped_column(ForeignKey("province.adcode"), index=True)
+    tier: Mapped[str] = mapped_column(String(8))
+    lon: Mapped[float]
+    lat: Mapped[float]
+
+
+class Dealer(Base):
+    """A dealer outlet (经销商) that leads are dispatched to."""
+
+    __tablename__ = "dealer"
+    __table_args__ = (
+        CheckConstraint(_in("grade", DEALER_GRADES), name="ck_dealer_grade"),
+        CheckConstraint(_in("douyin_tier", DOUYIN_TIERS), name="ck_dealer_douyin_tier"),
+        CheckConstraint("lat BETWEEN 3 AND 54 AND lon BETWEEN 73 AND 136", name="ck_dealer_in_china"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"), index=True)
+    province_adcode: Mapped[int] = mapped_column(ForeignKey("province.adcode"), index=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
+    lat: Mapped[float]
+    lon: Mapped[float]
+    grade: Mapped[str] = mapped_column(String(16))
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    douyin_tier: Mapped[str] = mapped_column(String(8), default="tail")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class VehicleModel(Base):
+    """A vehicle model (车型) campaigns and leads refer to."""
+
+    __tablename__ = "vehicle_model"
+    __table_args__ = (CheckConstraint(_in("powertrain", POWERTRAINS), name="ck_model_powertrain"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+    segment: Mapped[str] = mapped_column(String(16))
+    powertrain: Mapped[str] = mapped_column(String(8))
+    msrp: Mapped[Decimal] = mapped_column(MONEY)
+    launched_on: Mapped[dt.date] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Channel(Base):
+    """A marketing channel (渠道), e.g. Douyin or Autohome."""
+
+    __tablename__ = "channel"
+    __table_args__ = (CheckConstraint(_in("family", CHANNEL_FAMILIES), name="ck_channel_family"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(32))
+    name_en: Mapped[str] = mapped_column(String(64))
+    family: Mapped[str] = mapped_column(String(16))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class MarketingNode(Base):
+    """A fixed node on the marketing calendar (春节, 618, 双11, an auto show …) in one year."""
+
+    __tablename__ = "marketing_node"
+    __table_args__ = (
+        CheckConstraint(_in("kind", NODE_KINDS), name="ck_node_kind"),
+        CheckConstraint("end_date >= start_date", name="ck_node_dates"),
+        UniqueConstraint("code", "start_date", name="uq_node_code_start"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name_zh: Mapped[str] = mapped_column(String(32))
+    name_en: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+
+
+class AppUser(Base):
+    """A person who logs in; credentials for streamlit-authenticator come from here."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="ck_user_role"),
+        CheckConstraint("role <> 'regional_staff' OR region_id IS NOT NULL", name="ck_user_regional_has_region"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(32))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    password_hash: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Campaign(Base):
+    """A marketing campaign (营销活动) with its budget control line and life cycle."""
+
+    __tablename__ = "campaign"
+    __table_args__ = (
+        CheckConstraint(_in("type", CAMPAIGN_TYPES), name="ck_campaign_type"),
+        CheckConstraint(_in("objective", OBJECTIVES), name="ck_campaign_objective"),
+        CheckConstraint(_in("status", CAMPAIGN_STATUSES), name="ck_campaign_status"),
+        CheckConstraint("end_date >= start_date", name="ck_campaign_dates"),
+        CheckConstraint("budget_total >= 0", name="ck_campaign_budget"),
+        Index("ix_campaign_dates", "start_date", "end_date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    hashtag: Mapped[str | None] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(16))
+    objective: Mapped[str] = mapped_column(String(16))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("vehicle_model.id"), index=True)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)  # None: national
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    budget_total: Mapped[Decimal] = mapped_column(MONEY)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    review_text: Mapped[str | None] = mapped_column(Text)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock: bumped by every save
+
+
+class CampaignPhase(Base):
+    """One phase of a campaign (warm-up, pre-sale, peak, spread)."""
+
+    __tablename__ = "campaign_phase"
+    __table_args__ = (
+        CheckConstraint(_in("phase", PHASES), name="ck_phase_name"),
+        CheckConstraint("end_date >= start_date", name="ck_phase_dates"),
+    )
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    phase: Mapped[str] = mapped_column(String(16), primary_key=True)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+
+
+class CampaignBudgetLine(Base):
+    """The part of a campaign's budget planned for one channel."""
+
+    __tablename__ = "campaign_budget_line"
+    __table_args__ = (CheckConstraint("amount >= 0", name="ck_budget_line_amount"),)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id"), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class CampaignKpiTarget(Base):
+    """A quantified goal of a campaign (e.g. 12,000 leads)."""
+
+    __tablename__ = "campaign_kpi_target"
+    __table_args__ = (
+        CheckConstraint(_in("metric", KPI_METRICS), name="ck_campaign_kpi_metric"),
+        CheckConstraint("target_value >= 0", name="ck_campaign_kpi_value"),
+    )
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target_value: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+
+
+class CampaignStatusChange(Base):
+    """One step of a campaign's life cycle: who moved it, when, why."""
+
+    __tablename__ = "campaign_status_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class ImportBatch(Base):
+    """One data import: who, when, how many rows; can be rolled back."""
+
+    __tablename__ = "import_batch"
+    __table_args__ = (CheckConstraint(_in("status", IMPORT_STATUSES), name="ck_import_status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="committed")
+    rolled_back_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class ChannelDaily(Base):
+    """Daily facts of one channel in one region (None: national, not attributable) for one campaign (or none).
+
+    Leads and valid leads count leads by their creation day; orders count orders by order day.
+    """
+
+    __tablename__ = "channel_daily"
+    __table_args__ = tuple(
+        [CheckConstraint(f"{col} >= 0", name=f"ck_daily_{col}_nonneg") for col in (
+            "spend", "impressions", "clicks", "leads", "valid_leads", "coupons", "orders", "gmv",
+            "fans", "live_sessions", "live_views")]
+        + [
+            CheckConstraint("clicks <= impressions", name="ck_daily_clicks_le_impressions"),
+            CheckConstraint("valid_leads <= leads", name="ck_daily_valid_le_leads"),
+            Index("ix_daily_day_channel", "day", "channel_id"),
+            Index("ix_daily_region_day", "region_id", "day"),
+            Index("ix_daily_campaign", "campaign_id"),
+        ]
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
+    spend: Mapped[Decimal] = mapped_column(MONEY, default=0)
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    leads: Mapped[int] = mapped_column(Integer, default=0)
+    valid_leads: Mapped[int] = mapped_column(Integer, default=0)
+    coupons: Mapped[int] = mapped_column(Integer, default=0)
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    gmv: Mapped[Decimal] = mapped_column(MONEY, default=0)
+    fans: Mapped[int] = mapped_column(Integer, default=0)
+    live_sessions: Mapped[int] = mapped_column(Integer, default=0)
+    live_views: Mapped[int] = mapped_column(BigInteger, default=0)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+
+class ChannelTarget(Base):
+    """A monthly target for one channel and metric, national (region None) or for one region."""
+
+    __tablename__ = "channel_target"
+    __table_args__ = (
+        CheckConstraint(_in("metric", KPI_METRICS), name="ck_target_metric"),
+        CheckConstraint("target_value >= 0", name="ck_target_value"),
+        Index("ix_target_month", "month", "metric"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date)  # first day of the month
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    metric: Mapped[str] = mapped_column(String(16))
+    target_value: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Lead(Base):
+    """A sales lead (线索) with one timestamp per funnel stage; personal data only hashed + masked."""
+
+    __tablename__ = "lead"
+    __table_args__ = (
+        CheckConstraint(_in("grade", LEAD_GRADES), name="ck_lead_grade"),
+        CheckConstraint(f"lost_reason IS NULL OR {_in('lost_reason', LOST_REASONS)}", name="ck_lead_lost_reason"),
+        Index("ix_lead_created", "created_at"),
+        Index("ix_lead_region_created", "region_id", "created_at"),
+        Index("ix_lead_channel_created", "channel_id", "created_at"),
+        Index("ix_lead_dealer_created", "dealer_id", "created_at"),
+        Index("ix_lead_phone_hash", "phone_hash"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
+    model_id: Mapped[int] = mapped_column(ForeignKey("vehicle_model.id"))
+    dealer_id: Mapped[int | None] = mapped_column(ForeignKey("dealer.id"))
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
+    province_adcode: Mapped[int] = mapped_column(ForeignKey("province.adcode"))
+    grade: Mapped[str] = mapped_column(String(8))
+    valid_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    visit_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    test_drive_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    order_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    delivery_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    lost_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    lost_stage: Mapped[str | None] = mapped_column(String(16))
+    lost_reason: Mapped[str | None] = mapped_column(String(32))
+    dormant_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reactivated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    first_response_minutes: Mapped[int | None] = mapped_column(Integer)
+    phone_hash: Mapped[str] = mapped_column(String(64))
+    phone_masked: Mapped[str] = mapped_column(String(16))
+    name_masked: Mapped[str | None] = mapped_column(String(16))
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+
+class MemberTier(Base):
+    """A configurable member tier: growth value from `min_growth` upwards."""
+
+    __tablename__ = "member_tier"
+    __table_args__ = (CheckConstraint("min_growth >= 0", name="ck_tier_min_growth"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(32))
+    name_en: Mapped[str] = mapped_column(String(32))
+    min_growth: Mapped[int] = mapped_column(Integer, unique=True)
+    benefits_zh: Mapped[str | None] = mapped_column(Text)
+    benefits_en: Mapped[str | None] = mapped_column(Text)
+
+
+class Member(Base):
+    """A member of the owners'/fans' club; personal data only hashed + masked."""
+
+    __tablename__ = "member"
+    __table_args__ = (
+        CheckConstraint("points_balance >= 0", name="ck_member_balance_nonneg"),
+        Index("ix_member_region_active", "region_id", "last_active_on"),
+        Index("ix_member_joined", "joined_on"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    member_no: Mapped[str] = mapped_column(String(20), unique=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
+    province_adcode: Mapped[int] = mapped_column(ForeignKey("province.adcode"))
+    dealer_id: Mapped[int | None] = mapped_column(ForeignKey("dealer.id"))
+    tier_id: Mapped[int] = mapped_column(ForeignKey("member_tier.id"))
+    is_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_on: Mapped[dt.date] = mapped_column(Date)
+    last_active_on: Mapped[dt.date] = mapped_column(Date)
+    growth_value: Mapped[int] = mapped_column(Integer, default=0)
+    points_balance: Mapped[int] = mapped_column(Integer, default=0)
+    phone_hash: Mapped[str] = mapped_column(String(64))
+    phone_masked: Mapped[str] = mapped_column(String(16))
+    name_masked: Mapped[str | None] = mapped_column(String(16))
+
+
+class PointsRule(Base):
+    """An earn rule (spend ¥1 = 1 point, check-in 5, post 50 …)."""
+
+    __tablename__ = "points_rule"
+    __table_args__ = (CheckConstraint("points > 0", name="ck_rule_points"), CheckConstraint("per IN ('yuan', 'action')", name="ck_rule_per"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(32))
+    name_en: Mapped[str] = mapped_column(String(64))
+    points: Mapped[int] = mapped_column(Integer)
+    per: Mapped[str] = mapped_column(String(8))  # 'yuan': points per ¥1 spent; 'action': per action
+    daily_cap: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Reward(Base):
+    """Something members burn points on (points mall item, voucher, labour-hour discount …)."""
+
+    __tablename__ = "reward"
+    __table_args__ = (CheckConstraint("points_cost > 0", name="ck_reward_cost"), CheckConstraint("cash_value >= 0", name="ck_reward_value"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32))
+    points_cost: Mapped[int] = mapped_column(Integer)
+    cash_value: Mapped[Decimal] = mapped_column(MONEY)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PointsLedger(Base):
+    """One points movement; `points` is signed (+earn, −redeem/−expire, ±adjust).
+
+    Earn rows are lots: `lot_remaining` is what FIFO consumption has left of them and
+    `expires_on` is 12 months after `occurred_on`.
+    """
+
+    __tablename__ = "points_ledger"
+    __table_args__ = (
+        CheckConstraint(_in("kind", LEDGER_KINDS), name="ck_ledger_kind"),
+        CheckConstraint("(kind = 'earn' AND points > 0) OR (kind IN ('redeem', 'expire') AND points < 0) OR kind = 'adjust'", name="ck_ledger_sign"),
+        CheckConstraint("lot_remaining IS NULL OR (lot_remaining >= 0 AND lot_remaining <= points)", name="ck_ledger_lot"),
+        Index("ix_ledger_member", "member_id", "occurred_on"),
+        Index("ix_ledger_region_day", "region_id", "occurred_on"),
+        Index("ix_ledger_expiry", "expires_on"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(8))
+    points: Mapped[int] = mapped_column(Integer)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("points_rule.id"))
+    reward_id: Mapped[int | None] = mapped_column(ForeignKey("reward.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    lot_remaining: Mapped[int | None] = mapped_column(Integer)
+
+
+class AppSetting(Base):
+    """A named setting kept in the database (points exchange rate, points budget …)."""
+
+    __tablename__ = "app_setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class AuditLog(Base):
+    """Who did what and when; the application only ever appends."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_at", "at"), Index("ix_audit_entity", "entity", "entity_id"))
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    username: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str | None] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON: before/after or context
+
+
+class DataVersion(Base):
+    """A counter every write bumps, so each app server's caches learn that data changed."""
+
+    __tablename__ = "data_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,0 +1,36 @@
+"""Which pages exist and which roles see them; Home.py turns this into st.navigation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lib.models import ROLES
+
+EVERYONE = frozenset(ROLES)  # every role
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One screen: its file, label key, icon, URL path, section and the roles allowed to open it."""
+
+    path: str
+    title_key: str
+    icon: str
+    url_path: str
+    section_key: str
+    roles: frozenset[str]
+
+
+PAGES: tuple[PageSpec, ...] = (  # in navigation order
+    PageSpec("pages/overview.py", "nav_overview", ":material/dashboard:", "overview", "nav_section_dashboards", EVERYONE),
+    PageSpec("pages/account.py", "nav_account", ":material/person:", "account", "nav_section_admin", EVERYONE),
+    PageSpec("pages/audit.py", "nav_audit", ":material/history:", "audit", "nav_section_admin", frozenset({"admin"})),
+)
+PASSWORD_CHANGE_ONLY = ("pages/account.py",)  # all a user with a reset password may open
+
+
+def pages_for(role: str, must_change_password: bool = False) -> list[PageSpec]:
+    """The pages a role may open, in order (only the account page until a reset password is changed)."""
+    allowed = [page for page in PAGES if role in page.roles]
+    if must_change_password:
+        return [page for page in allowed if page.path in PASSWORD_CHANGE_ONLY]
+    return allowed

@@ -1,0 +1,1 @@
+"""Read side: plain functions (conn, scope, filters) -> DataFrame, no Streamlit."""

@@ -1,0 +1,201 @@
+"""The landing page's figures: year to date vs target and vs last year, the monthly trend, alerts.
+
+Definitions (shown to users in the page's help texts):
+- Period: 1 January to `today` (inclusive); last year: the same calendar span one year earlier.
+- Channel facts come from `channel_daily`; rows without a region are national brand spend that
+  only HQ roles see, so a region's CPL is its own attributable spend over its own leads.
+- Targets: the sum of monthly channel targets (national rows for HQ, the region's rows for
+  regional staff); the current month counts pro rata by days elapsed. Ratio targets are derived
+  from the summed component targets (CPL target = spend target / leads target), never averaged.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Connection, Integer, and_, func, select
+
+from lib.formatting import ratio
+from lib.models import AppSetting, Campaign, Channel, ChannelDaily, ChannelTarget, Member, PointsLedger
+from lib.scope import Scope
+from lib.sqlfuncs import year_month
+
+FACT_COLUMNS = ("spend", "impressions", "clicks", "leads", "valid_leads", "orders", "gmv")  # summed facts
+TARGET_METRICS = ("spend", "leads", "valid_leads", "orders")  # additive targets; ratios derive from them
+HIGHER_IS_BETTER = {"spend": None, "leads": True, "cpl": False, "cpql": False, "valid_rate": True,
+                    "orders": True, "lead_to_order": True}  # None: neither direction is "good"
+UNDER_TARGET_ALERT = 0.9  # a channel below 90% of its pro-rated leads target raises an alert
+EXPIRY_WINDOW_DAYS = 30  # alert horizon for points about to expire
+ACTIVE_MEMBER_DAYS = 90  # a member active within this many days counts as active
+DEFAULT_POINT_VALUE_CNY = 0.01  # ¥ per point when no exchange rate is configured
+
+
+def same_day_last_year(day: dt.date) -> dt.date:
+    """The same calendar day a year earlier (29 Feb becomes 28 Feb)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def fact_totals(conn: Connection, scope: Scope, start: dt.date, end: dt.date) -> dict[str, float]:
+    """Sums of the channel facts between two days (inclusive) within the scope."""
+    columns = [func.coalesce(func.sum(getattr(ChannelDaily, name)), 0).label(name) for name in FACT_COLUMNS]
+    row = conn.execute(select(*columns).where(
+        ChannelDaily.day.between(start, end), scope.region_filter(ChannelDaily.region_id))).one()
+    return {name: float(value) for name, value in row._mapping.items()}
+
+
+def _target_region_filter(scope: Scope):
+    """National target rows for HQ roles, the region's own rows for regional staff."""
+    return ChannelTarget.region_id.is_(None) if scope.sees_all_regions else scope.region_filter(ChannelTarget.region_id)
+
+
+def month_weights(start: dt.date, end: dt.date) -> dict[dt.date, float]:
+    """For each month touching [start, end]: the share of its days inside the span."""
+    weights: dict[dt.date, float] = {}
+    month = start.replace(day=1)
+    while month <= end:
+        days_in_month = calendar.monthrange(month.year, month.month)[1]
+        month_end = month.replace(day=days_in_month)
+        covered = (min(end, month_end) - max(start, month)).days + 1
+        weights[month] = covered / days_in_month
+        month = month_end + dt.timedelta(days=1)
+    return weights
+
+
+def target_totals(conn: Connection, scope: Scope, start: dt.date, end: dt.date,
+                  channel_id: int | None = None) -> dict[str, float]:
+    """Additive targets for the span, months pro rata by days covered."""
+    weights = month_weights(start, end)
+    query = (select(ChannelTarget.month, ChannelTarget.metric, func.sum(ChannelTarget.target_value).label("value"))
+             .where(ChannelTarget.month.in_(list(weights)), ChannelTarget.metric.in_(TARGET_METRICS),
+                    _target_region_filter(scope))
+             .group_by(ChannelTarget.month, ChannelTarget.metric))
+    if channel_id is not None:
+        query = query.where(ChannelTarget.channel_id == channel_id)
+    totals = dict.fromkeys(TARGET_METRICS, 0.0)
+    for month, metric, value in conn.execute(query):
+        totals[metric] += float(value) * weights[month]
+    return totals
+
+
+def derived_ratios(sums: dict[str, float]) -> dict[str, float | None]:
+    """CPL, CPQL, valid-lead rate and lead→order from summed facts (never averaged ratios)."""
+    return {
+        "cpl": ratio(sums["spend"], sums["leads"]),
+        "cpql": ratio(sums["spend"], sums["valid_leads"]),
+        "valid_rate": ratio(sums["valid_leads"], sums["leads"]),
+        "lead_to_order": ratio(sums["orders"], sums["leads"]),
+    }
+
+
+def ytd_scorecard(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFrame:
+    """One row per headline metric: actual, target, last year, attainment and change vs last year."""
+    start = today.replace(month=1, day=1)
+    last_year_end = same_day_last_year(today)
+    actual = fact_totals(conn, scope, start, today)
+    last_year = fact_totals(conn, scope, start.replace(year=start.year - 1), last_year_end)
+    target = target_totals(conn, scope, start, today)
+    actual.update(derived_ratios(actual))
+    last_year.update(derived_ratios(last_year))
+    target.update(derived_ratios(target))
+    rows = []
+    for metric, better in HIGHER_IS_BETTER.items():
+        value, goal, before = actual[metric], target[metric], last_year[metric]
+        rows.append({"metric": metric, "actual": value, "target": goal, "last_year": before,
+                     "attainment": ratio(value, goal), "yoy": None if ratio(value, before) is None else ratio(value, before) - 1,
+                     "higher_is_better": better})
+    return pd.DataFrame(rows)
+
+
+def monthly_trend(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFrame:
+    """Spend, leads, valid leads and orders per month for this year and last, with the leads target."""
+    start = dt.date(today.year - 1, 1, 1)
+    month = year_month(ChannelDaily.day).label("month")
+    facts = pd.DataFrame(conn.execute(
+        select(month, *[func.sum(getattr(ChannelDaily, name)).label(name) for name in ("spend", "leads", "valid_leads", "orders")])
+        .where(ChannelDaily.day.between(start, today), scope.region_filter(ChannelDaily.region_id))
+        .group_by(month).order_by(month)).mappings().all(), columns=["month", "spend", "leads", "valid_leads", "orders"])
+    target_month = year_month(ChannelTarget.month).label("month")
+    targets = pd.DataFrame(conn.execute(
+        select(target_month, func.sum(ChannelTarget.target_value).label("leads_target"))
+        .where(ChannelTarget.month.between(start, today), ChannelTarget.metric == "leads", _target_region_filter(scope))
+        .group_by(target_month)).mappings().all(), columns=["month", "leads_target"])
+    trend = facts.merge(targets, on="month", how="left")
+    for name in ("spend", "leads", "valid_leads", "orders", "leads_target"):
+        trend[name] = trend[name].astype(float)
+    trend["year"] = trend["month"].str[:4].astype(int)
+    return trend
+
+
+def channels_under_target(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFrame:
+    """Channels whose year-to-date leads are below 90% of their pro-rated target."""
+    start = today.replace(month=1, day=1)
+    actuals = dict(conn.execute(
+        select(ChannelDaily.channel_id, func.sum(ChannelDaily.leads))
+        .where(ChannelDaily.day.between(start, today), scope.region_filter(ChannelDaily.region_id))
+        .group_by(ChannelDaily.channel_id)).all())
+    weights = month_weights(start, today)
+    targets: dict[int, float] = {}
+    for channel_id, month, value in conn.execute(
+            select(ChannelTarget.channel_id, ChannelTarget.month, func.sum(ChannelTarget.target_value))
+            .where(ChannelTarget.month.in_(list(weights)), ChannelTarget.metric == "leads", _target_region_filter(scope))
+            .group_by(ChannelTarget.channel_id, ChannelTarget.month)):
+        targets[channel_id] = targets.get(channel_id, 0.0) + float(value) * weights[month]
+    names = conn.execute(select(Channel.id, Channel.code, Channel.name_zh, Channel.name_en).order_by(Channel.sort_order)).all()
+    rows = []
+    for channel in names:
+        goal, actual = targets.get(channel.id, 0.0), float(actuals.get(channel.id) or 0)
+        attainment = ratio(actual, goal)
+        if attainment is not None and attainment < UNDER_TARGET_ALERT:
+            rows.append({"channel": channel.code, "name_zh": channel.name_zh, "name_en": channel.name_en,
+                         "leads": actual, "target": goal, "attainment": attainment})
+    return pd.DataFrame(rows, columns=["channel", "name_zh", "name_en", "leads", "target", "attainment"])
+
+
+def campaigns_over_budget(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFrame:
+    """This year's campaigns whose attributed spend exceeds their budget (regional staff: their region's)."""
+    spend = func.sum(ChannelDaily.spend).label("spent")
+    query = (select(Campaign.id, Campaign.name, Campaign.status, Campaign.budget_total, spend)
+             .join(ChannelDaily, ChannelDaily.campaign_id == Campaign.id)
+             .where(Campaign.end_date >= today.replace(month=1, day=1), Campaign.start_date <= today,
+                    scope.region_filter(Campaign.region_id))
+             .group_by(Campaign.id, Campaign.name, Campaign.status, Campaign.budget_total)
+             .having(spend > Campaign.budget_total)
+             .order_by(Campaign.start_date))
+    frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=["id", "name", "status", "budget_total", "spent"])
+    frame[["budget_total", "spent"]] = frame[["budget_total", "spent"]].astype(float)
+    frame["over_by"] = frame["spent"] / frame["budget_total"] - 1
+    return frame
+
+
+def point_value_cny(conn: Connection) -> float:
+    """¥ value of one point (the configured exchange rate 积分汇率)."""
+    value = conn.execute(select(AppSetting.value).where(AppSetting.key == "points_cny_per_point")).scalar_one_or_none()
+    return float(value) if value is not None else DEFAULT_POINT_VALUE_CNY
+
+
+def member_figures(conn: Connection, scope: Scope, today: dt.date) -> dict[str, float]:
+    """Members, active members, new members this year, outstanding points, their ¥ liability, expiring points."""
+    active_since = today - dt.timedelta(days=ACTIVE_MEMBER_DAYS)
+    year_start = today.replace(month=1, day=1)
+    members = conn.execute(select(
+        func.count().label("members"),
+        func.coalesce(func.sum((Member.last_active_on >= active_since).cast(Integer)), 0).label("active"),
+        func.coalesce(func.sum((Member.joined_on >= year_start).cast(Integer)), 0).label("new_ytd"),
+        func.coalesce(func.sum(Member.points_balance), 0).label("outstanding"),
+    ).where(scope.region_filter(Member.region_id))).one()
+    expiring = conn.execute(select(
+        func.coalesce(func.sum(PointsLedger.lot_remaining), 0),
+        func.count(func.distinct(PointsLedger.member_id)),
+    ).where(PointsLedger.kind == "earn", PointsLedger.lot_remaining > 0,
+            and_(PointsLedger.expires_on > today, PointsLedger.expires_on <= today + dt.timedelta(days=EXPIRY_WINDOW_DAYS)),
+            scope.region_filter(PointsLedger.region_id))).one()
+    rate = point_value_cny(conn)
+    return {"members": float(members.members), "active": float(members.active), "new_ytd": float(members.new_ytd),
+            "outstanding_points": float(members.outstanding), "liability_cny": float(members.outstanding) * rate,
+            "expiring_points": float(expiring[0]), "expiring_members": float(expiring[1]),
+            "expiring_cny": float(expiring[0]) * rate, "point_value_cny": rate}
+

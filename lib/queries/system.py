@@ -1,0 +1,52 @@
+"""System facts: data version, demo-data marker, whether users exist, the audit trail."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Connection, func, select
+
+from lib.models import AppSetting, AppUser, AuditLog, DataVersion
+from lib.scope import Scope
+
+AUDIT_PAGE_ROWS = 2_000  # most rows the audit page shows at once (newest first)
+
+
+def data_version(conn: Connection) -> int:
+    """The counter every write bumps (0 before the first write)."""
+    return conn.execute(select(DataVersion.version).where(DataVersion.id == 1)).scalar_one_or_none() or 0
+
+
+def has_users(conn: Connection) -> bool:
+    """True once at least one user exists."""
+    return conn.execute(select(func.count()).select_from(AppUser)).scalar_one() > 0
+
+
+def demo_info(conn: Connection) -> dict[str, str] | None:
+    """The demo-data marker written by the seed (seed, scale, today), or None for real data."""
+    settings = dict(conn.execute(select(AppSetting.key, AppSetting.value).where(AppSetting.key.like("demo_%"))).all())
+    if settings.get("demo_data") != "true":
+        return None
+    return {key.removeprefix("demo_"): value for key, value in settings.items()}
+
+
+def audit_actions(conn: Connection, scope: Scope) -> list[str]:
+    """The distinct actions present in the audit trail (admins only)."""
+    if not scope.can("view_audit"):
+        return []
+    return list(conn.execute(select(AuditLog.action).distinct().order_by(AuditLog.action)).scalars())
+
+
+def audit_entries(conn: Connection, scope: Scope, since: dt.datetime, action: str | None = None,
+                  username: str | None = None) -> pd.DataFrame:
+    """Audit rows since a time, newest first, optionally for one action or user (admins only)."""
+    columns = ["at", "username", "action", "entity", "entity_id", "detail"]
+    if not scope.can("view_audit"):
+        return pd.DataFrame(columns=columns)
+    query = select(*[getattr(AuditLog, name) for name in columns]).where(AuditLog.at >= since)
+    if action:
+        query = query.where(AuditLog.action == action)
+    if username:
+        query = query.where(AuditLog.username == username.strip().lower())
+    rows = conn.execute(query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(AUDIT_PAGE_ROWS)).all()
+    return pd.DataFrame(rows, columns=columns)

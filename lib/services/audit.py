@@ -1,0 +1,32 @@
+"""The audit trail: every write appends one row saying who did what, when, to what."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import Connection, insert, update
+
+from lib.models import AuditLog, DataVersion
+
+
+def now() -> dt.datetime:
+    """The current time as stored in the database (naive, local to the server)."""
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def record(conn: Connection, action: str, *, user_id: int | None = None, username: str | None = None,
+           entity: str | None = None, entity_id: object = None, detail: dict[str, Any] | None = None) -> None:
+    """Append one audit row inside the caller's transaction."""
+    conn.execute(insert(AuditLog).values(
+        at=now(), user_id=user_id, username=username, action=action, entity=entity,
+        entity_id=None if entity_id is None else str(entity_id),
+        detail=None if detail is None else json.dumps(detail, ensure_ascii=False, default=str),
+    ))
+
+
+def bump_data_version(conn: Connection) -> None:
+    """Tell every app server's caches that the data changed (inside the writing transaction)."""
+    changed = conn.execute(update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1))
+    if changed.rowcount == 0:
+        conn.execute(insert(DataVersion).values(id=1, version=1))

@@ -1,0 +1,97 @@
+"""Streamlit glue shared by the pages: engine, language, current user, cached loaders, demo banner."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from lib import config
+from lib.auth import CurrentUser
+from lib.db import get_engine, upgrade_to_head
+from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from lib.queries import system
+
+CACHE_TTL_SECONDS = 600  # page data is re-read at least this often, and at once after any write
+LANG_KEY = "lang"  # session-state key of the chosen language
+USER_KEY = "current_user"  # session-state key of the signed-in CurrentUser
+_QUERIES: dict[str, Callable[..., Any]] = {}  # registered query functions by dotted name
+
+
+@st.cache_resource(show_spinner=False)
+def engine() -> Engine:
+    """The process-wide engine, its schema migrated to head once per process."""
+    shared = get_engine()
+    upgrade_to_head(shared)
+    return shared
+
+
+def lang() -> str:
+    """The language chosen in this session."""
+    return st.session_state.get(LANG_KEY, DEFAULT_LANGUAGE)
+
+
+def tr(key: str, **params: object) -> str:
+    """A label in the session's language."""
+    return t(key, lang(), **params)
+
+
+def language_switch() -> str:
+    """The sidebar language selector; returns the chosen language code."""
+    st.session_state.setdefault(LANG_KEY, DEFAULT_LANGUAGE)
+    st.sidebar.selectbox(t("language", lang()), list(LANGUAGES), format_func=LANGUAGES.get, key=LANG_KEY)
+    return lang()
+
+
+def current_user() -> CurrentUser:
+    """The signed-in user (Home.py puts it in the session before any page runs)."""
+    return st.session_state[USER_KEY]
+
+
+def data_version() -> int:
+    """The database's data version, read on every rerun so caches notice writes from any server."""
+    with engine().connect() as conn:
+        return system.data_version(conn)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=500)
+def _run_cached(query_name: str, version: int, args: tuple, kwargs: tuple) -> Any:
+    """Run a registered query on a fresh connection; cached by name, data version and arguments."""
+    with engine().connect() as conn:
+        return _QUERIES[query_name](conn, *args, **dict(kwargs))
+
+
+def load(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Result of query(conn, *args, **kwargs), cached until the data changes or the TTL passes."""
+    name = f"{query.__module__}.{query.__qualname__}"
+    _QUERIES[name] = query
+    return _run_cached(name, data_version(), args, tuple(sorted(kwargs.items())))
+
+
+def is_embedded_default() -> bool:
+    """True when the app runs on the embedded demo SQLite database."""
+    return config.database_url() == config.DEFAULT_DATABASE_URL
+
+
+def ensure_demo_data() -> None:
+    """On the embedded default database, generate the demo data on first start, with progress shown."""
+    with engine().connect() as conn:
+        if system.has_users(conn):
+            return
+    if not (is_embedded_default() or config.setting("SEED_DEMO") == "1"):
+        st.warning(tr("no_users"))
+        st.stop()
+    from lib.seed import seed_database
+
+    bar = st.progress(0.0, text=tr("seeding_title"))
+    seed_database(engine(), scale="demo", progress=lambda done, step: bar.progress(min(done, 1.0), text=f"{tr('seeding_title')} {step}"))
+    bar.empty()
+    st.toast(tr("seeding_done"))
+
+
+def demo_banner() -> None:
+    """A visible note that the figures are generated demo data (when they are)."""
+    info = load(system.demo_info)
+    if info is not None:
+        st.info(tr("demo_banner", seed=info.get("seed", "?"), scale=info.get("scale", "?")), icon=":material/science:")

@@ -1,0 +1,66 @@
+"""Overview (经营总览): year to date vs target and last year, monthly trend, alerts."""
+import datetime as dt
+
+import streamlit as st
+
+from lib import charts, formatting, ui
+from lib.metrics import BENCHMARK_KEYS, delta_colour, format_value
+from lib.queries import overview
+
+user = ui.current_user()
+scope, lang, today = user.scope, ui.lang(), dt.date.today()
+
+st.title(ui.tr("overview_title"))
+ui.demo_banner()
+st.caption(ui.tr("overview_caption", start=today.replace(month=1, day=1).isoformat(), end=today.isoformat()))
+st.caption(ui.tr("overview_scope_all") if scope.sees_all_regions else ui.tr("overview_scope_region", region=user.region_name(lang)))
+
+
+def metric_tile(column, row) -> None:
+    """One headline figure with its change vs last year and its target attainment."""
+    metric = row["metric"]
+    target_text = ui.tr("no_target") if formatting.is_missing(row["target"]) else ui.tr(
+        "vs_target", target=format_value(metric, row["target"], lang), attainment=formatting.percent(row["attainment"]))
+    column.metric(ui.tr(f"metric_{metric}"), format_value(metric, row["actual"], lang),
+                  delta=None if formatting.is_missing(row["yoy"]) else f"{formatting.signed_percent(row['yoy'])} {ui.tr('vs_last_year')}",
+                  delta_color=delta_colour(row["higher_is_better"]),
+                  help=ui.tr(BENCHMARK_KEYS[metric]) if metric in BENCHMARK_KEYS else None, border=True)
+    column.caption(target_text)
+
+
+scorecard = ui.load(overview.ytd_scorecard, scope, today)
+members = ui.load(overview.member_figures, scope, today)
+rows = list(scorecard.to_dict("records"))
+for chunk in (rows[:4], rows[4:]):
+    for column, row in zip(st.columns(4), chunk):
+        metric_tile(column, row)
+
+member_columns = st.columns(4)
+member_columns[0].metric(ui.tr("metric_active_members"), formatting.compact(members["active"], lang), border=True,
+                         help=f"{ui.tr('metric_members')}: {formatting.compact(members['members'], lang)}")
+member_columns[1].metric(ui.tr("metric_new_members"), formatting.compact(members["new_ytd"], lang), border=True)
+member_columns[2].metric(ui.tr("metric_outstanding_points"), formatting.compact(members["outstanding_points"], lang), border=True)
+member_columns[3].metric(ui.tr("metric_liability"), formatting.money(members["liability_cny"], lang), border=True,
+                         help=ui.tr("liability_help", rate=members["point_value_cny"]))
+
+trend_column, alerts_column = st.columns([3, 2])
+with trend_column:
+    st.subheader(ui.tr("trend_title"))
+    st.plotly_chart(charts.monthly_leads_trend(ui.load(overview.monthly_trend, scope, today), today.year, lang), width="stretch")
+with alerts_column:
+    st.subheader(ui.tr("alerts_title"))
+    under = ui.load(overview.channels_under_target, scope, today)
+    over = ui.load(overview.campaigns_over_budget, scope, today)
+    for row in under.to_dict("records"):
+        st.warning(ui.tr("alert_channel_under", channel=row[f"name_{lang}"], leads=formatting.compact(row["leads"], lang),
+                         attainment=formatting.percent(row["attainment"])), icon=":material/trending_down:")
+    for row in over.to_dict("records"):
+        st.error(ui.tr("alert_campaign_over", name=row["name"], over=formatting.percent(row["over_by"]),
+                       spent=formatting.money(row["spent"], lang), budget=formatting.money(row["budget_total"], lang)),
+                 icon=":material/savings:")
+    if members["expiring_points"] > 0:
+        st.info(ui.tr("alert_points_expiring", points=formatting.compact(members["expiring_points"], lang),
+                      cny=formatting.money(members["expiring_cny"], lang), members=formatting.compact(members["expiring_members"], lang)),
+                icon=":material/hourglass_bottom:")
+    if under.empty and over.empty and members["expiring_points"] == 0:
+        st.success(ui.tr("alerts_none"))
