@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 import streamlit_authenticator as stauth
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Row, select
 from streamlit_authenticator.utilities import LoginError
 
 from lib import config
@@ -41,12 +41,12 @@ class CurrentUser:
         return self.region_en if lang == "en" else self.region_zh
 
 
-def _is_locked(user: AppUser, now: dt.datetime) -> bool:
+def _is_locked(user: Row, now: dt.datetime) -> bool:
     """True while a lockout is in force."""
     return user.locked_until is not None and user.locked_until > now
 
 
-def _failed_attempts_for_login(user: AppUser, now: dt.datetime) -> int:
+def _failed_attempts_for_login(user: Row, now: dt.datetime) -> int:
     """The failure count the login widget should start from (a lapsed lock starts afresh)."""
     if _is_locked(user, now):
         return users.MAX_FAILED_LOGINS
@@ -55,7 +55,7 @@ def _failed_attempts_for_login(user: AppUser, now: dt.datetime) -> int:
 
 def credentials_from_db(conn: Connection, now: dt.datetime) -> dict:
     """streamlit-authenticator's credentials dict built from the active users (hashes only)."""
-    rows = conn.execute(select(AppUser).where(AppUser.active.is_(True))).scalars().all()
+    rows = conn.execute(select(AppUser.__table__).where(AppUser.active.is_(True))).all()
     return {"usernames": {
         user.username: {"name": user.display_name, "email": user.email or f"{user.username}@example.invalid",
                         "password": user.password_hash, "roles": [user.role],
@@ -65,15 +65,12 @@ def credentials_from_db(conn: Connection, now: dt.datetime) -> dict:
 
 def load_user(conn: Connection, username: str) -> CurrentUser | None:
     """The active user with that username, with the region names, or None."""
-    row = conn.execute(
-        select(AppUser, Region.name_zh, Region.name_en).outerjoin(Region, Region.id == AppUser.region_id)
+    user = conn.execute(
+        select(AppUser.id, AppUser.username, AppUser.display_name, AppUser.role, AppUser.region_id,
+               Region.name_zh.label("region_zh"), Region.name_en.label("region_en"), AppUser.must_change_password)
+        .outerjoin(Region, Region.id == AppUser.region_id)
         .where(AppUser.username == username, AppUser.active.is_(True))).first()
-    if row is None:
-        return None
-    user, region_zh, region_en = row
-    return CurrentUser(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
-                       region_id=user.region_id, region_zh=region_zh, region_en=region_en,
-                       must_change_password=user.must_change_password)
+    return None if user is None else CurrentUser(**user._mapping)
 
 
 def _persist_failures(engine: Engine, credentials: dict, before: dict[str, int]) -> bool:

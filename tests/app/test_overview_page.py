@@ -1,0 +1,46 @@
+"""The overview page shows the figures an independent recomputation from raw rows gives, per role."""
+import pytest
+
+from lib.metrics import format_value
+from lib.queries.overview import same_day_last_year
+from lib.seed import DEMO_ACCOUNTS
+from tests.app.conftest import sign_in
+from tests.conftest import TODAY
+from tests.reference import fact_sums, raw, region_id
+
+PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}
+YEAR_START = TODAY.replace(month=1, day=1)
+
+
+@pytest.mark.parametrize("username,region_code", [("exec", None), ("east", "east"), ("southwest", "southwest")])
+def test_headline_tiles_equal_raw_recomputation(app, engine, username, region_code):
+    region = None if region_code is None else region_id(engine, region_code)
+    expected = fact_sums(engine, region, YEAR_START, TODAY)
+    sign_in(app, username, PASSWORDS[username])
+    assert not app.exception
+    tiles = {metric.label: metric.value for metric in app.metric}
+    assert tiles["投放花费"] == format_value("spend", expected["spend"], "zh")
+    assert tiles["线索量"] == format_value("leads", expected["leads"], "zh")
+    assert tiles["订单数"] == format_value("orders", expected["orders"], "zh")
+    assert tiles["单条线索成本 CPL"] == format_value("cpl", expected["spend"] / expected["leads"], "zh")
+    assert tiles["线索有效率"] == format_value("valid_rate", expected["valid_leads"] / expected["leads"], "zh")
+    members = raw(engine, "member")
+    if region is not None:
+        members = members[members["region_id"] == region]
+    assert tiles["未兑换积分"] == format_value("points", float(members["points_balance"].sum()), "zh")
+
+
+def test_change_vs_last_year_is_shown(app, engine):
+    before = fact_sums(engine, None, YEAR_START.replace(year=TODAY.year - 1), same_day_last_year(TODAY))
+    now = fact_sums(engine, None, YEAR_START, TODAY)
+    sign_in(app, "exec", PASSWORDS["exec"])
+    leads = next(metric for metric in app.metric if metric.label == "线索量")
+    change = now["leads"] / before["leads"] - 1
+    assert leads.delta.startswith(f"{change * 100:+.1f}%".replace("-", "−"))
+
+
+def test_regional_user_is_told_her_scope_and_demo_data_is_labelled(app):
+    sign_in(app, "east", PASSWORDS["east"])
+    captions = " ".join(caption.value for caption in app.caption)
+    assert "华东" in captions
+    assert any("演示数据" in info.value for info in app.info)

@@ -1,0 +1,98 @@
+"""Browser fixtures: `streamlit run` on a free port against the test database, and Debian's Chromium."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")  # Debian's package; Playwright downloads nothing
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # a closed network: no background calls home
+SERVER_START_TIMEOUT_S = 90  # how long `streamlit run` may take to start listening
+ARTIFACTS = ROOT / "artifacts" / "screenshots"  # screenshots kept for people to look at
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_server_line(process: subprocess.Popen, deadline: float) -> None:
+    """Read the server's output until it says it is serving (bounded by the deadline)."""
+    for line in process.stdout:
+        if "You can now view" in line or "URL:" in line:
+            return
+        if time.monotonic() > deadline:
+            break
+    raise RuntimeError(f"streamlit did not start (exit code {process.poll()})")
+
+
+def drain(process: subprocess.Popen) -> None:
+    """Keep reading the server's output so a full pipe never blocks it."""
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium; under CI a missing browser fails the run instead of skipping."""
+    if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
+        return CHROMIUM
+    reason = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium fonts-noto-cjk)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def app_url(database_url: str) -> Iterator[str]:
+    """Base URL of a `streamlit run Home.py` serving the seeded test database."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "Home.py"), "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_server_line(process, time.monotonic() + SERVER_START_TIMEOUT_S)
+        drain(process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str):
+    """A headless Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page (own cookies) with a desktop-sized viewport."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """Folder for screenshots (CI keeps it as an artifact)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,37 @@
+"""In a real Chromium: each demo role signs in, sees the overview with no error and its own navigation."""
+import pytest
+
+from lib.i18n import t
+from lib.navigation import pages_for
+from lib.seed import DEMO_ACCOUNTS
+
+pytestmark = pytest.mark.browser
+LOAD_TIMEOUT_MS = 60_000  # a cold page render on a busy 2-core machine stays well below this
+
+
+def sign_in(page, base_url: str, username: str, password: str) -> None:
+    """Open the app and submit the login form."""
+    page.goto(base_url, timeout=LOAD_TIMEOUT_MS)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+@pytest.mark.parametrize("account", DEMO_ACCOUNTS, ids=lambda account: account.username)
+def test_each_role_signs_in_and_sees_the_overview(page, app_url, screenshots, account):
+    sign_in(page, app_url, account.username, account.password)
+    page.get_by_role("heading", name="经营总览").first.wait_for(timeout=LOAD_TIMEOUT_MS)
+    page.locator('[data-testid="stMetric"]').nth(7).wait_for(timeout=LOAD_TIMEOUT_MS)
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=LOAD_TIMEOUT_MS)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    nav = page.locator('[data-testid="stSidebarNav"] a')
+    shown = sorted(nav.nth(i).inner_text().strip() for i in range(nav.count()))
+    assert shown == sorted(t(spec.title_key) for spec in pages_for(account.role))
+    page.screenshot(path=str(screenshots / f"overview-{account.username}.png"), full_page=True)
+
+
+def test_wrong_password_shows_an_error(page, app_url):
+    sign_in(page, app_url, "exec", "wrong-password")
+    page.get_by_text("用户名或密码错误。").wait_for(timeout=LOAD_TIMEOUT_MS)
+    assert page.locator('[data-testid="stMetric"]').count() == 0

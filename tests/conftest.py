@@ -1,0 +1,40 @@
+"""Shared fixtures: one seeded test database per session (SQLite, or TEST_DATABASE_URL when set)."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+from sqlalchemy import Engine, MetaData
+
+from lib.db import get_engine, make_engine
+
+TEST_SEED = 7  # seed of the test fixture's demo data
+TODAY = dt.date.today()  # the fixture's data runs up to today, like the app's
+
+
+def drop_everything(engine: Engine) -> None:
+    """Drop every table (alembic's included) so migrations start from nothing."""
+    metadata = MetaData()
+    metadata.reflect(engine)
+    metadata.drop_all(engine)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """URL of the session's seeded database; also exported as DATABASE_URL for the app under test."""
+    from lib.seed import seed_database
+
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'cockpit-test.db'}"
+    scratch = make_engine(url)
+    drop_everything(scratch)
+    seed_database(scratch, scale="tiny", seed=TEST_SEED, today=TODAY)
+    scratch.dispose()
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Engine:
+    """The process-wide engine on the seeded test database."""
+    return get_engine(database_url)

@@ -1,0 +1,53 @@
+"""Independent recomputations from raw rows (plain pandas), to check what queries and pages show."""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Engine, text
+
+
+def raw(engine: Engine, table: str) -> pd.DataFrame:
+    """Every row of a table, as it is stored."""
+    with engine.connect() as conn:
+        return pd.read_sql(text(f"SELECT * FROM {table}"), conn)
+
+
+def region_id(engine: Engine, code: str) -> int:
+    """Id of a region by its code."""
+    regions = raw(engine, "region")
+    return int(regions.loc[regions["code"] == code, "id"].iloc[0])
+
+
+def in_scope(frame: pd.DataFrame, region: int | None) -> pd.DataFrame:
+    """Rows an executive (region None: all) or one region's staff may see."""
+    return frame if region is None else frame[frame["region_id"] == region]
+
+
+def fact_sums(engine: Engine, region: int | None, start: dt.date, end: dt.date) -> dict[str, float]:
+    """Channel-fact sums between two days, for the whole company or one region."""
+    facts = in_scope(raw(engine, "channel_daily"), region)
+    days = pd.to_datetime(facts["day"]).dt.date
+    chosen = facts[(days >= start) & (days <= end)]
+    return {name: float(chosen[name].astype(float).sum()) for name in ("spend", "leads", "valid_leads", "orders", "gmv")}
+
+
+def prorated_targets(engine: Engine, region: int | None, start: dt.date, end: dt.date,
+                     channel: int | None = None) -> dict[str, float]:
+    """Monthly targets over a span (all channels or one), the partial month weighted by its days inside the span."""
+    targets = raw(engine, "channel_target")
+    targets = targets[targets["region_id"].isna()] if region is None else targets[targets["region_id"] == region]
+    if channel is not None:
+        targets = targets[targets["channel_id"] == channel]
+    months = pd.to_datetime(targets["month"]).dt.date
+    totals = {}
+    for metric in ("spend", "leads", "valid_leads", "orders"):
+        total = 0.0
+        for month, value in zip(months[targets["metric"] == metric], targets.loc[targets["metric"] == metric, "target_value"]):
+            last_day = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+            overlap = (min(end, last_day) - max(start, month)).days + 1
+            if overlap > 0:
+                total += float(value) * overlap / last_day.day
+        totals[metric] = total
+    return totals
