@@ -468,69 +468,21 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this revision."""
-    with op.batch_alter_table('points_ledger', schema=None) as batch_op:
-        batch_op.drop_index('ix_ledger_region_day')
-        batch_op.drop_index('ix_ledger_member')
-        batch_op.drop_index('ix_ledger_expiry')
-
+    """Revert this revision (dropping a table drops its indexes too)."""
     op.drop_table('points_ledger')
-    with op.batch_alter_table('member', schema=None) as batch_op:
-        batch_op.drop_index('ix_member_region_active')
-        batch_op.drop_index('ix_member_joined')
-
     op.drop_table('member')
-    with op.batch_alter_table('lead', schema=None) as batch_op:
-        batch_op.drop_index('ix_lead_region_created')
-        batch_op.drop_index('ix_lead_phone_hash')
-        batch_op.drop_index('ix_lead_dealer_created')
-        batch_op.drop_index('ix_lead_created')
-        batch_op.drop_index('ix_lead_channel_created')
-
     op.drop_table('lead')
-    with op.batch_alter_table('dealer', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_dealer_region_id'))
-        batch_op.drop_index(batch_op.f('ix_dealer_province_adcode'))
-        batch_op.drop_index(batch_op.f('ix_dealer_city_id'))
-
     op.drop_table('dealer')
-    with op.batch_alter_table('channel_daily', schema=None) as batch_op:
-        batch_op.drop_index('ix_daily_region_day')
-        batch_op.drop_index('ix_daily_day_channel')
-        batch_op.drop_index('ix_daily_campaign')
-
     op.drop_table('channel_daily')
-    with op.batch_alter_table('campaign_status_change', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_campaign_status_change_campaign_id'))
-
     op.drop_table('campaign_status_change')
     op.drop_table('campaign_phase')
     op.drop_table('campaign_kpi_target')
     op.drop_table('campaign_budget_line')
     op.drop_table('import_batch')
-    with op.batch_alter_table('city', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_city_province_adcode'))
-
     op.drop_table('city')
-    with op.batch_alter_table('campaign', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_campaign_status'))
-        batch_op.drop_index(batch_op.f('ix_campaign_region_id'))
-        batch_op.drop_index(batch_op.f('ix_campaign_model_id'))
-        batch_op.drop_index('ix_campaign_dates')
-
     op.drop_table('campaign')
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.drop_index('ix_audit_entity')
-        batch_op.drop_index('ix_audit_at')
-
     op.drop_table('audit_log')
-    with op.batch_alter_table('province', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_province_region_id'))
-
     op.drop_table('province')
-    with op.batch_alter_table('channel_target', schema=None) as batch_op:
-        batch_op.drop_index('ix_target_month')
-
     op.drop_table('channel_target')
     op.drop_table('app_user')
     op.drop_table('vehicle_model')
@@ -538,9 +490,6 @@ def downgrade() -> None:
     op.drop_table('region')
     op.drop_table('points_rule')
     op.drop_table('member_tier')
-    with op.batch_alter_table('marketing_node', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_marketing_node_start_date'))
-
     op.drop_table('marketing_node')
     op.drop_table('data_version')
     op.drop_table('channel')
