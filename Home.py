@@ -3,7 +3,7 @@ import streamlit as st
 from sqlalchemy.exc import OperationalError
 
 from lib import ui
-from lib.auth import login_gate
+from lib.auth import login_gate, logout_button
 from lib.navigation import pages_for
 
 st.set_page_config(page_title="营销驾驶舱 · Marketing Cockpit", page_icon=":material/directions_car:", layout="wide")
@@ -16,7 +16,15 @@ except OperationalError as error:
     st.error(ui.tr("db_unavailable", error=type(error.orig).__name__))
     st.stop()
 
+
+
+def signed_out_page() -> None:
+    """The only page before sign-in (the form above it): where the demo logins are documented."""
+    st.caption(ui.tr("demo_logins_hint"))
+
+
 if user is None:
+    st.navigation([st.Page(signed_out_page, title=ui.tr("login_title"), url_path="login")], position="hidden").run()
     st.stop()
 
 st.session_state[ui.USER_KEY] = user
@@ -30,6 +38,10 @@ with st.sidebar:
     st.caption(ui.tr("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
     if user.region_id is not None:
         st.caption(ui.tr("region_label", region=user.region_name(lang)))
-    authenticator.logout(button_name=ui.tr("logout"), location="sidebar", key="logout")
+    logout_button(ui.engine(), authenticator, ui.tr("logout"))
 
-navigation.run()
+st.session_state[ui.GATE_KEY] = True
+try:
+    navigation.run()
+finally:
+    st.session_state[ui.GATE_KEY] = False

@@ -91,6 +91,17 @@ def _record_success(engine: Engine) -> callable:
     return callback
 
 
+def logout_button(engine: Engine, authenticator: stauth.Authenticate, label: str) -> None:
+    """The sidebar sign-out button; audits the sign-out and reruns to the login form."""
+    def audit_logout(event: dict) -> None:
+        with engine.begin() as conn:
+            users.record_logout(conn, event["username"])
+
+    authenticator.logout(button_name=label, location="sidebar", key="sign_out", callback=audit_logout)  # not "logout": the library owns that state key
+    if not st.session_state.get("authentication_status"):
+        st.rerun()
+
+
 def make_authenticator(credentials: dict) -> stauth.Authenticate:
     """The authenticator with the configured cookie; no artificial delay before the form."""
     return stauth.Authenticate(credentials, cookie_name=config.COOKIE_NAME, cookie_key=config.cookie_key(),
@@ -117,7 +128,8 @@ def login_gate(engine: Engine, lang: str) -> tuple[CurrentUser | None, stauth.Au
         return None, authenticator
     status = st.session_state.get("authentication_status")
     if not status:
-        st.error(t("login_failed", lang)) if status is False else st.caption(t("demo_logins_hint", lang))
+        if status is False:
+            st.error(t("login_failed", lang))
         return None, authenticator
     with engine.connect() as conn:
         user = load_user(conn, st.session_state["username"])

@@ -40,10 +40,10 @@ def percent(value: float | None, digits: int = 1) -> str:
 
 
 def signed_percent(value: float | None, digits: int = 1) -> str:
-    """A change as a signed percentage (+12.3% / −4.0%)."""
+    """A change as a signed percentage (+12.3% / -4.0%; st.metric reads the sign for its arrow)."""
     if is_missing(value):
         return NO_VALUE
-    return f"{value * 100:+.{digits}f}%".replace("-", "−")
+    return f"{value * 100:+.{digits}f}%"
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:

@@ -25,6 +25,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "must_change_password": ("管理员已重置您的密码，请先设置新密码。", "An admin reset your password: please set a new one first."),
     "no_users": ("数据库中还没有用户。请运行 `python -m lib.seed` 生成演示数据，或由管理员创建账号。",
                  "The database has no users yet. Run `python -m lib.seed` for demo data, or have an admin create accounts."),
+    "page_not_allowed": ("您的角色无权打开此页面。", "Your role may not open this page."),
     "db_unavailable": ("暂时无法连接数据库，请稍后刷新页面。（{error}）", "The database cannot be reached right now; please refresh in a moment. ({error})"),
     # roles
     "role_executive": ("高管", "Executive"),

@@ -10,7 +10,12 @@ EVERYONE = frozenset(ROLES)  # every role
 
 @dataclass(frozen=True)
 class PageSpec:
-    """One screen: its file, label key, icon, URL path, section and the roles allowed to open it."""
+    """One screen: its file, label key, icon, URL path, section and the roles allowed to open it.
+
+    URL paths differ from the file names on purpose: Streamlit's pages-directory fallback serves
+    pages/<name>.py at /<name> without running Home.py, so a navigation URL must never match one
+    (lib.ui.page_user sends such direct hits back through Home.py's login gate).
+    """
 
     path: str
     title_key: str
@@ -21,9 +26,9 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (  # in navigation order
-    PageSpec("pages/overview.py", "nav_overview", ":material/dashboard:", "overview", "nav_section_dashboards", EVERYONE),
-    PageSpec("pages/account.py", "nav_account", ":material/person:", "account", "nav_section_admin", EVERYONE),
-    PageSpec("pages/audit.py", "nav_audit", ":material/history:", "audit", "nav_section_admin", frozenset({"admin"})),
+    PageSpec("pages/overview.py", "nav_overview", ":material/dashboard:", "cockpit", "nav_section_dashboards", EVERYONE),
+    PageSpec("pages/account.py", "nav_account", ":material/person:", "my-account", "nav_section_admin", EVERYONE),
+    PageSpec("pages/audit.py", "nav_audit", ":material/history:", "audit-log", "nav_section_admin", frozenset({"admin"})),
 )
 PASSWORD_CHANGE_ONLY = ("pages/account.py",)  # all a user with a reset password may open
 

@@ -1,7 +1,9 @@
 """Streamlit glue shared by the pages: engine, language, current user, cached loaders, demo banner."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -9,6 +11,7 @@ from sqlalchemy import Engine
 
 from lib import config
 from lib.auth import CurrentUser
+from lib.navigation import pages_for
 from lib.db import get_engine, upgrade_to_head
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from lib.queries import system
@@ -16,7 +19,9 @@ from lib.queries import system
 CACHE_TTL_SECONDS = 600  # page data is re-read at least this often, and at once after any write
 LANG_KEY = "lang"  # session-state key of the chosen language
 USER_KEY = "current_user"  # session-state key of the signed-in CurrentUser
+GATE_KEY = "entered_through_home"  # True only while Home.py (login gate, navigation) runs the page
 _QUERIES: dict[str, Callable[..., Any]] = {}  # registered query functions by dotted name
+_SEED_LOCK = threading.Lock()  # one first-start seeding per process, however many sessions arrive
 
 
 @st.cache_resource(show_spinner=False)
@@ -44,9 +49,20 @@ def language_switch() -> str:
     return lang()
 
 
-def current_user() -> CurrentUser:
-    """The signed-in user (Home.py puts it in the session before any page runs)."""
-    return st.session_state[USER_KEY]
+def page_user(page_file: str) -> CurrentUser:
+    """The user of a page, which must be opened through Home.py's gate by a role allowed to see it.
+
+    Streamlit also serves files in pages/ directly by URL (its pages-directory mode), skipping
+    Home.py; such a run is sent back to Home.py, which signs in and navigates.
+    """
+    user = st.session_state.get(USER_KEY)
+    if not st.session_state.get(GATE_KEY) or user is None:
+        st.switch_page(config.ROOT / "Home.py")
+    allowed = {Path(page.path).name for page in pages_for(user.role, user.must_change_password)}
+    if Path(page_file).name not in allowed:
+        st.error(tr("page_not_allowed"))
+        st.stop()
+    return user
 
 
 def data_version() -> int:
@@ -76,18 +92,26 @@ def is_embedded_default() -> bool:
 
 def ensure_demo_data() -> None:
     """On the embedded default database, generate the demo data on first start, with progress shown."""
-    with engine().connect() as conn:
-        if system.has_users(conn):
-            return
+    if _has_users():
+        return
     if not (is_embedded_default() or config.setting("SEED_DEMO") == "1"):
         st.warning(tr("no_users"))
         st.stop()
     from lib.seed import seed_database
 
     bar = st.progress(0.0, text=tr("seeding_title"))
-    seed_database(engine(), scale="demo", progress=lambda done, step: bar.progress(min(done, 1.0), text=f"{tr('seeding_title')} {step}"))
+    with _SEED_LOCK:
+        if not _has_users():
+            seed_database(engine(), scale="demo",
+                          progress=lambda done, step: bar.progress(min(done, 1.0), text=f"{tr('seeding_title')} {step}"))
     bar.empty()
     st.toast(tr("seeding_done"))
+
+
+def _has_users() -> bool:
+    """True once the database has at least one user."""
+    with engine().connect() as conn:
+        return system.has_users(conn)
 
 
 def demo_banner() -> None:

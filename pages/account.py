@@ -4,7 +4,7 @@ import streamlit as st
 from lib import ui
 from lib.services import users
 
-user = ui.current_user()
+user = ui.page_user(__file__)
 st.title(ui.tr("account_title"))
 st.write(ui.tr("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
 if user.region_id is not None:

@@ -6,7 +6,7 @@ import streamlit as st
 from lib import ui
 from lib.queries import system
 
-user = ui.current_user()
+user = ui.page_user(__file__)
 st.title(ui.tr("audit_title"))
 st.caption(ui.tr("audit_caption"))
 

@@ -7,7 +7,7 @@ from lib import charts, formatting, ui
 from lib.metrics import BENCHMARK_KEYS, delta_colour, format_value
 from lib.queries import overview
 
-user = ui.current_user()
+user = ui.page_user(__file__)
 scope, lang, today = user.scope, ui.lang(), dt.date.today()
 
 st.title(ui.tr("overview_title"))

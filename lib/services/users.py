@@ -97,3 +97,9 @@ def change_password(conn: Connection, username: str, current: str, new: str, rep
     conn.execute(update(AppUser).where(AppUser.id == user.id).values(
         password_hash=hash_password(new), must_change_password=False, version=AppUser.version + 1))
     audit.record(conn, "password_change", user_id=user.id, username=username, entity="app_user", entity_id=user.id)
+
+
+def record_logout(conn: Connection, username: str) -> None:
+    """Audit a sign-out."""
+    user_id = conn.execute(select(AppUser.id).where(AppUser.username == username)).scalar_one_or_none()
+    audit.record(conn, "logout", user_id=user_id, username=username)

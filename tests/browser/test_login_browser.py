@@ -26,7 +26,7 @@ def test_each_role_signs_in_and_sees_the_overview(page, app_url, screenshots, ac
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     nav = page.locator('[data-testid="stSidebarNav"] a')
-    shown = sorted(nav.nth(i).inner_text().strip() for i in range(nav.count()))
+    shown = sorted(nav.nth(i).inner_text().strip().split("\n")[-1] for i in range(nav.count()))  # icon ligature first
     assert shown == sorted(t(spec.title_key) for spec in pages_for(account.role))
     page.screenshot(path=str(screenshots / f"overview-{account.username}.png"), full_page=True)
 
@@ -34,4 +34,12 @@ def test_each_role_signs_in_and_sees_the_overview(page, app_url, screenshots, ac
 def test_wrong_password_shows_an_error(page, app_url):
     sign_in(page, app_url, "exec", "wrong-password")
     page.get_by_text("用户名或密码错误。").wait_for(timeout=LOAD_TIMEOUT_MS)
+    assert page.locator('[data-testid="stMetric"]').count() == 0
+
+
+@pytest.mark.parametrize("path", ["audit", "overview", "account"])
+def test_page_files_opened_by_url_still_need_a_login(page, app_url, path):
+    page.goto(f"{app_url}/{path}", timeout=LOAD_TIMEOUT_MS)
+    page.get_by_label("用户名").wait_for(timeout=LOAD_TIMEOUT_MS)
+    assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stMetric"]').count() == 0

@@ -31,6 +31,6 @@ def test_ratio_without_denominator_is_none():
     assert formatting.ratio(1, 4) == 0.25
 
 
-def test_signed_percent_uses_a_real_minus():
-    assert formatting.signed_percent(-0.04) == "−4.0%"
+def test_signed_percent_starts_with_its_sign():
+    assert formatting.signed_percent(-0.04) == "-4.0%"
     assert formatting.signed_percent(0.123) == "+12.3%"
