@@ -25,11 +25,16 @@ _SEED_LOCK = threading.Lock()  # one first-start seeding per process, however ma
 
 
 @st.cache_resource(show_spinner=False)
-def engine() -> Engine:
-    """The process-wide engine, its schema migrated to head once per process."""
-    shared = get_engine()
+def _migrated_engine(url: str) -> Engine:
+    """The process-wide engine for a URL, its schema migrated to head once per process."""
+    shared = get_engine(url)
     upgrade_to_head(shared)
     return shared
+
+
+def engine() -> Engine:
+    """The engine of the configured database."""
+    return _migrated_engine(config.database_url())
 
 
 def lang() -> str:
@@ -72,9 +77,9 @@ def data_version() -> int:
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=500)
-def _run_cached(query_name: str, version: int, args: tuple, kwargs: tuple) -> Any:
-    """Run a registered query on a fresh connection; cached by name, data version and arguments."""
-    with engine().connect() as conn:
+def _run_cached(database: str, query_name: str, version: int, args: tuple, kwargs: tuple) -> Any:
+    """Run a registered query on a fresh connection; cached by database, name, data version and arguments."""
+    with _migrated_engine(database).connect() as conn:
         return _QUERIES[query_name](conn, *args, **dict(kwargs))
 
 
@@ -82,7 +87,7 @@ def load(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Result of query(conn, *args, **kwargs), cached until the data changes or the TTL passes."""
     name = f"{query.__module__}.{query.__qualname__}"
     _QUERIES[name] = query
-    return _run_cached(name, data_version(), args, tuple(sorted(kwargs.items())))
+    return _run_cached(config.database_url(), name, data_version(), args, tuple(sorted(kwargs.items())))
 
 
 def is_embedded_default() -> bool:
@@ -102,7 +107,7 @@ def ensure_demo_data() -> None:
     bar = st.progress(0.0, text=tr("seeding_title"))
     with _SEED_LOCK:
         if not _has_users():
-            seed_database(engine(), scale="demo",
+            seed_database(engine(), scale=config.setting("DEMO_SCALE", "demo"),
                           progress=lambda done, step: bar.progress(min(done, 1.0), text=f"{tr('seeding_title')} {step}"))
     bar.empty()
     st.toast(tr("seeding_done"))

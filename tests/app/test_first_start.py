@@ -1,0 +1,37 @@
+"""First start on an empty database: the demo data is generated with progress shown, then the login form."""
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from lib.config import ROOT
+from lib.db import get_engine
+from lib.models import AppUser, Lead
+
+
+def test_empty_database_gets_demo_data_then_asks_for_login(tmp_path, monkeypatch, database_url):
+    url = f"sqlite:///{tmp_path / 'first-start.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SEED_DEMO", "1")
+    monkeypatch.setenv("DEMO_SCALE", "tiny")
+    app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120)
+    try:
+        app.run()
+        assert not app.exception, app.exception
+        assert [field.label for field in app.text_input] == ["用户名", "密码"]
+        with get_engine(url).connect() as conn:
+            assert conn.execute(select(func.count()).select_from(AppUser)).scalar_one() >= 5
+            assert conn.execute(select(func.count()).select_from(Lead)).scalar_one() > 1000
+    finally:
+        monkeypatch.setenv("DATABASE_URL", database_url)
+        get_engine(url).dispose()
+
+
+def test_empty_non_default_database_is_not_seeded_silently(tmp_path, monkeypatch, database_url):
+    url = f"sqlite:///{tmp_path / 'production-like.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("SEED_DEMO", raising=False)
+    app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
+    app.run()
+    assert not app.exception
+    assert any("python -m lib.seed" in warning.value for warning in app.warning)
+    with get_engine(url).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(AppUser)).scalar_one() == 0
