@@ -9,22 +9,21 @@ from lib.navigation import pages_for
 st.set_page_config(page_title="营销驾驶舱 · Marketing Cockpit", page_icon=":material/directions_car:", layout="wide")
 lang = ui.language_switch()
 
-try:
-    ui.ensure_demo_data()
-    user, authenticator = login_gate(ui.engine(), lang)
-except OperationalError as error:
-    st.error(ui.tr("db_unavailable", error=type(error.orig).__name__))
-    st.stop()
-
-
 
 def signed_out_page() -> None:
     """The only page before sign-in (the form above it): where the demo logins are documented."""
     st.caption(ui.tr("demo_logins_hint"))
 
 
-if user is None:
-    st.navigation([st.Page(signed_out_page, title=ui.tr("login_title"), url_path="login")], position="hidden").run()
+try:
+    setup = ui.setup_page()
+    user, authenticator = (None, None) if setup else login_gate(ui.engine(), lang)
+except OperationalError as error:
+    st.error(ui.tr("db_unavailable", error=type(error.orig).__name__))
+    st.stop()
+
+if user is None:  # one hidden page, so that Streamlit never falls back to listing pages/
+    st.navigation([st.Page(setup or signed_out_page, title=ui.tr("login_title"), url_path="login")], position="hidden").run()
     st.stop()
 
 st.session_state[ui.USER_KEY] = user

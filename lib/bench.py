@@ -49,7 +49,7 @@ def ensure_seeded(url: str, scale: str) -> float | None:
 
 
 def signed_in_app(page: str):
-    """An AppTest of the app with the bench user already signed in, opened on one page."""
+    """An AppTest with the bench user signed in, its navigation registered, switched to one page."""
     from streamlit.testing.v1 import AppTest
 
     from lib.db import get_engine
@@ -62,17 +62,17 @@ def signed_in_app(page: str):
     app.session_state["authentication_status"] = True
     app.session_state["username"] = BENCH_USER
     app.session_state["name"] = name
-    app.switch_page(page)
-    return app
+    app.run()
+    return app.switch_page(page)
 
 
 def render_seconds(page: str, clear_caches: bool) -> float:
     """Seconds for one full render of the page (data caches cleared first when asked)."""
     import streamlit as st
 
+    app = signed_in_app(page)
     if clear_caches:
         st.cache_data.clear()
-    app = signed_in_app(page)
     started = time.perf_counter()
     app.run()
     elapsed = time.perf_counter() - started

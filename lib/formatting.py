@@ -34,6 +34,11 @@ def unit_cost(value: float | None) -> str:
     return NO_VALUE if is_missing(value) else f"¥{value:,.0f}"
 
 
+def multiple(value: float | None) -> str:
+    """A ratio as a multiple (12.3×)."""
+    return NO_VALUE if is_missing(value) else f"{value:,.1f}×"
+
+
 def percent(value: float | None, digits: int = 1) -> str:
     """A ratio as a percentage (0.514 → 51.4%)."""
     return NO_VALUE if is_missing(value) else f"{value * 100:.{digits}f}%"

@@ -56,6 +56,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "metric_valid_rate": ("线索有效率", "Valid-lead rate"),
     "metric_orders": ("订单数", "Orders"),
     "metric_lead_to_order": ("线索成交转化率", "Lead-to-order rate"),
+    "metric_roi": ("投入产出比 ROI", "Return on spend (ROI)"),
+    "benchmark_roi": ("成交额 ÷ 投放花费（按线索归因）", "Attributed sales revenue ÷ spend"),
     "metric_valid_leads": ("有效线索", "Valid leads"),
     "metric_active_members": ("活跃会员（近90天）", "Active members (90 days)"),
     "metric_members": ("会员总数", "Members"),

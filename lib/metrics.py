@@ -5,9 +5,10 @@ from lib import formatting
 
 RATE_METRICS = frozenset({"valid_rate", "lead_to_order"})  # shown as percentages
 UNIT_COST_METRICS = frozenset({"cpl", "cpql"})  # shown to the yuan
+MULTIPLE_METRICS = frozenset({"roi"})  # shown as a multiple (12.3×)
 MONEY_METRICS = frozenset({"spend", "gmv", "liability"})  # shown as compact ¥ amounts
 BENCHMARK_KEYS = {"cpl": "benchmark_cpl", "cpql": "benchmark_cpql", "valid_rate": "benchmark_valid_rate",
-                  "lead_to_order": "benchmark_lead_to_order"}  # metric -> i18n key of its reference line
+                  "lead_to_order": "benchmark_lead_to_order", "roi": "benchmark_roi"}  # metric -> i18n key of its reference line
 
 
 def format_value(metric: str, value: float | None, lang: str) -> str:
@@ -16,6 +17,8 @@ def format_value(metric: str, value: float | None, lang: str) -> str:
         return formatting.percent(value)
     if metric in UNIT_COST_METRICS:
         return formatting.unit_cost(value)
+    if metric in MULTIPLE_METRICS:
+        return formatting.multiple(value)
     if metric in MONEY_METRICS:
         return formatting.money(value, lang)
     return formatting.compact(value, lang)

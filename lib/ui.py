@@ -95,13 +95,20 @@ def is_embedded_default() -> bool:
     return config.database_url() == config.DEFAULT_DATABASE_URL
 
 
-def ensure_demo_data() -> None:
-    """On the embedded default database, generate the demo data on first start, with progress shown."""
+def setup_page() -> Callable[[], None] | None:
+    """What to show instead of the login while the database has no users yet (None once it has)."""
     if _has_users():
-        return
-    if not (is_embedded_default() or config.setting("SEED_DEMO") == "1"):
-        st.warning(tr("no_users"))
-        st.stop()
+        return None
+    return seed_demo_data if is_embedded_default() or config.setting("SEED_DEMO") == "1" else no_users_notice
+
+
+def no_users_notice() -> None:
+    """Tell an operator how to get users into an empty non-demo database (nothing is seeded silently)."""
+    st.warning(tr("no_users"))
+
+
+def seed_demo_data() -> None:
+    """Generate the demo data on first start with a progress bar, then go on to the login form."""
     from lib.seed import seed_database
 
     bar = st.progress(0.0, text=tr("seeding_title"))
@@ -110,7 +117,7 @@ def ensure_demo_data() -> None:
             seed_database(engine(), scale=config.setting("DEMO_SCALE", "demo"),
                           progress=lambda done, step: bar.progress(min(done, 1.0), text=f"{tr('seeding_title')} {step}"))
     bar.empty()
-    st.toast(tr("seeding_done"))
+    st.rerun()
 
 
 def _has_users() -> bool:

@@ -4,6 +4,8 @@ Definitions (shown to users in the page's help texts):
 - Period: 1 January to `today` (inclusive); last year: the same calendar span one year earlier.
 - Channel facts come from `channel_daily`; rows without a region are national brand spend that
   only HQ roles see, so a region's CPL is its own attributable spend over its own leads.
+- Attainment: actual ÷ target; for costs (CPL, CPQL), where lower is better, target ÷ actual, so
+  above 100% always means better than target.
 - Targets: the sum of monthly channel targets (national rows for HQ, the region's rows for
   regional staff); the current month counts pro rata by days elapsed. Ratio targets are derived
   from the summed component targets (CPL target = spend target / leads target), never averaged.
@@ -24,7 +26,7 @@ from lib.sqlfuncs import year_month
 FACT_COLUMNS = ("spend", "impressions", "clicks", "leads", "valid_leads", "orders", "gmv")  # summed facts
 TARGET_METRICS = ("spend", "leads", "valid_leads", "orders")  # additive targets; ratios derive from them
 HIGHER_IS_BETTER = {"spend": None, "leads": True, "cpl": False, "cpql": False, "valid_rate": True,
-                    "orders": True, "lead_to_order": True}  # None: neither direction is "good"
+                    "orders": True, "lead_to_order": True, "roi": True}  # None: neither direction is "good"
 UNDER_TARGET_ALERT = 0.9  # a channel below 90% of its pro-rated leads target raises an alert
 EXPIRY_WINDOW_DAYS = 30  # alert horizon for points about to expire
 ACTIVE_MEMBER_DAYS = 90  # a member active within this many days counts as active
@@ -82,12 +84,13 @@ def target_totals(conn: Connection, scope: Scope, start: dt.date, end: dt.date,
 
 
 def derived_ratios(sums: dict[str, float]) -> dict[str, float | None]:
-    """CPL, CPQL, valid-lead rate and lead→order from summed facts (never averaged ratios)."""
+    """CPL, CPQL, valid-lead rate, lead→order and ROI from summed facts (never averaged ratios)."""
     return {
         "cpl": ratio(sums["spend"], sums["leads"]),
         "cpql": ratio(sums["spend"], sums["valid_leads"]),
         "valid_rate": ratio(sums["valid_leads"], sums["leads"]),
         "lead_to_order": ratio(sums["orders"], sums["leads"]),
+        "roi": ratio(sums.get("gmv"), sums["spend"]),  # attributed sales revenue ÷ spend; targets have none
     }
 
 
@@ -105,7 +108,7 @@ def ytd_scorecard(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFram
     for metric, better in HIGHER_IS_BETTER.items():
         value, goal, before = actual[metric], target[metric], last_year[metric]
         rows.append({"metric": metric, "actual": value, "target": goal, "last_year": before,
-                     "attainment": ratio(value, goal), "yoy": None if ratio(value, before) is None else ratio(value, before) - 1,
+                     "attainment": ratio(goal, value) if better is False else ratio(value, goal), "yoy": None if ratio(value, before) is None else ratio(value, before) - 1,
                      "higher_is_better": better})
     return pd.DataFrame(rows)
 

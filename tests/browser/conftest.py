@@ -21,6 +21,18 @@ SERVER_START_TIMEOUT_S = 90  # how long `streamlit run` may take to start listen
 ARTIFACTS = ROOT / "artifacts" / "screenshots"  # screenshots kept for people to look at
 
 
+IDLE_SCRIPT = """(label) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const idle = app && app.getAttribute('data-test-script-state') === 'notRunning';
+  return idle && (!label || document.querySelectorAll(`input[aria-label="${label}"]`).length === 1);
+}"""  # the app finished its run (and, if asked, shows exactly one input with that label)
+
+
+def wait_until_idle(page, label: str | None = None, timeout_ms: int = 60_000) -> None:
+    """Wait until Streamlit is not running a script (and shows exactly one input labelled so)."""
+    page.wait_for_function(IDLE_SCRIPT, arg=label, timeout=timeout_ms)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as probe:

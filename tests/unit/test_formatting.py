@@ -34,3 +34,7 @@ def test_ratio_without_denominator_is_none():
 def test_signed_percent_starts_with_its_sign():
     assert formatting.signed_percent(-0.04) == "-4.0%"
     assert formatting.signed_percent(0.123) == "+12.3%"
+
+
+def test_multiple():
+    assert formatting.multiple(12.345) == "12.3×"

@@ -40,6 +40,7 @@ def test_ytd_actuals_match_raw_rows(engine, viewer):
     assert rows["cpql"]["actual"] == pytest.approx(expected["spend"] / expected["valid_leads"])
     assert rows["valid_rate"]["actual"] == pytest.approx(expected["valid_leads"] / expected["leads"])
     assert rows["lead_to_order"]["actual"] == pytest.approx(expected["orders"] / expected["leads"])
+    assert rows["roi"]["actual"] == pytest.approx(expected["gmv"] / expected["spend"])
 
 
 def test_last_year_and_change_match_raw_rows(engine, viewer):
@@ -62,6 +63,8 @@ def test_targets_and_attainment_match_raw_rows(engine, viewer):
     assert rows["leads"]["attainment"] == pytest.approx(now["leads"] / targets["leads"])
     assert rows["spend"]["target"] == pytest.approx(targets["spend"])
     assert rows["cpl"]["target"] == pytest.approx(targets["spend"] / targets["leads"])
+    assert rows["cpl"]["attainment"] == pytest.approx((targets["spend"] / targets["leads"]) / (now["spend"] / now["leads"]))
+    assert pd.isna(rows["roi"]["target"]) and pd.isna(rows["roi"]["attainment"])
     assert rows["valid_rate"]["target"] == pytest.approx(targets["valid_leads"] / targets["leads"])
 
 
