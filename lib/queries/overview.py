@@ -114,7 +114,7 @@ def ytd_scorecard(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFram
 
 
 def monthly_trend(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFrame:
-    """Spend, leads, valid leads and orders per month for this year and last, with the leads target."""
+    """Spend, leads, valid leads and orders per month for this year and last, with the leads target (this month pro rata)."""
     start = dt.date(today.year - 1, 1, 1)
     month = year_month(ChannelDaily.day).label("month")
     facts = pd.DataFrame(conn.execute(
@@ -129,6 +129,8 @@ def monthly_trend(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFram
     trend = facts.merge(targets, on="month", how="left")
     for name in ("spend", "leads", "valid_leads", "orders", "leads_target"):
         trend[name] = trend[name].astype(float)
+    current = trend["month"] == today.strftime("%Y-%m")
+    trend.loc[current, "leads_target"] *= month_weights(today.replace(day=1), today)[today.replace(day=1)]
     trend["year"] = trend["month"].str[:4].astype(int)
     return trend
 

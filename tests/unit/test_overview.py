@@ -85,6 +85,9 @@ def test_monthly_trend_matches_raw_rows(engine, viewer):
         trend = overview.monthly_trend(conn, scope, TODAY).set_index("month")
     assert list(trend.index) == list(expected.index)
     assert trend["leads"].tolist() == expected.astype(float).tolist()
+    this_month = TODAY.replace(day=1)
+    month_target = prorated_targets(engine, region, this_month, TODAY)["leads"]
+    assert trend.loc[TODAY.strftime("%Y-%m"), "leads_target"] == pytest.approx(month_target)
 
 
 def test_member_figures_match_raw_rows(engine, viewer):
