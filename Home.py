@@ -3,10 +3,11 @@ import streamlit as st
 from sqlalchemy.exc import OperationalError
 
 from lib import ui
+from lib.config import ConfigError
 from lib.auth import login_gate, logout_button
 from lib.navigation import pages_for
 
-st.set_page_config(page_title="营销驾驶舱 · Marketing Cockpit", page_icon=":material/directions_car:", layout="wide")
+st.set_page_config(page_title=f"{ui.tr('app_title')} · Marketing Cockpit", page_icon=":material/directions_car:", layout="wide")
 lang = ui.language_switch()
 
 
@@ -20,6 +21,9 @@ try:
     user, authenticator = (None, None) if setup else login_gate(ui.engine(), lang)
 except OperationalError as error:
     st.error(ui.tr("db_unavailable", error=type(error.orig).__name__))
+    st.stop()
+except ConfigError as error:
+    st.error(ui.tr("config_missing", error=str(error)))
     st.stop()
 
 if user is None:  # one hidden page, so that Streamlit never falls back to listing pages/
@@ -39,6 +43,7 @@ with st.sidebar:
         st.caption(ui.tr("region_label", region=user.region_name(lang)))
     logout_button(ui.engine(), authenticator, ui.tr("logout"))
 
+ui.refresh_data_version()
 st.session_state[ui.GATE_KEY] = True
 try:
     navigation.run()

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 import streamlit_authenticator as stauth
@@ -10,12 +12,14 @@ from sqlalchemy import Connection, Engine, Row, select
 from streamlit_authenticator.utilities import LoginError
 
 from lib import config
+from lib.clock import now
 from lib.i18n import t
 from lib.models import AppUser, Region
 from lib.scope import Scope, scope_for_user
-from lib.services import audit, users
+from lib.services import users
 
 LOGIN_FORM_KEY = "login"  # widget key of the login form
+USER_KEY = "current_user"  # session-state key of the signed-in CurrentUser (set by Home.py)
 
 
 @dataclass(frozen=True)
@@ -41,25 +45,25 @@ class CurrentUser:
         return self.region_en if lang == "en" else self.region_zh
 
 
-def _is_locked(user: Row, now: dt.datetime) -> bool:
+def _is_locked(user: Row, moment: dt.datetime) -> bool:
     """True while a lockout is in force."""
-    return user.locked_until is not None and user.locked_until > now
+    return user.locked_until is not None and user.locked_until > moment
 
 
-def _failed_attempts_for_login(user: Row, now: dt.datetime) -> int:
+def _failed_attempts_for_login(user: Row, moment: dt.datetime) -> int:
     """The failure count the login widget should start from (a lapsed lock starts afresh)."""
-    if _is_locked(user, now):
+    if _is_locked(user, moment):
         return users.MAX_FAILED_LOGINS
     return 0 if user.locked_until is not None else user.failed_attempts
 
 
-def credentials_from_db(conn: Connection, now: dt.datetime) -> dict:
+def credentials_from_db(conn: Connection, moment: dt.datetime) -> dict:
     """streamlit-authenticator's credentials dict built from the active users (hashes only)."""
     rows = conn.execute(select(AppUser.__table__).where(AppUser.active.is_(True))).all()
     return {"usernames": {
         user.username: {"name": user.display_name, "email": user.email or f"{user.username}@example.invalid",
                         "password": user.password_hash, "roles": [user.role],
-                        "failed_login_attempts": _failed_attempts_for_login(user, now)}
+                        "failed_login_attempts": _failed_attempts_for_login(user, moment)}
         for user in rows}}
 
 
@@ -73,17 +77,22 @@ def load_user(conn: Connection, username: str) -> CurrentUser | None:
     return None if user is None else CurrentUser(**user._mapping)
 
 
-def _persist_failures(engine: Engine, credentials: dict, before: dict[str, int]) -> bool:
-    """Write the failures the widget just counted to the database; True if an account got locked."""
-    locked = False
-    for username, entry in credentials["usernames"].items():
-        if entry.get("failed_login_attempts", 0) > before[username]:
+def _audited(login: Callable[..., bool | None], engine: Engine, known: set[str], locked: list[str]) -> Callable[..., bool | None]:
+    """Wrap the authenticator's credential check: count and audit every failure, known name or not."""
+    def checked(username: str | None = None, password: str | None = None, *args: Any, **kwargs: Any) -> bool | None:
+        result = login(username, password, *args, **kwargs)
+        if username and password and result is False:
+            name = username.lower().strip()
+            if name not in known:
+                users.check_unknown_user_password(password)
             with engine.begin() as conn:
-                locked = users.record_login_failure(conn, username) or locked
-    return locked
+                if users.record_login_failure(conn, name):
+                    locked.append(name)
+        return result
+    return checked
 
 
-def _record_success(engine: Engine) -> callable:
+def _record_success(engine: Engine) -> Callable[[dict], None]:
     """The widget's success callback: stamp the login and audit it."""
     def callback(event: dict) -> None:
         with engine.begin() as conn:
@@ -111,9 +120,10 @@ def make_authenticator(credentials: dict) -> stauth.Authenticate:
 def login_gate(engine: Engine, lang: str) -> tuple[CurrentUser | None, stauth.Authenticate]:
     """Render the login form until someone signs in; returns the signed-in user (or None) and the authenticator."""
     with engine.connect() as conn:
-        credentials = credentials_from_db(conn, audit.now())
-    before = {name: entry["failed_login_attempts"] for name, entry in credentials["usernames"].items()}
+        credentials = credentials_from_db(conn, now())
     authenticator = make_authenticator(credentials)
+    controller, locked = authenticator.authentication_controller, []
+    controller.login = _audited(controller.login, engine, set(credentials["usernames"]), locked)
     fields = {"Form name": t("login_title", lang), "Username": t("username", lang),
               "Password": t("password", lang), "Login": t("login_button", lang)}
     try:
@@ -123,7 +133,7 @@ def login_gate(engine: Engine, lang: str) -> tuple[CurrentUser | None, stauth.Au
         message = "login_disabled" if "authorized" in str(error) else "login_locked"
         st.error(t(message, lang, minutes=users.LOCKOUT_MINUTES))
         return None, authenticator
-    if _persist_failures(engine, credentials, before):
+    if locked:
         st.error(t("login_locked", lang, minutes=users.LOCKOUT_MINUTES))
         return None, authenticator
     status = st.session_state.get("authentication_status")
@@ -133,7 +143,7 @@ def login_gate(engine: Engine, lang: str) -> tuple[CurrentUser | None, stauth.Au
         return None, authenticator
     with engine.connect() as conn:
         user = load_user(conn, st.session_state["username"])
-    if user is None:
+    if user is None:  # deactivated while signed in
         authenticator.logout(location="unrendered")
         st.error(t("login_disabled", lang))
     return user, authenticator

@@ -33,13 +33,25 @@ def database_url() -> str:
     return setting("DATABASE_URL", DEFAULT_DATABASE_URL) or DEFAULT_DATABASE_URL
 
 
+class ConfigError(RuntimeError):
+    """A setting the deployment must provide is missing."""
+
+
+def is_demo_install() -> bool:
+    """True for the embedded demo database, or when SEED_DEMO=1 asks for demo data elsewhere."""
+    return database_url() == DEFAULT_DATABASE_URL or setting("SEED_DEMO") == "1"
+
+
 def cookie_key() -> str:
-    """Secret key signing the re-login cookie; a demo install generates and keeps its own."""
+    """Secret key signing the re-login cookie: COOKIE_KEY, or one a demo install generates and keeps."""
     configured = setting("COOKIE_KEY")
     if configured:
         return configured
+    if not is_demo_install():
+        raise ConfigError("COOKIE_KEY is not set: every app server of a shared database needs the same secret key")
     if not COOKIE_KEY_FILE.exists():
         COOKIE_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
-        COOKIE_KEY_FILE.write_text(secrets.token_urlsafe(32))
-        COOKIE_KEY_FILE.chmod(0o600)
+        descriptor = os.open(COOKIE_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as key_file:
+            key_file.write(secrets.token_urlsafe(32))
     return COOKIE_KEY_FILE.read_text().strip()

@@ -1,10 +1,9 @@
-"""One engine per process, transaction helpers and the SQLite pragmas."""
+"""One engine per database URL and process, the SQLite pragmas, migrations to head."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 
+from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -22,7 +21,7 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     """WAL for readers beside one writer, foreign keys on, a busy timeout."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -47,22 +46,19 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-@lru_cache(maxsize=4)
 def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for the configured (or given) database."""
-    return make_engine(url or database_url())
+    """The process-wide engine for the configured (or given) database: one per URL."""
+    return _engine_for(normalise_url(url or database_url()))
 
 
-@contextmanager
-def transaction(engine: Engine | None = None) -> Iterator[Connection]:
-    """One transaction: commits when the block ends, rolls back if it raises."""
-    with (engine or get_engine()).begin() as conn:
-        yield conn
+@lru_cache(maxsize=8)
+def _engine_for(url: str) -> Engine:
+    """The cached engine of one normalised URL."""
+    return make_engine(url)
 
 
-def alembic_config(connection: Connection | None = None):
+def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's config for this project, optionally bound to an open connection."""
-    from alembic.config import Config
 
     from lib.config import ROOT
 

@@ -6,7 +6,6 @@ DEFAULT_LANGUAGE = "zh"  # the UI opens in Chinese
 
 LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "app_title": ("营销驾驶舱", "Marketing Cockpit"),
-    "app_subtitle": ("汽车数字营销 · 年度计划与执行", "Automotive digital marketing · plan and execution"),
     "language": ("语言 / Language", "Language / 语言"),
     # login and account
     "login_title": ("登录营销驾驶舱", "Sign in to the Marketing Cockpit"),
@@ -17,7 +16,6 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "login_failed": ("用户名或密码错误。", "Wrong username or password."),
     "login_locked": ("连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试或联系管理员。",
                      "Too many failed sign-ins: the account is locked. Try again in {minutes} minutes or ask an admin."),
-    "login_prompt": ("请输入用户名和密码。", "Please enter your username and password."),
     "login_disabled": ("该账号已停用，请联系管理员。", "This account is deactivated. Please contact an admin."),
     "demo_logins_hint": ("演示账号见 README（仅限演示环境）。", "Demo accounts are listed in the README (demo install only)."),
     "signed_in_as": ("当前用户：{name}（{role}）", "Signed in as {name} ({role})"),
@@ -25,6 +23,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "must_change_password": ("管理员已重置您的密码，请先设置新密码。", "An admin reset your password: please set a new one first."),
     "no_users": ("数据库中还没有用户。请运行 `python -m lib.seed` 生成演示数据，或由管理员创建账号。",
                  "The database has no users yet. Run `python -m lib.seed` for demo data, or have an admin create accounts."),
+    "config_missing": ("配置缺失，请联系系统管理员：{error}", "A setting is missing; please tell the system administrator: {error}"),
     "page_not_allowed": ("您的角色无权打开此页面。", "Your role may not open this page."),
     "db_unavailable": ("暂时无法连接数据库，请稍后刷新页面。（{error}）", "The database cannot be reached right now; please refresh in a moment. ({error})"),
     # roles
@@ -41,9 +40,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     # demo data
     "demo_banner": ("演示数据：本系统当前显示的是程序生成的模拟数据（种子 {seed}，规模 {scale}），不是真实经营数据。",
                     "Demo data: everything shown is generated sample data (seed {seed}, scale {scale}), not real business figures."),
-    "demo_badge": ("演示数据", "Demo data"),
-    "seeding_title": ("首次启动：正在生成演示数据…", "First start: generating demo data…"),
-    "seeding_done": ("演示数据已生成。", "Demo data ready."),
+    "seeding_failed": ("生成演示数据失败：{error}", "Generating the demo data failed: {error}"),
+    "seeding_title": ("首次启动：正在生成演示数据… {percent}", "First start: generating demo data… {percent}"),
     # overview
     "overview_title": ("经营总览", "Overview"),
     "overview_caption": ("{start} 至 {end} 年初至今，对比目标与去年同期。", "Year to date {start} – {end}, against target and the same period last year."),
@@ -59,7 +57,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "metric_roi": ("投入产出比 ROI", "Return on spend (ROI)"),
     "benchmark_roi": ("成交额 ÷ 投放花费（按线索归因）", "Attributed sales revenue ÷ spend"),
     "metric_valid_leads": ("有效线索", "Valid leads"),
-    "metric_active_members": ("活跃会员（近90天）", "Active members (90 days)"),
+    "metric_active_members": ("活跃会员（近{days}天）", "Active members ({days} days)"),
     "metric_members": ("会员总数", "Members"),
     "metric_new_members": ("今年新增会员", "New members this year"),
     "metric_outstanding_points": ("未兑换积分", "Outstanding points"),
@@ -75,17 +73,13 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "trend_title": ("月度趋势", "Monthly trend"),
     "trend_leads": ("线索量", "Leads"),
     "trend_leads_target": ("线索目标", "Leads target"),
-    "trend_spend": ("花费", "Spend"),
     "trend_month": ("月份", "Month"),
     "trend_this_year": ("{year} 年", "{year}"),
     "alerts_title": ("预警", "Alerts"),
     "alert_channel_under": ("{channel}：线索 {leads}，仅达成目标的 {attainment}", "{channel}: {leads} leads, only {attainment} of target"),
     "alert_campaign_over": ("活动「{name}」超预算 {over}：已花费 {spent} / 预算 {budget}", "Campaign “{name}” over budget by {over}: spent {spent} of {budget}"),
-    "alert_points_expiring": ("未来 30 天将有 {points} 积分（约 {cny}）过期，涉及 {members} 位会员", "{points} points (≈ {cny}) expire in the next 30 days, held by {members} members"),
+    "alert_points_expiring": ("未来 {days} 天将有 {points} 积分（约 {cny}）过期，涉及 {members} 位会员", "{points} points (≈ {cny}) expire in the next {days} days, held by {members} members"),
     "alerts_none": ("暂无预警。", "No alerts."),
-    "alerts_channels": ("渠道未达标", "Channels under target"),
-    "alerts_campaigns": ("活动超预算", "Campaigns over budget"),
-    "alerts_points": ("积分即将过期", "Points about to expire"),
     # account
     "account_title": ("我的账号", "My account"),
     "current_password": ("当前密码", "Current password"),
@@ -97,11 +91,16 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "password_mismatch": ("两次输入的新密码不一致。", "The two new passwords differ."),
     "password_too_short": ("密码至少需要 {n} 个字符。", "The password needs at least {n} characters."),
     "password_is_username": ("密码不能与用户名相同。", "The password must not be the username."),
-    "password_common": ("该密码过于常见，请换一个。", "This password is too common; please choose another."),
     "unknown_role": ("未知角色：{role}", "Unknown role: {role}"),
     "unknown_region": ("未知大区：{region}", "Unknown region: {region}"),
     "regional_needs_region": ("区域专员必须指定所属大区。", "Regional staff need a region."),
-    # audit
+    # audit (action names; an action without a label is shown by its code)
+    "action_login": ("登录", "Sign-in"),
+    "action_logout": ("退出", "Sign-out"),
+    "action_login_failed": ("登录失败", "Failed sign-in"),
+    "action_user_locked": ("账号锁定", "Account locked"),
+    "action_user_create": ("创建用户", "User created"),
+    "action_password_change": ("修改密码", "Password changed"),
     "audit_title": ("审计日志", "Audit log"),
     "audit_caption": ("谁在何时做了什么（只增不改）。", "Who did what and when (append-only)."),
     "audit_action": ("操作", "Action"),
@@ -124,8 +123,3 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
     text = pair[1] if lang == "en" else pair[0]
     return text.format(**params) if params else text
 
-
-def name_of(row: object, lang: str, prefix: str = "name") -> str:
-    """A row's display name in the language (its name_zh or name_en attribute/key)."""
-    field = f"{prefix}_{'en' if lang == 'en' else 'zh'}"
-    return row[field] if isinstance(row, dict) else getattr(row, field)

@@ -1,6 +1,7 @@
 """Streamlit glue shared by the pages: engine, language, current user, cached loaders, demo banner."""
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -9,19 +10,22 @@ from typing import Any
 import streamlit as st
 from sqlalchemy import Engine
 
-from lib import config
-from lib.auth import CurrentUser
+from lib import clock, config
+from lib.auth import USER_KEY, CurrentUser
 from lib.navigation import pages_for
 from lib.db import get_engine, upgrade_to_head
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from lib.queries import system
+from lib.seed import seed_database
 
 CACHE_TTL_SECONDS = 600  # page data is re-read at least this often, and at once after any write
 LANG_KEY = "lang"  # session-state key of the chosen language
-USER_KEY = "current_user"  # session-state key of the signed-in CurrentUser
 GATE_KEY = "entered_through_home"  # True only while Home.py (login gate, navigation) runs the page
+VERSION_KEY = "data_version"  # the data version read once per run by Home.py, keying every cached load
 _QUERIES: dict[str, Callable[..., Any]] = {}  # registered query functions by dotted name
-_SEED_LOCK = threading.Lock()  # one first-start seeding per process, however many sessions arrive
+_SEED_LOCK = threading.Lock()  # guards _SEEDING: one first-start seeding per process, however many sessions arrive
+_SEEDING: dict[str, Any] = {"thread": None, "done": 0.0, "error": None}  # the background seeding and its progress
+SEED_POLL_SECONDS = 1.0  # a waiting session redraws the progress bar this often
 
 
 @st.cache_resource(show_spinner=False)
@@ -47,6 +51,12 @@ def tr(key: str, **params: object) -> str:
     return t(key, lang(), **params)
 
 
+def action_label(code: str) -> str:
+    """An audit action's name in the session's language (its code when it has no label)."""
+    label = tr(f"action_{code}")
+    return code if label == f"action_{code}" else label
+
+
 def language_switch() -> str:
     """The sidebar language selector; returns the chosen language code."""
     st.session_state.setdefault(LANG_KEY, DEFAULT_LANGUAGE)
@@ -70,10 +80,10 @@ def page_user(page_file: str) -> CurrentUser:
     return user
 
 
-def data_version() -> int:
-    """The database's data version, read on every rerun so caches notice writes from any server."""
+def refresh_data_version() -> None:
+    """Read the database's data version once per run, so caches notice writes made by any app server."""
     with engine().connect() as conn:
-        return system.data_version(conn)
+        st.session_state[VERSION_KEY] = system.data_version(conn)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=500)
@@ -87,19 +97,16 @@ def load(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Result of query(conn, *args, **kwargs), cached until the data changes or the TTL passes."""
     name = f"{query.__module__}.{query.__qualname__}"
     _QUERIES[name] = query
-    return _run_cached(config.database_url(), name, data_version(), args, tuple(sorted(kwargs.items())))
-
-
-def is_embedded_default() -> bool:
-    """True when the app runs on the embedded demo SQLite database."""
-    return config.database_url() == config.DEFAULT_DATABASE_URL
+    return _run_cached(config.database_url(), name, st.session_state[VERSION_KEY], args, tuple(sorted(kwargs.items())))
 
 
 def setup_page() -> Callable[[], None] | None:
-    """What to show instead of the login while the database has no users yet (None once it has)."""
-    if _has_users():
-        return None
-    return seed_demo_data if is_embedded_default() or config.setting("SEED_DEMO") == "1" else no_users_notice
+    """What to show instead of the login while the database is not ready (None once it is)."""
+    with engine().connect() as conn:
+        unfinished, has_users = system.seeding_unfinished(conn), system.has_users(conn)
+    if unfinished or (not has_users and config.is_demo_install()):
+        return seed_demo_data
+    return None if has_users else no_users_notice
 
 
 def no_users_notice() -> None:
@@ -107,23 +114,35 @@ def no_users_notice() -> None:
     st.warning(tr("no_users"))
 
 
-def seed_demo_data() -> None:
-    """Generate the demo data on first start with a progress bar, then go on to the login form."""
-    from lib.seed import seed_database
+def _seed_in_background(target: Engine) -> None:
+    """The seeding thread: (re)generate the demo data from scratch, recording progress and any error."""
+    try:
+        seed_database(target, scale=config.setting("DEMO_SCALE", "demo"), reset=True,
+                      progress=lambda done, _step: _SEEDING.update(done=done))
+    except Exception as error:  # shown to every waiting session; the next start tries again
+        _SEEDING["error"] = f"{type(error).__name__}: {error}"
 
-    bar = st.progress(0.0, text=tr("seeding_title"))
+
+def seed_demo_data() -> None:
+    """Generate the demo data once, in the background, while every session watches the progress."""
     with _SEED_LOCK:
-        if not _has_users():
-            seed_database(engine(), scale=config.setting("DEMO_SCALE", "demo"),
-                          progress=lambda done, step: bar.progress(min(done, 1.0), text=f"{tr('seeding_title')} {step}"))
-    bar.empty()
+        worker = _SEEDING.get("thread")
+        if worker is None or not worker.is_alive():
+            _SEEDING.update(done=0.0, error=None, thread=threading.Thread(target=_seed_in_background, args=(engine(),), daemon=True))
+            _SEEDING["thread"].start()
+    st.progress(min(_SEEDING["done"], 1.0), text=tr("seeding_title", percent=f"{_SEEDING['done']:.0%}"))
+    _SEEDING["thread"].join(timeout=SEED_POLL_SECONDS)
+    if _SEEDING.get("error"):
+        st.error(tr("seeding_failed", error=_SEEDING["error"]))
+        st.stop()
     st.rerun()
 
 
-def _has_users() -> bool:
-    """True once the database has at least one user."""
-    with engine().connect() as conn:
-        return system.has_users(conn)
+def as_of() -> dt.date:
+    """The last day the figures cover: today, or the day demo data was generated up to if earlier."""
+    info = load(system.demo_info)
+    current = clock.today()
+    return current if info is None else min(current, dt.date.fromisoformat(info["today"]))
 
 
 def demo_banner() -> None:

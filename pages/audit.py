@@ -3,7 +3,7 @@ import datetime as dt
 
 import streamlit as st
 
-from lib import ui
+from lib import clock, ui
 from lib.queries import system
 
 user = ui.page_user(__file__)
@@ -13,14 +13,16 @@ st.caption(ui.tr("audit_caption"))
 days_column, action_column, user_column = st.columns([1, 2, 2])
 days = days_column.number_input(ui.tr("audit_days"), min_value=1, max_value=3650, value=30, step=1, key="audit_days")
 actions = ui.load(system.audit_actions, user.scope)
-action = action_column.selectbox(ui.tr("audit_action"), [None, *actions], format_func=lambda a: ui.tr("audit_all") if a is None else a, key="audit_action")
+action = action_column.selectbox(ui.tr("audit_action"), [None, *actions], key="audit_action",
+                                 format_func=lambda code: ui.tr("audit_all") if code is None else ui.action_label(code))
 username = user_column.text_input(ui.tr("audit_user"), max_chars=64, key="audit_username")
 
-since = dt.datetime.combine(dt.date.today() - dt.timedelta(days=int(days)), dt.time.min)
+since = dt.datetime.combine(clock.today() - dt.timedelta(days=int(days)), dt.time.min)
 entries = ui.load(system.audit_entries, user.scope, since, action, username or None)
 if entries.empty:
     st.info(ui.tr("audit_empty"))
 else:
+    entries["action"] = entries["action"].map(ui.action_label)
     st.dataframe(entries.rename(columns={"at": ui.tr("audit_at"), "username": ui.tr("audit_user"), "action": ui.tr("audit_action"),
                                          "entity": ui.tr("audit_entity"), "entity_id": ui.tr("audit_entity_id"), "detail": ui.tr("audit_detail")}),
                  hide_index=True, width="stretch")

@@ -1,6 +1,4 @@
 """Overview (经营总览): year to date vs target and last year, monthly trend, alerts."""
-import datetime as dt
-
 import streamlit as st
 
 from lib import charts, formatting, ui
@@ -8,7 +6,7 @@ from lib.metrics import BENCHMARK_KEYS, delta_colour, format_value
 from lib.queries import overview
 
 user = ui.page_user(__file__)
-scope, lang, today = user.scope, ui.lang(), dt.date.today()
+scope, lang, today = user.scope, ui.lang(), ui.as_of()
 
 st.title(ui.tr("overview_title"))
 ui.demo_banner()
@@ -36,7 +34,7 @@ for chunk in (rows[:4], rows[4:]):
         metric_tile(column, row)
 
 member_columns = st.columns(4)
-member_columns[0].metric(ui.tr("metric_active_members"), formatting.compact(members["active"], lang), border=True,
+member_columns[0].metric(ui.tr("metric_active_members", days=overview.ACTIVE_MEMBER_DAYS), formatting.compact(members["active"], lang), border=True,
                          help=f"{ui.tr('metric_members')}: {formatting.compact(members['members'], lang)}")
 member_columns[1].metric(ui.tr("metric_new_members"), formatting.compact(members["new_ytd"], lang), border=True)
 member_columns[2].metric(ui.tr("metric_outstanding_points"), formatting.compact(members["outstanding_points"], lang), border=True)
@@ -59,7 +57,7 @@ with alerts_column:
                        spent=formatting.money(row["spent"], lang), budget=formatting.money(row["budget_total"], lang)),
                  icon=":material/savings:")
     if members["expiring_points"] > 0:
-        st.info(ui.tr("alert_points_expiring", points=formatting.compact(members["expiring_points"], lang),
+        st.info(ui.tr("alert_points_expiring", days=overview.EXPIRY_WINDOW_DAYS, points=formatting.compact(members["expiring_points"], lang),
                       cny=formatting.money(members["expiring_cny"], lang), members=formatting.compact(members["expiring_members"], lang)),
                 icon=":material/hourglass_bottom:")
     if under.empty and over.empty and members["expiring_points"] == 0:

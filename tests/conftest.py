@@ -1,16 +1,18 @@
 """Shared fixtures: one seeded test database per session (SQLite, or TEST_DATABASE_URL when set)."""
 from __future__ import annotations
 
-import datetime as dt
 import os
+import secrets
 
 import pytest
 from sqlalchemy import Engine, MetaData
 
+from lib.clock import today
 from lib.db import get_engine, make_engine
 
 TEST_SEED = 7  # seed of the test fixture's demo data
-TODAY = dt.date.today()  # the fixture's data runs up to today, like the app's
+TODAY = today()  # the fixture's data runs up to today (business time zone), like the app's
+os.environ.setdefault("COOKIE_KEY", secrets.token_urlsafe(32))  # a shared database needs a configured key
 
 
 def drop_everything(engine: Engine) -> None:

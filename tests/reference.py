@@ -7,6 +7,14 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Engine, text
 
+EXPECTED_PAGES = {  # the product's decision, written out: who sees which screen
+    "exec": {"pages/overview.py", "pages/account.py"},
+    "manager": {"pages/overview.py", "pages/account.py"},
+    "east": {"pages/overview.py", "pages/account.py"},
+    "southwest": {"pages/overview.py", "pages/account.py"},
+    "admin": {"pages/overview.py", "pages/account.py", "pages/audit.py"},
+}
+
 
 def raw(engine: Engine, table: str) -> pd.DataFrame:
     """Every row of a table, as it is stored."""

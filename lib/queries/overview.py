@@ -16,7 +16,7 @@ import calendar
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Connection, Integer, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Integer, and_, func, select
 
 from lib.formatting import ratio
 from lib.models import AppSetting, Campaign, Channel, ChannelDaily, ChannelTarget, Member, PointsLedger
@@ -28,6 +28,7 @@ TARGET_METRICS = ("spend", "leads", "valid_leads", "orders")  # additive targets
 HIGHER_IS_BETTER = {"spend": None, "leads": True, "cpl": False, "cpql": False, "valid_rate": True,
                     "orders": True, "lead_to_order": True, "roi": True}  # None: neither direction is "good"
 UNDER_TARGET_ALERT = 0.9  # a channel below 90% of its pro-rated leads target raises an alert
+UNDER_TARGET_GRACE_DAYS = 7  # no under-target alerts in the year's first week: a day or two says nothing
 EXPIRY_WINDOW_DAYS = 30  # alert horizon for points about to expire
 ACTIVE_MEMBER_DAYS = 90  # a member active within this many days counts as active
 DEFAULT_POINT_VALUE_CNY = 0.01  # ¥ per point when no exchange rate is configured
@@ -41,7 +42,7 @@ def same_day_last_year(day: dt.date) -> dt.date:
         return day.replace(year=day.year - 1, day=28)
 
 
-def fact_totals(conn: Connection, scope: Scope, start: dt.date, end: dt.date) -> dict[str, float]:
+def fact_totals(conn: Connection, scope: Scope, start: dt.date, end: dt.date) -> dict[str, float | None]:
     """Sums of the channel facts between two days (inclusive) within the scope."""
     columns = [func.coalesce(func.sum(getattr(ChannelDaily, name)), 0).label(name) for name in FACT_COLUMNS]
     row = conn.execute(select(*columns).where(
@@ -49,7 +50,7 @@ def fact_totals(conn: Connection, scope: Scope, start: dt.date, end: dt.date) ->
     return {name: float(value) for name, value in row._mapping.items()}
 
 
-def _target_region_filter(scope: Scope):
+def _target_region_filter(scope: Scope) -> ColumnElement[bool]:
     """National target rows for HQ roles, the region's own rows for regional staff."""
     return ChannelTarget.region_id.is_(None) if scope.sees_all_regions else scope.region_filter(ChannelTarget.region_id)
 
@@ -67,26 +68,34 @@ def month_weights(start: dt.date, end: dt.date) -> dict[dt.date, float]:
     return weights
 
 
-def target_totals(conn: Connection, scope: Scope, start: dt.date, end: dt.date,
-                  channel_id: int | None = None) -> dict[str, float]:
-    """Additive targets for the span, months pro rata by days covered."""
+def targets_by_channel(conn: Connection, scope: Scope, start: dt.date, end: dt.date) -> dict[int, dict[str, float]]:
+    """Additive targets per channel for the span, months pro rata by days covered (metrics without rows absent)."""
     weights = month_weights(start, end)
-    query = (select(ChannelTarget.month, ChannelTarget.metric, func.sum(ChannelTarget.target_value).label("value"))
+    query = (select(ChannelTarget.channel_id, ChannelTarget.month, ChannelTarget.metric,
+                    func.sum(ChannelTarget.target_value).label("value"))
              .where(ChannelTarget.month.in_(list(weights)), ChannelTarget.metric.in_(TARGET_METRICS),
                     _target_region_filter(scope))
-             .group_by(ChannelTarget.month, ChannelTarget.metric))
-    if channel_id is not None:
-        query = query.where(ChannelTarget.channel_id == channel_id)
-    totals = dict.fromkeys(TARGET_METRICS, 0.0)
-    for month, metric, value in conn.execute(query):
-        totals[metric] += float(value) * weights[month]
+             .group_by(ChannelTarget.channel_id, ChannelTarget.month, ChannelTarget.metric))
+    totals: dict[int, dict[str, float]] = {}
+    for channel_id, month, metric, value in conn.execute(query):
+        channel = totals.setdefault(channel_id, {})
+        channel[metric] = channel.get(metric, 0.0) + float(value) * weights[month]
+    return totals
+
+
+def target_totals(conn: Connection, scope: Scope, start: dt.date, end: dt.date) -> dict[str, float | None]:
+    """Additive targets of all channels for the span; None for a metric nobody set a target on."""
+    totals: dict[str, float | None] = dict.fromkeys(TARGET_METRICS)
+    for channel in targets_by_channel(conn, scope, start, end).values():
+        for metric, value in channel.items():
+            totals[metric] = (totals[metric] or 0.0) + value
     return totals
 
 
 def derived_ratios(sums: dict[str, float]) -> dict[str, float | None]:
     """CPL, CPQL, valid-lead rate, lead→order and ROI from summed facts (never averaged ratios)."""
     return {
-        "cpl": ratio(sums["spend"], sums["leads"]),
+        "cpl": ratio(sums["spend"], sums["leads"]),  # ratio() gives None where a part is missing
         "cpql": ratio(sums["spend"], sums["valid_leads"]),
         "valid_rate": ratio(sums["valid_leads"], sums["leads"]),
         "lead_to_order": ratio(sums["orders"], sums["leads"]),
@@ -106,10 +115,11 @@ def ytd_scorecard(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFram
     target.update(derived_ratios(target))
     rows = []
     for metric, better in HIGHER_IS_BETTER.items():
-        value, goal, before = actual[metric], target[metric], last_year[metric]
+        value, goal, before = actual[metric], target.get(metric), last_year[metric]
+        growth = ratio(value, before)
         rows.append({"metric": metric, "actual": value, "target": goal, "last_year": before,
-                     "attainment": ratio(goal, value) if better is False else ratio(value, goal), "yoy": None if ratio(value, before) is None else ratio(value, before) - 1,
-                     "higher_is_better": better})
+                     "attainment": ratio(goal, value) if better is False else ratio(value, goal),
+                     "yoy": None if growth is None else growth - 1, "higher_is_better": better})
     return pd.DataFrame(rows)
 
 
@@ -136,28 +146,24 @@ def monthly_trend(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFram
 
 
 def channels_under_target(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFrame:
-    """Channels whose year-to-date leads are below 90% of their pro-rated target."""
+    """Channels whose year-to-date leads are below 90% of their pro-rated target (from the 8th day of the year)."""
+    columns = ["channel", "name_zh", "name_en", "leads", "target", "attainment"]
     start = today.replace(month=1, day=1)
+    if (today - start).days < UNDER_TARGET_GRACE_DAYS:
+        return pd.DataFrame(columns=columns)
     actuals = dict(conn.execute(
         select(ChannelDaily.channel_id, func.sum(ChannelDaily.leads))
         .where(ChannelDaily.day.between(start, today), scope.region_filter(ChannelDaily.region_id))
         .group_by(ChannelDaily.channel_id)).all())
-    weights = month_weights(start, today)
-    targets: dict[int, float] = {}
-    for channel_id, month, value in conn.execute(
-            select(ChannelTarget.channel_id, ChannelTarget.month, func.sum(ChannelTarget.target_value))
-            .where(ChannelTarget.month.in_(list(weights)), ChannelTarget.metric == "leads", _target_region_filter(scope))
-            .group_by(ChannelTarget.channel_id, ChannelTarget.month)):
-        targets[channel_id] = targets.get(channel_id, 0.0) + float(value) * weights[month]
-    names = conn.execute(select(Channel.id, Channel.code, Channel.name_zh, Channel.name_en).order_by(Channel.sort_order)).all()
+    targets = targets_by_channel(conn, scope, start, today)
     rows = []
-    for channel in names:
-        goal, actual = targets.get(channel.id, 0.0), float(actuals.get(channel.id) or 0)
+    for channel in conn.execute(select(Channel.id, Channel.code, Channel.name_zh, Channel.name_en).order_by(Channel.sort_order)):
+        goal, actual = targets.get(channel.id, {}).get("leads"), float(actuals.get(channel.id) or 0)
         attainment = ratio(actual, goal)
         if attainment is not None and attainment < UNDER_TARGET_ALERT:
             rows.append({"channel": channel.code, "name_zh": channel.name_zh, "name_en": channel.name_en,
                          "leads": actual, "target": goal, "attainment": attainment})
-    return pd.DataFrame(rows, columns=["channel", "name_zh", "name_en", "leads", "target", "attainment"])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def campaigns_over_budget(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFrame:
@@ -172,7 +178,7 @@ def campaigns_over_budget(conn: Connection, scope: Scope, today: dt.date) -> pd.
              .order_by(Campaign.start_date))
     frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=["id", "name", "status", "budget_total", "spent"])
     frame[["budget_total", "spent"]] = frame[["budget_total", "spent"]].astype(float)
-    frame["over_by"] = frame["spent"] / frame["budget_total"] - 1
+    frame["over_by"] = [ratio(spent, budget) - 1 if budget else None for spent, budget in zip(frame["spent"], frame["budget_total"])]
     return frame
 
 

@@ -10,11 +10,17 @@ from lib.models import AppSetting, AppUser, AuditLog, DataVersion
 from lib.scope import Scope
 
 AUDIT_PAGE_ROWS = 2_000  # most rows the audit page shows at once (newest first)
+SEEDING_MARKER = "seeding_in_progress"  # app_setting present while demo data is being generated (or was cut off)
 
 
 def data_version(conn: Connection) -> int:
     """The counter every write bumps (0 before the first write)."""
     return conn.execute(select(DataVersion.version).where(DataVersion.id == 1)).scalar_one_or_none() or 0
+
+
+def seeding_unfinished(conn: Connection) -> bool:
+    """True while demo data is being generated, or when a run of the seed was cut off."""
+    return conn.execute(select(AppSetting.key).where(AppSetting.key == SEEDING_MARKER)).first() is not None
 
 
 def has_users(conn: Connection) -> bool:

@@ -1,23 +1,19 @@
-"""The audit trail: every write appends one row saying who did what, when, to what."""
+"""The audit trail: every write appends one row saying who did what, when, to what (and bumps the data version)."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 from sqlalchemy import Connection, insert, update
 
+from lib.clock import now
 from lib.models import AuditLog, DataVersion
-
-
-def now() -> dt.datetime:
-    """The current time as stored in the database (naive, local to the server)."""
-    return dt.datetime.now().replace(microsecond=0)
 
 
 def record(conn: Connection, action: str, *, user_id: int | None = None, username: str | None = None,
            entity: str | None = None, entity_id: object = None, detail: dict[str, Any] | None = None) -> None:
-    """Append one audit row inside the caller's transaction."""
+    """Append one audit row inside the caller's transaction; every audited write also bumps the data version."""
+    bump_data_version(conn)
     conn.execute(insert(AuditLog).values(
         at=now(), user_id=user_id, username=username, action=action, entity=entity,
         entity_id=None if entity_id is None else str(entity_id),

@@ -6,6 +6,7 @@ import datetime as dt
 from sqlalchemy import Connection, select, update
 from streamlit_authenticator.utilities.hasher import Hasher
 
+from lib.clock import now
 from lib.models import ROLES, AppUser, Region
 from lib.services import audit
 
@@ -23,9 +24,17 @@ class UserError(ValueError):
         self.params = params
 
 
+DUMMY_HASH = Hasher.hash("no-such-user-password")  # checked for unknown names so timing reveals nothing
+
+
 def hash_password(plain: str) -> str:
     """A bcrypt hash of the password (streamlit-authenticator's hasher, so its login can check it)."""
     return Hasher.hash(plain)
+
+
+def check_unknown_user_password(password: str) -> None:
+    """Spend one bcrypt check, so that an unknown name answers as slowly as a known one."""
+    Hasher.check_pw(password, DUMMY_HASH)
 
 
 def check_password_rules(username: str, plain: str) -> None:
@@ -53,7 +62,7 @@ def create_user(conn: Connection, *, username: str, display_name: str, role: str
     user_id = conn.execute(AppUser.__table__.insert().values(
         username=username, display_name=display_name, email=email, role=role, region_id=region_id,
         password_hash=hash_password(password), active=True, failed_attempts=0,
-        must_change_password=False, version=1, created_at=audit.now(),
+        must_change_password=False, version=1, created_at=now(),
     )).inserted_primary_key[0]
     audit.record(conn, "user_create", username=actor, entity="app_user", entity_id=user_id,
                  detail={"username": username, "role": role, "region": region_code})
@@ -64,7 +73,7 @@ def record_login_success(conn: Connection, username: str) -> None:
     """Reset the failure count, stamp the login time, audit it."""
     user_id = conn.execute(select(AppUser.id).where(AppUser.username == username)).scalar_one()
     conn.execute(update(AppUser).where(AppUser.id == user_id).values(
-        failed_attempts=0, locked_until=None, last_login_at=audit.now()))
+        failed_attempts=0, locked_until=None, last_login_at=now()))
     audit.record(conn, "login", user_id=user_id, username=username)
 
 
@@ -75,10 +84,10 @@ def record_login_failure(conn: Connection, username: str) -> bool:
     if user is None:
         audit.record(conn, "login_failed", username=username[:64], detail={"reason": "unknown_user"})
         return False
-    now = audit.now()
-    lock_lapsed = user.locked_until is not None and user.locked_until <= now
+    moment = now()
+    lock_lapsed = user.locked_until is not None and user.locked_until <= moment
     failures = 1 if lock_lapsed else user.failed_attempts + 1
-    locked_until = now + dt.timedelta(minutes=LOCKOUT_MINUTES) if failures >= MAX_FAILED_LOGINS else None
+    locked_until = moment + dt.timedelta(minutes=LOCKOUT_MINUTES) if failures >= MAX_FAILED_LOGINS else None
     conn.execute(update(AppUser).where(AppUser.id == user.id).values(failed_attempts=failures, locked_until=locked_until))
     audit.record(conn, "login_failed", user_id=user.id, username=username, detail={"failures": failures})
     if locked_until is not None:

@@ -1,14 +1,32 @@
 """Login: wrong passwords refused, lockout, deactivation, each role's exact navigation, logout."""
+import datetime as dt
+
 import pytest
 from sqlalchemy import select, update
 
+from lib.clock import now
 from lib.models import AppUser, AuditLog
 from lib.navigation import PAGES, pages_for
 from lib.seed import DEMO_ACCOUNTS
 from lib.services import users
 from tests.app.conftest import sign_in
+from tests.reference import EXPECTED_PAGES
 
 ACCOUNTS = {account.username: account for account in DEMO_ACCOUNTS}
+
+
+def fresh_user(engine, username: str, password: str = "Right-Password-1", role: str = "executive") -> None:
+    """(Re)create a throw-away user for a test that changes its state."""
+    with engine.begin() as conn:
+        conn.execute(AuditLog.__table__.update().where(AuditLog.username == username).values(user_id=None))
+        conn.execute(AppUser.__table__.delete().where(AppUser.username == username))
+        users.create_user(conn, username=username, display_name=username, role=role, password=password)
+
+
+def audit_actions(engine, username: str) -> list[str]:
+    """The audit actions recorded for a username, oldest first."""
+    with engine.connect() as conn:
+        return list(conn.execute(select(AuditLog.action).where(AuditLog.username == username).order_by(AuditLog.id)).scalars())
 
 
 def test_login_form_shows_before_anything_else(app):
@@ -22,15 +40,14 @@ def test_wrong_password_is_refused(app):
     assert not app.metric
 
 
-def test_unknown_user_is_refused(app):
-    sign_in(app, "nobody", "whatever-password")
+def test_unknown_user_is_refused_and_audited(app, engine):
+    sign_in(app, "Nobody", "whatever-password")
     assert [error.value for error in app.error] == ["用户名或密码错误。"]
+    assert audit_actions(engine, "nobody")[-1] == "login_failed"
 
 
 def test_lockout_after_repeated_failures(app, engine):
-    with engine.begin() as conn:
-        conn.execute(AppUser.__table__.delete().where(AppUser.username == "locktest"))
-        users.create_user(conn, username="locktest", display_name="锁定测试", role="executive", password="Right-Password-1")
+    fresh_user(engine, "locktest")
     for _ in range(users.MAX_FAILED_LOGINS):
         sign_in(app, "locktest", "wrong-password")
     assert any("锁定" in error.value for error in app.error)
@@ -39,18 +56,41 @@ def test_lockout_after_repeated_failures(app, engine):
     assert not app.metric
     with engine.connect() as conn:
         user = conn.execute(select(AppUser.__table__).where(AppUser.username == "locktest")).one()
-        failures = conn.execute(select(AuditLog.action).where(AuditLog.user_id == user.id)).scalars().all()
     assert user.locked_until is not None and user.failed_attempts == users.MAX_FAILED_LOGINS
-    assert failures.count("login_failed") == users.MAX_FAILED_LOGINS and "user_locked" in failures
+    actions = audit_actions(engine, "locktest")
+    assert actions.count("login_failed") == users.MAX_FAILED_LOGINS and "user_locked" in actions
+
+
+def test_lock_lapses_and_success_resets_the_count(app, engine):
+    fresh_user(engine, "lapsed")
+    with engine.begin() as conn:
+        conn.execute(update(AppUser).where(AppUser.username == "lapsed").values(
+            failed_attempts=users.MAX_FAILED_LOGINS, locked_until=now() - dt.timedelta(minutes=1)))
+    sign_in(app, "lapsed", "Right-Password-1")
+    assert app.title and app.title[0].value == "经营总览"
+    with engine.connect() as conn:
+        user = conn.execute(select(AppUser.__table__).where(AppUser.username == "lapsed")).one()
+    assert user.failed_attempts == 0 and user.locked_until is None and user.last_login_at is not None
 
 
 def test_deactivated_user_cannot_sign_in(app, engine):
+    fresh_user(engine, "gone")
     with engine.begin() as conn:
-        conn.execute(AppUser.__table__.delete().where(AppUser.username == "gone"))
-        users.create_user(conn, username="gone", display_name="离职", role="executive", password="Right-Password-1")
         conn.execute(update(AppUser).where(AppUser.username == "gone").values(active=False))
     sign_in(app, "gone", "Right-Password-1")
-    assert not app.metric and app.error
+    assert [error.value for error in app.error] == ["用户名或密码错误。"]
+    assert not app.metric
+
+
+def test_user_deactivated_while_signed_in_is_signed_out(app, engine):
+    fresh_user(engine, "leaver")
+    sign_in(app, "leaver", "Right-Password-1")
+    assert app.metric
+    with engine.begin() as conn:
+        conn.execute(update(AppUser).where(AppUser.username == "leaver").values(active=False))
+    app.run()
+    assert [error.value for error in app.error] == ["该账号已停用，请联系管理员。"]
+    assert not app.metric
 
 
 @pytest.mark.parametrize("username", sorted(ACCOUNTS))
@@ -60,7 +100,7 @@ def test_each_role_sees_exactly_its_pages(app, username):
     assert not app.exception and not app.error
     assert app.title[0].value == "经营总览"
     allowed = [page.path for page in pages_for(account.role)]
-    assert allowed, "every role has at least the overview"
+    assert set(allowed) == EXPECTED_PAGES[username]
     for page in PAGES:  # checked against the navigation registered by the sign-in run
         if page.path in allowed:
             app.switch_page(page.path)

@@ -1,4 +1,7 @@
 """The overview page shows the figures an independent recomputation from raw rows gives, per role."""
+import datetime as dt
+
+import pandas as pd
 import pytest
 
 from lib.metrics import format_value
@@ -6,7 +9,7 @@ from lib.queries.overview import same_day_last_year
 from lib.seed import DEMO_ACCOUNTS
 from tests.app.conftest import sign_in
 from tests.conftest import TODAY
-from tests.reference import fact_sums, raw, region_id
+from tests.reference import fact_sums, prorated_targets, raw, region_id
 
 PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}
 YEAR_START = TODAY.replace(month=1, day=1)
@@ -19,7 +22,11 @@ def test_headline_tiles_equal_raw_recomputation(app, engine, username, region_co
     sign_in(app, username, PASSWORDS[username])
     assert not app.exception
     tiles = {metric.label: metric.value for metric in app.metric}
+    assert len(tiles) == 12
     assert tiles["投放花费"] == format_value("spend", expected["spend"], "zh")
+    assert tiles["有效线索成本 CPQL"] == format_value("cpql", expected["spend"] / expected["valid_leads"], "zh")
+    assert tiles["线索成交转化率"] == format_value("lead_to_order", expected["orders"] / expected["leads"], "zh")
+    assert tiles["投入产出比 ROI"] == format_value("roi", expected["gmv"] / expected["spend"], "zh")
     assert tiles["线索量"] == format_value("leads", expected["leads"], "zh")
     assert tiles["订单数"] == format_value("orders", expected["orders"], "zh")
     assert tiles["单条线索成本 CPL"] == format_value("cpl", expected["spend"] / expected["leads"], "zh")
@@ -28,6 +35,14 @@ def test_headline_tiles_equal_raw_recomputation(app, engine, username, region_co
     if region is not None:
         members = members[members["region_id"] == region]
     assert tiles["未兑换积分"] == format_value("points", float(members["points_balance"].sum()), "zh")
+    active = (pd.to_datetime(members["last_active_on"]).dt.date >= TODAY - dt.timedelta(days=90)).sum()
+    assert tiles["活跃会员（近90天）"] == format_value("members", float(active), "zh")
+    rate = float(raw(engine, "app_setting").set_index("key").loc["points_cny_per_point", "value"])
+    assert tiles["积分负债"] == format_value("liability", float(members["points_balance"].sum()) * rate, "zh")
+    targets = prorated_targets(engine, region, YEAR_START, TODAY)
+    captions = [caption.value for caption in app.caption]
+    leads_caption = f"目标 {format_value('leads', targets['leads'], 'zh')} · 达成 {expected['leads'] / targets['leads'] * 100:.1f}%"
+    assert leads_caption in captions
 
 
 def test_change_vs_last_year_is_shown(app, engine):

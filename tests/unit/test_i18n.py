@@ -22,6 +22,14 @@ def test_every_used_key_is_defined():
     assert sorted(used - set(LABELS)) == []
 
 
+def test_labels_looked_up_by_computed_key_exist():
+    from lib.models import ROLES
+    from lib.queries.overview import HIGHER_IS_BETTER
+
+    assert all(f"role_{role}" in LABELS for role in ROLES)
+    assert all(f"metric_{metric}" in LABELS for metric in HIGHER_IS_BETTER)
+
+
 def test_navigation_titles_and_sections_are_labelled():
     for page in PAGES:
         assert page.title_key in LABELS and page.section_key in LABELS

@@ -4,6 +4,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from lib.models import Campaign
 from lib.queries import overview
 from lib.scope import scope_for_user
 from tests.conftest import TODAY
@@ -107,7 +108,26 @@ def test_member_figures_match_raw_rows(engine, viewer):
     assert figures["expiring_points"] == ledger.loc[window, "lot_remaining"].sum()
 
 
-def test_alerts_match_raw_rows(engine, viewer):
+@pytest.fixture
+def overspent_campaign(engine):
+    """A campaign of this year in 华东 whose budget is cut below its spend (restored afterwards)."""
+    facts, campaigns = raw(engine, "channel_daily"), raw(engine, "campaign")
+    spend = facts.groupby("campaign_id")["spend"].sum()
+    east = region_id(engine, "east")
+    started = pd.to_datetime(campaigns["start_date"]).dt.date
+    ended = pd.to_datetime(campaigns["end_date"]).dt.date
+    candidates = campaigns[(campaigns["region_id"] == east) & (ended >= YEAR_START) & (started <= TODAY)
+                           & campaigns["id"].isin(spend[spend > 0].index)]
+    assert not candidates.empty, "the fixture needs a regional campaign with spend this year"
+    chosen = candidates.iloc[0]
+    with engine.begin() as conn:
+        conn.execute(Campaign.__table__.update().where(Campaign.id == int(chosen.id)).values(budget_total=1))
+    yield int(chosen.id)
+    with engine.begin() as conn:
+        conn.execute(Campaign.__table__.update().where(Campaign.id == int(chosen.id)).values(budget_total=chosen.budget_total))
+
+
+def test_alerts_match_raw_rows(engine, viewer, overspent_campaign):
     scope, region = viewer
     facts = in_scope(raw(engine, "channel_daily"), region)
     facts = facts[pd.to_datetime(facts["day"]).dt.date.between(YEAR_START, TODAY)]
@@ -121,12 +141,44 @@ def test_alerts_match_raw_rows(engine, viewer):
     with engine.connect() as conn:
         shown_over = set(overview.campaigns_over_budget(conn, scope, TODAY)["id"])
         shown_under = overview.channels_under_target(conn, scope, TODAY)
+    assert overspent_campaign in shown_over
     assert shown_over == over
     channels = raw(engine, "channel")
     leads = facts.groupby("channel_id")["leads"].sum()
     under = set()
-    for channel in channels.itertuples():
+    for channel in channels.itertuples() if (TODAY - YEAR_START).days >= overview.UNDER_TARGET_GRACE_DAYS else ():
         target = prorated_targets(engine, region, YEAR_START, TODAY, channel=channel.id)["leads"]
         if target and float(leads.get(channel.id, 0)) / target < overview.UNDER_TARGET_ALERT:
             under.add(channel.code)
     assert set(shown_under["channel"]) == under
+
+
+def test_same_day_last_year_handles_leap_days():
+    assert overview.same_day_last_year(dt.date(2028, 2, 29)) == dt.date(2027, 2, 28)
+    assert overview.same_day_last_year(dt.date(2027, 3, 1)) == dt.date(2026, 3, 1)
+
+
+def test_month_weights_cover_partial_months_and_leap_february():
+    weights = overview.month_weights(dt.date(2028, 1, 16), dt.date(2028, 2, 29))
+    assert weights == {dt.date(2028, 1, 1): pytest.approx(16 / 31), dt.date(2028, 2, 1): 1.0}
+    assert overview.month_weights(dt.date(2027, 1, 1), dt.date(2027, 1, 1)) == {dt.date(2027, 1, 1): pytest.approx(1 / 31)}
+
+
+@pytest.mark.parametrize("day", [dt.date(2028, 2, 29), dt.date(2027, 1, 1)])
+def test_scorecard_on_edge_days_matches_raw_rows(tmp_path, day):
+    """A leap day and New Year's day: year-to-date, last year and targets still reconcile."""
+    from lib.db import make_engine
+    from lib.seed import seed_database
+
+    edge = make_engine(f"sqlite:///{tmp_path / 'edge.db'}")
+    seed_database(edge, scale="tiny", seed=3, today=day)
+    start = day.replace(month=1, day=1)
+    with edge.connect() as conn:
+        rows = {row["metric"]: row for row in overview.ytd_scorecard(conn, scope_for_user("executive", None), day).to_dict("records")}
+        under = overview.channels_under_target(conn, scope_for_user("executive", None), day)
+    now, before = fact_sums(edge, None, start, day), fact_sums(edge, None, start.replace(year=day.year - 1), overview.same_day_last_year(day))
+    assert rows["leads"]["actual"] == now["leads"] > 0
+    assert rows["leads"]["last_year"] == before["leads"] > 0
+    assert rows["leads"]["target"] == pytest.approx(prorated_targets(edge, None, start, day)["leads"])
+    assert under.empty or (day - start).days >= overview.UNDER_TARGET_GRACE_DAYS
+    edge.dispose()

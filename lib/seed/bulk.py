@@ -1,0 +1,103 @@
+"""Bulk writes, the one dialect-specific place of the seed: fast inserts (executemany on SQLite, COPY on
+PostgreSQL, Core executemany elsewhere), secondary indexes dropped during a load, id sequences, emptying
+every table."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from itertools import islice
+
+import numpy as np
+from sqlalchemy import Connection, Engine, Table, insert, text
+
+from lib.models import Base
+
+CORE_INSERT_BATCH = 10_000  # rows per executemany on dialects without a bulk path (MySQL)
+
+
+def _quoted(conn: Connection, name: str) -> str:
+    """An identifier quoted for this connection's dialect."""
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """Insert many rows fast: executemany on SQLite, COPY on PostgreSQL, Core executemany elsewhere."""
+    names = ", ".join(_quoted(conn, column) for column in columns)
+    target = f"{_quoted(conn, table.name)} ({names})"
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        with closing(conn.connection.dbapi_connection.cursor()) as cursor:
+            cursor.executemany(f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})", rows)
+            return cursor.rowcount
+    count = 0
+    if dialect == "postgresql":
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    rows = iter(rows)
+    while batch := [dict(zip(columns, row)) for row in islice(rows, CORE_INSERT_BATCH)]:
+        conn.execute(insert(table), batch)
+        count += len(batch)
+    return count
+
+
+@contextmanager
+def indexes_dropped(conn: Connection, table: Table) -> Iterator[None]:
+    """Drop a table's secondary indexes for a bulk load and build them again afterwards (SQLite and
+    PostgreSQL; MySQL keeps them, as its foreign keys need them)."""
+    if conn.dialect.name not in ("sqlite", "postgresql"):
+        yield
+        return
+    indexes = sorted(table.indexes, key=lambda index: index.name)
+    for index in indexes:
+        index.drop(conn, checkfirst=True)
+    yield
+    for index in indexes:
+        index.create(conn, checkfirst=True)
+
+
+def reset_sequences(conn: Connection) -> None:
+    """After inserting explicit ids, move PostgreSQL's id sequences past them (a no-op elsewhere)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in Base.metadata.sorted_tables:
+        if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement is not False:
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence(:table, 'id'), max(id)) FROM {_quoted(conn, table.name)}"),
+                         {"table": table.name})
+
+
+def _set_sqlite_foreign_keys(conn: Connection, on: bool) -> None:
+    """Switch SQLite's foreign-key checks (only takes effect outside a transaction)."""
+    conn.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    conn.commit()
+
+
+def delete_all_rows(engine: Engine) -> None:
+    """Empty every table, children before parents: one TRUNCATE on PostgreSQL; on SQLite with the
+    foreign-key checks paused meanwhile, which lets it truncate tables instead of deleting row by row."""
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with engine.connect() as conn:
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            with conn.begin():
+                conn.execute(text("TRUNCATE TABLE " + ", ".join(_quoted(conn, table.name) for table in tables)))
+            return
+        if dialect == "sqlite":
+            _set_sqlite_foreign_keys(conn, on=False)
+        try:
+            with conn.begin():
+                for table in tables:
+                    conn.execute(table.delete())
+        finally:
+            if dialect == "sqlite":
+                _set_sqlite_foreign_keys(conn, on=True)
+
+
+def as_rows(*columns: np.ndarray | list, chunk: int = 100_000) -> Iterator[tuple]:
+    """Row tuples (plain Python values) zipped from column arrays, converted a chunk at a time."""
+    size = len(columns[0])
+    for first in range(0, size, chunk):
+        yield from zip(*(np.asarray(column[first:first + chunk]).tolist() if isinstance(column, np.ndarray)
+                         else column[first:first + chunk] for column in columns))
