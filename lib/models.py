@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -310,6 +311,8 @@ class ChannelDaily(Base):
             Index("ix_daily_day_channel", "day", "channel_id"),
             Index("ix_daily_region_day", "region_id", "day"),
             Index("ix_daily_campaign", "campaign_id"),
+            Index("uq_daily_natural_key", "day", "channel_id", func.coalesce(text("region_id"), 0),
+                  func.coalesce(text("campaign_id"), 0), unique=True),  # one row per day/channel/region/campaign
         ]
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -339,6 +342,8 @@ class ChannelTarget(Base):
         CheckConstraint(_in("metric", KPI_METRICS), name="ck_target_metric"),
         CheckConstraint("target_value >= 0", name="ck_target_value"),
         Index("ix_target_month", "month", "metric"),
+        Index("uq_target_natural_key", "month", "channel_id", func.coalesce(text("region_id"), 0), "metric",
+              unique=True),  # one target per month/channel/region (national: none)/metric
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[dt.date] = mapped_column(Date)  # first day of the month

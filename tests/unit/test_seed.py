@@ -124,7 +124,7 @@ def test_same_seed_gives_the_same_rows_and_another_seed_other_leads(sqlite_engin
 
 def test_rows_inserted_after_seeding_get_fresh_ids(seeded: Engine) -> None:
     with seeded.connect() as conn, conn.begin() as transaction:
-        for table, values in ((_table("channel_daily"), {"day": TODAY, "channel_id": 1}),
+        for table, values in ((_table("channel_daily"), {"day": TODAY + dt.timedelta(days=400), "channel_id": 1}),
                               (_table("points_ledger"), {"member_id": 1, "region_id": 1, "occurred_on": TODAY,
                                                          "kind": "adjust", "points": 0}),
                               (_table("campaign_status_change"), {"campaign_id": 1, "to_status": "draft",
