@@ -33,13 +33,24 @@ for chunk in (rows[:4], rows[4:]):
     for column, row in zip(st.columns(4), chunk):
         metric_tile(column, row)
 
+def change_text(now: float, before: float | None) -> str | None:
+    """'+12.3% 同比' for a figure and its value a year earlier (None when there is nothing to compare)."""
+    growth = formatting.ratio(now, before)
+    return None if growth is None else f"{formatting.signed_percent(growth - 1)} {ui.tr('vs_last_year')}"
+
+
 member_columns = st.columns(4)
-member_columns[0].metric(ui.tr("metric_active_members", days=overview.ACTIVE_MEMBER_DAYS), formatting.compact(members["active"], lang), border=True,
-                         help=f"{ui.tr('metric_members')}: {formatting.compact(members['members'], lang)}")
+member_columns[0].metric(ui.tr("metric_active_members", days=overview.ACTIVE_MEMBER_DAYS), formatting.compact(members["active"], lang),
+                         delta=change_text(members["active"], members["active_last_year"]), border=True,
+                         help=ui.tr("active_members_help", days=overview.ACTIVE_MEMBER_DAYS, members=formatting.compact(members["members"], lang)))
 member_columns[1].metric(ui.tr("metric_new_members"), formatting.compact(members["new_ytd"], lang), border=True)
-member_columns[2].metric(ui.tr("metric_outstanding_points"), formatting.compact(members["outstanding_points"], lang), border=True)
+member_columns[2].metric(ui.tr("metric_outstanding_points"), formatting.compact(members["outstanding_points"], lang),
+                         delta=change_text(members["outstanding_points"], members["outstanding_last_year"]), delta_color="off", border=True)
 member_columns[3].metric(ui.tr("metric_liability"), formatting.money(members["liability_cny"], lang), border=True,
                          help=ui.tr("liability_help", rate=members["point_value_cny"]))
+if members["points_budget_cny"]:
+    member_columns[3].caption(ui.tr("points_budget", budget=formatting.money(members["points_budget_cny"], lang),
+                                    share=formatting.percent(members["liability_cny"] / members["points_budget_cny"])))
 
 trend_column, alerts_column = st.columns([3, 2])
 with trend_column:

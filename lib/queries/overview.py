@@ -16,7 +16,7 @@ import calendar
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Integer, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Integer, and_, func, select, union
 
 from lib.formatting import ratio
 from lib.models import AppSetting, Campaign, Channel, ChannelDaily, ChannelTarget, Member, PointsLedger
@@ -188,13 +188,33 @@ def point_value_cny(conn: Connection) -> float:
     return float(value) if value is not None else DEFAULT_POINT_VALUE_CNY
 
 
-def member_figures(conn: Connection, scope: Scope, today: dt.date) -> dict[str, float]:
-    """Members, active members, new members this year, outstanding points, their ¥ liability, expiring points."""
-    active_since = today - dt.timedelta(days=ACTIVE_MEMBER_DAYS)
+def active_members(conn: Connection, scope: Scope, day: dt.date) -> int:
+    """Members who joined, earned, redeemed or were adjusted in the 90 days up to a day (expiry is no activity)."""
+    since = day - dt.timedelta(days=ACTIVE_MEMBER_DAYS)
+    movers = select(PointsLedger.member_id.label("member_id")).where(
+        PointsLedger.occurred_on.between(since, day), PointsLedger.kind != "expire", scope.region_filter(PointsLedger.region_id))
+    joiners = select(Member.id.label("member_id")).where(Member.joined_on.between(since, day), scope.region_filter(Member.region_id))
+    return conn.execute(select(func.count()).select_from(union(movers, joiners).subquery())).scalar_one()
+
+
+def outstanding_points_on(conn: Connection, scope: Scope, day: dt.date) -> float:
+    """Points earned and not yet redeemed or expired at the end of a day (the ledger summed up to it)."""
+    return float(conn.execute(select(func.coalesce(func.sum(PointsLedger.points), 0)).where(
+        PointsLedger.occurred_on <= day, scope.region_filter(PointsLedger.region_id))).scalar_one())
+
+
+def points_budget_cny(conn: Connection, year: int) -> float | None:
+    """The year's points budget in ¥ (the cost line the outstanding liability is watched against)."""
+    value = conn.execute(select(AppSetting.value).where(AppSetting.key == f"points_budget_cny_{year}")).scalar_one_or_none()
+    return None if value is None else float(value)
+
+
+def member_figures(conn: Connection, scope: Scope, today: dt.date) -> dict[str, float | None]:
+    """Members, active members and outstanding points (now and a year ago), the ¥ liability, expiring points."""
     year_start = today.replace(month=1, day=1)
+    last_year = same_day_last_year(today)
     members = conn.execute(select(
         func.count().label("members"),
-        func.coalesce(func.sum((Member.last_active_on >= active_since).cast(Integer)), 0).label("active"),
         func.coalesce(func.sum((Member.joined_on >= year_start).cast(Integer)), 0).label("new_ytd"),
         func.coalesce(func.sum(Member.points_balance), 0).label("outstanding"),
     ).where(scope.region_filter(Member.region_id))).one()
@@ -205,8 +225,10 @@ def member_figures(conn: Connection, scope: Scope, today: dt.date) -> dict[str, 
             and_(PointsLedger.expires_on > today, PointsLedger.expires_on <= today + dt.timedelta(days=EXPIRY_WINDOW_DAYS)),
             scope.region_filter(PointsLedger.region_id))).one()
     rate = point_value_cny(conn)
-    return {"members": float(members.members), "active": float(members.active), "new_ytd": float(members.new_ytd),
-            "outstanding_points": float(members.outstanding), "liability_cny": float(members.outstanding) * rate,
+    budget = points_budget_cny(conn, today.year) if scope.sees_all_regions else None  # budgets are national
+    return {"members": float(members.members), "new_ytd": float(members.new_ytd),
+            "active": float(active_members(conn, scope, today)), "active_last_year": float(active_members(conn, scope, last_year)),
+            "outstanding_points": float(members.outstanding), "outstanding_last_year": outstanding_points_on(conn, scope, last_year),
+            "liability_cny": float(members.outstanding) * rate, "points_budget_cny": budget,
             "expiring_points": float(expiring[0]), "expiring_members": float(expiring[1]),
             "expiring_cny": float(expiring[0]) * rate, "point_value_cny": rate}
-

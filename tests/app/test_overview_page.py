@@ -35,8 +35,13 @@ def test_headline_tiles_equal_raw_recomputation(app, engine, username, region_co
     if region is not None:
         members = members[members["region_id"] == region]
     assert tiles["未兑换积分"] == format_value("points", float(members["points_balance"].sum()), "zh")
-    active = (pd.to_datetime(members["last_active_on"]).dt.date >= TODAY - dt.timedelta(days=90)).sum()
-    assert tiles["活跃会员（近90天）"] == format_value("members", float(active), "zh")
+    ledger = raw(engine, "points_ledger")
+    if region is not None:
+        ledger = ledger[ledger["region_id"] == region]
+    since = TODAY - dt.timedelta(days=90)
+    moved = ledger[(ledger["kind"] != "expire") & pd.to_datetime(ledger["occurred_on"]).dt.date.between(since, TODAY)]
+    joined = members[pd.to_datetime(members["joined_on"]).dt.date.between(since, TODAY)]
+    assert tiles["活跃会员（近90天）"] == format_value("members", float(len(set(moved["member_id"]) | set(joined["id"]))), "zh")
     rate = float(raw(engine, "app_setting").set_index("key").loc["points_cny_per_point", "value"])
     assert tiles["积分负债"] == format_value("liability", float(members["points_balance"].sum()) * rate, "zh")
     targets = prorated_targets(engine, region, YEAR_START, TODAY)
@@ -59,3 +64,12 @@ def test_regional_user_is_told_her_scope_and_demo_data_is_labelled(app):
     captions = " ".join(caption.value for caption in app.caption)
     assert "华东" in captions
     assert any("演示数据" in info.value for info in app.info)
+
+
+def test_points_liability_is_set_against_the_national_budget(app, engine):
+    settings = raw(engine, "app_setting").set_index("key")["value"]
+    budget = float(settings[f"points_budget_cny_{TODAY.year}"])
+    liability = float(raw(engine, "member")["points_balance"].sum()) * float(settings["points_cny_per_point"])
+    sign_in(app, "exec", PASSWORDS["exec"])
+    expected = f"年度积分预算 {format_value('liability', budget, 'zh')} · 负债占 {liability / budget * 100:.1f}%"
+    assert expected in [caption.value for caption in app.caption]

@@ -101,7 +101,13 @@ def test_member_figures_match_raw_rows(engine, viewer):
     with engine.connect() as conn:
         figures = overview.member_figures(conn, scope, TODAY)
     assert figures["members"] == len(members) > 0
-    assert figures["active"] == (pd.to_datetime(members["last_active_on"]).dt.date >= TODAY - dt.timedelta(days=90)).sum()
+    for day, key in ((TODAY, "active"), (overview.same_day_last_year(TODAY), "active_last_year")):
+        since = day - dt.timedelta(days=90)
+        moved = ledger[(ledger["kind"] != "expire") & pd.to_datetime(ledger["occurred_on"]).dt.date.between(since, day)]
+        joined = members[pd.to_datetime(members["joined_on"]).dt.date.between(since, day)]
+        assert figures[key] == len(set(moved["member_id"]) | set(joined["id"])) > 0
+    last_year = overview.same_day_last_year(TODAY)
+    assert figures["outstanding_last_year"] == ledger.loc[pd.to_datetime(ledger["occurred_on"]).dt.date <= last_year, "points"].sum()
     assert figures["outstanding_points"] == members["points_balance"].sum()
     assert figures["outstanding_points"] == ledger["points"].sum()
     assert figures["liability_cny"] == pytest.approx(members["points_balance"].sum() * rate)
