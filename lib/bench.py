@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import statistics
 import time
 from pathlib import Path
 
 from lib.config import DATA_DIR, ROOT
+from lib.db import get_engine
+from lib.services.audit import bump_data_version
 
 BENCH_PAGES = {  # bench key -> page file; each screen's issue registers its page here
     "overview": "pages/overview.py",
@@ -31,20 +34,20 @@ def ensure_seeded(url: str, scale: str) -> float | None:
     """Seed the database at the scale if it has no data; seconds taken, or None if it was there."""
     from sqlalchemy import inspect
 
-    from lib.db import get_engine
-    from lib.queries.system import demo_info
+    from lib.queries.system import demo_info, seeding_unfinished
     from lib.seed import seed_database
 
     engine = get_engine(url)
+    unfinished = False
     if inspect(engine).has_table("app_user"):
         with engine.connect() as conn:
-            info = demo_info(conn)
-        if info is not None:
+            info, unfinished = demo_info(conn), seeding_unfinished(conn)
+        if info is not None and not unfinished:
             if info.get("scale") != scale:
                 raise SystemExit(f"{url} holds demo data of scale {info.get('scale')}, not {scale}: use another --database-url")
             return None
     started = time.perf_counter()
-    seed_database(engine, scale=scale)
+    seed_database(engine, scale=scale, reset=unfinished)  # an interrupted earlier seed is redone
     return time.perf_counter() - started
 
 
@@ -52,9 +55,9 @@ def signed_in_app(page: str):
     """An AppTest with the bench user signed in, its navigation registered, switched to one page."""
     from streamlit.testing.v1 import AppTest
 
-    from lib.db import get_engine
-    from lib.models import AppUser
     from sqlalchemy import select
+
+    from lib.models import AppUser
 
     app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=APP_TIMEOUT_S)
     with get_engine().connect() as conn:
@@ -67,17 +70,17 @@ def signed_in_app(page: str):
 
 
 def render_seconds(page: str, clear_caches: bool) -> float:
-    """Seconds for one full render of the page (data caches cleared first when asked)."""
-    import streamlit as st
-
+    """Seconds for one full render of the page (every data cache missed first when asked)."""
     app = signed_in_app(page)
     if clear_caches:
-        st.cache_data.clear()
+        with get_engine().begin() as conn:
+            bump_data_version(conn)  # as after any write: every cached page load misses
     started = time.perf_counter()
     app.run()
     elapsed = time.perf_counter() - started
-    if app.exception:
-        raise RuntimeError(f"{page} raised: {app.exception[0].message}")
+    if app.exception or app.error or not app.title:
+        problem = app.exception[0].message if app.exception else [error.value for error in app.error]
+        raise RuntimeError(f"{page} did not render: {problem or 'no title'}")
     return elapsed
 
 
@@ -107,9 +110,8 @@ def main() -> None:
     args = parser.parse_args()
     url = args.database_url or default_url(args.scale)
     os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("COOKIE_KEY", secrets.token_urlsafe(32))  # the bench database is not the embedded demo
     seed_s = ensure_seeded(url, args.scale)
-    from lib.db import get_engine
-
     result = {"scale": args.scale, "database": get_engine(url).dialect.name,
               "seed_s": None if seed_s is None else round(seed_s, 2),
               "pages": {key: time_page(page, args.runs) for key, page in BENCH_PAGES.items()}}

@@ -40,19 +40,19 @@ def test_empty_non_default_database_is_not_seeded_silently(tmp_path, monkeypatch
         assert conn.execute(select(func.count()).select_from(AppUser)).scalar_one() == 0
 
 
-class Interrupted(Exception):
+class SeedInterruptedError(Exception):
     """Stands in for a server stopped in the middle of seeding."""
 
 
 def interrupt_at_leads(done: float, step: str) -> None:
     """A progress callback that stops the seed when it reaches the leads step."""
     if step == "leads":
-        raise Interrupted
+        raise SeedInterruptedError
 
 
 def test_interrupted_seed_is_redone_on_next_start(tmp_path, monkeypatch, database_url):
     url = f"sqlite:///{tmp_path / 'cut-off.db'}"
-    with pytest.raises(Interrupted):
+    with pytest.raises(SeedInterruptedError):
         seed_database(get_engine(url), scale="tiny", progress=interrupt_at_leads)
     with get_engine(url).connect() as conn:
         assert system.seeding_unfinished(conn) and system.has_users(conn)
