@@ -1,4 +1,6 @@
 """First start on an empty database: the demo data is generated with progress shown, then the login form."""
+from collections.abc import Callable, Iterator
+
 import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
@@ -9,35 +11,49 @@ from lib.models import AppUser, Lead
 from lib.queries import system
 from lib.seed import seed_database
 
+LOGIN_FIELDS = ["用户名", "密码"]  # what the login form shows
 
-def test_empty_database_gets_demo_data_then_asks_for_login(tmp_path, monkeypatch, database_url):
-    url = f"sqlite:///{tmp_path / 'first-start.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("SEED_DEMO", "1")
-    monkeypatch.setenv("DEMO_SCALE", "tiny")
-    app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120)
-    try:
-        app.run()
+
+@pytest.fixture
+def scratch_url(tmp_path, database_url) -> Iterator[str]:
+    """A database file of the test's own (the session database is left alone)."""
+    url = f"sqlite:///{tmp_path / 'scratch.db'}"
+    yield url
+    get_engine(url).dispose()
+
+
+@pytest.fixture
+def start_app(monkeypatch) -> Callable[[str, bool], AppTest]:
+    """Start the app on a URL, as a demo install (SEED_DEMO=1, tiny scale) or not; monkeypatch restores the env."""
+    def start(url: str, demo: bool) -> AppTest:
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("DEMO_SCALE", "tiny")
+        if demo:
+            monkeypatch.setenv("SEED_DEMO", "1")
+        else:
+            monkeypatch.delenv("SEED_DEMO", raising=False)
+        app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120).run()
         assert not app.exception, app.exception
-        assert [field.label for field in app.text_input] == ["用户名", "密码"]
-        with get_engine(url).connect() as conn:
-            assert conn.execute(select(func.count()).select_from(AppUser)).scalar_one() >= 5
-            assert conn.execute(select(func.count()).select_from(Lead)).scalar_one() > 1000
-    finally:
-        monkeypatch.setenv("DATABASE_URL", database_url)
-        get_engine(url).dispose()
+        return app
+    return start
 
 
-def test_empty_non_default_database_is_not_seeded_silently(tmp_path, monkeypatch, database_url):
-    url = f"sqlite:///{tmp_path / 'production-like.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.delenv("SEED_DEMO", raising=False)
-    app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
-    app.run()
-    assert not app.exception
-    assert any("python -m lib.seed" in warning.value for warning in app.warning)
+def count(url: str, table: type) -> int:
+    """Rows in a table of the database at url."""
     with get_engine(url).connect() as conn:
-        assert conn.execute(select(func.count()).select_from(AppUser)).scalar_one() == 0
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def test_empty_database_gets_demo_data_then_asks_for_login(scratch_url, start_app):
+    app = start_app(scratch_url, demo=True)
+    assert [field.label for field in app.text_input] == LOGIN_FIELDS
+    assert count(scratch_url, AppUser) >= 5 and count(scratch_url, Lead) > 1000
+
+
+def test_empty_non_default_database_is_not_seeded_silently(scratch_url, start_app):
+    app = start_app(scratch_url, demo=False)
+    assert any("python -m lib.seed" in warning.value for warning in app.warning)
+    assert count(scratch_url, AppUser) == 0
 
 
 class SeedInterruptedError(Exception):
@@ -50,26 +66,16 @@ def interrupt_at_leads(done: float, step: str) -> None:
         raise SeedInterruptedError
 
 
-def test_interrupted_seed_is_redone_on_next_start(tmp_path, monkeypatch, database_url):
-    url = f"sqlite:///{tmp_path / 'cut-off.db'}"
+def test_interrupted_seed_is_redone_on_next_start(scratch_url, start_app):
     with pytest.raises(SeedInterruptedError):
-        seed_database(get_engine(url), scale="tiny", progress=interrupt_at_leads)
-    with get_engine(url).connect() as conn:
+        seed_database(get_engine(scratch_url), scale="tiny", progress=interrupt_at_leads)
+    with get_engine(scratch_url).connect() as conn:
         assert system.seeding_unfinished(conn) and system.has_users(conn)
         version_before = system.data_version(conn)
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("SEED_DEMO", "1")
-    monkeypatch.setenv("DEMO_SCALE", "tiny")
-    app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120)
-    try:
-        app.run()
-        assert not app.exception, app.exception
-        assert [field.label for field in app.text_input] == ["用户名", "密码"]
-        with get_engine(url).connect() as conn:
-            assert not system.seeding_unfinished(conn)
-            assert system.demo_info(conn)["scale"] == "tiny"
-            assert conn.execute(select(func.count()).select_from(Lead)).scalar_one() > 1000
-            assert system.data_version(conn) > version_before
-    finally:
-        monkeypatch.setenv("DATABASE_URL", database_url)
-        get_engine(url).dispose()
+    app = start_app(scratch_url, demo=True)
+    assert [field.label for field in app.text_input] == LOGIN_FIELDS
+    with get_engine(scratch_url).connect() as conn:
+        assert not system.seeding_unfinished(conn)
+        assert system.demo_info(conn)["scale"] == "tiny"
+        assert system.data_version(conn) > version_before
+    assert count(scratch_url, Lead) > 1000
