@@ -1,10 +1,8 @@
 """Entry point: page config, language switch, demo data on first start, login gate, role-based navigation."""
 import streamlit as st
-from sqlalchemy.exc import OperationalError
 
 from lib import ui
-from lib.config import ConfigError
-from lib.auth import login_gate, logout_button
+from lib.auth import logout_button
 from lib.navigation import pages_for
 
 st.set_page_config(page_title=f"{ui.tr('app_title')} · Marketing Cockpit", page_icon=":material/directions_car:", layout="wide")
@@ -16,15 +14,7 @@ def signed_out_page() -> None:
     st.caption(ui.tr("demo_logins_hint"))
 
 
-try:
-    setup = ui.setup_page()
-    user, authenticator = (None, None) if setup else login_gate(ui.engine(), lang)
-except OperationalError as error:
-    st.error(ui.tr("db_unavailable", error=type(error.orig).__name__))
-    st.stop()
-except ConfigError as error:
-    st.error(ui.tr("config_missing", error=str(error)))
-    st.stop()
+user, authenticator, setup = ui.gate(lang)
 
 if user is None:  # one hidden page, so that Streamlit never falls back to listing pages/
     st.navigation([st.Page(setup or signed_out_page, title=ui.tr("login_title"), url_path="login")], position="hidden").run()

@@ -9,9 +9,11 @@ from typing import Any
 
 import streamlit as st
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from streamlit_authenticator import Authenticate
 
 from lib import clock, config
-from lib.auth import USER_KEY, CurrentUser
+from lib.auth import USER_KEY, CurrentUser, login_gate
 from lib.navigation import pages_for
 from lib.db import get_engine, upgrade_to_head
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
@@ -107,6 +109,21 @@ def setup_page() -> Callable[[], None] | None:
     if unfinished or (not has_users and config.is_demo_install()):
         return seed_demo_data
     return None if has_users else no_users_notice
+
+
+def gate(lang_code: str) -> tuple[CurrentUser | None, Authenticate | None, Callable[[], None] | None]:
+    """First-start setup or sign-in: (user, authenticator, setup page); a clear stop if the database or a setting is missing."""
+    try:
+        setup = setup_page()
+        if setup is not None:
+            return None, None, setup
+        user, authenticator = login_gate(engine(), lang_code)
+        return user, authenticator, None
+    except OperationalError as error:
+        st.error(tr("db_unavailable", error=type(error.orig).__name__))
+    except config.ConfigError as error:
+        st.error(tr("config_missing", error=str(error)))
+    st.stop()
 
 
 def no_users_notice() -> None:

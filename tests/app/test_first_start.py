@@ -79,3 +79,9 @@ def test_interrupted_seed_is_redone_on_next_start(scratch_url, start_app):
         assert system.demo_info(conn)["scale"] == "tiny"
         assert system.data_version(conn) > version_before
     assert count(scratch_url, Lead) > 1000
+
+
+def test_unreachable_database_gives_a_readable_message(start_app):
+    app = start_app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", demo=False)
+    assert [error.value for error in app.error] == ["暂时无法连接数据库，请稍后刷新页面。（OperationalError）"]
+    assert not app.text_input
