@@ -23,6 +23,7 @@ if entries.empty:
     st.info(ui.tr("audit_empty"))
 else:
     entries["action"] = entries["action"].map(ui.action_label)
+    entries = entries.fillna("")  # an empty cell, not the word None
     st.dataframe(entries.rename(columns={"at": ui.tr("audit_at"), "username": ui.tr("audit_user"), "action": ui.tr("audit_action"),
                                          "entity": ui.tr("audit_entity"), "entity_id": ui.tr("audit_entity_id"), "detail": ui.tr("audit_detail")}),
                  hide_index=True, width="stretch")
