@@ -61,7 +61,7 @@ def credentials_from_db(conn: Connection, moment: dt.datetime) -> dict:
     """streamlit-authenticator's credentials dict built from the active users (hashes only)."""
     rows = conn.execute(select(AppUser.__table__).where(AppUser.active.is_(True))).all()
     return {"usernames": {
-        user.username: {"name": user.display_name, "email": user.email or f"{user.username}@example.invalid",
+        user.username: {"name": user.display_name, "email": user.email,
                         "password": user.password_hash, "roles": [user.role],
                         "failed_login_attempts": _failed_attempts_for_login(user, moment)}
         for user in rows}}

@@ -27,6 +27,7 @@ VERSION_KEY = "data_version"  # the data version read once per run by Home.py, k
 _QUERIES: dict[str, Callable[..., Any]] = {}  # registered query functions by dotted name
 _SEED_LOCK = threading.Lock()  # guards _SEEDING: one first-start seeding per process, however many sessions arrive
 _SEEDING: dict[str, Any] = {"thread": None, "done": 0.0, "error": None}  # the background seeding and its progress
+_READY_DATABASES: set[str] = set()  # databases found seeded and with users: not checked again on each rerun
 SEED_POLL_SECONDS = 1.0  # a waiting session redraws the progress bar this often
 
 
@@ -104,11 +105,17 @@ def load(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 def setup_page() -> Callable[[], None] | None:
     """What to show instead of the login while the database is not ready (None once it is)."""
+    url = config.database_url()
+    if url in _READY_DATABASES:
+        return None
     with engine().connect() as conn:
         unfinished, has_users = system.seeding_unfinished(conn), system.has_users(conn)
     if unfinished or (not has_users and config.is_demo_install()):
         return seed_demo_data
-    return None if has_users else no_users_notice
+    if not has_users:
+        return no_users_notice
+    _READY_DATABASES.add(url)
+    return None
 
 
 def gate(lang_code: str) -> tuple[CurrentUser | None, Authenticate | None, Callable[[], None] | None]:

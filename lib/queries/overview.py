@@ -42,7 +42,7 @@ def same_day_last_year(day: dt.date) -> dt.date:
         return day.replace(year=day.year - 1, day=28)
 
 
-def fact_totals(conn: Connection, scope: Scope, start: dt.date, end: dt.date) -> dict[str, float | None]:
+def fact_totals(conn: Connection, scope: Scope, start: dt.date, end: dt.date) -> dict[str, float]:
     """Sums of the channel facts between two days (inclusive) within the scope."""
     columns = [func.coalesce(func.sum(getattr(ChannelDaily, name)), 0).label(name) for name in FACT_COLUMNS]
     row = conn.execute(select(*columns).where(

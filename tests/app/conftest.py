@@ -2,11 +2,28 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from lib.config import ROOT
+from lib.models import AppUser, AuditLog
+from lib.services import users
 
 APP_TIMEOUT_S = 60  # one script run may take this long (first runs compile every module)
+
+
+def fresh_user(engine, username: str, password: str = "Right-Password-1", role: str = "executive") -> None:
+    """(Re)create a throw-away user for a test that changes its state."""
+    with engine.begin() as conn:
+        conn.execute(AuditLog.__table__.update().where(AuditLog.username == username).values(user_id=None))
+        conn.execute(AppUser.__table__.delete().where(AppUser.username == username))
+        users.create_user(conn, username=username, display_name=username, role=role, password=password)
+
+
+def audit_actions(engine, username: str) -> list[str]:
+    """The audit actions recorded for a username, oldest first."""
+    with engine.connect() as conn:
+        return list(conn.execute(select(AuditLog.action).where(AuditLog.username == username).order_by(AuditLog.id)).scalars())
 
 
 def sign_in(app: AppTest, username: str, password: str) -> AppTest:

@@ -3,8 +3,7 @@ from sqlalchemy import select
 
 from lib.models import AppUser
 from lib.services import users
-from tests.app.conftest import sign_in
-from tests.app.test_login import audit_actions, fresh_user
+from tests.app.conftest import audit_actions, fresh_user, sign_in
 
 
 def change_password(app, current: str, new: str, repeat: str):

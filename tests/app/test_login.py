@@ -9,24 +9,10 @@ from lib.models import AppUser, AuditLog
 from lib.navigation import PAGES, pages_for
 from lib.seed import DEMO_ACCOUNTS
 from lib.services import users
-from tests.app.conftest import sign_in
+from tests.app.conftest import audit_actions, fresh_user, sign_in
 from tests.reference import EXPECTED_PAGES
 
 ACCOUNTS = {account.username: account for account in DEMO_ACCOUNTS}
-
-
-def fresh_user(engine, username: str, password: str = "Right-Password-1", role: str = "executive") -> None:
-    """(Re)create a throw-away user for a test that changes its state."""
-    with engine.begin() as conn:
-        conn.execute(AuditLog.__table__.update().where(AuditLog.username == username).values(user_id=None))
-        conn.execute(AppUser.__table__.delete().where(AppUser.username == username))
-        users.create_user(conn, username=username, display_name=username, role=role, password=password)
-
-
-def audit_actions(engine, username: str) -> list[str]:
-    """The audit actions recorded for a username, oldest first."""
-    with engine.connect() as conn:
-        return list(conn.execute(select(AuditLog.action).where(AuditLog.username == username).order_by(AuditLog.id)).scalars())
 
 
 def test_login_form_shows_before_anything_else(app):
