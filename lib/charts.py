@@ -23,3 +23,90 @@ def monthly_leads_trend(trend: pd.DataFrame, year: int, lang: str) -> go.Figure:
                          legend={"orientation": "h", "y": 1.12}, xaxis={"title": t("trend_month", lang), "dtick": 1},
                          yaxis={"title": t("trend_leads", lang), "separatethousands": True})
     return figure
+
+
+STATUS_COLOURS = {"draft": "#adb5bd", "submitted": "#f59f00", "approved": "#1c7ed6", "running": "#2f9e44",
+                  "completed": "#0b7285", "reviewed": "#6741d9", "cancelled": "#dee2e6"}  # one colour per life-cycle status
+GROUP_COLOURS = ("#1f6feb", "#e8590c", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#c92a2a", "#5c940d", "#862e9c",
+                 "#364fc7")  # types and models, in order of appearance
+PHASE_OPACITY = {"warmup": 0.45, "presale": 0.65, "peak": 1.0, "spread": 0.55}  # phases shade the campaign's colour
+PLAN_OPACITY = 0.22  # days of a campaign outside any phase
+NODE_FILL = {"festival": "rgba(201,42,42,0.07)", "ecommerce": "rgba(232,89,12,0.08)", "auto_show": "rgba(28,126,214,0.09)"}
+ROW_HEIGHT_PX = 26  # height of one campaign row on the timeline
+DAY_MS = 86_400_000  # a day in plotly's date-axis unit
+
+
+def _group_label(row: pd.Series, colour_by: str, lang: str) -> str:
+    """The legend entry of a campaign: its type, model or status in the language."""
+    if colour_by == "model":
+        return row[f"model_{lang}"] if isinstance(row[f"model_{lang}"], str) else t("all_models", lang)
+    return t(f"{colour_by}_{row[colour_by]}", lang)
+
+
+def _group_colours(labels: list[str], colour_by: str, statuses: list[str]) -> dict[str, str]:
+    """A colour per legend entry: fixed per status, else in order of appearance."""
+    if colour_by == "status":
+        return dict(zip(labels, (STATUS_COLOURS[status] for status in statuses)))
+    return {label: GROUP_COLOURS[index % len(GROUP_COLOURS)] for index, label in enumerate(dict.fromkeys(labels))}
+
+
+def _timeline_segments(campaigns: pd.DataFrame, phases: pd.DataFrame) -> list[tuple[int, str, object, object]]:
+    """(campaign id, phase or 'plan', first day, last day): the whole campaign, then each of its phases."""
+    segments = [(row.id, "plan", row.start_date, row.end_date) for row in campaigns.itertuples()]
+    segments += [(row.campaign_id, row.phase, row.start_date, row.end_date) for row in phases.itertuples()]
+    return segments
+
+
+def _add_nodes(figure: go.Figure, nodes: pd.DataFrame, lang: str) -> None:
+    """The fixed marketing nodes as shaded bands labelled above the plot, staggered so labels do not collide."""
+    for index, node in enumerate(nodes.itertuples()):
+        start = pd.Timestamp(node.start_date)
+        figure.add_vrect(x0=start, x1=pd.Timestamp(node.end_date) + pd.Timedelta(days=1), fillcolor=NODE_FILL[node.kind],
+                         line_width=0, layer="below")
+        figure.add_annotation(x=start, y=1.0 + 0.045 * (index % 3), xref="x", yref="paper", text=getattr(node, f"name_{lang}"),
+                              showarrow=False, xanchor="left", yanchor="bottom", font={"size": 10, "color": "#495057"})
+
+
+def campaign_timeline(campaigns: pd.DataFrame, phases: pd.DataFrame, nodes: pd.DataFrame, year: int,
+                      today: object, colour_by: str, lang: str) -> go.Figure:
+    """One bar per campaign (phases shaded), coloured by type, model or status, with the year's nodes and a today line."""
+    labels = {row.id: f"{'⚠ ' if row.overlaps else ''}{row.name}" for row in campaigns.itertuples()}
+    if len(set(labels.values())) < len(labels):
+        labels = {campaign_id: f"{label} · {campaign_id}" for campaign_id, label in labels.items()}
+    groups = {row["id"]: _group_label(row, colour_by, lang) for _, row in campaigns.iterrows()}
+    colours = _group_colours(list(groups.values()), colour_by, list(campaigns["status"]))
+    figure = go.Figure()
+    shown: set[str] = set()
+    for campaign_id, phase, first, last in _timeline_segments(campaigns, phases):
+        group, phase_label = groups[campaign_id], t(f"phase_{phase}", lang)
+        figure.add_bar(
+            y=[labels[campaign_id]], base=[pd.Timestamp(first)], x=[((last - first).days + 1) * DAY_MS], orientation="h",
+            marker={"color": colours[group], "opacity": PLAN_OPACITY if phase == "plan" else PHASE_OPACITY[phase]},
+            name=group, legendgroup=group, showlegend=phase == "plan" and group not in shown, customdata=[campaign_id],
+            hovertemplate=f"<b>{labels[campaign_id]}</b><br>{phase_label}: {first} – {last}<extra>{group}</extra>")
+        shown.add(group)
+    _add_nodes(figure, nodes, lang)
+    figure.add_vline(x=pd.Timestamp(today), line={"color": "#c92a2a", "width": 2, "dash": "dot"})
+    figure.add_annotation(x=pd.Timestamp(today), y=0, yref="paper", text=t("today", lang), showarrow=False,
+                          yanchor="bottom", xanchor="left", font={"color": "#c92a2a", "size": 11})
+    figure.update_layout(
+        barmode="overlay", height=max(320, ROW_HEIGHT_PX * len(campaigns) + 150), margin={"l": 10, "r": 10, "t": 70, "b": 30},
+        legend={"orientation": "h", "y": -0.06, "yanchor": "top"}, clickmode="event+select",
+        xaxis={"type": "date", "range": [f"{year}-01-01", f"{year + 1}-01-01"], "dtick": "M1", "tickformat": "%m月" if lang == "zh" else "%b",
+               "showgrid": True, "gridcolor": "#f1f3f5"},
+        yaxis={"categoryorder": "array", "categoryarray": list(labels.values()), "autorange": "reversed", "title": None})
+    return figure
+
+
+def budget_vs_spend(budget: pd.DataFrame, lang: str) -> go.Figure:
+    """Per channel: the planned budget line and the spend attributed so far, as grouped horizontal bars."""
+    labels = budget[f"name_{lang}"]
+    figure = go.Figure()
+    figure.add_bar(y=labels, x=budget["planned"], name=t("budget_planned", lang), orientation="h",
+                   marker_color=PALETTE["last_year"], hovertemplate="¥%{x:,.0f}<extra></extra>")
+    figure.add_bar(y=labels, x=budget["spent"], name=t("budget_spent", lang), orientation="h",
+                   marker_color=PALETTE["this_year"], hovertemplate="¥%{x:,.0f}<extra></extra>")
+    figure.update_layout(barmode="group", height=max(240, 48 * len(budget) + 80), margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         legend={"orientation": "h", "y": 1.1}, xaxis={"tickprefix": "¥", "tickformat": ",.0f"},
+                         yaxis={"autorange": "reversed"})
+    return figure

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from lib.models import ROLES
 
 EVERYONE = frozenset(ROLES)  # every role
+PLANNERS = frozenset({"campaign_manager", "regional_staff", "admin"})  # roles that write campaign plans
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (  # in navigation order
     PageSpec("pages/overview.py", "nav_overview", ":material/dashboard:", "cockpit", "nav_section_dashboards", EVERYONE),
+    PageSpec("pages/calendar.py", "nav_calendar", ":material/calendar_month:", "campaign-calendar", "nav_section_planning", EVERYONE),
+    PageSpec("pages/campaign.py", "nav_campaign", ":material/campaign:", "campaign-detail", "nav_section_planning", EVERYONE),
+    PageSpec("pages/plan_editor.py", "nav_plan_editor", ":material/edit_calendar:", "plan-editor", "nav_section_planning", PLANNERS),
     PageSpec("pages/account.py", "nav_account", ":material/person:", "my-account", "nav_section_admin", EVERYONE),
     PageSpec("pages/audit.py", "nav_audit", ":material/history:", "audit-log", "nav_section_admin", frozenset({"admin"})),
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, or_, true
 
 ALL_REGION_ROLES = frozenset({"executive", "campaign_manager", "admin"})  # roles that see every region
 PERMISSIONS: dict[str, frozenset[str]] = {  # action -> roles allowed to perform it
@@ -42,6 +42,16 @@ class Scope:
         if self.sees_all_regions:
             return true()
         return column.in_(self.region_ids)
+
+    def national_or_region_filter(self, column: ColumnElement) -> ColumnElement[bool]:
+        """WHERE clause for rows everybody may see when national (region None) plus this scope's regions."""
+        if self.sees_all_regions:
+            return true()
+        return or_(column.is_(None), column.in_(self.region_ids))
+
+    def may_touch_region(self, region_id: int | None) -> bool:
+        """Whether this scope reaches a region (None: national, HQ roles only)."""
+        return self.sees_all_regions or (region_id is not None and region_id in self.region_ids)
 
     def can(self, action: str) -> bool:
         """Whether this role may perform the action."""

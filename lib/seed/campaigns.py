@@ -322,9 +322,14 @@ def _budget_and_kpis(rng: np.random.Generator, world: World, index: int) -> None
     plan.budget_lines = {channel: max(float(amount), 1000.0) for channel, amount in zip(plan.channels, lines)}
     spend = sum(plan.budget_lines.values())
     plan.budget_total = float(np.ceil(spend / (1 - rng.uniform(*CAMPAIGN_RESERVE)) / 10_000) * 10_000)
-    lead_target = max(round(float(leads.sum()) * rng.uniform(*CAMPAIGN_KPI_AMBITION)), 10)
+    ambition = rng.uniform(*CAMPAIGN_KPI_AMBITION)
+    lead_target = max(round(float(leads.sum()) * ambition), 10)
     plan.kpis = {"leads": lead_target, "valid_leads": round(lead_target * VALID_RATE_TARGET),
-                 "orders": round(lead_target * LEAD_TO_ORDER_TARGET), "cpl": round(spend / lead_target, 2), "spend": spend}
+                 "orders": round(lead_target * LEAD_TO_ORDER_TARGET), "cpl": round(spend / lead_target, 2)}
+    if plan.objective == "awareness":  # awareness is quantified in impressions: expected spend over each channel's CPM
+        cpm = np.array([c.cpm for c in CHANNELS])[plan.channels]
+        impressions = np.divide(leads * cpl * 1000, cpm, out=np.zeros_like(leads), where=cpm > 0)
+        plan.kpis["impressions"] = round(float(impressions.sum()) * ambition, -3)
 
 
 def seed_campaigns(conn: Connection, world: World) -> None:

@@ -1,0 +1,88 @@
+"""Downloads of the filtered campaign plan: an Excel workbook (openpyxl) and an iCalendar file (icalendar)."""
+from __future__ import annotations
+
+import datetime as dt
+from io import BytesIO
+
+import pandas as pd
+from icalendar import Calendar, Event
+
+from lib.i18n import t
+
+PLAN_SHEET_WIDTHS = {"A": 8, "B": 30, "C": 18}  # column widths (characters) of id, name and hashtag
+OTHER_COLUMN_WIDTH = 13  # every other column
+ICS_DOMAIN = "marketing-cockpit"  # the right-hand side of event UIDs, stable across exports
+ICS_PRODUCT = "-//Marketing Cockpit//Campaign calendar//ZH"  # PRODID of the exported calendar
+
+
+def _scope_label(row: pd.Series, lang: str) -> str:
+    """National, or the campaign's region."""
+    return t("national", lang) if pd.isna(row["region_id"]) else row[f"region_{lang}"]
+
+
+def plan_table(campaigns: pd.DataFrame, lines: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """One row per campaign with its budget lines as one column per channel, allocated sum and reserve."""
+    per_channel = (lines.pivot_table(index="campaign_id", columns=f"name_{lang}", values="amount", aggfunc="sum")
+                   if not lines.empty else pd.DataFrame())
+    channel_order = list(dict.fromkeys(lines.sort_values("sort_order")[f"name_{lang}"])) if not lines.empty else []
+    rows = []
+    for _, row in campaigns.iterrows():
+        allocated = float(per_channel.loc[row["id"]].fillna(0).sum()) if row["id"] in per_channel.index else 0.0
+        record = {
+            t("col_id", lang): int(row["id"]), t("col_name", lang): row["name"], t("col_hashtag", lang): row["hashtag"] or "",
+            t("col_type", lang): t(f"type_{row['type']}", lang), t("col_objective", lang): t(f"objective_{row['objective']}", lang),
+            t("col_model", lang): row[f"model_{lang}"] if isinstance(row[f"model_{lang}"], str) else t("all_models", lang),
+            t("col_scope", lang): _scope_label(row, lang), t("col_status", lang): t(f"status_{row['status']}", lang),
+            t("col_start", lang): row["start_date"], t("col_end", lang): row["end_date"], t("col_owner", lang): row["owner_name"],
+            t("col_budget", lang): float(row["budget_total"]),
+        }
+        for channel in channel_order:
+            value = per_channel.at[row["id"], channel] if row["id"] in per_channel.index else None
+            record[channel] = None if pd.isna(value) else float(value)
+        record[t("col_allocated", lang)] = allocated
+        record[t("col_reserve", lang)] = float(row["budget_total"]) - allocated
+        rows.append(record)
+    return pd.DataFrame(rows)
+
+
+def plan_workbook(campaigns: pd.DataFrame, lines: pd.DataFrame, lang: str, notes: list[tuple[str, str]]) -> bytes:
+    """The plan as an .xlsx: the plan sheet (header frozen, ¥ formats) and a sheet saying what was exported."""
+    table = plan_table(campaigns, lines, lang)
+    buffer = BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, sheet_name=t("sheet_plan", lang), index=False)
+        pd.DataFrame(notes, columns=[t("col_item", lang), t("col_value", lang)]).to_excel(
+            writer, sheet_name=t("sheet_about", lang), index=False)
+        sheet = writer.sheets[t("sheet_plan", lang)]
+        sheet.freeze_panes = "C2"
+        for cells in sheet.iter_cols(min_row=1, max_row=1):
+            letter = cells[0].column_letter
+            sheet.column_dimensions[letter].width = PLAN_SHEET_WIDTHS.get(letter, OTHER_COLUMN_WIDTH)
+        money_from = table.columns.get_loc(t("col_budget", lang)) + 1
+        for row in sheet.iter_rows(min_row=2, min_col=money_from):
+            for cell in row:
+                cell.number_format = "¥#,##0"
+        writer.sheets[t("sheet_about", lang)].column_dimensions["A"].width = 16
+        writer.sheets[t("sheet_about", lang)].column_dimensions["B"].width = 80
+    return buffer.getvalue()
+
+
+def plan_calendar(campaigns: pd.DataFrame, lang: str, stamp: dt.datetime) -> bytes:
+    """The plan as an iCalendar file: one all-day event per campaign, stable UIDs so re-imports update events."""
+    calendar = Calendar()
+    calendar.add("prodid", ICS_PRODUCT)
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", t("ics_calendar_name", lang))
+    for _, row in campaigns.iterrows():
+        event = Event()
+        event.add("uid", f"campaign-{int(row['id'])}@{ICS_DOMAIN}")
+        event.add("dtstamp", stamp)
+        event.add("summary", t("ics_summary", lang, name=row["name"], status=t(f"status_{row['status']}", lang)))
+        event.add("dtstart", row["start_date"])
+        event.add("dtend", row["end_date"] + dt.timedelta(days=1))  # all-day events end on the day after
+        event.add("description", t("ics_description", lang, hashtag=row["hashtag"] or "—",
+                                   type=t(f"type_{row['type']}", lang), scope=_scope_label(row, lang),
+                                   budget=f"{float(row['budget_total']):,.0f}", owner=row["owner_name"]))
+        event.add("categories", [t(f"type_{row['type']}", lang)])
+        calendar.add_component(event)
+    return calendar.to_ical()

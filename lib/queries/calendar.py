@@ -1,0 +1,297 @@
+"""The campaign calendar: the year's campaigns and phases, the fixed nodes, one campaign's plan vs actuals.
+
+Visibility: HQ roles see every campaign; regional staff see national campaigns plus their region's.
+Actuals are the channel facts attributed to a campaign (`channel_daily.campaign_id`) up to `today`,
+within the viewer's scope: regional staff see their region's part of a national campaign.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection, Select, exists, false, func, or_, select
+from sqlalchemy.orm import aliased
+
+from lib.formatting import ratio
+from lib.models import (
+    AppUser,
+    AuditLog,
+    Campaign,
+    CampaignBudgetLine,
+    CampaignKpiTarget,
+    CampaignPhase,
+    CampaignStatusChange,
+    Channel,
+    ChannelDaily,
+    MarketingNode,
+    Region,
+    VehicleModel,
+)
+from lib.nodes import nodes_for_year
+from lib.scope import Scope
+
+NATIONAL = 0  # the reach filter's value for national campaigns (region ids are positive)
+ACTUAL_FACTS = ("spend", "impressions", "clicks", "leads", "valid_leads", "orders", "gmv")  # summed per campaign
+PLAN_METRICS = ("spend", "impressions", "leads", "valid_leads", "orders", "cpl", "cpql")  # rows of plan vs actual
+LOWER_IS_BETTER = frozenset({"cpl", "cpql"})  # attainment = target ÷ actual for these
+CAMPAIGN_COLUMNS = ["id", "name", "hashtag", "type", "objective", "status", "model_id", "model_zh", "model_en",
+                    "region_id", "region_zh", "region_en", "start_date", "end_date", "budget_total", "owner_id",
+                    "owner_name", "version", "overlaps"]
+
+
+@dataclass(frozen=True)
+class CalendarFilter:
+    """What the calendar shows: a year and optional narrowing (an empty tuple means no narrowing)."""
+
+    year: int
+    types: tuple[str, ...] = ()
+    model_ids: tuple[int, ...] = ()
+    reaches: tuple[int, ...] = ()  # region ids, NATIONAL for national campaigns
+    statuses: tuple[str, ...] = ()
+    channel_ids: tuple[int, ...] = ()
+    owner_ids: tuple[int, ...] = ()
+
+
+def visible(scope: Scope):
+    """WHERE clause: the campaigns a scope may see."""
+    return scope.national_or_region_filter(Campaign.region_id)
+
+
+def overlap_count(other_id, model_id, start, end):
+    """Scalar subquery: other live campaigns on the same model whose dates overlap [start, end]."""
+    other = aliased(Campaign)
+    return (select(func.count()).where(
+        other.model_id == model_id, other.id != other_id, other.status != "cancelled",
+        other.start_date <= end, other.end_date >= start).scalar_subquery())
+
+
+def _filtered_ids(scope: Scope, flt: CalendarFilter) -> Select:
+    """Ids of the visible campaigns touching the year that pass the filter."""
+    query = select(Campaign.id).where(
+        visible(scope), Campaign.start_date <= dt.date(flt.year, 12, 31), Campaign.end_date >= dt.date(flt.year, 1, 1))
+    if flt.types:
+        query = query.where(Campaign.type.in_(flt.types))
+    if flt.model_ids:
+        query = query.where(Campaign.model_id.in_(flt.model_ids))
+    if flt.statuses:
+        query = query.where(Campaign.status.in_(flt.statuses))
+    if flt.owner_ids:
+        query = query.where(Campaign.owner_id.in_(flt.owner_ids))
+    if flt.reaches:
+        regions = [reach for reach in flt.reaches if reach != NATIONAL]
+        query = query.where(or_(Campaign.region_id.in_(regions), Campaign.region_id.is_(None) if NATIONAL in flt.reaches else false()))
+    if flt.channel_ids:
+        query = query.where(exists().where(CampaignBudgetLine.campaign_id == Campaign.id,
+                                           CampaignBudgetLine.channel_id.in_(flt.channel_ids)))
+    return query
+
+
+def _campaign_select() -> Select:
+    """Campaign rows with model, region and owner names and the overlap count."""
+    return (select(Campaign.id, Campaign.name, Campaign.hashtag, Campaign.type, Campaign.objective, Campaign.status,
+                   Campaign.model_id, VehicleModel.name_zh.label("model_zh"), VehicleModel.name_en.label("model_en"),
+                   Campaign.region_id, Region.name_zh.label("region_zh"), Region.name_en.label("region_en"),
+                   Campaign.start_date, Campaign.end_date, Campaign.budget_total, Campaign.owner_id,
+                   AppUser.display_name.label("owner_name"), Campaign.version,
+                   overlap_count(Campaign.id, Campaign.model_id, Campaign.start_date, Campaign.end_date).label("overlaps"))
+            .outerjoin(VehicleModel, VehicleModel.id == Campaign.model_id)
+            .outerjoin(Region, Region.id == Campaign.region_id)
+            .join(AppUser, AppUser.id == Campaign.owner_id))
+
+
+def _frame(conn: Connection, query: Select, columns: list[str]) -> pd.DataFrame:
+    """A query's rows as a DataFrame with fixed columns (also when empty)."""
+    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+
+
+def campaigns(conn: Connection, scope: Scope, flt: CalendarFilter) -> pd.DataFrame:
+    """The filtered campaigns of the year, by start date; `overlaps` counts live same-model campaigns overlapping it."""
+    query = _campaign_select().where(Campaign.id.in_(_filtered_ids(scope, flt))).order_by(Campaign.start_date, Campaign.id)
+    frame = _frame(conn, query, CAMPAIGN_COLUMNS)
+    frame["budget_total"] = frame["budget_total"].astype(float)
+    frame["start_date"] = pd.to_datetime(frame["start_date"]).dt.date
+    frame["end_date"] = pd.to_datetime(frame["end_date"]).dt.date
+    return frame
+
+
+def phases(conn: Connection, scope: Scope, flt: CalendarFilter) -> pd.DataFrame:
+    """The phases of the filtered campaigns."""
+    query = (select(CampaignPhase.campaign_id, CampaignPhase.phase, CampaignPhase.start_date, CampaignPhase.end_date)
+             .where(CampaignPhase.campaign_id.in_(_filtered_ids(scope, flt)))
+             .order_by(CampaignPhase.campaign_id, CampaignPhase.start_date))
+    frame = _frame(conn, query, ["campaign_id", "phase", "start_date", "end_date"])
+    for column in ("start_date", "end_date"):
+        frame[column] = pd.to_datetime(frame[column]).dt.date
+    return frame
+
+
+def budget_lines(conn: Connection, scope: Scope, flt: CalendarFilter) -> pd.DataFrame:
+    """The per-channel budget lines of the filtered campaigns."""
+    query = (select(CampaignBudgetLine.campaign_id, Channel.code.label("channel"), Channel.name_zh, Channel.name_en,
+                    Channel.sort_order, CampaignBudgetLine.amount)
+             .join(Channel, Channel.id == CampaignBudgetLine.channel_id)
+             .where(CampaignBudgetLine.campaign_id.in_(_filtered_ids(scope, flt)))
+             .order_by(CampaignBudgetLine.campaign_id, Channel.sort_order))
+    frame = _frame(conn, query, ["campaign_id", "channel", "name_zh", "name_en", "sort_order", "amount"])
+    frame["amount"] = frame["amount"].astype(float)
+    return frame
+
+
+def year_nodes(conn: Connection, year: int) -> pd.DataFrame:
+    """The fixed marketing nodes of a year: from the node table, or from the calendar rules if it has none."""
+    query = (select(MarketingNode.code, MarketingNode.name_zh, MarketingNode.name_en, MarketingNode.kind,
+                    MarketingNode.start_date, MarketingNode.end_date)
+             .where(MarketingNode.start_date.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
+             .order_by(MarketingNode.start_date))
+    frame = _frame(conn, query, ["code", "name_zh", "name_en", "kind", "start_date", "end_date"])
+    if frame.empty:
+        frame = pd.DataFrame(nodes_for_year(year), columns=frame.columns)
+    for column in ("start_date", "end_date"):
+        frame[column] = pd.to_datetime(frame[column]).dt.date
+    return frame
+
+
+def filter_options(conn: Connection, scope: Scope) -> dict[str, list[dict]]:
+    """Choices for the calendar's filters: years with campaigns, models, channels, regions, owners (within scope)."""
+    years = conn.execute(select(func.min(Campaign.start_date), func.max(Campaign.end_date)).where(visible(scope))).one()
+    regions = select(Region.id, Region.code, Region.name_zh, Region.name_en).order_by(Region.sort_order)
+    if not scope.sees_all_regions:
+        regions = regions.where(Region.id.in_(scope.region_ids))
+    owners = (select(AppUser.id, AppUser.display_name).where(AppUser.id.in_(select(Campaign.owner_id).where(visible(scope))))
+              .order_by(AppUser.display_name))
+    return {
+        "years": [] if years[0] is None else list(range(years[0].year, years[1].year + 1)),
+        "models": [dict(row) for row in conn.execute(select(VehicleModel.id, VehicleModel.name_zh, VehicleModel.name_en)
+                                                    .order_by(VehicleModel.id)).mappings()],
+        "channels": [dict(row) for row in conn.execute(select(Channel.id, Channel.name_zh, Channel.name_en)
+                                                      .where(Channel.active).order_by(Channel.sort_order)).mappings()],
+        "regions": [dict(row) for row in conn.execute(regions).mappings()],
+        "owners": [dict(row) for row in conn.execute(owners).mappings()],
+    }
+
+
+def campaign_detail(conn: Connection, scope: Scope, campaign_id: int) -> dict | None:
+    """One visible campaign with its phases, budget lines and KPI targets (None if absent or out of scope)."""
+    row = conn.execute(_campaign_select().add_columns(
+        Campaign.notes, Campaign.reject_reason, Campaign.review_text, Campaign.created_at, Campaign.updated_at)
+        .where(Campaign.id == campaign_id, visible(scope))).mappings().one_or_none()
+    if row is None:
+        return None
+    detail = dict(row)
+    detail["budget_total"] = float(detail["budget_total"])
+    detail["phases"] = [dict(phase) for phase in conn.execute(
+        select(CampaignPhase.phase, CampaignPhase.start_date, CampaignPhase.end_date)
+        .where(CampaignPhase.campaign_id == campaign_id).order_by(CampaignPhase.start_date)).mappings()]
+    detail["budget_lines"] = {channel_id: float(amount) for channel_id, amount in conn.execute(
+        select(CampaignBudgetLine.channel_id, CampaignBudgetLine.amount).where(CampaignBudgetLine.campaign_id == campaign_id))}
+    detail["kpi_targets"] = {metric: float(value) for metric, value in conn.execute(
+        select(CampaignKpiTarget.metric, CampaignKpiTarget.target_value).where(CampaignKpiTarget.campaign_id == campaign_id))}
+    return detail
+
+
+def campaign_actuals(conn: Connection, scope: Scope, campaign_id: int, today: dt.date) -> dict[str, float]:
+    """Sums of the channel facts attributed to a campaign up to today, within the scope."""
+    row = conn.execute(select(*[func.coalesce(func.sum(getattr(ChannelDaily, name)), 0).label(name) for name in ACTUAL_FACTS])
+                       .where(ChannelDaily.campaign_id == campaign_id, ChannelDaily.day <= today,
+                              scope.region_filter(ChannelDaily.region_id))).one()
+    return {name: float(value) for name, value in row._mapping.items()}
+
+
+def plan_vs_actual(conn: Connection, scope: Scope, campaign_id: int, today: dt.date) -> pd.DataFrame:
+    """Per metric: the plan's target (spend: the budget), the actual so far and the attainment (costs: target ÷ actual)."""
+    detail = campaign_detail(conn, scope, campaign_id)
+    columns = ["metric", "target", "actual", "attainment"]
+    if detail is None:
+        return pd.DataFrame(columns=columns)
+    actual = campaign_actuals(conn, scope, campaign_id, today)
+    actual["cpl"] = ratio(actual["spend"], actual["leads"])
+    actual["cpql"] = ratio(actual["spend"], actual["valid_leads"])
+    targets = {**detail["kpi_targets"], "spend": detail["budget_total"]}
+    rows = []
+    for metric in PLAN_METRICS:
+        target, value = targets.get(metric), actual[metric]
+        rows.append({"metric": metric, "target": target, "actual": value,
+                     "attainment": ratio(target, value) if metric in LOWER_IS_BETTER else ratio(value, target)})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def budget_vs_spend(conn: Connection, scope: Scope, campaign_id: int, today: dt.date) -> pd.DataFrame:
+    """Per channel of the plan or with attributed spend: the budget line, the spend so far and the share used."""
+    spent = (select(ChannelDaily.channel_id, func.sum(ChannelDaily.spend).label("spent"))
+             .where(ChannelDaily.campaign_id == campaign_id, ChannelDaily.day <= today, scope.region_filter(ChannelDaily.region_id))
+             .group_by(ChannelDaily.channel_id).subquery())
+    lines = select(CampaignBudgetLine.channel_id, CampaignBudgetLine.amount).where(
+        CampaignBudgetLine.campaign_id == campaign_id).subquery()
+    query = (select(Channel.code.label("channel"), Channel.name_zh, Channel.name_en, lines.c.amount.label("planned"),
+                    spent.c.spent)
+             .outerjoin(lines, lines.c.channel_id == Channel.id).outerjoin(spent, spent.c.channel_id == Channel.id)
+             .where(exists().where(Campaign.id == campaign_id, visible(scope)),
+                    lines.c.amount.is_not(None) | spent.c.spent.is_not(None))
+             .order_by(Channel.sort_order))
+    frame = _frame(conn, query, ["channel", "name_zh", "name_en", "planned", "spent"])
+    frame[["planned", "spent"]] = frame[["planned", "spent"]].astype(float).fillna(0.0)
+    frame["used"] = [ratio(spent, planned) for spent, planned in zip(frame["spent"], frame["planned"])]
+    return frame
+
+
+def status_history(conn: Connection, scope: Scope, campaign_id: int) -> pd.DataFrame:
+    """The campaign's life-cycle steps, oldest first: from, to, who, when, comment."""
+    query = (select(CampaignStatusChange.changed_at, CampaignStatusChange.from_status, CampaignStatusChange.to_status,
+                    AppUser.display_name.label("changed_by"), CampaignStatusChange.comment)
+             .outerjoin(AppUser, AppUser.id == CampaignStatusChange.changed_by)
+             .where(CampaignStatusChange.campaign_id == campaign_id,
+                    exists().where(Campaign.id == campaign_id, visible(scope)))
+             .order_by(CampaignStatusChange.changed_at, CampaignStatusChange.id))
+    return _frame(conn, query, ["changed_at", "from_status", "to_status", "changed_by", "comment"])
+
+
+def audit_trail(conn: Connection, scope: Scope, campaign_id: int) -> pd.DataFrame:
+    """Every audited change of the campaign, newest first."""
+    query = (select(AuditLog.at, AuditLog.username, AuditLog.action, AuditLog.detail)
+             .where(AuditLog.entity == "campaign", AuditLog.entity_id == str(campaign_id),
+                    exists().where(Campaign.id == campaign_id, visible(scope)))
+             .order_by(AuditLog.at.desc(), AuditLog.id.desc()))
+    return _frame(conn, query, ["at", "username", "action", "detail"])
+
+
+def overlapping(conn: Connection, model_id: int | None, start: dt.date, end: dt.date,
+                exclude_id: int | None = None) -> list[str]:
+    """Names of live campaigns on the same model whose dates overlap [start, end] (none without a model)."""
+    if model_id is None:
+        return []
+    query = (select(Campaign.name).where(Campaign.model_id == model_id, Campaign.status != "cancelled",
+                                         Campaign.start_date <= end, Campaign.end_date >= start)
+             .order_by(Campaign.start_date))
+    if exclude_id is not None:
+        query = query.where(Campaign.id != exclude_id)
+    return list(conn.execute(query).scalars())
+
+
+def month_agenda(campaigns_frame: pd.DataFrame, phases_frame: pd.DataFrame, year: int, month: int) -> pd.DataFrame:
+    """The campaigns running in one month with the phases they are in during it (from already loaded frames)."""
+    first = dt.date(year, month, 1)
+    last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    running = campaigns_frame[(campaigns_frame["start_date"] <= last) & (campaigns_frame["end_date"] >= first)].copy()
+    touching = phases_frame[(phases_frame["start_date"] <= last) & (phases_frame["end_date"] >= first)]
+    in_month = touching.groupby("campaign_id")["phase"].agg(tuple)
+    running["phases_in_month"] = [in_month.get(campaign_id, ()) for campaign_id in running["id"]]
+    return running
+
+
+def campaign_choices(conn: Connection, scope: Scope, started_in: int | None = None) -> pd.DataFrame:
+    """Visible campaigns (id, name, start, status), newest first, optionally only those starting in one year."""
+    query = (select(Campaign.id, Campaign.name, Campaign.start_date, Campaign.status)
+             .where(visible(scope)).order_by(Campaign.start_date.desc(), Campaign.id.desc()))
+    if started_in is not None:
+        query = query.where(Campaign.start_date.between(dt.date(started_in, 1, 1), dt.date(started_in, 12, 31)))
+    return _frame(conn, query, ["id", "name", "start_date", "status"])
+
+
+def owner_choices(conn: Connection, scope: Scope, roles: tuple[str, ...]) -> pd.DataFrame:
+    """Active users who may own a campaign (regional staff: only people of their region)."""
+    query = (select(AppUser.id, AppUser.display_name, AppUser.role, AppUser.region_id)
+             .where(AppUser.active, AppUser.role.in_(roles)).order_by(AppUser.role, AppUser.display_name))
+    if not scope.sees_all_regions:
+        query = query.where(AppUser.region_id.in_(scope.region_ids))
+    return _frame(conn, query, ["id", "display_name", "role", "region_id"])

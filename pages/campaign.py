@@ -1,0 +1,105 @@
+"""Campaign detail (活动详情): the plan, its targets against the attributed actuals, budget by channel, workflow, history."""
+import pandas as pd
+import streamlit as st
+
+from lib import charts, formatting, ui
+from lib.components import workflow
+from lib.metrics import format_value
+from lib.queries import calendar
+
+TILE_METRICS = ("spend", "leads", "valid_leads", "orders", "cpl")  # the plan-vs-actual figures shown as tiles
+
+user = ui.page_user(__file__)
+scope, lang, today = user.scope, ui.lang(), ui.as_of()
+st.title(ui.tr("campaign_title"))
+ui.demo_banner()
+workflow.show_flash()
+
+
+def requested_id(choices: pd.DataFrame) -> int | None:
+    """The campaign named by ?id= if it is one this user may see; a bad or foreign id is said so."""
+    raw = st.query_params.get("id")
+    if raw is None:
+        return None
+    if raw.isdigit() and int(raw) in set(choices["id"]):
+        return int(raw)
+    st.warning(ui.tr("campaign_not_found", value=raw[:12]))
+    return None
+
+
+def pick_campaign() -> int | None:
+    """The campaign picker, preset from the URL; keeps ?id= in step with the choice."""
+    choices = ui.load(calendar.campaign_choices, scope)
+    if choices.empty:
+        st.info(ui.tr("calendar_empty"))
+        return None
+    ids = list(choices["id"])
+    current = requested_id(choices)
+    labels = {row.id: f"{row.name}（{ui.tr(f'status_{row.status}')}）" for row in choices.itertuples()}
+    chosen = st.selectbox(ui.tr("pick_campaign"), ids, index=None if current is None else ids.index(current),
+                          format_func=labels.get, placeholder=ui.tr("pick_campaign_placeholder"))
+    if chosen is not None:
+        st.query_params["id"] = str(chosen)
+    return chosen
+
+
+def header(detail: dict) -> None:
+    """Who, what, when and how much, at a glance."""
+    st.subheader(detail["name"])
+    st.badge(ui.tr(f"status_{detail['status']}"), color=workflow.STATUS_BADGE[detail["status"]])
+    facts = [
+        ("col_type", ui.tr(f"type_{detail['type']}")), ("col_objective", ui.tr(f"objective_{detail['objective']}")),
+        ("col_model", detail[f"model_{lang}"] or ui.tr("all_models")), ("col_scope", detail[f"region_{lang}"] or ui.tr("national")),
+        ("col_dates", f"{detail['start_date']} – {detail['end_date']}"), ("col_owner", detail["owner_name"]),
+        ("col_budget", formatting.money(detail["budget_total"], lang)), ("col_hashtag", detail["hashtag"] or formatting.NO_VALUE)]
+    for index, column in enumerate(st.columns(4)):
+        for label, value in facts[2 * index:2 * index + 2]:
+            column.markdown(f"**{ui.tr(label)}**  \n{value}")
+    if detail["notes"]:
+        st.caption(detail["notes"])
+    if detail["overlaps"]:
+        st.warning(ui.tr("overlap_warning", count=detail["overlaps"]), icon=":material/warning:")
+    if detail["status"] == "draft" and detail["reject_reason"]:
+        st.error(ui.tr("last_rejection", reason=detail["reject_reason"]), icon=":material/undo:")
+    if detail["review_text"]:
+        with st.expander(ui.tr("review_title"), expanded=detail["status"] == "reviewed"):
+            st.text(detail["review_text"])
+
+
+def plan_vs_actual(detail: dict) -> None:
+    """Targets against the channel facts attributed to the campaign so far."""
+    st.subheader(ui.tr("plan_vs_actual"))
+    partial = not scope.sees_all_regions and detail["region_id"] is None
+    st.caption(ui.tr("actuals_region_part" if partial else "actuals_caption", end=min(today, detail["end_date"]).isoformat()))
+    rows = ui.load(calendar.plan_vs_actual, scope, detail["id"], today).set_index("metric")
+    for column, metric in zip(st.columns(len(TILE_METRICS)), TILE_METRICS):
+        target = rows.at[metric, "target"]
+        note = ui.tr("no_target") if formatting.is_missing(target) or partial else ui.tr(
+            "vs_target", target=format_value(metric, target, lang), attainment=formatting.percent(rows.at[metric, "attainment"]))
+        column.metric(ui.tr(f"metric_{metric}"), format_value(metric, rows.at[metric, "actual"], lang), border=True)
+        column.caption(ui.tr("budget_line_caption", budget=format_value(metric, target, lang), used=formatting.percent(rows.at[metric, "attainment"]))
+                       if metric == "spend" and not partial else note)
+    budget = ui.load(calendar.budget_vs_spend, scope, detail["id"], today)
+    if not budget.empty:
+        st.plotly_chart(charts.budget_vs_spend(budget, lang), width="stretch")
+
+
+def phases_table(detail: dict) -> None:
+    """The campaign's phases with their dates."""
+    if detail["phases"]:
+        frame = pd.DataFrame(detail["phases"])
+        st.dataframe(frame.assign(phase=frame["phase"].map(lambda code: ui.tr(f"phase_{code}"))).rename(columns={
+            "phase": ui.tr("col_phase"), "start_date": ui.tr("col_start"), "end_date": ui.tr("col_end")}), hide_index=True)
+
+
+campaign_id = pick_campaign()
+detail = None if campaign_id is None else ui.load(calendar.campaign_detail, scope, campaign_id)
+if detail is not None:
+    header(detail)
+    workflow.actions_bar(user, detail)
+    plan_tab, history_tab = st.tabs([ui.tr("tab_plan"), ui.tr("tab_history")])
+    with plan_tab:
+        plan_vs_actual(detail)
+        phases_table(detail)
+    with history_tab:
+        workflow.history(scope, detail["id"])

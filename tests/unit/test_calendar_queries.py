@@ -1,0 +1,180 @@
+"""Calendar queries against raw rows: visibility by scope, filters, plan vs actual, budget vs spend; exports and timeline."""
+import datetime as dt
+import json
+from io import BytesIO
+
+import openpyxl
+import pandas as pd
+import pytest
+from icalendar import Calendar
+
+from lib import charts, exports
+from lib.queries import calendar
+from lib.queries.calendar import NATIONAL, CalendarFilter
+from tests.campaign_helpers import PLAN_YEAR, create, scope_of
+from tests.conftest import TODAY
+from tests.reference import raw, region_id
+
+
+def campaigns_of(engine, username: str, flt: CalendarFilter) -> pd.DataFrame:
+    """The calendar query's campaigns for a user."""
+    with engine.connect() as conn:
+        return calendar.campaigns(conn, scope_of(engine, username), flt)
+
+
+def raw_campaigns_touching(engine, year: int) -> pd.DataFrame:
+    """Stored campaigns whose dates touch the year."""
+    rows = raw(engine, "campaign")
+    start, end = pd.to_datetime(rows["start_date"]).dt.date, pd.to_datetime(rows["end_date"]).dt.date
+    return rows[(start <= dt.date(year, 12, 31)) & (end >= dt.date(year, 1, 1))]
+
+
+@pytest.mark.parametrize("username", ["exec", "east"])
+def test_a_year_shows_exactly_the_visible_campaigns_touching_it(engine, username):
+    expected = raw_campaigns_touching(engine, TODAY.year)
+    if username == "east":
+        expected = expected[expected["region_id"].isna() | (expected["region_id"] == region_id(engine, "east"))]
+    shown = campaigns_of(engine, username, CalendarFilter(TODAY.year))
+    assert sorted(shown["id"]) == sorted(expected["id"]) and len(shown) > 0
+
+
+def test_filters_narrow_by_reach_status_and_channel(engine):
+    east = region_id(engine, "east")
+    rows = raw_campaigns_touching(engine, TODAY.year)
+    national = campaigns_of(engine, "exec", CalendarFilter(TODAY.year, reaches=(NATIONAL,)))
+    assert sorted(national["id"]) == sorted(rows[rows["region_id"].isna()]["id"])
+    both = campaigns_of(engine, "exec", CalendarFilter(TODAY.year, reaches=(NATIONAL, east)))
+    assert sorted(both["id"]) == sorted(rows[rows["region_id"].isna() | (rows["region_id"] == east)]["id"])
+    completed = campaigns_of(engine, "exec", CalendarFilter(TODAY.year, statuses=("completed", "reviewed")))
+    assert sorted(completed["id"]) == sorted(rows[rows["status"].isin(["completed", "reviewed"])]["id"])
+    lines = raw(engine, "campaign_budget_line")
+    on_douyin = set(lines[lines["channel_id"] == 1]["campaign_id"])
+    douyin = campaigns_of(engine, "exec", CalendarFilter(TODAY.year, channel_ids=(1,)))
+    assert sorted(douyin["id"]) == sorted(rows[rows["id"].isin(on_douyin)]["id"])
+
+
+def test_a_regional_user_cannot_read_another_regions_campaign(engine):
+    southwest = create(engine, "southwest", owner="southwest", region_id=region_id(engine, "southwest"))
+    with engine.connect() as conn:
+        assert calendar.campaign_detail(conn, scope_of(engine, "east"), southwest) is None
+        assert calendar.status_history(conn, scope_of(engine, "east"), southwest).empty
+        assert calendar.plan_vs_actual(conn, scope_of(engine, "east"), southwest, TODAY).empty
+        assert calendar.campaign_detail(conn, scope_of(engine, "southwest"), southwest)["id"] == southwest
+
+
+def busiest_campaign(engine) -> int:
+    """The campaign with the most attributed leads so far (so the comparison has figures)."""
+    facts = raw(engine, "channel_daily").dropna(subset=["campaign_id"])
+    return int(facts.groupby("campaign_id")["leads"].sum().idxmax())
+
+
+@pytest.mark.parametrize("username,region_code", [("exec", None), ("east", "east")])
+def test_plan_vs_actual_equals_a_recomputation_from_the_channel_facts(engine, username, region_code):
+    campaign_id = busiest_campaign(engine)
+    facts = raw(engine, "channel_daily")
+    facts = facts[(facts["campaign_id"] == campaign_id) & (pd.to_datetime(facts["day"]).dt.date <= TODAY)]
+    if region_code is not None:
+        facts = facts[facts["region_id"] == region_id(engine, region_code)]
+    sums = {name: float(facts[name].astype(float).sum()) for name in ("spend", "impressions", "leads", "valid_leads", "orders")}
+    targets = raw(engine, "campaign_kpi_target")
+    targets = dict(zip(targets[targets["campaign_id"] == campaign_id]["metric"], targets[targets["campaign_id"] == campaign_id]["target_value"].astype(float)))
+    budget = float(raw(engine, "campaign").set_index("id").at[campaign_id, "budget_total"])
+    with engine.connect() as conn:
+        shown = calendar.plan_vs_actual(conn, scope_of(engine, username), campaign_id, TODAY).set_index("metric")
+    for metric in ("spend", "impressions", "leads", "valid_leads", "orders"):
+        assert shown.at[metric, "actual"] == pytest.approx(sums[metric])
+    assert shown.at["cpl", "actual"] == pytest.approx(sums["spend"] / sums["leads"])
+    assert shown.at["cpql", "actual"] == pytest.approx(sums["spend"] / sums["valid_leads"])
+    assert shown.at["spend", "target"] == pytest.approx(budget)
+    assert shown.at["leads", "attainment"] == pytest.approx(sums["leads"] / targets["leads"])
+    assert shown.at["cpl", "attainment"] == pytest.approx(targets["cpl"] / (sums["spend"] / sums["leads"]))
+
+
+def test_budget_vs_spend_per_channel_equals_the_lines_and_the_facts(engine):
+    campaign_id = busiest_campaign(engine)
+    facts = raw(engine, "channel_daily")
+    facts = facts[(facts["campaign_id"] == campaign_id) & (pd.to_datetime(facts["day"]).dt.date <= TODAY)]
+    spent = facts.groupby("channel_id")["spend"].sum().astype(float)
+    lines = raw(engine, "campaign_budget_line")
+    planned = lines[lines["campaign_id"] == campaign_id].set_index("channel_id")["amount"].astype(float)
+    channels = raw(engine, "channel").set_index("code")["id"]
+    with engine.connect() as conn:
+        shown = calendar.budget_vs_spend(conn, scope_of(engine, "exec"), campaign_id, TODAY)
+    assert set(shown["channel"].map(channels)) == set(planned.index) | set(spent.index)
+    for row in shown.itertuples():
+        channel = channels[row.channel]
+        assert row.planned == pytest.approx(planned.get(channel, 0.0)) and row.spent == pytest.approx(spent.get(channel, 0.0))
+
+
+def test_same_model_overlaps_are_counted_and_cancelled_ones_ignored(engine):
+    first = create(engine, model_id=7, start_date=dt.date(PLAN_YEAR, 9, 1), end_date=dt.date(PLAN_YEAR, 9, 30), phases={})
+    second = create(engine, model_id=7, start_date=dt.date(PLAN_YEAR, 9, 20), end_date=dt.date(PLAN_YEAR, 10, 10), phases={})
+    alone = create(engine, model_id=7, start_date=dt.date(PLAN_YEAR, 11, 1), end_date=dt.date(PLAN_YEAR, 11, 5), phases={})
+    shown = campaigns_of(engine, "exec", CalendarFilter(PLAN_YEAR, model_ids=(7,))).set_index("id")
+    assert shown.at[first, "overlaps"] >= 1 and shown.at[second, "overlaps"] >= 1 and shown.at[alone, "overlaps"] == 0
+
+
+def test_month_agenda_lists_campaigns_running_in_the_month_with_their_phases():
+    frame = pd.DataFrame({"id": [1, 2], "start_date": [dt.date(2026, 5, 20), dt.date(2026, 7, 1)],
+                          "end_date": [dt.date(2026, 6, 25), dt.date(2026, 7, 31)]})
+    phases = pd.DataFrame({"campaign_id": [1, 1], "phase": ["presale", "peak"],
+                           "start_date": [dt.date(2026, 5, 25), dt.date(2026, 6, 1)], "end_date": [dt.date(2026, 5, 31), dt.date(2026, 6, 18)]})
+    june = calendar.month_agenda(frame, phases, 2026, 6)
+    assert list(june["id"]) == [1] and june["phases_in_month"].iloc[0] == ("peak",)
+    assert calendar.month_agenda(frame, phases, 2026, 5)["phases_in_month"].iloc[0] == ("presale",)
+    assert list(calendar.month_agenda(frame, phases, 2026, 7)["phases_in_month"]) == [()]
+
+
+def test_nodes_of_a_year_include_the_fixed_ones(engine):
+    with engine.connect() as conn:
+        nodes = calendar.year_nodes(conn, TODAY.year)
+        far = calendar.year_nodes(conn, 2040)
+    assert {"spring_festival", "jd618", "auto818", "double11", "double12", "guangzhou_auto_show"} <= set(nodes["code"])
+    assert "double11" in set(far["code"])  # years without stored nodes come from the calendar rules
+
+
+def plan_frames(engine):
+    """This year's campaigns and budget lines as the exec sees them."""
+    flt = CalendarFilter(TODAY.year)
+    with engine.connect() as conn:
+        return calendar.campaigns(conn, scope_of(engine, "exec"), flt), calendar.budget_lines(conn, scope_of(engine, "exec"), flt)
+
+
+def test_the_excel_export_has_one_row_per_campaign_with_its_budget_lines(engine):
+    campaigns, lines = plan_frames(engine)
+    workbook = openpyxl.load_workbook(BytesIO(exports.plan_workbook(campaigns, lines, "zh", [("导出人", "测试")])))
+    sheet = workbook["营销计划"]
+    header = [cell.value for cell in sheet[1]]
+    rows = [dict(zip(header, (cell.value for cell in row))) for row in sheet.iter_rows(min_row=2)]
+    assert [row["编号"] for row in rows] == list(campaigns["id"])
+    channel_names = set(lines["name_zh"])
+    for row in rows:
+        own = lines[lines["campaign_id"] == row["编号"]]
+        assert sum(row[name] or 0 for name in channel_names) == pytest.approx(own["amount"].sum())
+        assert row["已分配"] + row["预留"] == pytest.approx(row["总预算"])
+    assert workbook["导出说明"]["B2"].value == "测试"
+
+
+def test_the_ics_export_has_one_all_day_event_per_campaign(engine):
+    campaigns, _ = plan_frames(engine)
+    parsed = Calendar.from_ical(exports.plan_calendar(campaigns, "en", dt.datetime(2026, 1, 1, 9)))
+    events = {str(event["uid"]): event for event in parsed.walk("VEVENT")}
+    assert len(events) == len(campaigns)
+    for row in campaigns.itertuples():
+        event = events[f"campaign-{row.id}@marketing-cockpit"]
+        assert event.decoded("dtstart") == row.start_date
+        assert event.decoded("dtend") == row.end_date + dt.timedelta(days=1)
+        assert str(event["summary"]).startswith(row.name)
+
+
+def test_the_timeline_has_a_bar_per_campaign_the_nodes_and_today(engine):
+    flt = CalendarFilter(TODAY.year)
+    with engine.connect() as conn:
+        scope = scope_of(engine, "exec")
+        shown, phases, nodes = calendar.campaigns(conn, scope, flt), calendar.phases(conn, scope, flt), calendar.year_nodes(conn, TODAY.year)
+    figure = json.loads(charts.campaign_timeline(shown, phases, nodes, TODAY.year, TODAY, "status", "zh").to_json())
+    bars = [trace for trace in figure["data"] if trace["type"] == "bar"]
+    assert len(bars) == len(shown) + len(phases)
+    assert {trace["customdata"][0] for trace in bars} == set(shown["id"])
+    labels = {annotation["text"] for annotation in figure["layout"]["annotations"]}
+    assert set(nodes["name_zh"]) | {"今天"} <= labels
