@@ -140,6 +140,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "col_from": ("原状态", "From"),
     "col_to": ("新状态", "To"),
     "col_comment": ("说明", "Comment"),
+    "col_reason": ("原因", "Reason"),
     "col_item": ("项目", "Item"),
     "col_value": ("内容", "Value"),
     # campaign calendar page
@@ -259,6 +260,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "plan_saved": ("方案「{name}」已保存。", "Plan “{name}” saved."),
     "overlap_saved": ("提示：与同车型活动时间重叠：{names}", "Note: overlaps campaigns on the same model: {names}"),
     # plan rules and refusals
+    "field_error": ("{field}：{message}", "{field}: {message}"),
     "err_required": ("必填。", "Required."),
     "err_too_long": ("最多 {max} 个字符。", "At most {max} characters."),
     "err_too_short": ("至少 {min} 个字符。", "At least {min} characters."),

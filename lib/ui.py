@@ -54,6 +54,11 @@ def tr(key: str, **params: object) -> str:
     return t(key, lang(), **params)
 
 
+def labelled(prefix: str, codes: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """code → label for a family of labels (type_ecommerce …), resolved now, for widgets' format_func."""
+    return {code: tr(f"{prefix}_{code}") for code in codes}
+
+
 def action_label(code: str) -> str:
     """An audit action's name in the session's language (its code when it has no label)."""
     label = tr(f"action_{code}")

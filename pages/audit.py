@@ -14,7 +14,7 @@ days_column, action_column, user_column = st.columns([1, 2, 2])
 days = days_column.number_input(ui.tr("audit_days"), min_value=1, max_value=3650, value=30, step=1, key="audit_days")
 actions = ui.load(system.audit_actions, user.scope)
 action = action_column.selectbox(ui.tr("audit_action"), [None, *actions], key="audit_action",
-                                 format_func=lambda code: ui.tr("audit_all") if code is None else ui.action_label(code))
+                                 format_func={None: ui.tr("audit_all"), **{code: ui.action_label(code) for code in actions}}.get)
 username = user_column.text_input(ui.tr("audit_user"), max_chars=64, key="audit_username")
 
 since = dt.datetime.combine(clock.today() - dt.timedelta(days=int(days)), dt.time.min)

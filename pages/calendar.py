@@ -42,15 +42,16 @@ def read_filters() -> tuple[CalendarFilter, str]:
     first, second, third, fourth = st.columns([1, 2, 2, 2])
     with first:
         year = chosen_year()
-    types = second.multiselect(ui.tr("filter_type"), TYPE_ORDER, format_func=lambda code: ui.tr(f"type_{code}"), key="calendar_types", placeholder=ui.tr("filter_all"))
+    types = second.multiselect(ui.tr("filter_type"), TYPE_ORDER, format_func=ui.labelled("type", TYPE_ORDER).get, key="calendar_types",
+                               placeholder=ui.tr("filter_all"))
     models = names(options["models"])
     model_ids = third.multiselect(ui.tr("filter_model"), list(models), format_func=models.get, key="calendar_models", placeholder=ui.tr("filter_all"))
     reaches = {NATIONAL: ui.tr("national"), **names(options["regions"])}
     reach = fourth.multiselect(ui.tr("filter_reach"), list(reaches), format_func=reaches.get, key="calendar_reach", placeholder=ui.tr("filter_all"))
     first, second, third, fourth = st.columns([1, 2, 2, 2])
-    colour_by = first.selectbox(ui.tr("colour_by"), COLOUR_CHOICES, format_func=lambda code: ui.tr(f"colour_by_{code}"),
+    colour_by = first.selectbox(ui.tr("colour_by"), COLOUR_CHOICES, format_func=ui.labelled("colour_by", COLOUR_CHOICES).get,
                                 key="calendar_colour")
-    statuses = second.multiselect(ui.tr("filter_status"), STATUS_ORDER, format_func=lambda code: ui.tr(f"status_{code}"),
+    statuses = second.multiselect(ui.tr("filter_status"), STATUS_ORDER, format_func=ui.labelled("status", STATUS_ORDER).get,
                                   key="calendar_statuses", placeholder=ui.tr("filter_all"))
     channels = names(options["channels"])
     channel_ids = third.multiselect(ui.tr("filter_channel"), list(channels), format_func=channels.get, key="calendar_channels", placeholder=ui.tr("filter_all"))
@@ -105,7 +106,7 @@ with year_tab:
         open_campaign(int(points[0]["customdata"][0]))
 
 with month_tab:
-    month = st.segmented_control(ui.tr("month"), list(range(1, 13)), format_func=lambda m: ui.tr("month_label", month=m),
+    month = st.segmented_control(ui.tr("month"), list(range(1, 13)), format_func={m: ui.tr("month_label", month=m) for m in range(1, 13)}.get,
                                  default=today.month if flt.year == today.year else 1, key="calendar_month") or 1
     in_month = nodes[nodes["start_date"].map(lambda day: day.month) == month]
     if not in_month.empty:

@@ -15,6 +15,7 @@ from lib.services.campaigns import OWNER_ROLES, PLAN_KPIS, CampaignRefusedError,
 MARKER = "plan_loaded_for"  # session-state key: which plan the form's state was filled from
 VERSION = "plan_version"  # session-state key: the version of the campaign when the edit began
 STALE = "plan_stale"  # session-state key: the last save was refused because someone else saved first
+NONE = 0  # choice standing for "no model" (all models) and "no region" (national): a selectbox shows None as unchosen
 
 user = ui.page_user(__file__)
 scope, lang, today = user.scope, ui.lang(), ui.as_of()
@@ -42,8 +43,9 @@ def blank_plan() -> PlanInput:
 def fill_state(plan: PlanInput, marker: tuple, version: int | None) -> None:
     """Put a plan into the form's widgets (only when another plan is opened, so typing is never overwritten)."""
     state = st.session_state
-    for name in ("name", "type", "objective", "model_id", "region_id", "start_date", "end_date", "budget_total", "owner_id"):
+    for name in ("name", "type", "objective", "start_date", "end_date", "budget_total", "owner_id"):
         state[f"plan_{name}"] = getattr(plan, name)
+    state["plan_model_id"], state["plan_region_id"] = plan.model_id or NONE, plan.region_id or NONE
     state["plan_hashtag"], state["plan_notes"] = plan.hashtag or "", plan.notes or ""
     for phase in PHASES:
         state[f"plan_phase_{phase}_start"], state[f"plan_phase_{phase}_end"] = plan.phases.get(phase, (None, None))
@@ -60,7 +62,7 @@ def plan_from_state() -> PlanInput:
     state = st.session_state
     return PlanInput(
         name=state["plan_name"], hashtag=state["plan_hashtag"], type=state["plan_type"], objective=state["plan_objective"],
-        model_id=state["plan_model_id"], region_id=state["plan_region_id"], start_date=state["plan_start_date"],
+        model_id=state["plan_model_id"] or None, region_id=state["plan_region_id"] or None, start_date=state["plan_start_date"],
         end_date=state["plan_end_date"], budget_total=state["plan_budget_total"], owner_id=state["plan_owner_id"],
         notes=state["plan_notes"],
         phases={phase: (state[f"plan_phase_{phase}_start"], state[f"plan_phase_{phase}_end"]) for phase in PHASES},
@@ -116,8 +118,8 @@ def slot(field: str) -> None:
     slots[field] = st.empty()
 
 
-models = {row["id"]: row[f"name_{lang}"] for row in options["models"]}
-regions = {row["id"]: row[f"name_{lang}"] for row in options["regions"]}
+models = {NONE: ui.tr("all_models"), **{row["id"]: row[f"name_{lang}"] for row in options["models"]}}
+regions = {**({NONE: ui.tr("national")} if scope.sees_all_regions else {}), **{row["id"]: row[f"name_{lang}"] for row in options["regions"]}}
 channels = {row["id"]: row[f"name_{lang}"] for row in options["channels"]}
 owners = ui.load(calendar.owner_choices, scope, OWNER_ROLES)
 owner_names = dict(zip(owners["id"], owners["display_name"]))
@@ -127,18 +129,15 @@ left, right = st.columns(2)
 with left:
     st.text_input(ui.tr("col_name"), key="plan_name", max_chars=campaigns.NAME_MAX)
     slot("name")
-    st.selectbox(ui.tr("col_type"), CAMPAIGN_TYPES, format_func=lambda code: ui.tr(f"type_{code}"), key="plan_type")
-    st.selectbox(ui.tr("col_model"), [None, *models], format_func=lambda key: ui.tr("all_models") if key is None else models[key],
-                 key="plan_model_id")
+    st.selectbox(ui.tr("col_type"), CAMPAIGN_TYPES, format_func=ui.labelled("type", CAMPAIGN_TYPES).get, key="plan_type")
+    st.selectbox(ui.tr("col_model"), list(models), format_func=models.get, key="plan_model_id")
     slot("model_id")
 with right:
     st.text_input(ui.tr("col_hashtag"), key="plan_hashtag", max_chars=campaigns.HASHTAG_MAX, placeholder="#心愿路书#")
     slot("hashtag")
-    st.selectbox(ui.tr("col_objective"), OBJECTIVES, format_func=lambda code: ui.tr(f"objective_{code}"), key="plan_objective",
+    st.selectbox(ui.tr("col_objective"), OBJECTIVES, format_func=ui.labelled("objective", OBJECTIVES).get, key="plan_objective",
                  help=ui.tr("objective_help"))
-    region_choices = [None, *regions] if scope.sees_all_regions else list(regions)
-    st.selectbox(ui.tr("col_scope"), region_choices, key="plan_region_id",
-                 format_func=lambda key: ui.tr("national") if key is None else regions[key])
+    st.selectbox(ui.tr("col_scope"), list(regions), key="plan_region_id", format_func=regions.get)
     slot("region_id")
 
 st.subheader(ui.tr("plan_section_dates"))

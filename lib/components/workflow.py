@@ -23,7 +23,7 @@ STATUS_BADGE = {"draft": "gray", "submitted": "orange", "approved": "blue", "run
 FIELD_LABELS = {"name": "col_name", "hashtag": "col_hashtag", "type": "col_type", "objective": "col_objective",
                 "model_id": "col_model", "region_id": "col_scope", "start_date": "col_start", "end_date": "col_end",
                 "budget_total": "col_budget", "owner_id": "col_owner", "notes": "col_notes", "phases": "col_phases",
-                "budget_lines": "col_budget_lines", "kpi_targets": "col_kpis"}  # plan field -> i18n key of its label
+                "budget_lines": "col_budget_lines", "kpi_targets": "col_kpis", "comment": "col_reason"}  # plan field -> i18n key of its label
 
 
 def flash(kind: str, text: str) -> None:
@@ -39,8 +39,8 @@ def show_flash() -> None:
 
 def error_texts(errors: list[campaigns.FieldError]) -> list[str]:
     """Field errors as messages in the session's language, each naming its field."""
-    return [f"{ui.tr(FIELD_LABELS.get(error.field, error.field.replace('kpi_', 'metric_')))}：{ui.tr(error.key, **error.params)}"
-            for error in errors]
+    return [ui.tr("field_error", field=ui.tr(FIELD_LABELS.get(error.field, error.field.replace("kpi_", "metric_"))),
+                  message=ui.tr(error.key, **error.params)) for error in errors]
 
 
 def run_action(scope: Scope, campaign_id: int, version: int, action: str) -> None:

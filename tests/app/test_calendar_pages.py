@@ -1,0 +1,189 @@
+"""Calendar, campaign detail and plan editor through AppTest: create, validate, approve, scope, stale saves."""
+import datetime as dt
+import json
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from lib.models import Campaign
+from lib.seed import DEMO_ACCOUNTS
+from lib.services import campaigns
+from tests.app.conftest import sign_in
+from tests.campaign_helpers import PLAN_YEAR, create, scope_of, step, stored, valid_plan
+from tests.conftest import TODAY
+from tests.reference import raw, region_id
+
+PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}
+
+
+def open_page(app, username: str, page: str, lang: str = "zh", **params: object):
+    """Sign in as a demo user, choose the language and open a page with query parameters."""
+    sign_in(app, username, PASSWORDS[username])
+    if lang != "zh":
+        app.selectbox(key="lang").set_value(lang).run()
+    app.switch_page(page)
+    for name, value in params.items():
+        app.query_params[name] = str(value)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def fill_plan(app, name: str, start: dt.date, end: dt.date, budget: float, lines: dict[int, float], leads: float):
+    """Type a plan into the editor's widgets (channels first, so their amount fields appear)."""
+    app.text_input(key="plan_name").input(name)
+    app.date_input(key="plan_start_date").set_value(start)
+    app.date_input(key="plan_end_date").set_value(end)
+    app.number_input(key="plan_budget_total").set_value(budget)
+    app.selectbox(key="plan_model_id").set_value(3)
+    app.multiselect(key="plan_channels").set_value(list(lines))
+    app.run()
+    for channel, amount in lines.items():
+        app.number_input(key=f"plan_line_{channel}").set_value(amount)
+    app.number_input(key="plan_kpi_leads").set_value(leads)
+    return app.run()
+
+
+def button(app, label: str):
+    """The one button with this label."""
+    matches = [candidate for candidate in app.button if candidate.label == label]
+    assert len(matches) == 1, [candidate.label for candidate in app.button]
+    return matches[0]
+
+
+def count_named(engine, name: str) -> int:
+    """How many campaigns carry this name."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).where(Campaign.name == name)).scalar_one()
+
+
+def timeline(app) -> dict:
+    """The calendar's timeline figure as plotly JSON."""
+    return json.loads(app.get("plotly_chart")[0].proto.spec)
+
+
+def timeline_rows(app) -> set[str]:
+    """The campaign rows on the timeline (one label per campaign)."""
+    return {trace["y"][0] for trace in timeline(app)["data"] if trace["type"] == "bar"}
+
+
+def test_a_manager_creates_a_campaign_that_appears_in_the_database_and_on_the_timeline(app, engine):
+    name = "AppTest 新车预售季"
+    open_page(app, "manager", "pages/plan_editor.py")
+    fill_plan(app, name, dt.date(PLAN_YEAR, 4, 1), dt.date(PLAN_YEAR, 4, 30), 800_000, {1: 300_000, 3: 200_000}, 4_000)
+    button(app, "保存方案").click().run()
+    assert not app.exception and not app.error, [error.value for error in app.error]
+    assert any(f"方案「{name}」已保存" in success.value for success in app.success)
+    with engine.connect() as conn:
+        row = conn.execute(select(Campaign.id, Campaign.status, Campaign.budget_total, Campaign.owner_id, Campaign.model_id)
+                           .where(Campaign.name == name)).one()
+    assert (row.status, float(row.budget_total), row.owner_id, row.model_id) == ("draft", 800_000.0, scope_of(engine, "manager").user_id, 3)
+    assert app.query_params["id"] == str(row.id)  # the detail page of the new campaign is open
+    app.switch_page("pages/calendar.py")
+    app.query_params.clear()
+    app.query_params["year"] = str(PLAN_YEAR)
+    app.run()
+    assert name in timeline_rows(app)
+    listed = app.dataframe[-1].value
+    assert name in set(listed["活动名称"])
+
+
+def test_an_invalid_plan_shows_each_error_keeps_the_input_and_saves_nothing(app, engine):
+    name = "AppTest 无效方案"
+    open_page(app, "manager", "pages/plan_editor.py")
+    fill_plan(app, name, dt.date(PLAN_YEAR, 5, 10), dt.date(PLAN_YEAR, 5, 1), 100_000, {1: 80_000, 2: 50_000}, 1_000)
+    button(app, "保存方案").click().run()
+    errors = [error.value for error in app.error]
+    assert "方案有 2 处需要修改，未保存。" in errors
+    assert "结束：结束日期不能早于开始日期。" in errors
+    assert "渠道预算：渠道预算合计 ¥130,000 超过总预算控制线 ¥100,000。" in errors
+    assert app.text_input(key="plan_name").value == name and app.number_input(key="plan_line_2").value == 50_000
+    assert count_named(engine, name) == 0
+
+
+def test_a_plan_without_its_objectives_target_is_refused_in_english_too(app, engine):
+    name = "AppTest awareness"
+    open_page(app, "manager", "pages/plan_editor.py", lang="en")
+    fill_plan(app, name, dt.date(PLAN_YEAR, 6, 1), dt.date(PLAN_YEAR, 6, 30), 100_000, {}, 1_000)
+    app.selectbox(key="plan_objective").set_value("awareness").run()
+    button(app, "Save plan").click().run()
+    assert "Impressions: The campaign's objective needs this target (above 0)." in [error.value for error in app.error]
+    assert count_named(engine, name) == 0
+
+
+def test_the_executive_approves_and_a_manager_cannot(app, engine):
+    campaign_id = create(engine)
+    step(engine, "manager", campaign_id, "submit")
+    open_page(app, "exec", "pages/campaign.py", id=campaign_id)
+    assert "编辑方案" not in [candidate.label for candidate in app.button], "executives do not edit"
+    button(app, "批准").click().run()
+    assert stored(engine, campaign_id)["status"] == "approved"
+    assert any("当前状态「已批准」" in success.value for success in app.success)
+
+
+def test_a_manager_sees_no_approve_button_but_may_withdraw(app, engine):
+    campaign_id = create(engine)
+    step(engine, "manager", campaign_id, "submit")
+    open_page(app, "manager", "pages/campaign.py", id=campaign_id)
+    labels = [candidate.label for candidate in app.button]
+    assert "批准" not in labels and "驳回" not in labels and "撤回" in labels
+
+
+def test_the_executive_rejects_with_a_reason_typed_in_the_page(app, engine):
+    campaign_id = create(engine)
+    step(engine, "manager", campaign_id, "submit")
+    open_page(app, "exec", "pages/campaign.py", id=campaign_id)
+    button(app, "驳回").click().run()
+    assert "原因：必填。" in [error.value for error in app.error]
+    assert stored(engine, campaign_id)["status"] == "submitted"
+    app.text_area(key="wf_reject_text").input("KPI 测算依据不足")
+    button(app, "驳回").click().run()
+    row = stored(engine, campaign_id)
+    assert (row["status"], row["reject_reason"]) == ("draft", "KPI 测算依据不足")
+
+
+def test_a_regional_user_sees_national_and_her_regions_campaigns_only(app, engine):
+    east, southwest = region_id(engine, "east"), region_id(engine, "southwest")
+    create(engine, "southwest", owner="southwest", region_id=southwest, name="西南区专属活动")
+    open_page(app, "east", "pages/calendar.py", year=PLAN_YEAR)
+    listed = set(app.dataframe[-1].value["活动名称"])
+    stored_rows = raw(engine, "campaign")
+    touching = stored_rows[pd.to_datetime(stored_rows["start_date"]).dt.year.le(PLAN_YEAR)
+                           & pd.to_datetime(stored_rows["end_date"]).dt.year.ge(PLAN_YEAR)]
+    expected = set(touching[touching["region_id"].isna() | (touching["region_id"] == east)]["name"])
+    assert listed == expected and "西南区专属活动" not in listed and "西南区专属活动" not in timeline_rows(app)
+
+
+def test_a_regional_user_cannot_open_or_edit_other_campaigns(app, engine):
+    foreign = create(engine, "southwest", owner="southwest", region_id=region_id(engine, "southwest"))
+    national = create(engine)
+    open_page(app, "east", "pages/campaign.py", id=foreign)
+    assert any(f"找不到编号为「{foreign}」的活动" in warning.value for warning in app.warning)
+    assert not app.metric
+    app.switch_page("pages/plan_editor.py")
+    app.query_params.clear()
+    app.query_params["id"] = str(national)
+    app.run()
+    assert "您只能编辑本大区的活动。" in [info.value for info in app.info]
+    assert "保存方案" not in [candidate.label for candidate in app.button]
+
+
+def test_a_save_over_someone_elses_newer_version_is_refused_and_the_input_kept(app, engine):
+    campaign_id = create(engine, name="AppTest 并发编辑")
+    open_page(app, "manager", "pages/plan_editor.py", id=campaign_id)
+    with engine.begin() as conn:  # a colleague saves first
+        campaigns.update_campaign(conn, scope_of(engine, "zhang"), campaign_id, 1, valid_plan(engine, name="同事先保存的版本"))
+    app.text_input(key="plan_name").input("我的修改")
+    button(app, "保存方案").click().run()
+    assert any("其他人已修改了此活动" in error.value for error in app.error)
+    assert app.text_input(key="plan_name").value == "我的修改"
+    assert stored(engine, campaign_id)["name"] == "同事先保存的版本"
+    button(app, "放弃我的修改，载入最新版本").click().run()
+    assert app.text_input(key="plan_name").value == "同事先保存的版本"
+
+
+def test_a_bad_year_in_the_link_is_explained(app):
+    open_page(app, "exec", "pages/calendar.py", year="20x6")
+    assert any("链接中的年份「20x6」无效" in warning.value for warning in app.warning)
+    assert app.selectbox(key="calendar_year").value == TODAY.year
+    assert timeline(app)["layout"]["xaxis"]["range"][0].startswith(str(TODAY.year))
