@@ -104,12 +104,16 @@ def _describe(action: str, detail: str | None) -> str:
     return (values.get("comment") or "").strip()
 
 
+def _status_label(code: str | None) -> str:
+    """A status in the session's language ('' for none: a campaign's first step)."""
+    return "" if pd.isna(code) else ui.tr(f"status_{code}")
+
+
 def history(scope: Scope, campaign_id: int) -> None:
     """The status history and the audit trail of the campaign."""
     steps = ui.load(calendar.status_history, scope, campaign_id)
     st.subheader(ui.tr("status_history"))
-    status = lambda code: "" if pd.isna(code) else ui.tr(f"status_{code}")  # noqa: E731 - a one-line mapper
-    st.dataframe(steps.assign(from_status=steps["from_status"].map(status), to_status=steps["to_status"].map(status)).rename(
+    st.dataframe(steps.assign(from_status=steps["from_status"].map(_status_label), to_status=steps["to_status"].map(_status_label)).rename(
         columns={"changed_at": ui.tr("audit_at"), "from_status": ui.tr("col_from"), "to_status": ui.tr("col_to"),
                  "changed_by": ui.tr("audit_user"), "comment": ui.tr("col_comment")}), hide_index=True, width="stretch")
     trail = ui.load(calendar.audit_trail, scope, campaign_id)

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, Select, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Connection, ScalarSelect, Select, exists, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from lib.formatting import ratio
@@ -53,16 +53,17 @@ class CalendarFilter:
     owner_ids: tuple[int, ...] = ()
 
 
-def visible(scope: Scope):
+def visible(scope: Scope) -> ColumnElement[bool]:
     """WHERE clause: the campaigns a scope may see."""
     return scope.national_or_region_filter(Campaign.region_id)
 
 
-def overlap_count(other_id, model_id, start, end):
-    """Scalar subquery: other live campaigns on the same model whose dates overlap [start, end]."""
+def overlap_count(campaign_id: ColumnElement, model_id: ColumnElement, start: ColumnElement,
+                  end: ColumnElement) -> ScalarSelect[int]:
+    """Scalar subquery: the other live campaigns on the same model whose dates overlap [start, end]."""
     other = aliased(Campaign)
     return (select(func.count()).where(
-        other.model_id == model_id, other.id != other_id, other.status != "cancelled",
+        other.model_id == model_id, other.id != campaign_id, other.status != "cancelled",
         other.start_date <= end, other.end_date >= start).scalar_subquery())
 
 

@@ -404,6 +404,6 @@ def duplicate_plan(conn: Connection, scope: Scope, campaign_id: int, years: int 
     plan.name = plan.name.replace(old_year, str(plan.start_date.year + years), 1)
     plan.start_date, plan.end_date = shift_year(plan.start_date, years), shift_year(plan.end_date, years)
     plan.phases = {phase: (shift_year(first, years), shift_year(last, years)) for phase, (first, last) in plan.phases.items()}
-    if not scope.sees_all_regions:
-        plan.owner_id = scope.user_id
+    if not scope.sees_all_regions:  # regional staff start from it as their own region's plan
+        plan.owner_id, plan.region_id = scope.user_id, scope.region_ids[0]
     return plan
