@@ -5,6 +5,7 @@ import json
 import pandas as pd
 from sqlalchemy import func, select
 
+from lib.metrics import format_value
 from lib.models import Campaign
 from lib.seed import DEMO_ACCOUNTS
 from lib.services import campaigns
@@ -187,3 +188,22 @@ def test_a_bad_year_in_the_link_is_explained(app):
     assert any("链接中的年份「20x6」无效" in warning.value for warning in app.warning)
     assert app.selectbox(key="calendar_year").value == TODAY.year
     assert timeline(app)["layout"]["xaxis"]["range"][0].startswith(str(TODAY.year))
+
+
+def test_the_detail_tiles_equal_a_recomputation_from_the_channel_facts(app, engine):
+    facts = raw(engine, "channel_daily").dropna(subset=["campaign_id"])
+    campaign_id = int(facts.groupby("campaign_id")["leads"].sum().idxmax())
+    facts = facts[(facts["campaign_id"] == campaign_id) & (pd.to_datetime(facts["day"]).dt.date <= TODAY)]
+    sums = {name: float(facts[name].astype(float).sum()) for name in ("spend", "leads", "valid_leads", "orders")}
+    targets = raw(engine, "campaign_kpi_target")
+    targets = targets[targets["campaign_id"] == campaign_id].set_index("metric")["target_value"].astype(float)
+    budget = float(raw(engine, "campaign").set_index("id").at[campaign_id, "budget_total"])
+    open_page(app, "exec", "pages/campaign.py", id=campaign_id)
+    tiles = {metric.label: metric.value for metric in app.metric}
+    assert tiles == {"投放花费": format_value("spend", sums["spend"], "zh"), "线索量": format_value("leads", sums["leads"], "zh"),
+                     "有效线索": format_value("valid_leads", sums["valid_leads"], "zh"),
+                     "订单数": format_value("orders", sums["orders"], "zh"),
+                     "单条线索成本 CPL": format_value("cpl", sums["spend"] / sums["leads"], "zh")}
+    captions = [caption.value for caption in app.caption]
+    assert f"预算 {format_value('spend', budget, 'zh')} · 已用 {sums['spend'] / budget * 100:.1f}%" in captions
+    assert f"目标 {format_value('leads', targets['leads'], 'zh')} · 达成 {sums['leads'] / targets['leads'] * 100:.1f}%" in captions
