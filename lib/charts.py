@@ -57,14 +57,23 @@ def _timeline_segments(campaigns: pd.DataFrame, phases: pd.DataFrame) -> list[tu
     return segments
 
 
-def _add_nodes(figure: go.Figure, nodes: pd.DataFrame, lang: str) -> None:
-    """The fixed marketing nodes as shaded bands labelled above the plot, staggered so labels do not collide."""
-    for index, node in enumerate(nodes.itertuples()):
-        start = pd.Timestamp(node.start_date)
-        figure.add_vrect(x0=start, x1=pd.Timestamp(node.end_date) + pd.Timedelta(days=1), fillcolor=NODE_FILL[node.kind],
-                         line_width=0, layer="below")
-        figure.add_annotation(x=start, y=1.0 + 0.045 * (index % 3), xref="x", yref="paper", text=getattr(node, f"name_{lang}"),
-                              showarrow=False, xanchor="left", yanchor="bottom", font={"size": 10, "color": "#495057"})
+def _node_marks(nodes: pd.DataFrame, today: object, lang: str) -> tuple[list[dict], list[dict]]:
+    """Shapes and labels: each node a shaded band labelled above the plot (staggered so labels do not collide), and today.
+
+    Built as plain dicts and set once: plotly's add_vrect re-validates every shape so far on each call.
+    """
+    today_at = pd.Timestamp(today)
+    shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": pd.Timestamp(node.start_date), "y0": 0, "y1": 1,
+               "x1": pd.Timestamp(node.end_date) + pd.Timedelta(days=1), "fillcolor": NODE_FILL[node.kind], "line": {"width": 0},
+               "layer": "below"} for node in nodes.itertuples()]
+    shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": today_at, "x1": today_at, "y0": 0, "y1": 1,
+                   "line": {"color": "#c92a2a", "width": 2, "dash": "dot"}})
+    labels = [{"x": pd.Timestamp(node.start_date), "y": 1.0 + 0.045 * (index % 3), "xref": "x", "yref": "paper",
+               "text": getattr(node, f"name_{lang}"), "showarrow": False, "xanchor": "left", "yanchor": "bottom",
+               "font": {"size": 10, "color": "#495057"}} for index, node in enumerate(nodes.itertuples())]
+    labels.append({"x": today_at, "y": 0, "xref": "x", "yref": "paper", "text": t("today", lang), "showarrow": False,
+                   "yanchor": "bottom", "xanchor": "left", "font": {"color": "#c92a2a", "size": 11}})
+    return shapes, labels
 
 
 def campaign_timeline(campaigns: pd.DataFrame, phases: pd.DataFrame, nodes: pd.DataFrame, year: int,
@@ -75,21 +84,21 @@ def campaign_timeline(campaigns: pd.DataFrame, phases: pd.DataFrame, nodes: pd.D
         labels = {campaign_id: f"{label} · {campaign_id}" for campaign_id, label in labels.items()}
     groups = {row["id"]: _group_label(row, colour_by, lang) for _, row in campaigns.iterrows()}
     colours = _group_colours(list(groups.values()), colour_by, list(campaigns["status"]))
-    figure = go.Figure()
-    shown: set[str] = set()
+    traces: dict[tuple[str, str], list[tuple[int, object, object]]] = {}  # (group, phase) -> its segments
     for campaign_id, phase, first, last in _timeline_segments(campaigns, phases):
-        group, phase_label = groups[campaign_id], t(f"phase_{phase}", lang)
+        traces.setdefault((groups[campaign_id], phase), []).append((campaign_id, first, last))
+    figure = go.Figure()
+    for (group, phase), segments in traces.items():  # whole-campaign bars first, phases drawn over them
         figure.add_bar(
-            y=[labels[campaign_id]], base=[pd.Timestamp(first)], x=[((last - first).days + 1) * DAY_MS], orientation="h",
+            y=[labels[campaign_id] for campaign_id, _, _ in segments], base=[pd.Timestamp(first) for _, first, _ in segments],
+            x=[((last - first).days + 1) * DAY_MS for _, first, last in segments], orientation="h",
+            customdata=[[campaign_id, str(first), str(last)] for campaign_id, first, last in segments],
             marker={"color": colours[group], "opacity": PLAN_OPACITY if phase == "plan" else PHASE_OPACITY[phase]},
-            name=group, legendgroup=group, showlegend=phase == "plan" and group not in shown, customdata=[campaign_id],
-            hovertemplate=f"<b>{labels[campaign_id]}</b><br>{phase_label}: {first} – {last}<extra>{group}</extra>")
-        shown.add(group)
-    _add_nodes(figure, nodes, lang)
-    figure.add_vline(x=pd.Timestamp(today), line={"color": "#c92a2a", "width": 2, "dash": "dot"})
-    figure.add_annotation(x=pd.Timestamp(today), y=0, yref="paper", text=t("today", lang), showarrow=False,
-                          yanchor="bottom", xanchor="left", font={"color": "#c92a2a", "size": 11})
+            name=group, legendgroup=group, showlegend=phase == "plan",
+            hovertemplate=f"<b>%{{y}}</b><br>{t(f'phase_{phase}', lang)}: %{{customdata[1]}} – %{{customdata[2]}}<extra>{group}</extra>")
+    shapes, labels_above = _node_marks(nodes, today, lang)
     figure.update_layout(
+        shapes=shapes, annotations=labels_above,
         barmode="overlay", height=max(320, ROW_HEIGHT_PX * len(campaigns) + 150), margin={"l": 10, "r": 10, "t": 70, "b": 30},
         legend={"orientation": "h", "y": -0.06, "yanchor": "top"}, clickmode="event+select",
         xaxis={"type": "date", "range": [f"{year}-01-01", f"{year + 1}-01-01"], "dtick": "M1", "tickformat": "%m月" if lang == "zh" else "%b",

@@ -65,7 +65,7 @@ def timeline(app) -> dict:
 
 def timeline_rows(app) -> set[str]:
     """The campaign rows on the timeline (one label per campaign)."""
-    return {trace["y"][0] for trace in timeline(app)["data"] if trace["type"] == "bar"}
+    return {label for trace in timeline(app)["data"] if trace["type"] == "bar" for label in trace["y"]}
 
 
 def test_a_manager_creates_a_campaign_that_appears_in_the_database_and_on_the_timeline(app, engine):

@@ -173,8 +173,8 @@ def test_the_timeline_has_a_bar_per_campaign_the_nodes_and_today(engine):
         scope = scope_of(engine, "exec")
         shown, phases, nodes = calendar.campaigns(conn, scope, flt), calendar.phases(conn, scope, flt), calendar.year_nodes(conn, TODAY.year)
     figure = json.loads(charts.campaign_timeline(shown, phases, nodes, TODAY.year, TODAY, "status", "zh").to_json())
-    bars = [trace for trace in figure["data"] if trace["type"] == "bar"]
-    assert len(bars) == len(shown) + len(phases)
-    assert {trace["customdata"][0] for trace in bars} == set(shown["id"])
+    segments = [point for trace in figure["data"] if trace["type"] == "bar" for point in trace["customdata"]]
+    assert len(segments) == len(shown) + len(phases)
+    assert {point[0] for point in segments} == set(shown["id"])
     labels = {annotation["text"] for annotation in figure["layout"]["annotations"]}
     assert set(nodes["name_zh"]) | {"今天"} <= labels
