@@ -1,6 +1,8 @@
 """In a real Chromium: a campaign manager plans a campaign in the form and finds it on the year's timeline."""
 import datetime as dt
+from io import BytesIO
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -62,3 +64,8 @@ def test_a_manager_plans_a_campaign_and_sees_it_on_the_timeline(page, app_url, s
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     page.screenshot(path=str(screenshots / "calendar-manager.png"), full_page=True)
+    with page.expect_download(timeout=LOAD_TIMEOUT_MS) as download:
+        page.get_by_role("button", name="导出 Excel").click()
+    assert download.value.suggested_filename == f"campaign-plan-{PLAN_YEAR}.xlsx"
+    sheet = openpyxl.load_workbook(BytesIO(download.value.path().read_bytes()))["营销计划"]
+    assert CAMPAIGN_NAME in [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
