@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from lib.i18n import t
+from lib.formatting import chart_text
+from lib.i18n import name_or, t
 
 PALETTE = {"this_year": "#1f6feb", "last_year": "#9ab8e6", "target": "#d9480f"}  # overview trend colours
 
@@ -39,7 +40,7 @@ DAY_MS = 86_400_000  # a day in plotly's date-axis unit
 def _group_label(row: pd.Series, colour_by: str, lang: str) -> str:
     """The legend entry of a campaign: its type, model or status in the language."""
     if colour_by == "model":
-        return row[f"model_{lang}"] if isinstance(row[f"model_{lang}"], str) else t("all_models", lang)
+        return name_or(row[f"model_{lang}"], "all_models", lang)
     return t(f"{colour_by}_{row[colour_by]}", lang)
 
 
@@ -79,10 +80,10 @@ def _node_marks(nodes: pd.DataFrame, today: object, lang: str) -> tuple[list[dic
 def campaign_timeline(campaigns: pd.DataFrame, phases: pd.DataFrame, nodes: pd.DataFrame, year: int,
                       today: object, colour_by: str, lang: str) -> go.Figure:
     """One bar per campaign (phases shaded), coloured by type, model or status, with the year's nodes and a today line."""
-    labels = {row.id: f"{'⚠ ' if row.overlaps else ''}{row.name}" for row in campaigns.itertuples()}
+    labels = {row.id: f"{'⚠ ' if row.overlaps else ''}{chart_text(row.name)}" for row in campaigns.itertuples()}
     if len(set(labels.values())) < len(labels):
         labels = {campaign_id: f"{label} · {campaign_id}" for campaign_id, label in labels.items()}
-    groups = {row["id"]: _group_label(row, colour_by, lang) for _, row in campaigns.iterrows()}
+    groups = {row["id"]: chart_text(_group_label(row, colour_by, lang)) for _, row in campaigns.iterrows()}
     colours = _group_colours(list(groups.values()), colour_by, list(campaigns["status"]))
     traces: dict[tuple[str, str], list[tuple[int, object, object]]] = {}  # (group, phase) -> its segments
     for campaign_id, phase, first, last in _timeline_segments(campaigns, phases):

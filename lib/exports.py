@@ -6,8 +6,9 @@ from io import BytesIO
 
 import pandas as pd
 from icalendar import Calendar, Event
+from openpyxl.worksheet.worksheet import Worksheet
 
-from lib.i18n import t
+from lib.i18n import name_or, t
 
 PLAN_SHEET_WIDTHS = {"A": 8, "B": 30, "C": 18}  # column widths (characters) of id, name and hashtag
 OTHER_COLUMN_WIDTH = 13  # every other column
@@ -17,7 +18,7 @@ ICS_PRODUCT = "-//Marketing Cockpit//Campaign calendar//ZH"  # PRODID of the exp
 
 def _scope_label(row: pd.Series, lang: str) -> str:
     """National, or the campaign's region."""
-    return t("national", lang) if pd.isna(row["region_id"]) else row[f"region_{lang}"]
+    return name_or(row[f"region_{lang}"], "national", lang)
 
 
 def plan_table(campaigns: pd.DataFrame, lines: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -31,7 +32,7 @@ def plan_table(campaigns: pd.DataFrame, lines: pd.DataFrame, lang: str) -> pd.Da
         record = {
             t("col_id", lang): int(row["id"]), t("col_name", lang): row["name"], t("col_hashtag", lang): row["hashtag"] or "",
             t("col_type", lang): t(f"type_{row['type']}", lang), t("col_objective", lang): t(f"objective_{row['objective']}", lang),
-            t("col_model", lang): row[f"model_{lang}"] if isinstance(row[f"model_{lang}"], str) else t("all_models", lang),
+            t("col_model", lang): name_or(row[f"model_{lang}"], "all_models", lang),
             t("col_scope", lang): _scope_label(row, lang), t("col_status", lang): t(f"status_{row['status']}", lang),
             t("col_start", lang): row["start_date"], t("col_end", lang): row["end_date"], t("col_owner", lang): row["owner_name"],
             t("col_budget", lang): float(row["budget_total"]),
@@ -64,7 +65,17 @@ def plan_workbook(campaigns: pd.DataFrame, lines: pd.DataFrame, lang: str, notes
                 cell.number_format = "¥#,##0"
         writer.sheets[t("sheet_about", lang)].column_dimensions["A"].width = 16
         writer.sheets[t("sheet_about", lang)].column_dimensions["B"].width = 80
+        for worksheet in writer.sheets.values():
+            _texts_stay_text(worksheet)
     return buffer.getvalue()
+
+
+def _texts_stay_text(worksheet: Worksheet) -> None:
+    """Store text typed by users as text: openpyxl turns strings starting with '=' into live formulas."""
+    for row in worksheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
 
 
 def plan_calendar(campaigns: pd.DataFrame, lang: str, stamp: dt.datetime) -> bytes:

@@ -255,6 +255,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "plan_section_kpis": ("KPI 目标", "KPI targets"),
     "plan_section_owner": ("负责人与备注", "Owner and notes"),
     "save_plan": ("保存方案", "Save plan"),
+    "unavailable_owner": ("原负责人已停用或不在可选范围内，请重新选择负责人。", "The saved owner is deactivated or not available; please choose an owner."),
+    "unavailable_channels": ("有 {count} 个渠道已停用，其预算行已从表单中移除，保存后生效。", "{count} channel(s) are no longer active: their budget lines were taken off the form and go when you save."),
     "reload_latest": ("放弃我的修改，载入最新版本", "Discard my changes and load the latest version"),
     "plan_invalid": ("方案有 {count} 处需要修改，未保存。", "The plan has {count} problem(s) and was not saved."),
     "plan_saved": ("方案「{name}」已保存。", "Plan “{name}” saved."),
@@ -273,6 +275,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "err_phase_order": ("阶段须按 蓄水 → 预售 → 爆发 → 延续 的顺序且互不重叠。", "Phases must follow warm-up → pre-sale → peak → spread without overlapping."),
     "err_budget_range": ("预算须在 0 到 {max} 元之间。", "The budget must be between 0 and {max} CNY."),
     "err_negative": ("不能为负数。", "Must not be negative."),
+    "err_target_range": ("目标最大为 {max}。", "The target can be at most {max}."),
     "err_lines_exceed_total": ("渠道预算合计 ¥{lines} 超过总预算控制线 ¥{total}。", "The channel lines add up to ¥{lines}, above the budget control line of ¥{total}."),
     "err_objective_kpi": ("请为活动目标类型填写这一项量化目标（大于 0）。", "The campaign's objective needs this target (above 0)."),
     "err_valid_above_leads": ("有效线索目标不能高于线索目标。", "The valid-lead target must not exceed the leads target."),
@@ -287,6 +290,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
                       "Not saved: someone else changed this campaign after you opened it. Your input is still on the page; load the latest version and redo your change."),
     "refused_transition": ("当前状态「{status}」下您不能执行此操作。", "You cannot do this while the campaign is “{status}”."),
     "refused_action": ("未知操作。", "Unknown action."),
+    "refused_self_approval": ("不能批准自己提交的方案，请由另一位审批人批准。", "You cannot approve a plan you submitted yourself; another approver must."),
     # account
     "account_title": ("我的账号", "My account"),
     "current_password": ("当前密码", "Current password"),
@@ -330,3 +334,8 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
     text = pair[1] if lang == "en" else pair[0]
     return text.format(**params) if params else text
 
+
+
+def name_or(name: object, fallback_key: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A name, or the label for its absence (全国 for a campaign without a region, 全系车型 without a model)."""
+    return name if isinstance(name, str) and name else t(fallback_key, lang)

@@ -2,12 +2,12 @@
 import streamlit as st
 
 from lib import charts, clock, exports, formatting, ui
+from lib.i18n import name_or
+from lib.models import CAMPAIGN_STATUSES, CAMPAIGN_TYPES
 from lib.queries import calendar, system
 from lib.queries.calendar import NATIONAL, CalendarFilter
 
 COLOUR_CHOICES = ("type", "model", "status")  # what the timeline's colours can stand for
-STATUS_ORDER = ("draft", "submitted", "approved", "running", "completed", "reviewed", "cancelled")  # filter order
-TYPE_ORDER = ("ecommerce", "launch", "festival", "auto_show", "owner_event", "brand")  # filter order
 
 user = ui.page_user(__file__)
 scope, lang, today = user.scope, ui.lang(), ui.as_of()
@@ -42,7 +42,7 @@ def read_filters() -> tuple[CalendarFilter, str]:
     first, second, third, fourth = st.columns([1, 2, 2, 2])
     with first:
         year = chosen_year()
-    types = second.multiselect(ui.tr("filter_type"), TYPE_ORDER, format_func=ui.labelled("type", TYPE_ORDER).get, key="calendar_types",
+    types = second.multiselect(ui.tr("filter_type"), CAMPAIGN_TYPES, format_func=ui.labelled("type", CAMPAIGN_TYPES).get, key="calendar_types",
                                placeholder=ui.tr("filter_all"))
     models = names(options["models"])
     model_ids = third.multiselect(ui.tr("filter_model"), list(models), format_func=models.get, key="calendar_models", placeholder=ui.tr("filter_all"))
@@ -51,7 +51,7 @@ def read_filters() -> tuple[CalendarFilter, str]:
     first, second, third, fourth = st.columns([1, 2, 2, 2])
     colour_by = first.selectbox(ui.tr("colour_by"), COLOUR_CHOICES, format_func=ui.labelled("colour_by", COLOUR_CHOICES).get,
                                 key="calendar_colour")
-    statuses = second.multiselect(ui.tr("filter_status"), STATUS_ORDER, format_func=ui.labelled("status", STATUS_ORDER).get,
+    statuses = second.multiselect(ui.tr("filter_status"), CAMPAIGN_STATUSES, format_func=ui.labelled("status", CAMPAIGN_STATUSES).get,
                                   key="calendar_statuses", placeholder=ui.tr("filter_all"))
     channels = names(options["channels"])
     channel_ids = third.multiselect(ui.tr("filter_channel"), list(channels), format_func=channels.get, key="calendar_channels", placeholder=ui.tr("filter_all"))
@@ -66,21 +66,21 @@ def open_campaign(campaign_id: int) -> None:
     st.switch_page("pages/campaign.py", query_params={"id": str(campaign_id)})
 
 
-def summary(campaigns) -> None:
+def summary(figures: dict[str, float]) -> None:
     """Headline figures of the filtered plan."""
-    live = campaigns[campaigns["status"] != "cancelled"]
     columns = st.columns(4)
-    columns[0].metric(ui.tr("sum_campaigns"), len(live), border=True)
-    columns[1].metric(ui.tr("sum_budget"), formatting.money(live["budget_total"].sum(), lang), border=True)
-    columns[2].metric(ui.tr("sum_running"), int((live["status"] == "running").sum()), border=True)
-    columns[3].metric(ui.tr("sum_overlaps"), int((live["overlaps"] > 0).sum()), border=True, help=ui.tr("overlap_help"))
+    columns[0].metric(ui.tr("sum_campaigns"), f"{figures['campaigns']:,.0f}", border=True)
+    columns[1].metric(ui.tr("sum_budget"), formatting.money(figures["budget"], lang), border=True)
+    columns[2].metric(ui.tr("sum_running"), f"{figures['running']:,.0f}", border=True)
+    columns[3].metric(ui.tr("sum_overlaps"), f"{figures['overlapping']:,.0f}", border=True, help=ui.tr("overlap_help"))
 
 
 def display_table(frame):
     """Campaign rows renamed and translated for display."""
     shown = frame.assign(
         type=frame["type"].map(lambda code: ui.tr(f"type_{code}")), status=frame["status"].map(lambda code: ui.tr(f"status_{code}")),
-        model=frame[f"model_{lang}"].fillna(ui.tr("all_models")), reach=frame[f"region_{lang}"].fillna(ui.tr("national")),
+        model=frame[f"model_{lang}"].map(lambda name: name_or(name, "all_models", lang)),
+        reach=frame[f"region_{lang}"].map(lambda name: name_or(name, "national", lang)),
         overlap=frame["overlaps"].map(lambda count: "⚠" if count else ""))
     columns = {"name": "col_name", "status": "col_status", "type": "col_type", "model": "col_model", "reach": "col_scope",
                "start_date": "col_start", "end_date": "col_end", "budget_total": "col_budget", "owner_name": "col_owner",
@@ -92,7 +92,7 @@ flt, colour_by = read_filters()
 campaigns = ui.load(calendar.campaigns, scope, flt)
 phases = ui.load(calendar.phases, scope, flt)
 nodes = ui.load(calendar.year_nodes, flt.year)
-summary(campaigns)
+summary(ui.load(calendar.plan_summary, scope, flt))
 year_tab, month_tab, list_tab = st.tabs([ui.tr("tab_year"), ui.tr("tab_month"), ui.tr("tab_list")])
 
 with year_tab:
@@ -108,7 +108,7 @@ with year_tab:
 with month_tab:
     month = st.segmented_control(ui.tr("month"), list(range(1, 13)), format_func={m: ui.tr("month_label", month=m) for m in range(1, 13)}.get,
                                  default=today.month if flt.year == today.year else 1, key="calendar_month") or 1
-    in_month = nodes[nodes["start_date"].map(lambda day: day.month) == month]
+    in_month = calendar.nodes_in_month(nodes, month)
     if not in_month.empty:
         st.caption(ui.tr("month_nodes", nodes="、".join(in_month[f"name_{lang}"])))
     agenda = calendar.month_agenda(campaigns, phases, flt.year, month)

@@ -4,10 +4,10 @@ import streamlit as st
 
 from lib import charts, formatting, ui
 from lib.components import workflow
+from lib.formatting import markdown_text
+from lib.i18n import name_or
 from lib.metrics import format_value
 from lib.queries import calendar
-
-TILE_METRICS = ("spend", "leads", "valid_leads", "orders", "cpl")  # the plan-vs-actual figures shown as tiles
 
 user = ui.page_user(__file__)
 scope, lang, today = user.scope, ui.lang(), ui.as_of()
@@ -44,23 +44,23 @@ def pick_campaign() -> int | None:
 
 
 def header(detail: dict) -> None:
-    """Who, what, when and how much, at a glance."""
-    st.subheader(detail["name"])
+    """Who, what, when and how much, at a glance (user-typed text shown as typed, never as Markdown)."""
+    st.subheader(markdown_text(detail["name"]))
     st.badge(ui.tr(f"status_{detail['status']}"), color=workflow.STATUS_BADGE[detail["status"]])
     facts = [
         ("col_type", ui.tr(f"type_{detail['type']}")), ("col_objective", ui.tr(f"objective_{detail['objective']}")),
-        ("col_model", detail[f"model_{lang}"] or ui.tr("all_models")), ("col_scope", detail[f"region_{lang}"] or ui.tr("national")),
+        ("col_model", name_or(detail[f"model_{lang}"], "all_models", lang)), ("col_scope", name_or(detail[f"region_{lang}"], "national", lang)),
         ("col_dates", f"{detail['start_date']} – {detail['end_date']}"), ("col_owner", detail["owner_name"]),
         ("col_budget", formatting.money(detail["budget_total"], lang)), ("col_hashtag", detail["hashtag"] or formatting.NO_VALUE)]
     for index, column in enumerate(st.columns(4)):
         for label, value in facts[2 * index:2 * index + 2]:
-            column.markdown(f"**{ui.tr(label)}**  \n{value}")
+            column.markdown(f"**{ui.tr(label)}**  \n{markdown_text(value)}")
     if detail["notes"]:
-        st.caption(detail["notes"])
+        st.text(detail["notes"])
     if detail["overlaps"]:
         st.warning(ui.tr("overlap_warning", count=detail["overlaps"]), icon=":material/warning:")
     if detail["status"] == "draft" and detail["reject_reason"]:
-        st.error(ui.tr("last_rejection", reason=detail["reject_reason"]), icon=":material/undo:")
+        st.error(ui.tr("last_rejection", reason=markdown_text(detail["reject_reason"])), icon=":material/undo:")
     if detail["review_text"]:
         with st.expander(ui.tr("review_title"), expanded=detail["status"] == "reviewed"):
             st.text(detail["review_text"])
@@ -72,7 +72,9 @@ def plan_vs_actual(detail: dict) -> None:
     partial = not scope.sees_all_regions and detail["region_id"] is None
     st.caption(ui.tr("actuals_region_part" if partial else "actuals_caption", end=min(today, detail["end_date"]).isoformat()))
     rows = ui.load(calendar.plan_vs_actual, scope, detail["id"], today).set_index("metric")
-    for column, metric in zip(st.columns(len(TILE_METRICS)), TILE_METRICS):
+    shown = [metric for metric in calendar.PLAN_METRICS if metric != "impressions" or detail["objective"] == "awareness"
+             or not formatting.is_missing(rows.at["impressions", "target"])]  # impressions: awareness campaigns' goal
+    for column, metric in [pair for chunk in (shown[:4], shown[4:]) for pair in zip(st.columns(4), chunk)]:
         target = rows.at[metric, "target"]
         note = ui.tr("no_target") if formatting.is_missing(target) or partial else ui.tr(
             "vs_target", target=format_value(metric, target, lang), attainment=formatting.percent(rows.at[metric, "attainment"]))

@@ -6,99 +6,22 @@ The form's input lives in session state, so a refused save keeps everything the 
 import streamlit as st
 
 from lib import formatting, ui
-from lib.components import workflow
+from lib.components import plan_form
+from lib.components.plan_form import NONE, STALE
 from lib.models import CAMPAIGN_TYPES, OBJECTIVES, PHASES
 from lib.queries import calendar
 from lib.services import campaigns
-from lib.services.campaigns import OWNER_ROLES, PLAN_KPIS, CampaignRefusedError, PlanInput, PlanInvalidError
-
-MARKER = "plan_loaded_for"  # session-state key: which plan the form's state was filled from
-VERSION = "plan_version"  # session-state key: the version of the campaign when the edit began
-STALE = "plan_stale"  # session-state key: the last save was refused because someone else saved first
-NONE = 0  # choice standing for "no model" (all models) and "no region" (national): a selectbox shows None as unchosen
+from lib.services.campaigns import OWNER_ROLES, PLAN_KPIS
 
 user = ui.page_user(__file__)
 scope, lang, today = user.scope, ui.lang(), ui.as_of()
 options = ui.load(calendar.filter_options, scope)
 
-
-def requested() -> tuple[str, int | None]:
-    """('edit', id), ('copy', id) or ('new', None) from the URL; a malformed id is said so."""
-    for param, mode in (("id", "edit"), ("copy", "copy")):
-        raw = st.query_params.get(param)
-        if raw is not None and raw.isdigit():
-            return mode, int(raw)
-        if raw is not None:
-            st.warning(ui.tr("campaign_not_found", value=raw[:12]))
-    return "new", None
-
-
-def blank_plan() -> PlanInput:
-    """An empty plan: the user's own region (regional staff) and the user as owner where allowed."""
-    own_region = None if scope.sees_all_regions else scope.region_ids[0]
-    return PlanInput(name="", type="ecommerce", objective="leads", start_date=None, end_date=None, budget_total=None,
-                     owner_id=user.id if user.role in OWNER_ROLES else None, region_id=own_region)
-
-
-def fill_state(plan: PlanInput, marker: tuple, version: int | None) -> None:
-    """Put a plan into the form's widgets (only when another plan is opened, so typing is never overwritten)."""
-    state = st.session_state
-    for name in ("name", "type", "objective", "start_date", "end_date", "budget_total", "owner_id"):
-        state[f"plan_{name}"] = getattr(plan, name)
-    state["plan_model_id"], state["plan_region_id"] = plan.model_id or NONE, plan.region_id or NONE
-    state["plan_hashtag"], state["plan_notes"] = plan.hashtag or "", plan.notes or ""
-    for phase in PHASES:
-        state[f"plan_phase_{phase}_start"], state[f"plan_phase_{phase}_end"] = plan.phases.get(phase, (None, None))
-    state["plan_channels"] = list(plan.budget_lines)
-    for channel, amount in plan.budget_lines.items():
-        state[f"plan_line_{channel}"] = amount
-    for metric in PLAN_KPIS:
-        state[f"plan_kpi_{metric}"] = plan.kpi_targets.get(metric)
-    state[MARKER], state[VERSION], state[STALE] = marker, version, False
-
-
-def plan_from_state() -> PlanInput:
-    """The form's current input as a plan."""
-    state = st.session_state
-    return PlanInput(
-        name=state["plan_name"], hashtag=state["plan_hashtag"], type=state["plan_type"], objective=state["plan_objective"],
-        model_id=state["plan_model_id"] or None, region_id=state["plan_region_id"] or None, start_date=state["plan_start_date"],
-        end_date=state["plan_end_date"], budget_total=state["plan_budget_total"], owner_id=state["plan_owner_id"],
-        notes=state["plan_notes"],
-        phases={phase: (state[f"plan_phase_{phase}_start"], state[f"plan_phase_{phase}_end"]) for phase in PHASES},
-        budget_lines={channel: state.get(f"plan_line_{channel}") for channel in state["plan_channels"]},
-        kpi_targets={metric: state[f"plan_kpi_{metric}"] for metric in PLAN_KPIS if state[f"plan_kpi_{metric}"] is not None})
-
-
-def open_plan(mode: str, campaign_id: int | None) -> dict | None:
-    """Fill the form from the requested plan when it changes; the campaign being edited (None for a new plan)."""
-    detail = None if campaign_id is None else ui.load(calendar.campaign_detail, scope, campaign_id)
-    if campaign_id is not None and detail is None:
-        st.warning(ui.tr("campaign_not_found", value=campaign_id))
-        mode = "new"
-    marker = (mode, campaign_id if detail else None)
-    if st.session_state.get(MARKER) == marker and "plan_name" in st.session_state:
-        return detail if mode == "edit" else None
-    if mode == "copy":
-        with ui.engine().connect() as conn:
-            fill_state(campaigns.duplicate_plan(conn, scope, campaign_id), marker, None)
-    elif mode == "edit":
-        fill_state(campaigns.plan_of(detail), marker, detail["version"])
-    else:
-        fill_state(blank_plan(), marker, None)
-    return detail if mode == "edit" else None
-
-
-def reload_latest() -> None:
-    """Button callback: drop the user's input and load the plan as it is saved now."""
-    st.session_state.pop(MARKER, None)
-
-
-mode, requested_id = requested()
-editing = open_plan(mode, requested_id)
+mode, requested_id = plan_form.requested()
+editing = plan_form.open_plan(user, mode, requested_id)
 st.title(ui.tr("plan_edit_title" if editing else "plan_new_title"))
 ui.demo_banner()
-if editing is not None and (editing["status"] != "draft" or not scope.may_touch_region(editing["region_id"])):
+if editing is not None and not campaigns.may_edit(scope, editing):
     st.info(ui.tr("refused_not_draft" if editing["status"] != "draft" else "refused_region"))
     st.page_link("pages/campaign.py", label=ui.tr("back_to_campaign"), query_params={"id": str(editing["id"])})
     st.stop()
@@ -123,6 +46,8 @@ regions = {**({NONE: ui.tr("national")} if scope.sees_all_regions else {}), **{r
 channels = {row["id"]: row[f"name_{lang}"] for row in options["channels"]}
 owners = ui.load(calendar.owner_choices, scope, OWNER_ROLES)
 owner_names = dict(zip(owners["id"], owners["display_name"]))
+for note in plan_form.drop_unavailable(owner_names, channels):
+    st.warning(note, icon=":material/person_off:")
 
 st.subheader(ui.tr("plan_section_basics"))
 left, right = st.columns(2)
@@ -182,27 +107,6 @@ st.text_area(ui.tr("col_notes"), key="plan_notes", max_chars=campaigns.TEXT_MAX)
 slot("notes")
 
 if st.session_state.get(STALE):
-    st.button(ui.tr("reload_latest"), on_click=reload_latest, key="plan_reload", icon=":material/refresh:")
+    st.button(ui.tr("reload_latest"), on_click=plan_form.reload_latest, key="plan_reload", icon=":material/refresh:")
 if st.button(ui.tr("save_plan"), type="primary", key="plan_save", icon=":material/save:"):
-    plan = plan_from_state()
-    try:
-        with ui.engine().begin() as conn:
-            if editing is not None:
-                campaign_id, overlaps = editing["id"], campaigns.update_campaign(conn, scope, editing["id"], st.session_state[VERSION], plan)
-            else:
-                campaign_id, overlaps = campaigns.create_campaign(conn, scope, plan)
-    except PlanInvalidError as invalid:
-        st.error(ui.tr("plan_invalid", count=len(invalid.errors)))
-        for error, text in zip(invalid.errors, workflow.error_texts(invalid.errors)):
-            (slots.get(error.field) or st).error(text)
-    except CampaignRefusedError as refused:
-        st.session_state[STALE] = refused.key == "refused_stale"
-        st.error(ui.tr(refused.key))
-        if st.session_state[STALE]:
-            st.button(ui.tr("reload_latest"), on_click=reload_latest, key="plan_reload_now", icon=":material/refresh:")
-    else:
-        workflow.flash("success", ui.tr("plan_saved", name=plan.name.strip()))
-        if overlaps:
-            workflow.flash("warning", ui.tr("overlap_saved", names="、".join(overlaps)))
-        st.session_state.pop(MARKER, None)
-        st.switch_page("pages/campaign.py", query_params={"id": str(campaign_id)})
+    plan_form.save(scope, editing, slots)

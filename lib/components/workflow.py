@@ -45,11 +45,12 @@ def error_texts(errors: list[campaigns.FieldError]) -> list[str]:
 
 def run_action(scope: Scope, campaign_id: int, version: int, action: str) -> None:
     """Button callback: take the workflow step on the version the user saw; queue the outcome."""
-    review = {key: st.session_state.get(f"wf_{key}", "") for key in REVIEW_SECTIONS} if action == "review" else None
+    keys = _text_keys(campaign_id, action)
+    review = {key: st.session_state.get(keys[key], "") for key in REVIEW_SECTIONS} if action == "review" else None
     try:
         with ui.engine().begin() as conn:
             status = campaigns.transition(conn, scope, campaign_id, version, action,
-                                          comment=st.session_state.get(f"wf_{action}_text"), review=review,
+                                          comment=st.session_state.get(keys["comment"]) if "comment" in keys else None, review=review,
                                           review_labels={key: ui.tr(key) for key in REVIEW_SECTIONS})
     except PlanInvalidError as invalid:
         for text in error_texts(invalid.errors):
@@ -57,17 +58,25 @@ def run_action(scope: Scope, campaign_id: int, version: int, action: str) -> Non
     except CampaignRefusedError as refused:
         flash("error", ui.tr(refused.key, **{**refused.params, "status": ui.tr(f"status_{refused.params.get('status', '')}")}))
     else:
+        for key in keys.values():
+            st.session_state[key] = ""  # the reason or review is saved: the next step starts with an empty box
         flash("success", ui.tr("action_done", action=ui.tr(f"do_{action}"), status=ui.tr(f"status_{status}")))
+
+
+def _text_keys(campaign_id: int, action: str) -> dict[str, str]:
+    """Widget keys of the texts an action takes ('comment' or the review sections), one set per campaign."""
+    if TRANSITIONS[action].needs == "review":
+        return {key: f"wf_{campaign_id}_{key}" for key in REVIEW_SECTIONS}
+    if TRANSITIONS[action].needs == "reason":
+        return {"comment": f"wf_{campaign_id}_{action}_text"}
+    return {}
 
 
 def _text_action(scope: Scope, detail: dict, action: str) -> None:
     """An action that needs a written reason or review: a small form in an expander."""
     with st.expander(ui.tr(f"do_{action}")), st.form(f"wf_form_{action}"):
-        if TRANSITIONS[action].needs == "review":
-            for key in REVIEW_SECTIONS:
-                st.text_area(ui.tr(key), key=f"wf_{key}", max_chars=campaigns.TEXT_MAX)
-        else:
-            st.text_area(ui.tr(f"reason_{action}"), key=f"wf_{action}_text", max_chars=campaigns.TEXT_MAX)
+        for key, widget_key in _text_keys(detail["id"], action).items():
+            st.text_area(ui.tr(f"reason_{action}" if key == "comment" else key), key=widget_key, max_chars=campaigns.TEXT_MAX)
         st.form_submit_button(ui.tr(f"do_{action}"), on_click=run_action, args=(scope, detail["id"], detail["version"], action))
 
 
@@ -76,7 +85,7 @@ def actions_bar(user: CurrentUser, detail: dict) -> None:
     scope = user.scope
     allowed = campaigns.allowed_actions(scope, detail)
     buttons = [action for action in allowed if TRANSITIONS[action].needs is None]
-    editable = scope.can("edit_campaign") and scope.may_touch_region(detail["region_id"]) and detail["status"] == "draft"
+    editable = campaigns.may_edit(scope, detail)
     columns = st.columns(len(buttons) + 2)
     for column, action in zip(columns, buttons):
         column.button(ui.tr(f"do_{action}"), key=f"wf_{action}", type="primary" if action in ("approve", "submit") else "secondary",

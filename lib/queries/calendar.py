@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, ScalarSelect, Select, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Connection, ScalarSelect, Select, and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from lib.formatting import ratio
@@ -32,7 +32,7 @@ from lib.nodes import nodes_for_year
 from lib.scope import Scope
 
 NATIONAL = 0  # the reach filter's value for national campaigns (region ids are positive)
-ACTUAL_FACTS = ("spend", "impressions", "clicks", "leads", "valid_leads", "orders", "gmv")  # summed per campaign
+ACTUAL_FACTS = ("spend", "impressions", "leads", "valid_leads", "orders")  # summed per campaign
 PLAN_METRICS = ("spend", "impressions", "leads", "valid_leads", "orders", "cpl", "cpql")  # rows of plan vs actual
 LOWER_IS_BETTER = frozenset({"cpl", "cpql"})  # attainment = target ÷ actual for these
 CAMPAIGN_COLUMNS = ["id", "name", "hashtag", "type", "objective", "status", "model_id", "model_zh", "model_en",
@@ -58,13 +58,18 @@ def visible(scope: Scope) -> ColumnElement[bool]:
     return scope.national_or_region_filter(Campaign.region_id)
 
 
-def overlap_count(campaign_id: ColumnElement, model_id: ColumnElement, start: ColumnElement,
-                  end: ColumnElement) -> ScalarSelect[int]:
-    """Scalar subquery: the other live campaigns on the same model whose dates overlap [start, end]."""
+def _overlaps(other: type[Campaign], scope: Scope, campaign_id: ColumnElement | int, model_id: ColumnElement | int,
+              start: ColumnElement | dt.date, end: ColumnElement | dt.date) -> ColumnElement[bool]:
+    """WHERE clause: `other` is a visible live campaign on the same model, not the campaign itself, overlapping [start, end]."""
+    return and_(other.model_id == model_id, other.id != campaign_id, other.status != "cancelled",
+                other.start_date <= end, other.end_date >= start, scope.national_or_region_filter(other.region_id))
+
+
+def overlap_count(scope: Scope) -> ScalarSelect[int]:
+    """Scalar subquery per campaign row: the other visible live campaigns on its model that overlap its dates."""
     other = aliased(Campaign)
-    return (select(func.count()).where(
-        other.model_id == model_id, other.id != campaign_id, other.status != "cancelled",
-        other.start_date <= end, other.end_date >= start).scalar_subquery())
+    return select(func.count()).where(
+        _overlaps(other, scope, Campaign.id, Campaign.model_id, Campaign.start_date, Campaign.end_date)).scalar_subquery()
 
 
 def _filtered_ids(scope: Scope, flt: CalendarFilter) -> Select:
@@ -88,14 +93,14 @@ def _filtered_ids(scope: Scope, flt: CalendarFilter) -> Select:
     return query
 
 
-def _campaign_select() -> Select:
-    """Campaign rows with model, region and owner names and the overlap count."""
+def _campaign_select(scope: Scope) -> Select:
+    """Campaign rows with model, region and owner names and the count of overlaps the scope can see."""
     return (select(Campaign.id, Campaign.name, Campaign.hashtag, Campaign.type, Campaign.objective, Campaign.status,
                    Campaign.model_id, VehicleModel.name_zh.label("model_zh"), VehicleModel.name_en.label("model_en"),
                    Campaign.region_id, Region.name_zh.label("region_zh"), Region.name_en.label("region_en"),
                    Campaign.start_date, Campaign.end_date, Campaign.budget_total, Campaign.owner_id,
                    AppUser.display_name.label("owner_name"), Campaign.version,
-                   overlap_count(Campaign.id, Campaign.model_id, Campaign.start_date, Campaign.end_date).label("overlaps"))
+                   overlap_count(scope).label("overlaps"))
             .outerjoin(VehicleModel, VehicleModel.id == Campaign.model_id)
             .outerjoin(Region, Region.id == Campaign.region_id)
             .join(AppUser, AppUser.id == Campaign.owner_id))
@@ -108,12 +113,28 @@ def _frame(conn: Connection, query: Select, columns: list[str]) -> pd.DataFrame:
 
 def campaigns(conn: Connection, scope: Scope, flt: CalendarFilter) -> pd.DataFrame:
     """The filtered campaigns of the year, by start date; `overlaps` counts live same-model campaigns overlapping it."""
-    query = _campaign_select().where(Campaign.id.in_(_filtered_ids(scope, flt))).order_by(Campaign.start_date, Campaign.id)
+    query = _campaign_select(scope).where(Campaign.id.in_(_filtered_ids(scope, flt))).order_by(Campaign.start_date, Campaign.id)
     frame = _frame(conn, query, CAMPAIGN_COLUMNS)
     frame["budget_total"] = frame["budget_total"].astype(float)
     frame["start_date"] = pd.to_datetime(frame["start_date"]).dt.date
     frame["end_date"] = pd.to_datetime(frame["end_date"]).dt.date
     return frame
+
+
+def plan_summary(conn: Connection, scope: Scope, flt: CalendarFilter) -> dict[str, float]:
+    """Headline figures of the filtered plan, cancelled campaigns left out: count, budget, running, with an overlap."""
+    live = (select(Campaign.budget_total, Campaign.status, overlap_count(scope).label("overlaps"))
+            .where(Campaign.id.in_(_filtered_ids(scope, flt)), Campaign.status != "cancelled").subquery())
+    row = conn.execute(select(
+        func.count().label("campaigns"), func.coalesce(func.sum(live.c.budget_total), 0).label("budget"),
+        func.coalesce(func.sum(case((live.c.status == "running", 1), else_=0)), 0).label("running"),
+        func.coalesce(func.sum(case((live.c.overlaps > 0, 1), else_=0)), 0).label("overlapping"))).one()
+    return {name: float(value) for name, value in row._mapping.items()}
+
+
+def nodes_in_month(nodes: pd.DataFrame, month: int) -> pd.DataFrame:
+    """The nodes (of an already loaded year) that start in a month."""
+    return nodes[[day.month == month for day in nodes["start_date"]]]
 
 
 def phases(conn: Connection, scope: Scope, flt: CalendarFilter) -> pd.DataFrame:
@@ -140,10 +161,10 @@ def budget_lines(conn: Connection, scope: Scope, flt: CalendarFilter) -> pd.Data
 
 
 def year_nodes(conn: Connection, year: int) -> pd.DataFrame:
-    """The fixed marketing nodes of a year: from the node table, or from the calendar rules if it has none."""
+    """The fixed marketing nodes touching a year: from the node table, or from the calendar rules if it has none."""
     query = (select(MarketingNode.code, MarketingNode.name_zh, MarketingNode.name_en, MarketingNode.kind,
                     MarketingNode.start_date, MarketingNode.end_date)
-             .where(MarketingNode.start_date.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
+             .where(MarketingNode.start_date <= dt.date(year, 12, 31), MarketingNode.end_date >= dt.date(year, 1, 1))
              .order_by(MarketingNode.start_date))
     frame = _frame(conn, query, ["code", "name_zh", "name_en", "kind", "start_date", "end_date"])
     if frame.empty:
@@ -174,7 +195,7 @@ def filter_options(conn: Connection, scope: Scope) -> dict[str, list[dict]]:
 
 def campaign_detail(conn: Connection, scope: Scope, campaign_id: int) -> dict | None:
     """One visible campaign with its phases, budget lines and KPI targets (None if absent or out of scope)."""
-    row = conn.execute(_campaign_select().add_columns(
+    row = conn.execute(_campaign_select(scope).add_columns(
         Campaign.notes, Campaign.reject_reason, Campaign.review_text, Campaign.created_at, Campaign.updated_at)
         .where(Campaign.id == campaign_id, visible(scope))).mappings().one_or_none()
     if row is None:
@@ -256,16 +277,12 @@ def audit_trail(conn: Connection, scope: Scope, campaign_id: int) -> pd.DataFram
     return _frame(conn, query, ["at", "username", "action", "detail"])
 
 
-def overlapping(conn: Connection, model_id: int | None, start: dt.date, end: dt.date,
-                exclude_id: int | None = None) -> list[str]:
-    """Names of live campaigns on the same model whose dates overlap [start, end] (none without a model)."""
+def overlapping(conn: Connection, scope: Scope, model_id: int | None, start: dt.date, end: dt.date,
+                exclude_id: int = 0) -> list[str]:
+    """Names of the visible live campaigns on the same model whose dates overlap [start, end] (none without a model)."""
     if model_id is None:
         return []
-    query = (select(Campaign.name).where(Campaign.model_id == model_id, Campaign.status != "cancelled",
-                                         Campaign.start_date <= end, Campaign.end_date >= start)
-             .order_by(Campaign.start_date))
-    if exclude_id is not None:
-        query = query.where(Campaign.id != exclude_id)
+    query = select(Campaign.name).where(_overlaps(Campaign, scope, exclude_id, model_id, start, end)).order_by(Campaign.start_date)
     return list(conn.execute(query).scalars())
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
@@ -46,6 +47,7 @@ PLAN_KPIS = ("impressions", "leads", "valid_leads", "orders", "cpl")  # targets 
 OBJECTIVE_KPI = {"awareness": "impressions", "leads": "leads", "conversion": "orders"}  # the goal each objective must quantify
 OWNER_ROLES = ("campaign_manager", "regional_staff", "admin")  # who may own a campaign
 REVIEW_SECTIONS = ("review_key_data", "review_conclusions", "review_lessons")  # a review's parts, in order
+YEAR_IN_NAME = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")  # "2026 618焕新季": the year a copy moves forward
 
 
 class FieldError(NamedTuple):
@@ -147,8 +149,11 @@ def _date_errors(plan: PlanInput) -> list[FieldError]:
         errors.append(FieldError("end_date", "err_required", {}))
     if plan.start_date is None or plan.end_date is None:
         return errors
-    if not (EARLIEST_YEAR <= plan.start_date.year <= LATEST_YEAR and EARLIEST_YEAR <= plan.end_date.year <= LATEST_YEAR):
-        return [FieldError("start_date", "err_date_range", {"first": EARLIEST_YEAR, "last": LATEST_YEAR})]
+    out_of_range = [FieldError(name, "err_date_range", {"first": EARLIEST_YEAR, "last": LATEST_YEAR})
+                    for name, day in (("start_date", plan.start_date), ("end_date", plan.end_date))
+                    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR]
+    if out_of_range:
+        return out_of_range
     if plan.end_date < plan.start_date:
         return [FieldError("end_date", "err_end_before_start", {})]
     if (plan.end_date - plan.start_date).days + 1 > MAX_DAYS:
@@ -184,8 +189,10 @@ def _money_errors(plan: PlanInput) -> list[FieldError]:
         errors.append(FieldError("budget_lines", "err_lines_exceed_total",
                                  {"lines": f"{sum(plan.budget_lines.values()):,.0f}", "total": f"{plan.budget_total:,.0f}"}))
     for metric, value in plan.kpi_targets.items():
-        if value is not None and not 0 <= value <= MAX_TARGET:
+        if value is not None and value < 0:
             errors.append(FieldError(f"kpi_{metric}", "err_negative", {}))
+        elif value is not None and value > MAX_TARGET:
+            errors.append(FieldError(f"kpi_{metric}", "err_target_range", {"max": f"{MAX_TARGET:,.0f}"}))
     goal = OBJECTIVE_KPI.get(plan.objective)
     if goal is not None and not plan.kpi_targets.get(goal):
         errors.append(FieldError(f"kpi_{goal}", "err_objective_kpi", {}))
@@ -227,6 +234,11 @@ def validate(conn: Connection, scope: Scope, plan: PlanInput) -> list[FieldError
     return errors
 
 
+def may_edit(scope: Scope, detail: dict) -> bool:
+    """Whether this scope may edit the campaign's plan now (a draft in its reach, by a planning role)."""
+    return scope.can("edit_campaign") and scope.may_touch_region(detail["region_id"]) and detail["status"] == "draft"
+
+
 def _require_editor(scope: Scope, region_id: int | None) -> None:
     """Refuse unless the scope may plan campaigns in that region (None: national)."""
     if not scope.can("edit_campaign"):
@@ -259,10 +271,12 @@ def _write_children(conn: Connection, campaign_id: int, plan: PlanInput) -> None
 
 
 def _snapshot(plan: PlanInput) -> dict:
-    """A plan as plain JSON-able values, for the audit trail."""
-    values = asdict(plan)
-    values["phases"] = {phase: [str(day) for day in days] for phase, days in plan.phases.items()}
-    values["budget_lines"] = {str(channel): amount for channel, amount in plan.budget_lines.items()}
+    """A plan as plain JSON-able values as they are stored (empty texts, phases and targets left out), for the audit trail."""
+    values = {**asdict(plan), **_clean(plan)}
+    values["phases"] = {phase: [str(first), str(last)] for phase, (first, last) in sorted(plan.phases.items())
+                        if first is not None and last is not None}
+    values["budget_lines"] = {str(channel): round(float(amount), 2) for channel, amount in sorted(plan.budget_lines.items())}
+    values["kpi_targets"] = {metric: float(value) for metric, value in sorted(plan.kpi_targets.items()) if value is not None}
     return json.loads(json.dumps(values, default=str))
 
 
@@ -285,7 +299,7 @@ def create_campaign(conn: Connection, scope: Scope, plan: PlanInput) -> tuple[in
     _status_change(conn, scope, campaign_id, None, "draft", None)
     audit.record(conn, "campaign_create", user_id=scope.user_id, username=scope.username, entity="campaign",
                  entity_id=campaign_id, detail={"after": _snapshot(plan)})
-    return campaign_id, overlapping(conn, plan.model_id, plan.start_date, plan.end_date, exclude_id=campaign_id)
+    return campaign_id, overlapping(conn, scope, plan.model_id, plan.start_date, plan.end_date, exclude_id=campaign_id)
 
 
 def _current(conn: Connection, scope: Scope, campaign_id: int) -> dict:
@@ -308,7 +322,7 @@ def plan_of(detail: dict) -> PlanInput:
 
 
 def update_campaign(conn: Connection, scope: Scope, campaign_id: int, expected_version: int, plan: PlanInput) -> list[str]:
-    """Save an edited draft if nobody saved it since `expected_version`; returns overlapping same-model campaigns."""
+    """Save an edited draft if nobody saved it since `expected_version` (an unchanged plan writes nothing); returns overlaps."""
     before = _current(conn, scope, campaign_id)
     _require_editor(scope, before["region_id"])
     _require_editor(scope, plan.region_id)
@@ -317,15 +331,18 @@ def update_campaign(conn: Connection, scope: Scope, campaign_id: int, expected_v
     errors = validate(conn, scope, plan)
     if errors:
         raise PlanInvalidError(errors)
+    old, new = _snapshot(plan_of(before)), _snapshot(plan)
+    changed = {key: {"before": old[key], "after": new[key]} for key in new if old[key] != new[key]}
+    if not changed:  # nothing to save: no new version, no audit row
+        return overlapping(conn, scope, plan.model_id, plan.start_date, plan.end_date, exclude_id=campaign_id)
     saved = conn.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.version == expected_version)
                          .values(**_clean(plan), version=Campaign.version + 1, updated_at=now()))
     if saved.rowcount != 1:
         raise CampaignRefusedError("refused_stale")
     _write_children(conn, campaign_id, plan)
-    old, new = _snapshot(plan_of(before)), _snapshot(plan)
     audit.record(conn, "campaign_update", user_id=scope.user_id, username=scope.username, entity="campaign",
-                 entity_id=campaign_id, detail={key: {"before": old[key], "after": new[key]} for key in new if old[key] != new[key]})
-    return overlapping(conn, plan.model_id, plan.start_date, plan.end_date, exclude_id=campaign_id)
+                 entity_id=campaign_id, detail=changed)
+    return overlapping(conn, scope, plan.model_id, plan.start_date, plan.end_date, exclude_id=campaign_id)
 
 
 def allowed_actions(scope: Scope, detail: dict) -> list[str]:
@@ -353,6 +370,13 @@ def _comment_errors(rule: Transition, comment: str | None, review: dict[str, str
     return [error for error in errors if error is not None]
 
 
+def _submitter(conn: Connection, campaign_id: int) -> int | None:
+    """Who submitted the campaign for its current approval."""
+    return conn.execute(select(CampaignStatusChange.changed_by)
+                        .where(CampaignStatusChange.campaign_id == campaign_id, CampaignStatusChange.to_status == "submitted")
+                        .order_by(CampaignStatusChange.changed_at.desc(), CampaignStatusChange.id.desc()).limit(1)).scalar()
+
+
 def transition(conn: Connection, scope: Scope, campaign_id: int, expected_version: int, action: str, *,
                comment: str | None = None, review: dict[str, str] | None = None,
                review_labels: dict[str, str] | None = None) -> str:
@@ -370,6 +394,8 @@ def transition(conn: Connection, scope: Scope, campaign_id: int, expected_versio
         problems = validate(conn, scope, plan_of(detail))
         if problems:
             raise PlanInvalidError(problems)
+    if action == "approve" and _submitter(conn, campaign_id) == scope.user_id:
+        raise CampaignRefusedError("refused_self_approval")
     values: dict = {"status": rule.to_status, "version": Campaign.version + 1, "updated_at": now()}
     if action == "reject":
         values["reject_reason"] = comment.strip()
@@ -398,10 +424,9 @@ def shift_year(day: dt.date | None, years: int) -> dt.date | None:
 
 
 def duplicate_plan(conn: Connection, scope: Scope, campaign_id: int, years: int = 1) -> PlanInput:
-    """A starting point from an earlier campaign: its plan moved `years` later, its year in the name updated."""
+    """A starting point from an earlier campaign: its plan moved `years` later, the first year in its name too."""
     plan = plan_of(_current(conn, scope, campaign_id))
-    old_year = str(plan.start_date.year)
-    plan.name = plan.name.replace(old_year, str(plan.start_date.year + years), 1)
+    plan.name = YEAR_IN_NAME.sub(lambda found: str(int(found.group()) + years), plan.name, count=1)
     plan.start_date, plan.end_date = shift_year(plan.start_date, years), shift_year(plan.end_date, years)
     plan.phases = {phase: (shift_year(first, years), shift_year(last, years)) for phase, (first, last) in plan.phases.items()}
     if not scope.sees_all_regions:  # regional staff start from it as their own region's plan

@@ -52,6 +52,13 @@ def button(app, label: str):
     return matches[0]
 
 
+def click(app, label: str):
+    """Click the one button with this label; the app after the rerun, which must not have failed."""
+    button(app, label).click().run()
+    assert not app.exception, app.exception
+    return app
+
+
 def count_named(engine, name: str) -> int:
     """How many campaigns carry this name."""
     with engine.connect() as conn:
@@ -72,7 +79,7 @@ def test_a_manager_creates_a_campaign_that_appears_in_the_database_and_on_the_ti
     name = "AppTest 新车预售季"
     open_page(app, "manager", "pages/plan_editor.py")
     fill_plan(app, name, dt.date(PLAN_YEAR, 4, 1), dt.date(PLAN_YEAR, 4, 30), 800_000, {1: 300_000, 3: 200_000}, 4_000)
-    button(app, "保存方案").click().run()
+    click(app, "保存方案")
     assert not app.exception and not app.error, [error.value for error in app.error]
     assert any(f"方案「{name}」已保存" in success.value for success in app.success)
     with engine.connect() as conn:
@@ -93,7 +100,7 @@ def test_an_invalid_plan_shows_each_error_keeps_the_input_and_saves_nothing(app,
     name = "AppTest 无效方案"
     open_page(app, "manager", "pages/plan_editor.py")
     fill_plan(app, name, dt.date(PLAN_YEAR, 5, 10), dt.date(PLAN_YEAR, 5, 1), 100_000, {1: 80_000, 2: 50_000}, 1_000)
-    button(app, "保存方案").click().run()
+    click(app, "保存方案")
     errors = [error.value for error in app.error]
     assert "方案有 2 处需要修改，未保存。" in errors
     assert "结束：结束日期不能早于开始日期。" in errors
@@ -107,17 +114,34 @@ def test_a_plan_without_its_objectives_target_is_refused_in_english_too(app, eng
     open_page(app, "manager", "pages/plan_editor.py", lang="en")
     fill_plan(app, name, dt.date(PLAN_YEAR, 6, 1), dt.date(PLAN_YEAR, 6, 30), 100_000, {}, 1_000)
     app.selectbox(key="plan_objective").set_value("awareness").run()
-    button(app, "Save plan").click().run()
+    click(app, "Save plan")
     assert "Impressions: The campaign's objective needs this target (above 0)." in [error.value for error in app.error]
     assert count_named(engine, name) == 0
 
 
-def test_the_executive_approves_and_a_manager_cannot(app, engine):
+def test_executives_see_no_edit_or_submit_on_a_draft(app, engine):
+    campaign_id = create(engine)
+    open_page(app, "exec", "pages/campaign.py", id=campaign_id)
+    labels = [candidate.label for candidate in app.button]
+    assert stored(engine, campaign_id)["name"] in [subheader.value for subheader in app.subheader], "the draft is shown"
+    assert "编辑方案" not in labels and "提交审批" not in labels and "复制为新方案" not in labels
+
+
+def test_a_manager_edits_and_submits_a_draft(app, engine):
+    campaign_id = create(engine)
+    open_page(app, "manager", "pages/campaign.py", id=campaign_id)
+    labels = [candidate.label for candidate in app.button]
+    assert "编辑方案" in labels and "批准" not in labels
+    click(app, "提交审批")
+    assert not app.error, [error.value for error in app.error]
+    assert stored(engine, campaign_id)["status"] == "submitted"
+
+
+def test_the_executive_approves_a_submitted_plan(app, engine):
     campaign_id = create(engine)
     step(engine, "manager", campaign_id, "submit")
     open_page(app, "exec", "pages/campaign.py", id=campaign_id)
-    assert "编辑方案" not in [candidate.label for candidate in app.button], "executives do not edit"
-    button(app, "批准").click().run()
+    click(app, "批准")
     assert stored(engine, campaign_id)["status"] == "approved"
     assert any("当前状态「已批准」" in success.value for success in app.success)
 
@@ -134,11 +158,11 @@ def test_the_executive_rejects_with_a_reason_typed_in_the_page(app, engine):
     campaign_id = create(engine)
     step(engine, "manager", campaign_id, "submit")
     open_page(app, "exec", "pages/campaign.py", id=campaign_id)
-    button(app, "驳回").click().run()
+    click(app, "驳回")
     assert "原因：必填。" in [error.value for error in app.error]
     assert stored(engine, campaign_id)["status"] == "submitted"
-    app.text_area(key="wf_reject_text").input("KPI 测算依据不足")
-    button(app, "驳回").click().run()
+    app.text_area(key=f"wf_{campaign_id}_reject_text").input("KPI 测算依据不足")
+    click(app, "驳回")
     row = stored(engine, campaign_id)
     assert (row["status"], row["reject_reason"]) == ("draft", "KPI 测算依据不足")
 
@@ -175,11 +199,11 @@ def test_a_save_over_someone_elses_newer_version_is_refused_and_the_input_kept(a
     with engine.begin() as conn:  # a colleague saves first
         campaigns.update_campaign(conn, scope_of(engine, "zhang"), campaign_id, 1, valid_plan(engine, name="同事先保存的版本"))
     app.text_input(key="plan_name").input("我的修改")
-    button(app, "保存方案").click().run()
+    click(app, "保存方案")
     assert any("其他人已修改了此活动" in error.value for error in app.error)
     assert app.text_input(key="plan_name").value == "我的修改"
     assert stored(engine, campaign_id)["name"] == "同事先保存的版本"
-    button(app, "放弃我的修改，载入最新版本").click().run()
+    click(app, "放弃我的修改，载入最新版本")
     assert app.text_input(key="plan_name").value == "同事先保存的版本"
 
 
@@ -194,16 +218,19 @@ def test_the_detail_tiles_equal_a_recomputation_from_the_channel_facts(app, engi
     facts = raw(engine, "channel_daily").dropna(subset=["campaign_id"])
     campaign_id = int(facts.groupby("campaign_id")["leads"].sum().idxmax())
     facts = facts[(facts["campaign_id"] == campaign_id) & (pd.to_datetime(facts["day"]).dt.date <= TODAY)]
-    sums = {name: float(facts[name].astype(float).sum()) for name in ("spend", "leads", "valid_leads", "orders")}
+    sums = {name: float(facts[name].astype(float).sum()) for name in ("spend", "impressions", "leads", "valid_leads", "orders")}
     targets = raw(engine, "campaign_kpi_target")
     targets = targets[targets["campaign_id"] == campaign_id].set_index("metric")["target_value"].astype(float)
     budget = float(raw(engine, "campaign").set_index("id").at[campaign_id, "budget_total"])
     open_page(app, "exec", "pages/campaign.py", id=campaign_id)
     tiles = {metric.label: metric.value for metric in app.metric}
-    assert tiles == {"投放花费": format_value("spend", sums["spend"], "zh"), "线索量": format_value("leads", sums["leads"], "zh"),
-                     "有效线索": format_value("valid_leads", sums["valid_leads"], "zh"),
-                     "订单数": format_value("orders", sums["orders"], "zh"),
-                     "单条线索成本 CPL": format_value("cpl", sums["spend"] / sums["leads"], "zh")}
+    expected = {"投放花费": format_value("spend", sums["spend"], "zh"), "线索量": format_value("leads", sums["leads"], "zh"),
+                "有效线索": format_value("valid_leads", sums["valid_leads"], "zh"), "订单数": format_value("orders", sums["orders"], "zh"),
+                "单条线索成本 CPL": format_value("cpl", sums["spend"] / sums["leads"], "zh"),
+                "有效线索成本 CPQL": format_value("cpql", sums["spend"] / sums["valid_leads"], "zh")}
+    if "impressions" in targets:  # awareness campaigns are judged on impressions
+        expected["曝光"] = format_value("impressions", sums["impressions"], "zh")
+    assert tiles == expected
     captions = [caption.value for caption in app.caption]
     assert f"预算 {format_value('spend', budget, 'zh')} · 已用 {sums['spend'] / budget * 100:.1f}%" in captions
     assert f"目标 {format_value('leads', targets['leads'], 'zh')} · 达成 {sums['leads'] / targets['leads'] * 100:.1f}%" in captions

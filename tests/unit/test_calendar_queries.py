@@ -11,7 +11,7 @@ from icalendar import Calendar
 from lib import charts, exports
 from lib.queries import calendar
 from lib.queries.calendar import NATIONAL, CalendarFilter
-from tests.campaign_helpers import PLAN_YEAR, create, scope_of
+from tests.campaign_helpers import PLAN_YEAR, create, scope_of, step
 from tests.conftest import TODAY
 from tests.reference import raw, region_id
 
@@ -106,12 +106,33 @@ def test_budget_vs_spend_per_channel_equals_the_lines_and_the_facts(engine):
         assert row.planned == pytest.approx(planned.get(channel, 0.0)) and row.spent == pytest.approx(spent.get(channel, 0.0))
 
 
-def test_same_model_overlaps_are_counted_and_cancelled_ones_ignored(engine):
-    first = create(engine, model_id=7, start_date=dt.date(PLAN_YEAR, 9, 1), end_date=dt.date(PLAN_YEAR, 9, 30), phases={})
-    second = create(engine, model_id=7, start_date=dt.date(PLAN_YEAR, 9, 20), end_date=dt.date(PLAN_YEAR, 10, 10), phases={})
-    alone = create(engine, model_id=7, start_date=dt.date(PLAN_YEAR, 11, 1), end_date=dt.date(PLAN_YEAR, 11, 5), phases={})
-    shown = campaigns_of(engine, "exec", CalendarFilter(PLAN_YEAR, model_ids=(7,))).set_index("id")
-    assert shown.at[first, "overlaps"] >= 1 and shown.at[second, "overlaps"] >= 1 and shown.at[alone, "overlaps"] == 0
+def test_same_model_overlaps_are_counted_cancelled_ones_ignored_and_other_regions_unseen(engine):
+    september = {"model_id": 7, "phases": {}}
+    first = create(engine, start_date=dt.date(PLAN_YEAR, 9, 1), end_date=dt.date(PLAN_YEAR, 9, 30), **september)
+    second = create(engine, start_date=dt.date(PLAN_YEAR, 9, 20), end_date=dt.date(PLAN_YEAR, 10, 10), **september)
+    cancelled = create(engine, start_date=dt.date(PLAN_YEAR, 9, 5), end_date=dt.date(PLAN_YEAR, 9, 25), **september)
+    step(engine, "manager", cancelled, "cancel", comment="测试取消")
+    alone = create(engine, start_date=dt.date(PLAN_YEAR, 11, 1), end_date=dt.date(PLAN_YEAR, 11, 5), **september)
+    create(engine, "southwest", owner="southwest", region_id=region_id(engine, "southwest"), name="西南区同车型活动",
+           start_date=dt.date(PLAN_YEAR, 11, 2), end_date=dt.date(PLAN_YEAR, 11, 3), **september)
+    for username, alone_overlaps in (("exec", 1), ("east", 0)):
+        shown = campaigns_of(engine, username, CalendarFilter(PLAN_YEAR, model_ids=(7,))).set_index("id")
+        assert (shown.at[first, "overlaps"], shown.at[second, "overlaps"], shown.at[alone, "overlaps"]) == (1, 1, alone_overlaps)
+    with engine.connect() as conn:
+        seen_by_east = calendar.overlapping(conn, scope_of(engine, "east"), 7, dt.date(PLAN_YEAR, 11, 1), dt.date(PLAN_YEAR, 11, 5), alone)
+        seen_by_exec = calendar.overlapping(conn, scope_of(engine, "exec"), 7, dt.date(PLAN_YEAR, 11, 1), dt.date(PLAN_YEAR, 11, 5), alone)
+    assert seen_by_east == [] and seen_by_exec == ["西南区同车型活动"]
+
+
+def test_the_plan_summary_equals_a_count_over_the_stored_campaigns(engine):
+    rows = raw_campaigns_touching(engine, TODAY.year)
+    live = rows[rows["status"] != "cancelled"]
+    with engine.connect() as conn:
+        figures = calendar.plan_summary(conn, scope_of(engine, "exec"), CalendarFilter(TODAY.year))
+    shown = campaigns_of(engine, "exec", CalendarFilter(TODAY.year))
+    assert figures["campaigns"] == len(live) and figures["running"] == (live["status"] == "running").sum()
+    assert figures["budget"] == pytest.approx(live["budget_total"].astype(float).sum())
+    assert figures["overlapping"] == ((shown["status"] != "cancelled") & (shown["overlaps"] > 0)).sum()
 
 
 def test_month_agenda_lists_campaigns_running_in_the_month_with_their_phases():
@@ -153,6 +174,24 @@ def test_the_excel_export_has_one_row_per_campaign_with_its_budget_lines(engine)
         assert sum(row[name] or 0 for name in channel_names) == pytest.approx(own["amount"].sum())
         assert row["已分配"] + row["预留"] == pytest.approx(row["总预算"])
     assert workbook["导出说明"]["B2"].value == "测试"
+
+
+def test_text_that_looks_like_a_formula_is_exported_as_text(engine):
+    campaigns, lines = plan_frames(engine)
+    hostile = campaigns.head(1).assign(name='=HYPERLINK("http://example.invalid","点我")', hashtag="=1+1")
+    sheet = openpyxl.load_workbook(BytesIO(exports.plan_workbook(hostile, lines, "zh", [("x", "=2+2")])))["营销计划"]
+    assert sheet["B2"].value == '=HYPERLINK("http://example.invalid","点我")' and sheet["B2"].data_type == "s"
+    assert sheet["C2"].data_type == "s"
+
+
+def test_campaign_names_cannot_inject_links_into_the_timeline(engine):
+    shown = pd.DataFrame([{"id": 1, "name": '<a href="http://example.invalid">点我</a>', "status": "draft", "type": "brand",
+                           "model_zh": None, "overlaps": 0, "start_date": dt.date(2026, 3, 1), "end_date": dt.date(2026, 3, 9)}])
+    phases = pd.DataFrame(columns=["campaign_id", "phase", "start_date", "end_date"])
+    with engine.connect() as conn:
+        nodes = calendar.year_nodes(conn, 2026)
+    figure = json.loads(charts.campaign_timeline(shown, phases, nodes, 2026, dt.date(2026, 3, 5), "type", "zh").to_json())
+    assert figure["data"][0]["y"] == ['&lt;a href="http://example.invalid"&gt;点我&lt;/a&gt;']
 
 
 def test_the_ics_export_has_one_all_day_event_per_campaign(engine):

@@ -36,6 +36,8 @@ BAD_PLANS = {  # case -> (changes to a valid plan, the field and message key exp
     "more valid leads than leads": ({"kpi_targets": {"leads": 100.0, "valid_leads": 200.0}}, "kpi_valid_leads", "err_valid_above_leads"),
     "unknown model": ({"model_id": 999_999}, "model_id", "err_choice"),
     "no owner": ({"owner_id": None}, "owner_id", "err_required"),
+    "end date in another century": ({"end_date": dt.date(2230, 1, 1)}, "end_date", "err_date_range"),
+    "absurd target": ({"kpi_targets": {"leads": 1e13}}, "kpi_leads", "err_target_range"),
 }
 
 
@@ -181,3 +183,38 @@ def test_a_duplicate_moves_the_plan_one_year_later(engine):
 
 def test_a_leap_day_moves_to_the_28th():
     assert campaigns.shift_year(dt.date(2028, 2, 29), 1) == dt.date(2029, 2, 28)
+
+
+def test_saving_an_unchanged_plan_writes_nothing(engine):
+    campaign_id = create(engine, hashtag=None, notes=None)
+    as_the_form_sends_it = valid_plan(engine, name=stored(engine, campaign_id)["name"], hashtag="", notes="  ", phases={
+        "warmup": (MARCH, MARCH.replace(day=9)), "presale": (None, None), "peak": (MARCH.replace(day=10), MARCH.replace(day=20)),
+        "spread": (None, None)})
+    with engine.begin() as conn:
+        campaigns.update_campaign(conn, scope_of(engine, "manager"), campaign_id, 1, as_the_form_sends_it)
+    audit = raw(engine, "audit_log")
+    assert stored(engine, campaign_id)["version"] == 1
+    assert audit[(audit["entity_id"] == str(campaign_id)) & (audit["action"] == "campaign_update")].empty
+
+
+def test_nobody_approves_a_plan_they_submitted(engine):
+    campaign_id = create(engine, "admin", owner="manager")
+    step(engine, "admin", campaign_id, "submit")
+    with pytest.raises(CampaignRefusedError, match="refused_self_approval"):
+        step(engine, "admin", campaign_id, "approve")
+    assert step(engine, "exec", campaign_id, "approve") == "approved"
+
+
+def test_a_copy_of_a_campaign_crossing_new_year_gets_next_years_name(engine):
+    source = create(engine, name=f"{PLAN_YEAR + 1} 春节福袋", start_date=dt.date(PLAN_YEAR, 12, 20),
+                    end_date=dt.date(PLAN_YEAR + 1, 1, 20), phases={})
+    with engine.connect() as conn:
+        copy = campaigns.duplicate_plan(conn, scope_of(engine, "manager"), source)
+    assert copy.name == f"{PLAN_YEAR + 2} 春节福袋" and copy.end_date == dt.date(PLAN_YEAR + 2, 1, 20)
+
+
+def test_a_regional_copy_becomes_her_own_regions_plan(engine):
+    national = create(engine)
+    with engine.connect() as conn:
+        copy = campaigns.duplicate_plan(conn, scope_of(engine, "east"), national)
+    assert (copy.region_id, copy.owner_id) == (region_id(engine, "east"), scope_of(engine, "east").user_id)

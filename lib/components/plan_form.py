@@ -1,0 +1,136 @@
+"""The plan editor's form state: which plan fills the widgets, the form's input as a plan, choices no longer offered.
+
+The input lives in session state under `plan_*` keys, so a refused save keeps everything the user typed; the
+form is refilled only when another plan is opened (or the user asks for the latest saved version).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from lib import ui
+from lib.components import workflow
+from lib.formatting import markdown_text
+from lib.auth import CurrentUser
+from lib.models import PHASES
+from lib.queries import calendar
+from lib.services import campaigns
+from lib.scope import Scope
+from lib.services.campaigns import OWNER_ROLES, PLAN_KPIS, CampaignRefusedError, PlanInput, PlanInvalidError
+
+MARKER = "plan_loaded_for"  # session-state key: which plan the form's state was filled from
+VERSION = "plan_version"  # session-state key: the version of the campaign when the edit began
+STALE = "plan_stale"  # session-state key: the last save was refused because someone else saved first
+NONE = 0  # choice standing for "no model" (all models) and "no region" (national): a selectbox shows None as unchosen
+
+
+def requested() -> tuple[str, int | None]:
+    """('edit', id), ('copy', id) or ('new', None) from the URL; a malformed id is said so."""
+    for param, mode in (("id", "edit"), ("copy", "copy")):
+        raw = st.query_params.get(param)
+        if raw is not None and raw.isdigit():
+            return mode, int(raw)
+        if raw is not None:
+            st.warning(ui.tr("campaign_not_found", value=raw[:12]))
+    return "new", None
+
+
+def blank_plan(user: CurrentUser) -> PlanInput:
+    """An empty plan: the user's own region (regional staff) and the user as owner where allowed."""
+    own_region = None if user.scope.sees_all_regions else user.scope.region_ids[0]
+    return PlanInput(name="", type="ecommerce", objective="leads", start_date=None, end_date=None, budget_total=None,
+                     owner_id=user.id if user.role in OWNER_ROLES else None, region_id=own_region)
+
+
+def fill_state(plan: PlanInput, marker: tuple, version: int | None) -> None:
+    """Put a plan into the form's widgets (only when another plan is opened, so typing is never overwritten)."""
+    state = st.session_state
+    for name in ("name", "type", "objective", "start_date", "end_date", "budget_total", "owner_id"):
+        state[f"plan_{name}"] = getattr(plan, name)
+    state["plan_model_id"], state["plan_region_id"] = plan.model_id or NONE, plan.region_id or NONE
+    state["plan_hashtag"], state["plan_notes"] = plan.hashtag or "", plan.notes or ""
+    for phase in PHASES:
+        state[f"plan_phase_{phase}_start"], state[f"plan_phase_{phase}_end"] = plan.phases.get(phase, (None, None))
+    state["plan_channels"] = list(plan.budget_lines)
+    for channel, amount in plan.budget_lines.items():
+        state[f"plan_line_{channel}"] = amount
+    for metric in PLAN_KPIS:
+        state[f"plan_kpi_{metric}"] = plan.kpi_targets.get(metric)
+    state[MARKER], state[VERSION], state[STALE] = marker, version, False
+
+
+def plan_from_state() -> PlanInput:
+    """The form's current input as a plan."""
+    state = st.session_state
+    return PlanInput(
+        name=state["plan_name"], hashtag=state["plan_hashtag"], type=state["plan_type"], objective=state["plan_objective"],
+        model_id=state["plan_model_id"] or None, region_id=state["plan_region_id"] or None, start_date=state["plan_start_date"],
+        end_date=state["plan_end_date"], budget_total=state["plan_budget_total"], owner_id=state["plan_owner_id"],
+        notes=state["plan_notes"],
+        phases={phase: (state[f"plan_phase_{phase}_start"], state[f"plan_phase_{phase}_end"]) for phase in PHASES},
+        budget_lines={channel: state.get(f"plan_line_{channel}") for channel in state["plan_channels"]},
+        kpi_targets={metric: state[f"plan_kpi_{metric}"] for metric in PLAN_KPIS if state[f"plan_kpi_{metric}"] is not None})
+
+
+def open_plan(user: CurrentUser, mode: str, campaign_id: int | None) -> dict | None:
+    """Fill the form from the requested plan when it changes; the campaign being edited (None for a new plan)."""
+    scope = user.scope
+    detail = None if campaign_id is None else ui.load(calendar.campaign_detail, scope, campaign_id)
+    if campaign_id is not None and detail is None:
+        st.warning(ui.tr("campaign_not_found", value=campaign_id))
+        mode = "new"
+    marker = (mode, campaign_id if detail else None)
+    if st.session_state.get(MARKER) == marker and "plan_name" in st.session_state:
+        return detail if mode == "edit" else None
+    if mode == "copy":
+        with ui.engine().connect() as conn:
+            fill_state(campaigns.duplicate_plan(conn, scope, campaign_id), marker, None)
+    elif mode == "edit":
+        fill_state(campaigns.plan_of(detail), marker, detail["version"])
+    else:
+        fill_state(blank_plan(user), marker, None)
+    return detail if mode == "edit" else None
+
+
+def reload_latest() -> None:
+    """Button callback: drop the user's input and load the plan as it is saved now."""
+    st.session_state.pop(MARKER, None)
+
+
+def drop_unavailable(owners: dict[int, str], channels: dict[int, str]) -> list[str]:
+    """Clear an owner or channels the form no longer offers (deactivated), saying which, instead of silently replacing them."""
+    state, dropped = st.session_state, []
+    if state.get("plan_owner_id") is not None and state["plan_owner_id"] not in owners:
+        state["plan_owner_id"] = None
+        dropped.append(ui.tr("unavailable_owner"))
+    gone = [channel for channel in state.get("plan_channels", []) if channel not in channels]
+    if gone:
+        state["plan_channels"] = [channel for channel in state["plan_channels"] if channel in channels]
+        dropped.append(ui.tr("unavailable_channels", count=len(gone)))
+    return dropped
+
+
+def save(scope: Scope, editing: dict | None, slots: dict) -> None:
+    """Save the form's plan (new, or the draft being edited on the version it was opened at) and open it; else say why not."""
+    plan = plan_from_state()
+    try:
+        with ui.engine().begin() as conn:
+            if editing is not None:
+                campaign_id = editing["id"]
+                overlaps = campaigns.update_campaign(conn, scope, campaign_id, st.session_state[VERSION], plan)
+            else:
+                campaign_id, overlaps = campaigns.create_campaign(conn, scope, plan)
+    except PlanInvalidError as invalid:
+        st.error(ui.tr("plan_invalid", count=len(invalid.errors)))
+        for error, text in zip(invalid.errors, workflow.error_texts(invalid.errors)):
+            (slots.get(error.field) or st).error(text)
+    except CampaignRefusedError as refused:
+        st.session_state[STALE] = refused.key == "refused_stale"
+        st.error(ui.tr(refused.key))
+        if st.session_state[STALE]:
+            st.button(ui.tr("reload_latest"), on_click=reload_latest, key="plan_reload_now", icon=":material/refresh:")
+    else:
+        workflow.flash("success", ui.tr("plan_saved", name=markdown_text(plan.name.strip())))
+        if overlaps:
+            workflow.flash("warning", ui.tr("overlap_saved", names="、".join(markdown_text(name) for name in overlaps)))
+        st.session_state.pop(MARKER, None)
+        st.switch_page("pages/campaign.py", query_params={"id": str(campaign_id)})
