@@ -88,7 +88,7 @@ def plan_calendar(campaigns: pd.DataFrame, lang: str, stamp: dt.datetime) -> byt
         event = Event()
         event.add("uid", f"campaign-{int(row['id'])}@{ICS_DOMAIN}")
         event.add("dtstamp", stamp)
-        event.add("summary", t("ics_summary", lang, name=row["name"], status=t(f"status_{row['status']}", lang)))
+        event.add("summary", t("name_with_status", lang, name=row["name"], status=t(f"status_{row['status']}", lang)))
         event.add("dtstart", row["start_date"])
         event.add("dtend", row["end_date"] + dt.timedelta(days=1))  # all-day events end on the day after
         event.add("description", t("ics_description", lang, hashtag=row["hashtag"] or "—",

@@ -35,7 +35,7 @@ def pick_campaign() -> int | None:
         return None
     ids = list(choices["id"])
     current = requested_id(choices)
-    labels = {row.id: f"{row.name}（{ui.tr(f'status_{row.status}')}）" for row in choices.itertuples()}
+    labels = {row.id: ui.tr("name_with_status", name=row.name, status=ui.tr(f"status_{row.status}")) for row in choices.itertuples()}
     chosen = st.selectbox(ui.tr("pick_campaign"), ids, index=None if current is None else ids.index(current),
                           format_func=labels.get, placeholder=ui.tr("pick_campaign_placeholder"))
     if chosen is not None:
@@ -66,6 +66,17 @@ def header(detail: dict) -> None:
             st.text(detail["review_text"])
 
 
+def target_note(metric: str, target: float | None, attainment: float | None, partial: bool) -> str:
+    """The caption under a tile: the budget and its use for spend, else the target and its attainment (if any)."""
+    if formatting.is_missing(target) or partial:
+        return ui.tr("no_target")
+    if metric == "spend":
+        return ui.tr("budget_line_caption", budget=format_value(metric, target, lang), used=formatting.percent(attainment))
+    if formatting.is_missing(attainment):
+        return ui.tr("target_only", target=format_value(metric, target, lang))
+    return ui.tr("vs_target", target=format_value(metric, target, lang), attainment=formatting.percent(attainment))
+
+
 def plan_vs_actual(detail: dict) -> None:
     """Targets against the channel facts attributed to the campaign so far."""
     st.subheader(ui.tr("plan_vs_actual"))
@@ -75,12 +86,8 @@ def plan_vs_actual(detail: dict) -> None:
     shown = [metric for metric in calendar.PLAN_METRICS if metric != "impressions" or detail["objective"] == "awareness"
              or not formatting.is_missing(rows.at["impressions", "target"])]  # impressions: awareness campaigns' goal
     for column, metric in [pair for chunk in (shown[:4], shown[4:]) for pair in zip(st.columns(4), chunk)]:
-        target = rows.at[metric, "target"]
-        note = ui.tr("no_target") if formatting.is_missing(target) or partial else ui.tr(
-            "vs_target", target=format_value(metric, target, lang), attainment=formatting.percent(rows.at[metric, "attainment"]))
         column.metric(ui.tr(f"metric_{metric}"), format_value(metric, rows.at[metric, "actual"], lang), border=True)
-        column.caption(ui.tr("budget_line_caption", budget=format_value(metric, target, lang), used=formatting.percent(rows.at[metric, "attainment"]))
-                       if metric == "spend" and not partial else note)
+        column.caption(target_note(metric, rows.at[metric, "target"], rows.at[metric, "attainment"], partial))
     budget = ui.load(calendar.budget_vs_spend, scope, detail["id"], today)
     if not budget.empty:
         st.plotly_chart(charts.budget_vs_spend(budget, lang), width="stretch")
