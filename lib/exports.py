@@ -9,6 +9,7 @@ from icalendar import Calendar, Event
 from openpyxl.worksheet.worksheet import Worksheet
 
 from lib.i18n import name_or, t
+from lib.queries.channels import SCORECARD_METRICS
 
 PLAN_SHEET_WIDTHS = {"A": 8, "B": 30, "C": 18}  # column widths (characters) of id, name and hashtag
 OTHER_COLUMN_WIDTH = 13  # every other column
@@ -97,3 +98,26 @@ def plan_calendar(campaigns: pd.DataFrame, lang: str, stamp: dt.datetime) -> byt
         event.add("categories", [t(f"type_{row['type']}", lang)])
         calendar.add_component(event)
     return calendar.to_ical()
+
+
+SCORECARD_PARTS = ("", "_target", "_attainment", "_vs_previous", "_vs_last_year")  # per metric: value, target, attainment, Δs
+
+
+def scorecard_table(card: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The scorecard as a flat sheet: per metric its value, target, attainment and both changes, one row per channel + total."""
+    columns = {f"name_{lang}": t("channel", lang)}
+    for metric in SCORECARD_METRICS:
+        for part in SCORECARD_PARTS:
+            columns[f"{metric}{part}"] = t(f"metric_{metric}", lang) + (t(f"part{part}", lang) if part else "")
+    return card[list(columns)].rename(columns=columns)
+
+
+def scorecard_workbook(card: pd.DataFrame, lang: str) -> bytes:
+    """The scorecard as an .xlsx (header frozen), built when the user downloads it."""
+    buffer = BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        scorecard_table(card, lang).to_excel(writer, sheet_name=t("sheet_scorecard", lang), index=False)
+        sheet = writer.sheets[t("sheet_scorecard", lang)]
+        sheet.freeze_panes = "B2"
+        _texts_stay_text(sheet)
+    return buffer.getvalue()

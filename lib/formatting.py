@@ -32,9 +32,9 @@ def money(value: float | None, lang: str = "zh", digits: int = 1) -> str:
     return NO_VALUE if is_missing(value) else f"¥{compact(value, lang, digits)}"
 
 
-def unit_cost(value: float | None) -> str:
-    """A per-unit cost such as CPL, to the yuan (¥152)."""
-    return NO_VALUE if is_missing(value) else f"¥{value:,.0f}"
+def unit_cost(value: float | None, digits: int = 0) -> str:
+    """A per-unit cost such as CPL, to the yuan (¥152), or finer for small costs such as CPC (¥3.6)."""
+    return NO_VALUE if is_missing(value) else f"¥{value:,.{digits}f}"
 
 
 def multiple(value: float | None) -> str:

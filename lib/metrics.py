@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from lib import formatting
 
-RATE_METRICS = frozenset({"valid_rate", "lead_to_order"})  # shown as percentages
-UNIT_COST_METRICS = frozenset({"cpl", "cpql"})  # shown to the yuan
+RATE_METRICS = frozenset({"valid_rate", "lead_to_order", "ctr"})  # shown as percentages
+UNIT_COST_METRICS = frozenset({"cpl", "cpql", "cpm"})  # shown to the yuan
+FINE_COST_METRICS = frozenset({"cpc"})  # small per-unit costs, shown to the jiao (¥3.6)
 MULTIPLE_METRICS = frozenset({"roi"})  # shown as a multiple (12.3×)
 MONEY_METRICS = frozenset({"spend", "gmv", "liability"})  # shown as compact ¥ amounts
+TABLE_FORMATS = {"spend": "¥%,.0f", "gmv": "¥%,.0f", "cpm": "¥%,.0f", "cpl": "¥%,.0f", "cpql": "¥%,.0f", "cpc": "¥%,.1f",
+                 "ctr": "percent", "valid_rate": "percent", "lead_to_order": "percent", "roi": "%.1f×"}  # table cells; counts "%,.0f"
 BENCHMARK_KEYS = {"cpl": "benchmark_cpl", "cpql": "benchmark_cpql", "valid_rate": "benchmark_valid_rate",
                   "lead_to_order": "benchmark_lead_to_order", "roi": "benchmark_roi"}  # metric -> i18n key of its reference line
 
@@ -14,7 +17,9 @@ BENCHMARK_KEYS = {"cpl": "benchmark_cpl", "cpql": "benchmark_cpql", "valid_rate"
 def format_value(metric: str, value: float | None, lang: str) -> str:
     """A metric's value as users read it."""
     if metric in RATE_METRICS:
-        return formatting.percent(value)
+        return formatting.percent(value, 2 if metric == "ctr" else 1)
+    if metric in FINE_COST_METRICS:
+        return formatting.unit_cost(value, 1)
     if metric in UNIT_COST_METRICS:
         return formatting.unit_cost(value)
     if metric in MULTIPLE_METRICS:

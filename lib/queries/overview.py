@@ -50,8 +50,10 @@ def fact_totals(conn: Connection, scope: Scope, start: dt.date, end: dt.date) ->
     return {name: float(value) for name, value in row._mapping.items()}
 
 
-def _target_region_filter(scope: Scope) -> ColumnElement[bool]:
-    """National target rows for HQ roles, the region's own rows for regional staff."""
+def _target_region_filter(scope: Scope, region_ids: tuple[int, ...] = ()) -> ColumnElement[bool]:
+    """National target rows for HQ roles, the region's own rows for regional staff; the chosen regions' rows when narrowed."""
+    if region_ids:
+        return and_(ChannelTarget.region_id.in_(region_ids), scope.region_filter(ChannelTarget.region_id))
     return ChannelTarget.region_id.is_(None) if scope.sees_all_regions else scope.region_filter(ChannelTarget.region_id)
 
 
@@ -68,13 +70,14 @@ def month_weights(start: dt.date, end: dt.date) -> dict[dt.date, float]:
     return weights
 
 
-def targets_by_channel(conn: Connection, scope: Scope, start: dt.date, end: dt.date) -> dict[int, dict[str, float]]:
-    """Additive targets per channel for the span, months pro rata by days covered (metrics without rows absent)."""
+def targets_by_channel(conn: Connection, scope: Scope, start: dt.date, end: dt.date,
+                       region_ids: tuple[int, ...] = ()) -> dict[int, dict[str, float]]:
+    """Additive targets per channel for the span (of the chosen regions, if any), months pro rata by days covered."""
     weights = month_weights(start, end)
     query = (select(ChannelTarget.channel_id, ChannelTarget.month, ChannelTarget.metric,
                     func.sum(ChannelTarget.target_value).label("value"))
              .where(ChannelTarget.month.in_(list(weights)), ChannelTarget.metric.in_(TARGET_METRICS),
-                    _target_region_filter(scope))
+                    _target_region_filter(scope, region_ids))
              .group_by(ChannelTarget.channel_id, ChannelTarget.month, ChannelTarget.metric))
     totals: dict[int, dict[str, float]] = {}
     for channel_id, month, metric, value in conn.execute(query):

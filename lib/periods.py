@@ -1,0 +1,32 @@
+"""Reporting periods as users pick them: a month, a quarter, the year to date, or a custom span; never past the last day with data."""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+PERIOD_KINDS = ("month", "quarter", "ytd", "custom")  # the period picker's choices
+MONTHS_OFFERED = 24  # how many recent months (and their quarters) the picker lists
+
+
+def month_span(year: int, month: int, last_day: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day of a month, cut at the last day with data."""
+    start = dt.date(year, month, 1)
+    return start, min(start.replace(day=calendar.monthrange(year, month)[1]), last_day)
+
+
+def quarter_span(year: int, quarter: int, last_day: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day of a quarter, cut at the last day with data."""
+    start = dt.date(year, 3 * quarter - 2, 1)
+    return start, min(month_span(year, 3 * quarter, last_day)[1], last_day)
+
+
+def recent_months(last_day: dt.date, count: int = MONTHS_OFFERED) -> list[tuple[int, int]]:
+    """(year, month) of the last `count` months up to the last day with data, newest first."""
+    index = last_day.year * 12 + last_day.month - 1
+    return [((index - back) // 12, (index - back) % 12 + 1) for back in range(count)]
+
+
+def recent_quarters(last_day: dt.date, count: int = MONTHS_OFFERED // 3) -> list[tuple[int, int]]:
+    """(year, quarter) of the last `count` quarters, newest first."""
+    index = last_day.year * 4 + (last_day.month - 1) // 3
+    return [((index - back) // 4, (index - back) % 4 + 1) for back in range(count)]

@@ -1,0 +1,153 @@
+"""Channel KPIs: the scorecard (one row per channel against target, previous period and last year) and trends.
+
+Definitions (domain.md, shown to users in the page's help):
+- Sums come from `channel_daily`; every ratio is computed from summed parts, never averaged:
+  CTR = clicks / impressions, CPM = spend / impressions × 1000, CPC = spend / clicks, CPL = spend / leads,
+  CPQL = spend / valid leads, valid rate = valid leads / leads, lead→order = orders / leads, ROI = GMV / spend.
+- Spend without a region (national brand media) belongs to no region: HQ roles see it in the national view;
+  once regions are chosen, or for regional staff, only the regions' attributable rows count.
+- A model or campaign filter keeps the facts attributed to campaigns on that model / those campaigns; targets
+  are set per channel and region only, so such a view has no targets.
+- Targets: monthly rows pro rata by days (as on the overview); ratio targets derive from the summed targets.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection, Select, func, select
+
+from lib.formatting import ratio
+from lib.models import Campaign, Channel, ChannelDaily
+from lib.queries.overview import same_day_last_year, targets_by_channel
+from lib.scope import Scope
+
+SUMMED = ("spend", "impressions", "clicks", "leads", "valid_leads", "orders", "gmv")  # additive facts
+RATIOS = {  # ratio -> (numerator, denominator, multiplier)
+    "ctr": ("clicks", "impressions", 1.0), "cpm": ("spend", "impressions", 1000.0), "cpc": ("spend", "clicks", 1.0),
+    "cpl": ("spend", "leads", 1.0), "cpql": ("spend", "valid_leads", 1.0), "valid_rate": ("valid_leads", "leads", 1.0),
+    "lead_to_order": ("orders", "leads", 1.0), "roi": ("gmv", "spend", 1.0),
+}
+SCORECARD_METRICS = ("spend", "impressions", "clicks", "ctr", "cpm", "cpc", "leads", "cpl", "valid_leads", "cpql",
+                     "valid_rate", "orders", "lead_to_order", "gmv", "roi")  # columns in reading order
+TARGETED = ("spend", "leads", "valid_leads", "orders", "cpl", "cpql", "valid_rate", "lead_to_order")  # have targets
+LOWER_IS_BETTER = frozenset({"cpm", "cpc", "cpl", "cpql"})  # costs: attainment = target ÷ actual
+TOTAL = "total"  # the channel code of the totals row
+
+
+@dataclass(frozen=True)
+class ChannelFilter:
+    """The scorecard's period and narrowing (an empty tuple means no narrowing)."""
+
+    start: dt.date
+    end: dt.date
+    region_ids: tuple[int, ...] = ()
+    model_ids: tuple[int, ...] = ()
+    campaign_ids: tuple[int, ...] = ()
+
+    @property
+    def has_targets(self) -> bool:
+        """Targets exist per channel and region only: not for a model or campaign view."""
+        return not (self.model_ids or self.campaign_ids)
+
+    def shifted(self, start: dt.date, end: dt.date) -> ChannelFilter:
+        """The same narrowing over another span."""
+        return ChannelFilter(start, end, self.region_ids, self.model_ids, self.campaign_ids)
+
+
+def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The span of the same length that ends the day before `start`."""
+    length = end - start
+    return start - length - dt.timedelta(days=1), start - dt.timedelta(days=1)
+
+
+def _facts_query(scope: Scope, flt: ChannelFilter, *group_by) -> Select:
+    """Summed facts within the scope and filter, grouped as asked."""
+    query = select(*group_by, *[func.coalesce(func.sum(getattr(ChannelDaily, name)), 0).label(name) for name in SUMMED]).where(
+        ChannelDaily.day.between(flt.start, flt.end), scope.region_filter(ChannelDaily.region_id))
+    if flt.region_ids:
+        query = query.where(ChannelDaily.region_id.in_(flt.region_ids))
+    if flt.campaign_ids:
+        query = query.where(ChannelDaily.campaign_id.in_(flt.campaign_ids))
+    if flt.model_ids:
+        query = query.join(Campaign, Campaign.id == ChannelDaily.campaign_id).where(Campaign.model_id.in_(flt.model_ids))
+    return query.group_by(*group_by) if group_by else query
+
+
+def sums_by_channel(conn: Connection, scope: Scope, flt: ChannelFilter) -> dict[int, dict[str, float]]:
+    """channel id → summed facts over the filter's span."""
+    return {row.channel_id: {name: float(row._mapping[name]) for name in SUMMED}
+            for row in conn.execute(_facts_query(scope, flt, ChannelDaily.channel_id))}
+
+
+def with_ratios(sums: dict[str, float]) -> dict[str, float | None]:
+    """The sums and every ratio derived from them (None where a denominator is zero)."""
+    values: dict[str, float | None] = dict(sums)
+    for name, (numerator, denominator, factor) in RATIOS.items():
+        share = ratio(sums.get(numerator), sums.get(denominator))
+        values[name] = None if share is None else share * factor
+    return values
+
+
+def _target_values(targets: dict[str, float]) -> dict[str, float | None]:
+    """Additive targets and the ratio targets derived from them."""
+    values: dict[str, float | None] = {metric: targets.get(metric) for metric in ("spend", "leads", "valid_leads", "orders")}
+    for name in ("cpl", "cpql", "valid_rate", "lead_to_order"):
+        numerator, denominator, _ = RATIOS[name]
+        values[name] = ratio(values[numerator], values[denominator])
+    return values
+
+
+def attainment(metric: str, actual: float | None, target: float | None) -> float | None:
+    """actual ÷ target, or target ÷ actual for costs: above 1 is always better than target."""
+    return ratio(target, actual) if metric in LOWER_IS_BETTER else ratio(actual, target)
+
+
+def change(now: float | None, before: float | None) -> float | None:
+    """Relative change (0.12 = +12%), None without a base."""
+    growth = ratio(now, before)
+    return None if growth is None else growth - 1
+
+
+def _add(total: dict[str, float], part: dict[str, float]) -> None:
+    """Add one set of sums into a running total."""
+    for name, value in part.items():
+        total[name] = total.get(name, 0.0) + value
+
+
+def scorecard(conn: Connection, scope: Scope, flt: ChannelFilter) -> pd.DataFrame:
+    """One row per channel and a totals row: every metric, its target and attainment, Δ vs previous period and last year."""
+    periods = {"now": flt, "previous": flt.shifted(*previous_period(flt.start, flt.end)),
+               "last_year": flt.shifted(same_day_last_year(flt.start), same_day_last_year(flt.end))}
+    sums = {key: sums_by_channel(conn, scope, span) for key, span in periods.items()}
+    targets = targets_by_channel(conn, scope, flt.start, flt.end, flt.region_ids) if flt.has_targets else {}
+    channels = conn.execute(select(Channel.id, Channel.code, Channel.name_zh, Channel.name_en).order_by(Channel.sort_order)).all()
+    totals: dict[str, dict[str, float]] = {key: {} for key in periods}
+    total_targets: dict[str, float] = {}
+    rows = []
+    for channel in channels:
+        parts = {key: sums[key].get(channel.id, dict.fromkeys(SUMMED, 0.0)) for key in periods}
+        if not any(parts["now"].values()) and channel.id not in targets:
+            continue  # a channel with no activity and no target this period is left out
+        for key in periods:
+            _add(totals[key], parts[key])
+        _add(total_targets, targets.get(channel.id, {}))
+        rows.append(_row(channel.code, channel.name_zh, channel.name_en, parts, targets.get(channel.id)))
+    rows.append(_row(TOTAL, "合计", "Total", totals, total_targets if targets else None))
+    return pd.DataFrame(rows)
+
+
+def _row(code: str, name_zh: str, name_en: str, parts: dict[str, dict[str, float]], targets: dict[str, float] | None) -> dict:
+    """One scorecard row: values, targets, attainment and changes for every metric."""
+    now, previous, last_year = (with_ratios(parts[key]) if parts[key] else with_ratios(dict.fromkeys(SUMMED, 0.0))
+                                for key in ("now", "previous", "last_year"))
+    goal = _target_values(targets) if targets else {}
+    row = {"channel": code, "name_zh": name_zh, "name_en": name_en}
+    for metric in SCORECARD_METRICS:
+        row[metric] = now[metric]
+        row[f"{metric}_target"] = goal.get(metric)
+        row[f"{metric}_attainment"] = attainment(metric, now[metric], goal.get(metric))
+        row[f"{metric}_vs_previous"] = change(now[metric], previous[metric])
+        row[f"{metric}_vs_last_year"] = change(now[metric], last_year[metric])
+    return row

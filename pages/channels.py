@@ -1,0 +1,117 @@
+"""Channel KPIs (渠道 KPI): per channel against target, the previous period and last year; trends; Excel export."""
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from lib import exports, formatting, periods, ui
+from lib.metrics import BENCHMARK_KEYS, TABLE_FORMATS, format_value
+from lib.queries import calendar, channels
+from lib.queries.channels import SCORECARD_METRICS, TOTAL, ChannelFilter
+
+VIEWS = ("value", "attainment", "vs_previous", "vs_last_year")  # what the table's cells show
+HEADLINE = ("spend", "leads", "cpl", "cpql", "valid_rate", "lead_to_order", "ctr", "roi")  # totals shown as tiles
+ATTAINMENT_COLOURS = ((1.0, "#d3f9d8"), (0.9, "#fff3bf"), (0.0, "#ffe3e3"))  # attainment ≥ threshold → cell colour
+
+user = ui.page_user(__file__)
+scope, lang, last_day = user.scope, ui.lang(), ui.as_of()
+options = ui.load(calendar.filter_options, scope)
+
+st.title(ui.tr("channels_title"))
+ui.demo_banner()
+
+
+def pick_period() -> tuple[dt.date, dt.date]:
+    """The period picker: a month, a quarter, the year to date or a custom span."""
+    kind_column, value_column = st.columns([2, 3])
+    kind = kind_column.segmented_control(ui.tr("period"), periods.PERIOD_KINDS, default="month", key="channels_period",
+                                         format_func=ui.labelled("period", periods.PERIOD_KINDS).get) or "month"
+    if kind == "month":
+        months = periods.recent_months(last_day)
+        year, month = value_column.selectbox(ui.tr("period_month"), months, key="channels_month",
+                                             format_func={m: ui.tr("year_month", year=m[0], month=m[1]) for m in months}.get)
+        return periods.month_span(year, month, last_day)
+    if kind == "quarter":
+        quarters = periods.recent_quarters(last_day)
+        year, quarter = value_column.selectbox(ui.tr("period_quarter"), quarters, key="channels_quarter",
+                                               format_func={q: ui.tr("year_quarter", year=q[0], quarter=q[1]) for q in quarters}.get)
+        return periods.quarter_span(year, quarter, last_day)
+    if kind == "ytd":
+        value_column.caption(ui.tr("period_ytd_caption", start=last_day.replace(month=1, day=1), end=last_day))
+        return last_day.replace(month=1, day=1), last_day
+    chosen = value_column.date_input(ui.tr("period_custom"), (last_day.replace(day=1), last_day), max_value=last_day,
+                                     key="channels_custom", format="YYYY-MM-DD")
+    if len(chosen) != 2:
+        st.info(ui.tr("period_pick_end"))
+        st.stop()
+    return chosen[0], chosen[1]
+
+
+def pick_filter() -> ChannelFilter:
+    """Period and narrowing: regions (HQ only), models, campaigns."""
+    start, end = pick_period()
+    region_column, model_column, campaign_column = st.columns(3)
+    region_ids: tuple[int, ...] = ()
+    if scope.sees_all_regions:
+        regions = {row["id"]: row[f"name_{lang}"] for row in options["regions"]}
+        region_ids = tuple(region_column.multiselect(ui.tr("filter_reach"), list(regions), format_func=regions.get,
+                                                     key="channels_regions", placeholder=ui.tr("channels_all_regions")))
+    else:
+        region_column.caption(ui.tr("overview_scope_region", region=user.region_name(lang)))
+    models = {row["id"]: row[f"name_{lang}"] for row in options["models"]}
+    model_ids = model_column.multiselect(ui.tr("filter_model"), list(models), format_func=models.get, key="channels_models",
+                                         placeholder=ui.tr("filter_all"), help=ui.tr("channels_model_help"))
+    choices = ui.load(calendar.campaign_choices, scope)
+    names = dict(zip(choices["id"], choices["name"]))
+    campaign_ids = campaign_column.multiselect(ui.tr("filter_campaign"), list(names), format_func=names.get,
+                                               key="channels_campaigns", placeholder=ui.tr("filter_all"))
+    return ChannelFilter(start, end, region_ids, tuple(model_ids), tuple(campaign_ids))
+
+
+def headline(total: pd.Series) -> None:
+    """The totals as tiles: value, change vs the previous period, target and attainment."""
+    for chunk in (HEADLINE[:4], HEADLINE[4:]):
+        for column, metric in zip(st.columns(4), chunk):
+            delta = total[f"{metric}_vs_previous"]
+            column.metric(ui.tr(f"metric_{metric}"), format_value(metric, total[metric], lang), border=True,
+                          delta=None if formatting.is_missing(delta) else f"{formatting.signed_percent(delta)} {ui.tr('vs_previous')}",
+                          delta_color="inverse" if metric in channels.LOWER_IS_BETTER else "off" if metric == "spend" else "normal",
+                          help=ui.tr(BENCHMARK_KEYS[metric]) if metric in BENCHMARK_KEYS else None)
+            target = total[f"{metric}_target"]
+            if not formatting.is_missing(target):
+                column.caption(ui.tr("vs_target", target=format_value(metric, target, lang),
+                                     attainment=formatting.percent(total[f"{metric}_attainment"])))
+
+
+def attainment_colour(value: object) -> str:
+    """Cell style of an attainment: green from 100%, amber from 90%, red below."""
+    if formatting.is_missing(value):
+        return ""
+    return next(f"background-color: {colour}" for floor, colour in ATTAINMENT_COLOURS if value >= floor)
+
+
+def table(card: pd.DataFrame, view: str) -> None:
+    """The per-channel table in the chosen view (sortable by any column), and the totals row beneath it."""
+    suffix = "" if view == "value" else f"_{view}"
+    columns = {f"{metric}{suffix}": ui.tr(f"metric_{metric}") for metric in SCORECARD_METRICS}
+    frame = card[[f"name_{lang}", *columns]].rename(columns={f"name_{lang}": ui.tr("channel"), **columns})
+    config = {ui.tr(f"metric_{metric}"): st.column_config.NumberColumn(
+        format=TABLE_FORMATS.get(metric, "%,.0f") if view == "value" else "percent") for metric in SCORECARD_METRICS}
+    body, total = frame[(card["channel"] != TOTAL).values], frame[(card["channel"] == TOTAL).values]
+    shown = body.style.map(attainment_colour, subset=list(columns.values())) if view == "attainment" else body
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+    st.dataframe(total, hide_index=True, width="stretch", column_config=config)
+
+
+flt = pick_filter()
+card = ui.load(channels.scorecard, scope, flt)
+st.caption(ui.tr("channels_caption", start=flt.start, end=flt.end))
+if not flt.has_targets:
+    st.info(ui.tr("channels_no_targets"))
+headline(card.set_index("channel").loc[TOTAL])
+view = st.segmented_control(ui.tr("channels_view"), VIEWS, default="value", key="channels_view",
+                            format_func=ui.labelled("view", VIEWS).get) or "value"
+table(card, view)
+st.download_button(ui.tr("export_excel"), lambda: exports.scorecard_workbook(card, lang), icon=":material/table_view:",
+                   file_name=f"channel-kpis-{flt.start}-{flt.end}.xlsx", on_click="ignore",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
