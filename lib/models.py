@@ -334,6 +334,27 @@ class ChannelDaily(Base):
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
 
 
+class ChannelDailyUndo(Base):
+    """What an import overwrote: one fact row's values before the batch updated it (its rollback restores them)."""
+
+    __tablename__ = "channel_daily_undo"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), index=True)
+    fact_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    previous_batch_id: Mapped[int | None] = mapped_column(Integer)
+    spend: Mapped[Decimal] = mapped_column(MONEY)
+    impressions: Mapped[int] = mapped_column(BigInteger)
+    clicks: Mapped[int] = mapped_column(BigInteger)
+    leads: Mapped[int] = mapped_column(Integer)
+    valid_leads: Mapped[int] = mapped_column(Integer)
+    coupons: Mapped[int] = mapped_column(Integer)
+    orders: Mapped[int] = mapped_column(Integer)
+    gmv: Mapped[Decimal] = mapped_column(MONEY)
+    fans: Mapped[int] = mapped_column(Integer)
+    live_sessions: Mapped[int] = mapped_column(Integer)
+    live_views: Mapped[int] = mapped_column(BigInteger)
+
+
 class ChannelTarget(Base):
     """A monthly target for one channel and metric, national (region None) or for one region."""
 

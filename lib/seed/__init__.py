@@ -44,7 +44,7 @@ Choices where the product brief leaves room:
 Modules, in the order their steps run:
 - world: the scales, the World the steps fill in and build on, CampaignPlan, shared helpers
   (each step's random generator, date/timestamp texts, grouped choices);
-- bulk: the one dialect-specific place: bulk inserts, index drop/rebuild, id sequences, emptying
+- lib/bulk (shared with imports): the one dialect-specific place: bulk inserts, index drop/rebuild, id sequences, emptying
   the database;
 - people: fake personal data (hashed phone numbers, masked numbers and names);
 - geography: regions, provinces and cities from data/*.csv, and the dealers spread over them;
@@ -70,7 +70,7 @@ from lib import clock
 from lib.db import upgrade_to_head
 from lib.queries.system import data_version
 from lib.models import Base
-from lib.seed.bulk import delete_all_rows, reset_sequences
+from lib.bulk import delete_all_rows, reset_sequences
 from lib.seed.campaigns import seed_campaigns, seed_nodes
 from lib.seed.catalogue import seed_catalogue
 from lib.seed.channels import seed_channel_facts, seed_targets

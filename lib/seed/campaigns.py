@@ -19,7 +19,7 @@ from lib.models import (
     MarketingNode,
 )
 from lib.nodes import nodes_for_year
-from lib.seed.bulk import bulk_insert
+from lib.bulk import bulk_insert
 from lib.seed.catalogue import (
     CHANNEL_INDEX,
     CHANNELS,

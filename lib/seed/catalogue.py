@@ -8,7 +8,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection
 
 from lib.models import Channel, MemberTier, PointsRule, Reward, VehicleModel
-from lib.seed.bulk import bulk_insert
+from lib.bulk import bulk_insert
 from lib.seed.world import World, as_text
 
 

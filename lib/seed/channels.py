@@ -8,7 +8,7 @@ import numpy as np
 from sqlalchemy import Connection, update
 
 from lib.models import FUNNEL_STAGES, Campaign, ChannelDaily, ChannelTarget
-from lib.seed.bulk import as_rows, bulk_insert, indexes_dropped
+from lib.bulk import as_rows, bulk_insert, indexes_dropped
 from lib.seed.catalogue import CHANNELS, CPL_TARGET, CPQL_PER_CPL, LEAD_TO_ORDER_TARGET, VALID_RATE_TARGET, VEHICLE_MODELS
 from lib.seed.world import SECONDS_PER_DAY, CampaignPlan, World, as_text, nullable, step_rng
 

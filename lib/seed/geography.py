@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from lib.config import DATA_DIR
 from lib.models import DEALER_GRADES, DOUYIN_TIERS, City, Dealer, Province, Region
-from lib.seed.bulk import as_rows, bulk_insert
+from lib.bulk import as_rows, bulk_insert
 from lib.seed.world import World, step_rng
 
 PROVINCE_ECONOMIC_WEIGHT = {  # ≈ 2023 GDP, trillion CNY: dealers follow the economy

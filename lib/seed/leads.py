@@ -6,7 +6,7 @@ import numpy as np
 from sqlalchemy import Connection
 
 from lib.models import FUNNEL_STAGES, LEAD_GRADES, Lead
-from lib.seed.bulk import as_rows, bulk_insert, indexes_dropped
+from lib.bulk import as_rows, bulk_insert, indexes_dropped
 from lib.seed.catalogue import CHANNELS, OFFLINE, VEHICLE_MODELS, launch_day
 from lib.seed.people import fake_people
 from lib.seed.world import DAYS_PER_YEAR, SECONDS_PER_DAY, World, choose_grouped, nullable, step_rng

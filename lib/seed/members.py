@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import Connection
 
 from lib.models import Member, PointsLedger
-from lib.seed.bulk import as_rows, bulk_insert, indexes_dropped
+from lib.bulk import as_rows, bulk_insert, indexes_dropped
 from lib.seed.campaigns import YEARLY_GROWTH, days_between, plan_regions
 from lib.seed.catalogue import MEMBER_TIERS, POINTS_RULES, REWARDS
 from lib.seed.people import fake_people

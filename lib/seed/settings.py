@@ -7,7 +7,7 @@ from sqlalchemy import Connection, delete, insert, update
 
 from lib.models import AppSetting, DataVersion
 from lib.queries.system import SEEDING_MARKER, data_version
-from lib.seed.bulk import bulk_insert
+from lib.bulk import bulk_insert
 from lib.seed.world import World, step_rng
 
 POINTS_CNY_PER_POINT = 0.01  # exchange rate: 100 points = ¥1

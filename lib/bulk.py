@@ -1,6 +1,6 @@
-"""Bulk writes, the one dialect-specific place of the seed: fast inserts (executemany on SQLite, COPY on
-PostgreSQL, Core executemany elsewhere), secondary indexes dropped during a load, id sequences, emptying
-every table."""
+"""Bulk writes, the one dialect-specific place for large writes (the seed and data imports): fast inserts
+(executemany on SQLite, COPY on PostgreSQL, Core executemany elsewhere), updates by id, secondary indexes
+dropped during a load, id sequences, emptying every table."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -8,7 +8,7 @@ from contextlib import closing, contextmanager
 from itertools import islice
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Table, insert, text
+from sqlalchemy import Connection, Engine, MetaData, Table, bindparam, insert, text
 
 from lib.models import Base
 
@@ -41,6 +41,30 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: It
         conn.execute(insert(table), batch)
         count += len(batch)
     return count
+
+
+def bulk_update(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Set `columns` on many rows by id; each row is (id, *values): executemany on SQLite, COPY + UPDATE … FROM on
+    PostgreSQL, Core executemany elsewhere."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        assignments = ", ".join(f"{_quoted(conn, column)} = ?" for column in columns)
+        with closing(conn.connection.dbapi_connection.cursor()) as cursor:
+            cursor.executemany(f"UPDATE {_quoted(conn, table.name)} SET {assignments} WHERE id = ?",
+                               [(*row[1:], row[0]) for row in rows])
+        return
+    if dialect == "postgresql":
+        staging = f"{table.name}_staging"
+        names = ", ".join(_quoted(conn, column) for column in ("id", *columns))
+        conn.execute(text(f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {names} FROM {_quoted(conn, table.name)} WITH NO DATA"))
+        bulk_insert(conn, Table(staging, MetaData()), ("id", *columns), rows)  # COPY needs only the name
+        assignments = ", ".join(f"{_quoted(conn, column)} = s.{_quoted(conn, column)}" for column in columns)
+        conn.execute(text(f"UPDATE {_quoted(conn, table.name)} AS t SET {assignments} FROM {staging} AS s WHERE t.id = s.id"))
+        conn.execute(text(f"DROP TABLE {staging}"))
+        return
+    statement = table.update().where(table.c.id == bindparam("row_id")).values({column: bindparam(column) for column in columns})
+    for first in range(0, len(rows), CORE_INSERT_BATCH):
+        conn.execute(statement, [{"row_id": row[0], **dict(zip(columns, row[1:]))} for row in rows[first:first + CORE_INSERT_BATCH]])
 
 
 @contextmanager

@@ -1,0 +1,183 @@
+"""Imports of daily channel facts: good files land, one bad row lands nothing, re-imports upsert, rollbacks restore;
+Chinese headers, .xlsx, GBK, formulas, huge numbers and empty files."""
+import datetime as dt
+from io import BytesIO
+
+import openpyxl
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from lib.models import ChannelDaily, ImportBatch
+from lib.services import imports
+from lib.services.imports import ImportRejectedError
+from tests.campaign_helpers import scope_of
+from tests.reference import raw
+
+HEADER_ZH = "日期,渠道,大区,活动编号,花费,曝光,点击,线索,有效线索,订单"  # a Chinese template header (a subset of columns)
+OLD_DAY = dt.date(2020, 6, 1)  # before the demo's history: rows here are the tests' own
+
+
+def csv_file(lines: list[str], header: str = HEADER_ZH, encoding: str = "utf-8") -> bytes:
+    """A CSV upload from lines."""
+    return "\n".join([header, *lines]).encode(encoding)
+
+
+def good_lines(day: dt.date = OLD_DAY, count: int = 3) -> list[str]:
+    """Valid rows on consecutive days (Douyin, East)."""
+    return [f"{day + dt.timedelta(days=n)},抖音,华东,,{1000 + n}.50,{50_000 + n},600,40,22,1" for n in range(count)]
+
+
+def load(engine, data: bytes, filename: str = "facts.csv") -> imports.Checked:
+    """Read and validate an upload."""
+    frame = imports.read_upload(filename, data)
+    with engine.connect() as conn:
+        return imports.validate(conn, frame)
+
+
+def land(engine, data: bytes, filename: str = "facts.csv") -> int:
+    """Read, validate and commit an upload as the campaign manager; the batch id."""
+    checked = load(engine, data, filename)
+    assert checked.ok, checked.errors
+    with engine.begin() as conn:
+        return imports.commit(conn, scope_of(engine, "manager"), checked, filename)
+
+
+def facts_between(engine, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Stored facts in a span, as comparable values."""
+    facts = raw(engine, "channel_daily")
+    facts = facts[pd.to_datetime(facts["day"]).dt.date.between(first, last)]
+    return facts[["day", "channel_id", "region_id", "campaign_id", "spend", "impressions", "leads", "valid_leads"]] \
+        .astype({"spend": float}).sort_values(["day", "channel_id", "region_id", "campaign_id"]).reset_index(drop=True)
+
+
+def test_a_good_file_with_chinese_headers_lands_as_one_batch(engine):
+    day = dt.date(2020, 7, 1)
+    batch = land(engine, csv_file(good_lines(day)))
+    stored = facts_between(engine, day, day + dt.timedelta(days=2))
+    assert list(stored["spend"]) == [1000.5, 1001.5, 1002.5] and list(stored["leads"]) == [40, 40, 40]
+    batches = raw(engine, "import_batch").set_index("id")
+    assert (batches.at[batch, "row_count"], batches.at[batch, "status"]) == (3, "committed")
+
+
+def test_one_bad_row_lands_nothing_and_is_named(engine):
+    day = dt.date(2020, 8, 1)
+    lines = good_lines(day)
+    lines[1] = f"{day + dt.timedelta(days=1)},抖音,华东,,-5,100,600,40,50,1"  # negative spend, clicks > impressions, valid > leads
+    checked = load(engine, csv_file(lines))
+    assert not checked.ok
+    assert {(error.row, error.field, error.key) for error in checked.errors} == {
+        (3, "spend", "import_err_negative"), (3, "clicks", "import_err_clicks"), (3, "valid_leads", "import_err_valid")}
+    with pytest.raises(ImportRejectedError), engine.begin() as conn:
+        imports.commit(conn, scope_of(engine, "manager"), checked, "bad.csv")
+    assert facts_between(engine, day, day + dt.timedelta(days=2)).empty
+
+
+def test_the_same_file_twice_leaves_the_same_database(engine):
+    day = dt.date(2020, 9, 1)
+    data = csv_file(good_lines(day, 5))
+    land(engine, data)
+    once = facts_between(engine, day, day + dt.timedelta(days=4))
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(ChannelDaily)).scalar_one()
+    land(engine, data)
+    assert facts_between(engine, day, day + dt.timedelta(days=4)).equals(once)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ChannelDaily)).scalar_one() == count
+
+
+def test_a_rolled_back_batch_restores_the_values_it_overwrote_and_removes_what_it_added(engine):
+    seeded = raw(engine, "channel_daily")
+    target = seeded[seeded["region_id"].notna() & seeded["campaign_id"].isna()].sort_values("id").iloc[0]
+    region_code = raw(engine, "region").set_index("id").at[int(target["region_id"]), "code"]
+    channel_code = raw(engine, "channel").set_index("id").at[int(target["channel_id"]), "code"]
+    day = pd.Timestamp(target["day"]).date()
+    before = facts_between(engine, day, day)
+    lines = [f"{day},{channel_code},{region_code},,9999,1000,10,5,2,0", f"{dt.date(2020, 10, 1)},抖音,华东,,1,10,1,1,1,0"]
+    batch = land(engine, csv_file(lines))
+    changed = facts_between(engine, day, day)
+    assert 9999.0 in set(changed["spend"])
+    with engine.begin() as conn:
+        imports.rollback(conn, scope_of(engine, "manager"), batch)
+    assert facts_between(engine, day, day).equals(before)
+    assert facts_between(engine, dt.date(2020, 10, 1), dt.date(2020, 10, 1)).empty
+    assert raw(engine, "import_batch").set_index("id").at[batch, "status"] == "rolled_back"
+
+
+def test_only_the_newest_batch_can_be_rolled_back(engine):
+    older = land(engine, csv_file(good_lines(dt.date(2020, 11, 1), 1)))
+    land(engine, csv_file(good_lines(dt.date(2020, 11, 2), 1)))
+    with pytest.raises(ImportRejectedError, match="import_not_newest"), engine.begin() as conn:
+        imports.rollback(conn, scope_of(engine, "manager"), older)
+    with engine.connect() as conn:
+        assert conn.execute(select(ImportBatch.status).where(ImportBatch.id == older)).scalar_one() == "committed"
+
+
+def test_an_xlsx_with_english_headers_lands(engine):
+    day = dt.date(2020, 12, 1)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["date", "channel", "region", "spend", "impressions", "clicks", "leads", "valid_leads"])
+    sheet.append([day, "Autohome", "East", 2500, 80_000, 900, 30, 18])
+    sheet.append([day, "douyin", "", 500, 20_000, 100, 0, 0])  # a national brand row
+    buffer = BytesIO()
+    workbook.save(buffer)
+    land(engine, buffer.getvalue(), "facts.xlsx")
+    stored = facts_between(engine, day, day)
+    assert sorted(stored["spend"]) == [500.0, 2500.0] and stored["region_id"].isna().sum() == 1
+
+
+def test_a_gbk_csv_from_chinese_excel_lands(engine):
+    day = dt.date(2021, 1, 4)
+    land(engine, csv_file(good_lines(day, 1), encoding="gbk"))
+    assert len(facts_between(engine, day, day)) == 1
+
+
+@pytest.mark.parametrize("data,filename,key", [
+    (b"", "facts.csv", "import_empty"),
+    (HEADER_ZH.encode(), "facts.csv", "import_empty"),
+    (b"\xff\xfe\x00\x00\xff\x80\xff", "facts.csv", "import_bad_encoding"),
+    (b"PK\x03\x04 not really a workbook", "facts.xlsx", "import_unreadable"),
+    (b"a,b\n1,2", "facts.csv", "import_missing_columns"),
+    (b"date,channel\n2021-01-01,douyin", "facts.pdf", "import_bad_type"),
+])
+def test_unreadable_files_are_refused_with_a_reason(data, filename, key):
+    with pytest.raises(ImportRejectedError) as refused:
+        imports.read_upload(filename, data)
+    assert refused.value.key == key
+
+
+def test_formulas_huge_numbers_unknown_names_and_duplicates_are_row_errors(engine):
+    day = dt.date(2021, 2, 1)
+    lines = [f"{day},抖音,华东,,=1+1,100,10,5,2,0",  # a formula where a number belongs
+             f"{day},=HYPERLINK(\"x\"),华东,,1,100,10,5,2,0",  # a formula where a channel belongs
+             f"{day + dt.timedelta(days=1)},抖音,火星,,1,100,10,5,2,0",  # an unknown region
+             f"{day + dt.timedelta(days=2)},抖音,华东,,1e15,100,10,5,2,0",  # an absurd amount
+             f"{day + dt.timedelta(days=3)},抖音,华东,,1,100,10,5.5,2,0",  # half a lead
+             f"2099-01-01,抖音,华东,,1,100,10,5,2,0",  # the future
+             f"{day + dt.timedelta(days=4)},抖音,华东,99999999,1,100,10,5,2,0",  # no such campaign
+             f"{day + dt.timedelta(days=5)},抖音,华东,,1,100,10,5,2,0",
+             f"{day + dt.timedelta(days=5)},抖音,华东,,2,200,10,5,2,0"]  # the same cell twice
+    checked = load(engine, csv_file(lines))
+    found = {(error.row, error.field, error.key) for error in checked.errors}
+    assert found == {(2, "spend", "import_err_number"), (3, "channel", "import_err_channel"), (4, "region", "import_err_region"),
+                     (5, "spend", "import_err_too_big"), (6, "leads", "import_err_whole"), (7, "day", "import_err_day_range"),
+                     (8, "campaign_id", "import_err_campaign"), (10, "day", "import_err_duplicate")}
+    assert next(error for error in checked.errors if error.key == "import_err_duplicate").params == {"first": 9}
+
+
+def test_an_xlsx_formula_is_refused_not_computed(engine):
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["日期", "渠道", "花费"])
+    workbook.active.append([dt.date(2021, 3, 1), "抖音", "=SUM(1,2)"])
+    buffer = BytesIO()
+    workbook.save(buffer)
+    checked = load(engine, buffer.getvalue(), "facts.xlsx")
+    assert [(error.row, error.field, error.key) for error in checked.errors] == [(2, "spend", "import_err_number")]
+
+
+def test_regional_staff_and_executives_cannot_import(engine):
+    checked = load(engine, csv_file(good_lines(dt.date(2021, 4, 1), 1)))
+    for username in ("east", "exec"):
+        with pytest.raises(ImportRejectedError, match="import_not_allowed"), engine.begin() as conn:
+            imports.commit(conn, scope_of(engine, username), checked, "x.csv")
