@@ -10,6 +10,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from lib.i18n import name_or, t
 from lib.queries.channels import SCORECARD_METRICS
+from lib.services.imports import TEMPLATE
 
 PLAN_SHEET_WIDTHS = {"A": 8, "B": 30, "C": 18}  # column widths (characters) of id, name and hashtag
 OTHER_COLUMN_WIDTH = 13  # every other column
@@ -120,4 +121,24 @@ def scorecard_workbook(card: pd.DataFrame, lang: str) -> bytes:
         sheet = writer.sheets[t("sheet_scorecard", lang)]
         sheet.freeze_panes = "B2"
         _texts_stay_text(sheet)
+    return buffer.getvalue()
+
+
+def _template_frame(lang: str) -> pd.DataFrame:
+    """The import template: every column header in the language and one example row."""
+    example = {"day": "2026-11-01", "channel": "抖音" if lang == "zh" else "Douyin", "region": "华东" if lang == "zh" else "East",
+               "campaign_id": "", "spend": 12000.5, "impressions": 250000, "clicks": 2600, "leads": 95, "valid_leads": 52,
+               "coupons": 30, "orders": 3, "gmv": 420000, "fans": 800, "live_sessions": 4, "live_views": 3600}
+    return pd.DataFrame([{(column.zh if lang == "zh" else column.en): example[column.field] for column in TEMPLATE}])
+
+
+def import_template_csv(lang: str) -> bytes:
+    """The import template as UTF-8 CSV with a BOM (so Excel opens the Chinese headers correctly)."""
+    return _template_frame(lang).to_csv(index=False).encode("utf-8-sig")
+
+
+def import_template_xlsx(lang: str) -> bytes:
+    """The import template as an .xlsx."""
+    buffer = BytesIO()
+    _template_frame(lang).to_excel(buffer, index=False, engine="openpyxl")
     return buffer.getvalue()

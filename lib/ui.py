@@ -24,6 +24,7 @@ CACHE_TTL_SECONDS = 600  # page data is re-read at least this often, and at once
 LANG_KEY = "lang"  # session-state key of the chosen language
 GATE_KEY = "entered_through_home"  # True only while Home.py (login gate, navigation) runs the page
 VERSION_KEY = "data_version"  # the data version read once per run by Home.py, keying every cached load
+FLASH_KEY = "flash_messages"  # session-state key of messages to show after the next rerun or page switch
 _QUERIES: dict[str, Callable[..., Any]] = {}  # registered query functions by dotted name
 _SEED_LOCK = threading.Lock()  # guards _SEEDING: one first-start seeding per process, however many sessions arrive
 _SEEDING: dict[str, Any] = {"thread": None, "done": 0.0, "error": None}  # the background seeding and its progress
@@ -179,3 +180,14 @@ def demo_banner() -> None:
     info = load(system.demo_info)
     if info is not None:
         st.info(tr("demo_banner", seed=info.get("seed", "?"), scale=info.get("scale", "?")), icon=":material/science:")
+
+
+def flash(kind: str, text: str) -> None:
+    """Queue a message (success, warning, error …) for the next run of a page."""
+    st.session_state.setdefault(FLASH_KEY, []).append((kind, text))
+
+
+def show_flash() -> None:
+    """Show and forget the queued messages."""
+    for kind, text in st.session_state.pop(FLASH_KEY, []):
+        getattr(st, kind)(text)

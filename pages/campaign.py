@@ -13,7 +13,7 @@ user = ui.page_user(__file__)
 scope, lang, today = user.scope, ui.lang(), ui.as_of()
 st.title(ui.tr("campaign_title"))
 ui.demo_banner()
-workflow.show_flash()
+ui.show_flash()
 
 
 def requested_id(choices: pd.DataFrame) -> int | None:

@@ -129,8 +129,8 @@ def save(scope: Scope, editing: dict | None, slots: dict) -> None:
         if st.session_state[STALE]:
             st.button(ui.tr("reload_latest"), on_click=reload_latest, key="plan_reload_now", icon=":material/refresh:")
     else:
-        workflow.flash("success", ui.tr("plan_saved", name=markdown_text(plan.name.strip())))
+        ui.flash("success", ui.tr("plan_saved", name=markdown_text(plan.name.strip())))
         if overlaps:
-            workflow.flash("warning", ui.tr("overlap_saved", names="、".join(markdown_text(name) for name in overlaps)))
+            ui.flash("warning", ui.tr("overlap_saved", names="、".join(markdown_text(name) for name in overlaps)))
         st.session_state.pop(MARKER, None)
         st.switch_page("pages/campaign.py", query_params={"id": str(campaign_id)})

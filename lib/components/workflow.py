@@ -17,24 +17,12 @@ from lib.scope import Scope
 from lib.services import campaigns
 from lib.services.campaigns import REVIEW_SECTIONS, TRANSITIONS, CampaignRefusedError, PlanInvalidError
 
-FLASH_KEY = "campaign_flash"  # session-state key of messages to show after the next rerun
 STATUS_BADGE = {"draft": "gray", "submitted": "orange", "approved": "blue", "running": "green", "completed": "violet",
                 "reviewed": "violet", "cancelled": "gray"}  # st.badge colour per status
 FIELD_LABELS = {"name": "col_name", "hashtag": "col_hashtag", "type": "col_type", "objective": "col_objective",
                 "model_id": "col_model", "region_id": "col_scope", "start_date": "col_start", "end_date": "col_end",
                 "budget_total": "col_budget", "owner_id": "col_owner", "notes": "col_notes", "phases": "col_phases",
                 "budget_lines": "col_budget_lines", "kpi_targets": "col_kpis", "comment": "col_reason"}  # plan field -> i18n key of its label
-
-
-def flash(kind: str, text: str) -> None:
-    """Queue a message for the next run of the page."""
-    st.session_state.setdefault(FLASH_KEY, []).append((kind, text))
-
-
-def show_flash() -> None:
-    """Show and forget the queued messages."""
-    for kind, text in st.session_state.pop(FLASH_KEY, []):
-        getattr(st, kind)(text)
 
 
 def error_texts(errors: list[campaigns.FieldError]) -> list[str]:
@@ -54,13 +42,13 @@ def run_action(scope: Scope, campaign_id: int, version: int, action: str) -> Non
                                           review_labels={key: ui.tr(key) for key in REVIEW_SECTIONS})
     except PlanInvalidError as invalid:
         for text in error_texts(invalid.errors):
-            flash("error", text)
+            ui.flash("error", text)
     except CampaignRefusedError as refused:
-        flash("error", ui.tr(refused.key, **{**refused.params, "status": ui.tr(f"status_{refused.params.get('status', '')}")}))
+        ui.flash("error", ui.tr(refused.key, **{**refused.params, "status": ui.tr(f"status_{refused.params.get('status', '')}")}))
     else:
         for key in keys.values():
             st.session_state[key] = ""  # the reason or review is saved: the next step starts with an empty box
-        flash("success", ui.tr("action_done", action=ui.tr(f"do_{action}"), status=ui.tr(f"status_{status}")))
+        ui.flash("success", ui.tr("action_done", action=ui.tr(f"do_{action}"), status=ui.tr(f"status_{status}")))
 
 
 def _text_keys(campaign_id: int, action: str) -> dict[str, str]:

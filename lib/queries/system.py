@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
-from lib.models import AppSetting, AppUser, AuditLog, DataVersion
+from lib.models import AppSetting, AppUser, AuditLog, DataVersion, ImportBatch
 from lib.scope import Scope
 
 AUDIT_PAGE_ROWS = 2_000  # most rows the audit page shows at once (newest first)
@@ -56,3 +56,13 @@ def audit_entries(conn: Connection, scope: Scope, since: dt.datetime, action: st
         query = query.where(AuditLog.username == username.strip().lower())
     rows = conn.execute(query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(AUDIT_PAGE_ROWS)).all()
     return pd.DataFrame(rows, columns=columns)
+
+
+def import_batches(conn: Connection, limit: int = 50) -> pd.DataFrame:
+    """The newest channel-fact imports: id, file, who, when, rows, status, when rolled back."""
+    query = (select(ImportBatch.id, ImportBatch.filename, AppUser.display_name.label("user"), ImportBatch.created_at,
+                    ImportBatch.row_count, ImportBatch.status, ImportBatch.rolled_back_at)
+             .outerjoin(AppUser, AppUser.id == ImportBatch.user_id).where(ImportBatch.kind == "channel_daily")
+             .order_by(ImportBatch.id.desc()).limit(limit))
+    return pd.DataFrame(conn.execute(query).mappings().all(),
+                        columns=["id", "filename", "user", "created_at", "row_count", "status", "rolled_back_at"])

@@ -154,7 +154,7 @@ def test_formulas_huge_numbers_unknown_names_and_duplicates_are_row_errors(engin
              f"{day + dt.timedelta(days=1)},抖音,火星,,1,100,10,5,2,0",  # an unknown region
              f"{day + dt.timedelta(days=2)},抖音,华东,,1e15,100,10,5,2,0",  # an absurd amount
              f"{day + dt.timedelta(days=3)},抖音,华东,,1,100,10,5.5,2,0",  # half a lead
-             f"2099-01-01,抖音,华东,,1,100,10,5,2,0",  # the future
+             "2099-01-01,抖音,华东,,1,100,10,5,2,0",  # the future
              f"{day + dt.timedelta(days=4)},抖音,华东,99999999,1,100,10,5,2,0",  # no such campaign
              f"{day + dt.timedelta(days=5)},抖音,华东,,1,100,10,5,2,0",
              f"{day + dt.timedelta(days=5)},抖音,华东,,2,200,10,5,2,0"]  # the same cell twice
