@@ -120,3 +120,60 @@ def budget_vs_spend(budget: pd.DataFrame, lang: str) -> go.Figure:
                          legend={"orientation": "h", "y": 1.1}, xaxis={"tickprefix": "¥", "tickformat": ",.0f"},
                          yaxis={"autorange": "reversed"})
     return figure
+
+
+CPL_REFERENCE = {"benchmark_target": 120, "benchmark_industry": 170}  # domain.md: CPL target ¥120, industry ¥170
+
+
+def channel_trend(trend: pd.DataFrame, metric: str, lang: str) -> go.Figure:
+    """One line per channel of a metric over the periods."""
+    figure = go.Figure()
+    for index, (name, rows) in enumerate(trend.groupby(f"name_{lang}", sort=False)):
+        figure.add_scatter(x=rows["period"], y=rows[metric], name=chart_text(name), mode="lines+markers",
+                           line={"color": GROUP_COLOURS[index % len(GROUP_COLOURS)]})
+    figure.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.12},
+                         yaxis={"title": t(f"metric_{metric}", lang), "rangemode": "tozero"}, hovermode="x unified")
+    return figure
+
+
+def spend_and_leads(totals: pd.DataFrame, lang: str) -> go.Figure:
+    """Spend per period as bars, leads as a line on a second axis."""
+    figure = go.Figure()
+    figure.add_bar(x=totals["period"], y=totals["spend"], name=t("metric_spend", lang), marker_color=PALETTE["last_year"],
+                   hovertemplate="¥%{y:,.0f}<extra></extra>")
+    figure.add_scatter(x=totals["period"], y=totals["leads"], name=t("metric_leads", lang), yaxis="y2", mode="lines+markers",
+                       line={"color": PALETTE["target"]}, hovertemplate="%{y:,.0f}<extra></extra>")
+    figure.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.12},
+                         yaxis={"title": t("metric_spend", lang), "tickprefix": "¥", "tickformat": ",.0f"},
+                         yaxis2={"title": t("metric_leads", lang), "overlaying": "y", "side": "right", "rangemode": "tozero"})
+    return figure
+
+
+def attainment_by_month(attainment: pd.DataFrame, lang: str) -> go.Figure:
+    """Monthly attainment of the leads, valid-lead and order targets, with the 100% line."""
+    figure = go.Figure()
+    for index, metric in enumerate(("leads", "valid_leads", "orders")):
+        figure.add_scatter(x=attainment["month"], y=attainment[metric], name=t(f"metric_{metric}", lang), mode="lines+markers",
+                           line={"color": GROUP_COLOURS[index]}, hovertemplate="%{y:.1%}<extra></extra>")
+    figure.add_hline(y=1.0, line={"color": "#868e96", "dash": "dash"})
+    figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.15},
+                         xaxis={"type": "category"}, yaxis={"tickformat": ".0%", "title": t("attainment", lang)})
+    return figure
+
+
+def cost_versus_volume(card: pd.DataFrame, lang: str) -> go.Figure:
+    """Per channel: leads (x) against CPL (y), bubble size by spend, with the CPL target and industry lines."""
+    rows = card[card["leads"] > 0]
+    figure = go.Figure()
+    figure.add_scatter(x=rows["leads"], y=rows["cpl"], mode="markers+text", text=[chart_text(name) for name in rows[f"name_{lang}"]],
+                       textposition="top center", marker={"size": (rows["spend"] / rows["spend"].max() * 40 + 8).fillna(8),
+                                                          "color": PALETTE["this_year"], "opacity": 0.7},
+                       hovertemplate="%{text}<br>" + t("metric_leads", lang) + " %{x:,.0f}<br>CPL ¥%{y:,.0f}<extra></extra>",
+                       showlegend=False)
+    for key, value in CPL_REFERENCE.items():
+        figure.add_hline(y=value, line={"color": PALETTE["target"], "dash": "dot"}, annotation_text=t(key, lang, value=value),
+                         annotation_position="top left")
+    figure.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         xaxis={"title": t("metric_leads", lang), "rangemode": "tozero"},
+                         yaxis={"title": t("metric_cpl", lang), "tickprefix": "¥", "rangemode": "tozero"})
+    return figure

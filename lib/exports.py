@@ -8,7 +8,7 @@ import pandas as pd
 from icalendar import Calendar, Event
 from openpyxl.worksheet.worksheet import Worksheet
 
-from lib.i18n import name_or, t
+from lib.i18n import LABELS, name_or, t
 from lib.queries.channels import SCORECARD_METRICS
 from lib.services.imports import TEMPLATE
 
@@ -141,4 +141,17 @@ def import_template_xlsx(lang: str) -> bytes:
     """The import template as an .xlsx."""
     buffer = BytesIO()
     _template_frame(lang).to_excel(buffer, index=False, engine="openpyxl")
+    return buffer.getvalue()
+
+
+def frame_workbook(frame: pd.DataFrame, sheet_name: str, lang: str) -> bytes:
+    """Any result table as an .xlsx with labelled columns (metric names in the language), header frozen."""
+    labels = {column: t(f"metric_{column}", lang) if f"metric_{column}" in LABELS else t(f"col_{column}", lang)
+              for column in frame.columns}
+    labels.update({f"name_{lang}": t("channel", lang), "period": t("col_period", lang)})
+    buffer = BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        frame.rename(columns=labels).to_excel(writer, sheet_name=sheet_name[:31], index=False)
+        writer.sheets[sheet_name[:31]].freeze_panes = "A2"
+        _texts_stay_text(writer.sheets[sheet_name[:31]])
     return buffer.getvalue()

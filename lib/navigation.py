@@ -8,6 +8,7 @@ from lib.models import ROLES
 EVERYONE = frozenset(ROLES)  # every role
 PLANNERS = frozenset({"campaign_manager", "regional_staff", "admin"})  # roles that write campaign plans
 IMPORTERS = frozenset({"campaign_manager", "admin"})  # roles that import data
+TARGET_EDITORS = frozenset({"campaign_manager", "admin"})  # roles that set channel targets
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ PAGES: tuple[PageSpec, ...] = (  # in navigation order
     PageSpec("pages/calendar.py", "nav_calendar", ":material/calendar_month:", "campaign-calendar", "nav_section_planning", EVERYONE),
     PageSpec("pages/campaign.py", "nav_campaign", ":material/campaign:", "campaign-detail", "nav_section_planning", EVERYONE),
     PageSpec("pages/plan_editor.py", "nav_plan_editor", ":material/edit_calendar:", "plan-editor", "nav_section_planning", PLANNERS),
+    PageSpec("pages/targets.py", "nav_targets", ":material/flag:", "channel-targets", "nav_section_planning", TARGET_EDITORS),
     PageSpec("pages/data_import.py", "nav_import", ":material/upload_file:", "data-import", "nav_section_admin", IMPORTERS),
     PageSpec("pages/account.py", "nav_account", ":material/person:", "my-account", "nav_section_admin", EVERYONE),
     PageSpec("pages/audit.py", "nav_audit", ":material/history:", "audit-log", "nav_section_admin", frozenset({"admin"})),

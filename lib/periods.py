@@ -30,3 +30,9 @@ def recent_quarters(last_day: dt.date, count: int = MONTHS_OFFERED // 3) -> list
     """(year, quarter) of the last `count` quarters, newest first."""
     index = last_day.year * 4 + (last_day.month - 1) // 3
     return [((index - back) // 4, (index - back) % 4 + 1) for back in range(count)]
+
+
+def months_around(month: dt.date, back: int, ahead: int) -> list[dt.date]:
+    """First days of the months from `back` before to `ahead` after a month, latest first."""
+    index = month.year * 12 + month.month - 1
+    return [dt.date((index + step) // 12, (index + step) % 12 + 1, 1) for step in range(ahead, -back - 1, -1)]

@@ -34,3 +34,32 @@ def _year_month_postgresql(element: year_month, compiler: SQLCompiler, **kw: Any
 def _year_month_mysql(element: year_month, compiler: SQLCompiler, **kw: Any) -> str:
     """MySQL and MariaDB."""
     return "date_format(%s, '%%%%Y-%%%%m')" % compiler.process(element.clauses, **kw)
+
+
+class week_start(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+    """The Monday starting the week of a date column, as 'YYYY-MM-DD' text, on every supported database."""
+
+    type = String()
+    name = "week_start"
+    inherit_cache = True
+
+
+@compiles(week_start)
+def _week_start_default(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
+    """SQLite: step back (weekday + 6) % 7 days, where %w counts Sunday as 0."""
+    day = compiler.process(element.clauses, **kw)
+    return f"date({day}, '-' || ((CAST(strftime('%%w', {day}) AS INTEGER) + 6) %% 7) || ' days')"
+
+
+@compiles(week_start, "postgresql")
+def _week_start_postgresql(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
+    """PostgreSQL: ISO weeks start on Monday."""
+    return "to_char(date_trunc('week', %s), 'YYYY-MM-DD')" % compiler.process(element.clauses, **kw)
+
+
+@compiles(week_start, "mysql")
+@compiles(week_start, "mariadb")
+def _week_start_mysql(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
+    """MySQL and MariaDB: WEEKDAY counts Monday as 0."""
+    day = compiler.process(element.clauses, **kw)
+    return f"date_format(date_sub({day}, INTERVAL weekday({day}) DAY), '%%%%Y-%%%%m-%%%%d')"

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import exports, formatting, periods, ui
+from lib.components import channel_trends
 from lib.metrics import BENCHMARK_KEYS, TABLE_FORMATS, format_value
 from lib.queries import calendar, channels
 from lib.queries.channels import SCORECARD_METRICS, TOTAL, ChannelFilter
@@ -109,9 +110,13 @@ st.caption(ui.tr("channels_caption", start=flt.start, end=flt.end))
 if not flt.has_targets:
     st.info(ui.tr("channels_no_targets"))
 headline(card.set_index("channel").loc[TOTAL])
-view = st.segmented_control(ui.tr("channels_view"), VIEWS, default="value", key="channels_view",
-                            format_func=ui.labelled("view", VIEWS).get) or "value"
-table(card, view)
-st.download_button(ui.tr("export_excel"), lambda: exports.scorecard_workbook(card, lang), icon=":material/table_view:",
-                   file_name=f"channel-kpis-{flt.start}-{flt.end}.xlsx", on_click="ignore",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+scorecard_tab, trends_tab = st.tabs([ui.tr("tab_scorecard"), ui.tr("tab_trends")])
+with scorecard_tab:
+    view = st.segmented_control(ui.tr("channels_view"), VIEWS, default="value", key="channels_view",
+                                format_func=ui.labelled("view", VIEWS).get) or "value"
+    table(card, view)
+    st.download_button(ui.tr("export_excel"), lambda: exports.scorecard_workbook(card, lang), icon=":material/table_view:",
+                       file_name=f"channel-kpis-{flt.start}-{flt.end}.xlsx", on_click="ignore",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+with trends_tab:
+    channel_trends.show(user, flt, card)

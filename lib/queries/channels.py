@@ -22,6 +22,7 @@ from lib.formatting import ratio
 from lib.models import Campaign, Channel, ChannelDaily
 from lib.queries.overview import same_day_last_year, targets_by_channel
 from lib.scope import Scope
+from lib.sqlfuncs import week_start, year_month
 
 SUMMED = ("spend", "impressions", "clicks", "leads", "valid_leads", "orders", "gmv")  # additive facts
 RATIOS = {  # ratio -> (numerator, denominator, multiplier)
@@ -151,3 +152,63 @@ def _row(code: str, name_zh: str, name_en: str, parts: dict[str, dict[str, float
         row[f"{metric}_vs_previous"] = change(now[metric], previous[metric])
         row[f"{metric}_vs_last_year"] = change(now[metric], last_year[metric])
     return row
+
+
+GRAINS = ("day", "week", "month")  # trend granularities
+
+
+def _period(grain: str):
+    """The SQL expression of a fact's period for a grain (its day, the week's Monday, or 'YYYY-MM')."""
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}")
+    return {"day": ChannelDaily.day, "week": week_start(ChannelDaily.day), "month": year_month(ChannelDaily.day)}[grain]
+
+
+def trend(conn: Connection, scope: Scope, flt: ChannelFilter, grain: str) -> pd.DataFrame:
+    """Sums per period and channel, with every ratio computed from them (never averaged across periods)."""
+    period = _period(grain).label("period")
+    query = _facts_query(scope, flt, period, ChannelDaily.channel_id).order_by(period)
+    frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=["period", "channel_id", *SUMMED])
+    names = pd.DataFrame(conn.execute(select(Channel.id.label("channel_id"), Channel.code.label("channel"), Channel.name_zh,
+                                             Channel.name_en)).mappings().all())
+    frame = frame.merge(names, on="channel_id", how="left")
+    frame["period"] = frame["period"].astype(str)
+    frame[list(SUMMED)] = frame[list(SUMMED)].astype(float)
+    return add_ratios(frame)
+
+
+def monthly_attainment(conn: Connection, scope: Scope, flt: ChannelFilter) -> pd.DataFrame:
+    """Per month of the span: leads, valid leads, orders and spend against their (pro-rated) targets, all channels."""
+    rows = []
+    month = flt.start.replace(day=1)
+    while month <= flt.end:
+        first, last = max(month, flt.start), min(flt.end, month_end(month))
+        span = flt.shifted(first, last)
+        sums: dict[str, float] = {}
+        for part in sums_by_channel(conn, scope, span).values():
+            _add(sums, part)
+        goals: dict[str, float] = {}
+        for part in (targets_by_channel(conn, scope, first, last, flt.region_ids) if flt.has_targets else {}).values():
+            _add(goals, part)
+        rows.append({"month": month.strftime("%Y-%m"), **{
+            metric: attainment(metric, sums.get(metric, 0.0), goals.get(metric)) for metric in ("spend", "leads", "valid_leads", "orders")}})
+        month = last.replace(day=1) + dt.timedelta(days=32)
+        month = month.replace(day=1)
+    return pd.DataFrame(rows, columns=["month", "spend", "leads", "valid_leads", "orders"])
+
+
+def month_end(month: dt.date) -> dt.date:
+    """The last day of a date's month."""
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+def period_totals(trend_frame: pd.DataFrame) -> pd.DataFrame:
+    """All channels' sums per period from an already aggregated trend (ratios recomputed from the sums)."""
+    return add_ratios(trend_frame.groupby("period", as_index=False)[list(SUMMED)].sum())
+
+
+def add_ratios(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every ratio column computed from a frame's summed columns (NaN where the denominator is zero)."""
+    for name, (numerator, denominator, factor) in RATIOS.items():
+        frame[name] = frame[numerator] / frame[denominator].where(frame[denominator] != 0) * factor
+    return frame
