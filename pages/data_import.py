@@ -3,12 +3,13 @@ import pandas as pd
 import streamlit as st
 
 from lib import exports, ui
-from lib.queries import system
+from lib.queries import calendar, system
 from lib.services import imports
 from lib.services.imports import ImportRejectedError
 
 CHECKED_KEY = "import_checked"  # session-state key: (file name, file size, Checked) of the last validated upload
 PREVIEW_ROWS = 20  # rows shown before committing
+UPLOADS_KEY = "import_uploads"  # session-state key: how many files were imported (a new uploader key after each)
 
 user = ui.page_user(__file__)
 scope, lang = user.scope, ui.lang()
@@ -62,17 +63,30 @@ def show_errors(checked: imports.Checked) -> None:
 
 
 def commit(checked: imports.Checked, filename: str) -> None:
-    """Write the checked file as one batch, with a progress bar; say what happened."""
-    progress = st.progress(0.5, text=ui.tr("import_writing", rows=f"{len(checked.rows):,}"))
+    """Write the checked file as one batch, with a progress bar; clear the upload and say what happened."""
+    st.progress(0.5, text=ui.tr("import_writing", rows=f"{len(checked.rows):,}"))
     with ui.engine().begin() as conn:
         batch = imports.commit(conn, scope, checked, filename)
-    progress.progress(1.0, text=ui.tr("import_done", batch=batch, rows=f"{len(checked.rows):,}"))
     st.session_state.pop(CHECKED_KEY, None)
-    ui.refresh_data_version()  # the batch list below reads the data as it is now
-    st.success(ui.tr("import_done", batch=batch, rows=f"{len(checked.rows):,}"))
+    st.session_state[UPLOADS_KEY] = st.session_state.get(UPLOADS_KEY, 0) + 1  # a fresh, empty uploader
+    ui.flash("success", ui.tr("import_done", batch=batch, rows=f"{len(checked.rows):,}"))
+    st.rerun()
 
 
-upload = st.file_uploader(ui.tr("import_upload"), type=["csv", "xlsx"], key="import_file")
+def preview(rows: pd.DataFrame) -> pd.DataFrame:
+    """The first rows as users typed them: channel and region names, template headers in the session's language."""
+    options = ui.load(calendar.filter_options, scope)
+    channels = {row["id"]: row[f"name_{lang}"] for row in options["channels"]}
+    regions = {row["id"]: row[f"name_{lang}"] for row in options["regions"]}
+    shown = rows.head(PREVIEW_ROWS).assign(
+        channel=lambda frame: frame["channel_id"].map(channels),
+        region=lambda frame: frame["region_id"].map(lambda region: regions.get(region, ui.tr("national"))),
+        campaign_id=lambda frame: frame["campaign_id"].map(lambda campaign: "" if pd.isna(campaign) else int(campaign)))
+    fields = [column.field for column in imports.TEMPLATE]
+    return shown[fields].rename(columns={name: field_label(name) for name in fields})
+
+
+upload = st.file_uploader(ui.tr("import_upload"), type=["csv", "xlsx"], key=f"import_file_{st.session_state.get(UPLOADS_KEY, 0)}")
 if upload is not None:
     checked = check(upload)
     if checked is not None and checked.ignored_columns:
@@ -81,7 +95,7 @@ if upload is not None:
         show_errors(checked)
     elif checked is not None:
         st.success(ui.tr("import_valid", rows=f"{len(checked.rows):,}"))
-        st.dataframe(checked.rows.head(PREVIEW_ROWS).drop(columns=["region_key", "campaign_key"]), hide_index=True, width="stretch")
+        st.dataframe(preview(checked.rows), hide_index=True, width="stretch")
         if st.button(ui.tr("import_commit"), type="primary", key="import_commit", icon=":material/upload:"):
             commit(checked, upload.name)
 
@@ -90,7 +104,8 @@ batches = ui.load(system.import_batches)
 if batches.empty:
     st.caption(ui.tr("import_no_batches"))
 else:
-    st.dataframe(batches.assign(status=batches["status"].map(ui.labelled("import_status", ("committed", "rolled_back")).get)).rename(
+    st.dataframe(batches.assign(status=batches["status"].map(ui.labelled("import_status", ("committed", "rolled_back")).get),
+                                rolled_back_at=batches["rolled_back_at"].map(lambda moment: "" if pd.isna(moment) else str(moment))).rename(
         columns={column: ui.tr(f"import_col_{column}") for column in batches.columns}), hide_index=True, width="stretch")
     newest = batches[batches["status"] == "committed"]["id"].max()
     if pd.notna(newest):

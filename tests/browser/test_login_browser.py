@@ -22,10 +22,10 @@ def sign_in(page, base_url: str, username: str, password: str) -> None:
     page.goto(base_url, timeout=LOAD_TIMEOUT_MS)
     for _ in range(SIGN_IN_ATTEMPTS):
         wait_until_idle(page, "用户名", LOAD_TIMEOUT_MS)
-        wait_until_idle(page, "密码", LOAD_TIMEOUT_MS)  # a rerun can briefly show a stale copy of the form
-        page.get_by_label("用户名").fill(username)
-        page.get_by_label("密码").fill(password)
-        page.get_by_role("button", name="登录").click()
+        wait_until_idle(page, "密码", LOAD_TIMEOUT_MS)
+        page.get_by_label("用户名").last.fill(username)  # a rerun can briefly show a stale copy of the form before it
+        page.get_by_label("密码").last.fill(password)
+        page.get_by_role("button", name="登录").last.click()
         try:
             page.wait_for_function(ANSWERED, timeout=15_000)
             return
