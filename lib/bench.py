@@ -1,18 +1,22 @@
 """Page timings: every registered page rendered through AppTest as an executive, cold and warm.
 
-Usage: python -m lib.bench --scale tiny|demo|large [--database-url URL] [--runs N] [--json PATH]
+Usage: python -m lib.bench --scale tiny|demo|large [--database-url URL] [--runs N] [--json PATH] [--import-rows N]
 Seeds the database at that scale first when it is empty. Prints medians and writes JSON shaped
 {"scale", "database", "seed_s", "pages": {page: {"cold_median_s", "warm_median_s", "runs"}}}.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import secrets
 import statistics
 import time
 from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import text
 
 from lib.config import DATA_DIR, ROOT
 from lib.db import get_engine
@@ -94,12 +98,62 @@ def time_page(page: str, runs: int) -> dict[str, float | int]:
     return {"cold_median_s": round(statistics.median(cold), 4), "warm_median_s": round(statistics.median(warm), 4), "runs": runs}
 
 
+IMPORT_FIRST_DAY = dt.date(2010, 1, 1)  # synthetic import rows start here, years before any demo history
+
+
+def synthetic_import(rows: int, channels: list[str], regions: list[str]) -> bytes:
+    """A CSV of daily channel facts (every channel × region per day, Chinese headers) with `rows` rows."""
+    cells = [(channel, region) for channel in channels for region in regions]
+    frame = pd.DataFrame({"日期": [IMPORT_FIRST_DAY + dt.timedelta(days=index // len(cells)) for index in range(rows)],
+                          "渠道": [cells[index % len(cells)][0] for index in range(rows)],
+                          "大区": [cells[index % len(cells)][1] for index in range(rows)],
+                          "花费": 1234.5, "曝光": 50_000, "点击": 600, "线索": 40, "有效线索": 22, "订单": 1})
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def time_import(url: str, rows: int, runs: int) -> dict[str, float | int]:
+    """Median seconds to read, check and commit a file of `rows` new facts, and to import it again (all updates);
+    every batch is rolled back afterwards, so the bench database is left as it was."""
+    from lib.db import upgrade_to_head
+    from lib.scope import scope_for_user
+    from lib.services import imports
+
+    engine = get_engine(url)
+    upgrade_to_head(engine)
+    with engine.connect() as conn:
+        manager = conn.execute(text("SELECT id FROM app_user WHERE role = 'campaign_manager' ORDER BY id")).scalar()
+        channels = list(conn.execute(text("SELECT name_zh FROM channel ORDER BY sort_order")).scalars())
+        regions = list(conn.execute(text("SELECT name_zh FROM region ORDER BY sort_order")).scalars())
+    data = synthetic_import(rows, channels, regions)
+    scope = scope_for_user("campaign_manager", None, manager, "bench")
+    first, again = [], []
+    for _ in range(runs):
+        batches = []
+        for timings in (first, again):
+            started = time.perf_counter()
+            frame = imports.read_upload("bench.csv", data)
+            with engine.connect() as conn:
+                checked = imports.validate(conn, frame)
+            with engine.begin() as conn:
+                batches.append(imports.commit(conn, scope, checked, "bench.csv"))
+            timings.append(time.perf_counter() - started)
+        for batch in reversed(batches):
+            with engine.begin() as conn:
+                imports.rollback(conn, scope, batch)
+    return {"rows": rows, "new_median_s": round(statistics.median(first), 3), "again_median_s": round(statistics.median(again), 3),
+            "runs": runs}
+
+
 def print_table(result: dict) -> None:
     """The medians as a small table on stdout."""
     print(f"scale={result['scale']} database={result['database']} seed_s={result['seed_s']}")
     print(f"{'page':<12}{'cold median s':>15}{'warm median s':>15}{'runs':>6}")
     for page, figures in result["pages"].items():
         print(f"{page:<12}{figures['cold_median_s']:>15.3f}{figures['warm_median_s']:>15.3f}{figures['runs']:>6}")
+    if result.get("import"):
+        figures = result["import"]
+        print(f"import of {figures['rows']:,} rows: new {figures['new_median_s']:.2f} s, again (updates) "
+              f"{figures['again_median_s']:.2f} s, median of {figures['runs']}")
 
 
 def main() -> None:
@@ -109,6 +163,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: data/bench-<scale>.db (SQLite)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", type=Path, help="write the results to this file")
+    parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the timed import (0: skip it)")
     args = parser.parse_args()
     url = args.database_url or default_url(args.scale)
     os.environ["DATABASE_URL"] = url
@@ -117,6 +172,8 @@ def main() -> None:
     result = {"scale": args.scale, "database": get_engine(url).dialect.name,
               "seed_s": None if seed_s is None else round(seed_s, 2),
               "pages": {key: time_page(page, args.runs) for key, page in BENCH_PAGES.items()}}
+    if args.import_rows:
+        result["import"] = time_import(url, args.import_rows, max(1, args.runs // 2))
     print_table(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
