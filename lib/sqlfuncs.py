@@ -48,7 +48,7 @@ class week_start(FunctionElement):  # noqa: N801 - reads like the SQL function i
 def _week_start_default(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
     """SQLite: step back (weekday + 6) % 7 days, where %w counts Sunday as 0."""
     day = compiler.process(element.clauses, **kw)
-    return f"date({day}, '-' || ((CAST(strftime('%%w', {day}) AS INTEGER) + 6) %% 7) || ' days')"
+    return f"date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"  # qmark style: % is literal
 
 
 @compiles(week_start, "postgresql")
@@ -62,4 +62,4 @@ def _week_start_postgresql(element: week_start, compiler: SQLCompiler, **kw: Any
 def _week_start_mysql(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
     """MySQL and MariaDB: WEEKDAY counts Monday as 0."""
     day = compiler.process(element.clauses, **kw)
-    return f"date_format(date_sub({day}, INTERVAL weekday({day}) DAY), '%%%%Y-%%%%m-%%%%d')"
+    return f"date_format(date_sub({day}, INTERVAL weekday({day}) DAY), '%%Y-%%m-%%d')"  # pyformat style: % doubled

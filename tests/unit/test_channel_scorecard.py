@@ -1,9 +1,12 @@
 """The channel scorecard against an independent recomputation from raw daily facts, for HQ and a region."""
 import datetime as dt
+from io import BytesIO
 
+import openpyxl
 import pandas as pd
 import pytest
 
+from lib import exports
 from lib.queries import channels
 from lib.queries.channels import ChannelFilter
 from tests.campaign_helpers import scope_of
@@ -101,3 +104,30 @@ def test_a_model_view_counts_its_campaigns_facts_and_has_no_targets(engine):
 
 def test_previous_period_has_the_same_length_and_ends_the_day_before():
     assert channels.previous_period(dt.date(2026, 3, 1), dt.date(2026, 3, 31)) == (dt.date(2026, 1, 29), dt.date(2026, 2, 28))
+
+
+@pytest.mark.parametrize("grain", ["day", "week", "month"])
+def test_trend_periods_sum_the_raw_facts(engine, grain):
+    start, end = TODAY - dt.timedelta(days=60), TODAY
+    facts = raw(engine, "channel_daily")
+    days = pd.to_datetime(facts["day"])
+    facts = facts[days.dt.date.between(start, end)].assign(day=days)
+    period = {"day": facts["day"].dt.strftime("%Y-%m-%d"),
+              "week": (facts["day"] - pd.to_timedelta(facts["day"].dt.weekday, unit="D")).dt.strftime("%Y-%m-%d"),
+              "month": facts["day"].dt.strftime("%Y-%m")}[grain]
+    expected = facts.assign(period=period).groupby(["period", "channel_id"])["leads"].sum()
+    with engine.connect() as conn:
+        shown = channels.trend(conn, scope_of(engine, "exec"), ChannelFilter(start, end), grain).set_index(["period", "channel_id"])
+    assert sorted(shown.index) == sorted(expected.index)
+    for key, leads in expected.items():
+        assert shown.at[key, "leads"] == pytest.approx(float(leads))
+
+
+def test_the_scorecard_export_carries_the_values_shown(engine):
+    with engine.connect() as conn:
+        card = channels.scorecard(conn, scope_of(engine, "exec"), ChannelFilter(MONTH_START, TODAY))
+    sheet = openpyxl.load_workbook(BytesIO(exports.scorecard_workbook(card, "zh"))).active
+    header = [cell.value for cell in sheet[1]]
+    rows = {row[0]: dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True)}
+    total = card.set_index("channel").loc[channels.TOTAL]
+    assert rows["合计"]["线索量"] == pytest.approx(total["leads"]) and rows["合计"]["线索量·目标"] == pytest.approx(total["leads_target"])
