@@ -133,14 +133,16 @@ def _template_frame(lang: str) -> pd.DataFrame:
 
 
 def import_template_csv(lang: str) -> bytes:
-    """The import template as UTF-8 CSV with a BOM (so Excel opens the Chinese headers correctly)."""
-    return _template_frame(lang).to_csv(index=False).encode("utf-8-sig")
+    """The import template as UTF-8 CSV with a BOM (so Excel opens the Chinese headers): the header only, no sample row."""
+    return _template_frame(lang).head(0).to_csv(index=False).encode("utf-8-sig")
 
 
 def import_template_xlsx(lang: str) -> bytes:
-    """The import template as an .xlsx."""
+    """The import template as an .xlsx: an empty first sheet (the one imported) and a filled-in example on a second one."""
     buffer = BytesIO()
-    _template_frame(lang).to_excel(buffer, index=False, engine="openpyxl")
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        _template_frame(lang).head(0).to_excel(writer, sheet_name=t("sheet_import", lang), index=False)
+        _template_frame(lang).to_excel(writer, sheet_name=t("import_example_sheet", lang), index=False)
     return buffer.getvalue()
 
 

@@ -99,14 +99,16 @@ def table(card: pd.DataFrame, view: str) -> None:
     config = {ui.tr(f"metric_{metric}"): st.column_config.NumberColumn(
         format=TABLE_FORMATS.get(metric, "%,.0f") if view == "value" else "percent") for metric in SCORECARD_METRICS}
     body, total = frame[(card["channel"] != TOTAL).values], frame[(card["channel"] == TOTAL).values]
-    shown = body.style.map(attainment_colour, subset=list(columns.values())) if view == "attainment" else body
+    judged = [label for column, label in columns.items() if not column.startswith("spend")]  # spend is neither good nor bad
+    shown = body.style.map(attainment_colour, subset=judged) if view == "attainment" else body
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
     st.dataframe(total, hide_index=True, width="stretch", column_config=config)
 
 
 flt = pick_filter()
 card = ui.load(channels.scorecard, scope, flt)
-st.caption(ui.tr("channels_caption", start=flt.start, end=flt.end))
+previous_start, previous_end = channels.previous_period(flt.start, flt.end)
+st.caption(ui.tr("channels_caption", start=flt.start, end=flt.end, previous_start=previous_start, previous_end=previous_end))
 if not flt.has_targets:
     st.info(ui.tr("channels_no_targets"))
 headline(card.set_index("channel").loc[TOTAL])

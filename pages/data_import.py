@@ -1,13 +1,15 @@
 """Data import (数据导入): daily channel facts from CSV or Excel, checked row by row, previewed, committed all or nothing."""
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from lib import exports, ui
+from lib.formatting import markdown_text
 from lib.queries import calendar, system
 from lib.services import imports
 from lib.services.imports import ImportRejectedError
 
-CHECKED_KEY = "import_checked"  # session-state key: (file name, file size, Checked) of the last validated upload
+CHECKED_KEY = "import_checked"  # session-state key: (upload id, Checked) of the last validated upload
 PREVIEW_ROWS = 20  # rows shown before committing
 UPLOADS_KEY = "import_uploads"  # session-state key: how many files were imported (a new uploader key after each)
 
@@ -32,11 +34,11 @@ def field_label(name: str) -> str:
     return column.zh if lang == "zh" else column.en
 
 
-def check(upload) -> imports.Checked | None:
+def check(upload: UploadedFile) -> imports.Checked | None:
     """Read and validate an upload once (kept while the same file stays chosen); None with a message if unreadable."""
     stored = st.session_state.get(CHECKED_KEY)
-    if stored and stored[:2] == (upload.name, upload.size):
-        return stored[2]
+    if stored and stored[0] == upload.file_id:  # the same upload; a corrected file of the same name is a new one
+        return stored[1]
     progress = st.progress(0.1, text=ui.tr("import_reading"))
     try:
         frame = imports.read_upload(upload.name, upload.getvalue())
@@ -48,7 +50,7 @@ def check(upload) -> imports.Checked | None:
         st.error(ui.tr(refused.key, **refused.params))
         return None
     progress.empty()
-    st.session_state[CHECKED_KEY] = (upload.name, upload.size, checked)
+    st.session_state[CHECKED_KEY] = (upload.file_id, checked)
     return checked
 
 
@@ -65,8 +67,12 @@ def show_errors(checked: imports.Checked) -> None:
 def commit(checked: imports.Checked, filename: str) -> None:
     """Write the checked file as one batch, with a progress bar; clear the upload and say what happened."""
     st.progress(0.5, text=ui.tr("import_writing", rows=f"{len(checked.rows):,}"))
-    with ui.engine().begin() as conn:
-        batch = imports.commit(conn, scope, checked, filename)
+    try:
+        with ui.engine().begin() as conn:
+            batch = imports.commit(conn, scope, checked, filename)
+    except ImportRejectedError as refused:  # nothing was written: the transaction rolled back
+        st.error(ui.tr(refused.key, **refused.params))
+        return
     st.session_state.pop(CHECKED_KEY, None)
     st.session_state[UPLOADS_KEY] = st.session_state.get(UPLOADS_KEY, 0) + 1  # a fresh, empty uploader
     ui.flash("success", ui.tr("import_done", batch=batch, rows=f"{len(checked.rows):,}"))
@@ -90,11 +96,12 @@ upload = st.file_uploader(ui.tr("import_upload"), type=["csv", "xlsx"], key=f"im
 if upload is not None:
     checked = check(upload)
     if checked is not None and checked.ignored_columns:
-        st.warning(ui.tr("import_ignored_columns", columns="、".join(checked.ignored_columns)))
+        st.warning(ui.tr("import_ignored_columns", columns="、".join(markdown_text(column) for column in checked.ignored_columns)))
     if checked is not None and checked.errors:
         show_errors(checked)
     elif checked is not None:
         st.success(ui.tr("import_valid", rows=f"{len(checked.rows):,}"))
+        st.caption(ui.tr("import_columns_updated", columns="、".join(field_label(name) for name in checked.columns)))
         st.dataframe(preview(checked.rows), hide_index=True, width="stretch")
         if st.button(ui.tr("import_commit"), type="primary", key="import_commit", icon=":material/upload:"):
             commit(checked, upload.name)

@@ -129,12 +129,11 @@ def scorecard(conn: Connection, scope: Scope, flt: ChannelFilter) -> pd.DataFram
     rows = []
     for channel in channels:
         parts = {key: sums[key].get(channel.id, dict.fromkeys(SUMMED, 0.0)) for key in periods}
-        if not any(parts["now"].values()) and channel.id not in targets:
-            continue  # a channel with no activity and no target this period is left out
-        for key in periods:
+        for key in periods:  # every channel counts in the totals, also one that was active only in a compared period
             _add(totals[key], parts[key])
         _add(total_targets, targets.get(channel.id, {}))
-        rows.append(_row(channel.code, channel.name_zh, channel.name_en, parts, targets.get(channel.id)))
+        if any(parts["now"].values()) or channel.id in targets:  # a channel with no activity and no target now: no row
+            rows.append(_row(channel.code, channel.name_zh, channel.name_en, parts, targets.get(channel.id)))
     rows.append(_row(TOTAL, "合计", "Total", totals, total_targets if targets else None))
     return pd.DataFrame(rows)
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from io import BytesIO, StringIO
 from typing import NamedTuple
 
-import numpy as np
 import openpyxl
 import pandas as pd
 from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from lib.bulk import bulk_insert, bulk_update
 from lib.clock import now, today
@@ -31,7 +31,8 @@ MAX_FILE_BYTES = 30 * 1024 * 1024  # larger uploads are refused before parsing
 MAX_ROWS = 300_000  # rows per file
 EARLIEST_DAY = dt.date(2000, 1, 1)  # facts before this are typing errors
 MAX_MONEY = 1e10  # ¥100亿 on one channel-day is a typing error
-MAX_COUNT = 1e12  # no channel-day has a trillion impressions
+MAX_COUNT = 1e12  # no channel-day has a trillion impressions (64-bit columns)
+INT32_MAX = 2_147_483_647  # the largest value of the 32-bit count columns
 ERRORS_SHOWN = 200  # errors listed at most (the count says how many more)
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # tried in order; gb18030 reads GBK and GB2312 too
 
@@ -64,6 +65,7 @@ TEMPLATE: tuple[TemplateColumn, ...] = (
 )
 MONEY_FIELDS = ("spend", "gmv")  # amounts in CNY, two decimals
 COUNT_FIELDS = ("impressions", "clicks", "leads", "valid_leads", "coupons", "orders", "fans", "live_sessions", "live_views")
+WIDE_COUNTS = frozenset({"impressions", "clicks", "live_views"})  # 64-bit columns; the other counts are 32-bit
 FACT_FIELDS = ("spend", "impressions", "clicks", "leads", "valid_leads", "coupons", "orders", "gmv", "fans", "live_sessions",
                "live_views")  # the fact columns an import writes, in table order
 DATE_PATTERN = r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]00:00(?::00)?)?$"  # y-m-d, midnight allowed
@@ -99,6 +101,7 @@ class Checked:
     rows: pd.DataFrame
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    columns: tuple[str, ...] = FACT_FIELDS  # the fact columns the file carries (updates touch only these)
 
     @property
     def ok(self) -> bool:
@@ -130,7 +133,8 @@ def read_upload(filename: str, data: bytes) -> pd.DataFrame:
     suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
     try:
         if suffix == "csv":
-            frame = pd.read_csv(StringIO(_decode(data)), dtype=str, keep_default_na=False, skipinitialspace=True)
+            frame = pd.read_csv(StringIO(_decode(data)), dtype=str, keep_default_na=False, skipinitialspace=True,
+                                skip_blank_lines=False)  # blank lines kept, so row numbers match the file
         elif suffix in ("xlsx", "xlsm"):
             frame = _read_workbook(data)
         else:
@@ -146,7 +150,9 @@ def _read_workbook(data: bytes) -> pd.DataFrame:
     """The first sheet of an .xlsx as cells, formulas kept as their text (=SUM(…)) so that they are refused, not computed."""
     workbook = openpyxl.load_workbook(BytesIO(data), read_only=True, data_only=False)
     try:
-        rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # some exporters store a wrong sheet size; read every row there is
+        rows = list(sheet.iter_rows(values_only=True))
     finally:
         workbook.close()
     if not rows:
@@ -160,6 +166,10 @@ def _with_fields(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns renamed to template fields; missing required columns refused; blank rows dropped."""
     aliases = _header_aliases()
     renamed = {column: aliases[str(column).strip().lower()] for column in frame.columns if str(column).strip().lower() in aliases}
+    repeated = sorted({field for field in renamed.values() if list(renamed.values()).count(field) > 1})
+    if repeated:
+        raise ImportRejectedError("import_repeated_columns", columns="、".join(
+            column.zh for column in TEMPLATE if column.field in repeated))
     missing = [column.zh for column in TEMPLATE if column.required and column.field not in renamed.values()]
     if missing:
         raise ImportRejectedError("import_missing_columns", columns="、".join(missing))
@@ -172,6 +182,11 @@ def _with_fields(frame: pd.DataFrame) -> pd.DataFrame:
         raise ImportRejectedError("import_too_many_rows", rows=MAX_ROWS)
     frame.attrs["ignored_columns"] = ignored
     return frame
+
+
+def present_facts(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The fact columns a file carries: an import updates only these on existing facts (the others keep their values)."""
+    return tuple(name for name in FACT_FIELDS if name in frame.columns)
 
 
 def _text(cells: pd.Series) -> pd.Series:
@@ -213,7 +228,7 @@ def _lookup(cells: pd.Series, names: dict[str, int]) -> tuple[pd.Series, pd.Seri
 def validate(conn: Connection, frame: pd.DataFrame, last_day: dt.date | None = None) -> Checked:
     """Check every row; the clean rows (ids resolved, numbers parsed) and every problem with its spreadsheet row."""
     last_day = last_day or today()
-    line = pd.Series(np.arange(len(frame)) + 2, index=frame.index)  # the header is row 1
+    line = pd.Series(frame.index + 2, index=frame.index)  # the file's row: the header is row 1, blank rows still counted
     errors: list[RowError] = []
 
     def flag(mask: pd.Series, field_name: str, key: str, **params: object) -> None:
@@ -237,7 +252,7 @@ def validate(conn: Connection, frame: pd.DataFrame, last_day: dt.date | None = N
         values = _parse_numbers(_text(cells).mask(_text(cells).eq(""), "0"))
         flag(values.isna(), name, "import_err_number")
         flag(values < 0, name, "import_err_negative")
-        limit = MAX_MONEY if name in MONEY_FIELDS else MAX_COUNT
+        limit = MAX_MONEY if name in MONEY_FIELDS else MAX_COUNT if name in WIDE_COUNTS else INT32_MAX
         flag(values > limit, name, "import_err_too_big", max=f"{limit:,.0f}")
         if name in COUNT_FIELDS:
             flag(values.notna() & (values != values.round()), name, "import_err_whole")
@@ -250,7 +265,7 @@ def validate(conn: Connection, frame: pd.DataFrame, last_day: dt.date | None = N
     errors.extend(RowError(int(row), "day", "import_err_duplicate", {"first": int(first)})
                   for row, first in zip(line[repeated], first_line[repeated]))
     errors.sort(key=lambda error: (error.row, error.field))
-    return Checked(out, errors, frame.attrs.get("ignored_columns", []))
+    return Checked(out, errors, frame.attrs.get("ignored_columns", []), present_facts(frame))
 
 
 def _check_campaigns(conn: Connection, frame: pd.DataFrame, out: pd.DataFrame, flag) -> None:
@@ -287,6 +302,14 @@ def commit(conn: Connection, scope: Scope, checked: Checked, filename: str) -> i
         raise ImportRejectedError("import_not_allowed")
     if not checked.ok:
         raise ImportRejectedError("import_has_errors", count=len(checked.errors))
+    try:
+        return _write_batch(conn, scope, checked, filename)
+    except DBAPIError as error:  # e.g. a value the database's column cannot hold: the caller's transaction rolls back
+        raise ImportRejectedError("import_database_refused", error=type(error.orig).__name__) from error
+
+
+def _write_batch(conn: Connection, scope: Scope, checked: Checked, filename: str) -> int:
+    """The batch row, the undo rows, the updates and the inserts of a validated file; the batch id."""
     rows = checked.rows.astype({"channel_id": int, "region_key": int, "campaign_key": int})
     batch_id = conn.execute(insert(ImportBatch).values(kind=KIND, filename=filename[:255], user_id=scope.user_id,
                                                        created_at=now(), row_count=len(rows), status="committed")).inserted_primary_key[0]
@@ -296,8 +319,9 @@ def commit(conn: Connection, scope: Scope, checked: Checked, filename: str) -> i
     bulk_insert(conn, ChannelDailyUndo.__table__, ("batch_id", "fact_id", "previous_batch_id", *FACT_FIELDS),
                 [(batch_id, int(fact), None if pd.isna(previous) else int(previous), *_plain(values))
                  for fact, previous, *values in updates[["fact_id", "previous_batch_id", *old]].itertuples(index=False)])
-    bulk_update(conn, ChannelDaily.__table__, (*FACT_FIELDS, "import_batch_id"),
-                [(int(fact), *_plain(values), batch_id) for fact, *values in updates[["fact_id", *FACT_FIELDS]].itertuples(index=False)])
+    bulk_update(conn, ChannelDaily.__table__, (*checked.columns, "import_batch_id"),
+                [(int(fact), *_plain(values, checked.columns), batch_id)
+                 for fact, *values in updates[["fact_id", *checked.columns]].itertuples(index=False)])
     bulk_insert(conn, ChannelDaily.__table__, ("day", "channel_id", "region_id", "campaign_id", *FACT_FIELDS, "import_batch_id"),
                 [(day, int(channel), _id(region), _id(campaign), *_plain(values), batch_id) for day, channel, region, campaign, *values
                  in inserts[["day", "channel_id", "region_id", "campaign_id", *FACT_FIELDS]].itertuples(index=False)])
@@ -311,9 +335,9 @@ def _id(value: object) -> int | None:
     return None if pd.isna(value) else int(value)
 
 
-def _plain(values: list) -> list:
-    """Fact values as plain Python numbers (money as float, counts as int)."""
-    return [float(value) if name in MONEY_FIELDS else int(value) for name, value in zip(FACT_FIELDS, values)]
+def _plain(values: list, names: tuple[str, ...] = FACT_FIELDS) -> list:
+    """Fact values (of the named columns) as plain Python numbers: money as float, counts as int."""
+    return [float(value) if name in MONEY_FIELDS else int(value) for name, value in zip(names, values)]
 
 
 def rollback(conn: Connection, scope: Scope, batch_id: int) -> None:

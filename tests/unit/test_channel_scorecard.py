@@ -67,6 +67,9 @@ def test_every_figure_equals_a_recomputation_from_raw_facts(engine, username, re
     assert total["spend"] == pytest.approx(whole["spend"]) and total["leads"] == pytest.approx(whole["leads"])
     assert total["cpl"] == pytest.approx(whole["spend"] / whole["leads"]), "the total CPL comes from sums, not an average"
     assert total["valid_rate"] == pytest.approx(whole["valid_leads"] / whole["leads"])
+    before = previous.sum()  # every channel of the previous period, also one quiet now
+    assert total["leads_vs_previous"] == pytest.approx(whole["leads"] / before["leads"] - 1)
+    assert total["cpl_vs_previous"] == pytest.approx(whole["spend"] / whole["leads"] / (before["spend"] / before["leads"]) - 1)
     all_targets = prorated_targets(engine, region, start, end)
     assert total["leads_target"] == pytest.approx(all_targets["leads"])
 

@@ -181,3 +181,25 @@ def test_regional_staff_and_executives_cannot_import(engine):
     for username in ("east", "exec"):
         with pytest.raises(ImportRejectedError, match="import_not_allowed"), engine.begin() as conn:
             imports.commit(conn, scope_of(engine, username), checked, "x.csv")
+
+
+def test_row_numbers_count_blank_lines_as_in_the_file(engine):
+    lines = [*good_lines(dt.date(2021, 6, 1), 2), "", ",,,,,,,,,", f"{dt.date(2021, 6, 5)},抖音,华东,,-1,100,10,5,2,0"]
+    checked = load(engine, csv_file(lines))
+    assert [(error.row, error.field) for error in checked.errors] == [(6, "spend")]
+
+
+def test_a_file_with_some_columns_updates_only_those_and_keeps_the_rest(engine):
+    day = dt.date(2021, 7, 1)
+    land(engine, csv_file(good_lines(day, 1)))
+    land(engine, csv_file([f"{day},抖音,华东,5555"], header="日期,渠道,大区,花费"))
+    stored = facts_between(engine, day, day).iloc[0]
+    assert (stored["spend"], stored["impressions"], stored["leads"]) == (5555.0, 50_000, 40)
+
+
+def test_counts_beyond_their_column_and_repeated_headers_are_refused_readably(engine):
+    checked = load(engine, csv_file([f"{dt.date(2021, 8, 1)},抖音,华东,,1,100,10,3000000000,2,0"]))
+    assert [(error.field, error.key) for error in checked.errors] == [("leads", "import_err_too_big")]
+    with pytest.raises(ImportRejectedError) as refused:
+        imports.read_upload("x.csv", "日期,date,渠道\n2021-08-01,2021-08-01,抖音".encode())
+    assert refused.value.key == "import_repeated_columns"
