@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from lib.formatting import ratio
 from lib.models import Campaign, Channel, ChannelDaily
@@ -63,7 +63,7 @@ def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
     return start - length - dt.timedelta(days=1), start - dt.timedelta(days=1)
 
 
-def _facts_query(scope: Scope, flt: ChannelFilter, *group_by) -> Select:
+def _facts_query(scope: Scope, flt: ChannelFilter, *group_by: ColumnElement) -> Select:
     """Summed facts within the scope and filter, grouped as asked."""
     query = select(*group_by, *[func.coalesce(func.sum(getattr(ChannelDaily, name)), 0).label(name) for name in SUMMED]).where(
         ChannelDaily.day.between(flt.start, flt.end), scope.region_filter(ChannelDaily.region_id))
@@ -156,7 +156,7 @@ def _row(code: str, name_zh: str, name_en: str, parts: dict[str, dict[str, float
 GRAINS = ("day", "week", "month")  # trend granularities
 
 
-def _period(grain: str):
+def _period(grain: str) -> ColumnElement:
     """The SQL expression of a fact's period for a grain (its day, the week's Monday, or 'YYYY-MM')."""
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")

@@ -11,18 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import math
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO, StringIO
 from typing import NamedTuple
 
 import openpyxl
 import pandas as pd
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from lib.bulk import bulk_insert, bulk_update
 from lib.clock import now, today
-from lib.models import Campaign, Channel, ChannelDaily, ChannelDailyUndo, ImportBatch, Region
+from lib.models import Base, Campaign, Channel, ChannelDaily, ChannelDailyUndo, ImportBatch, Region
 from lib.scope import Scope
 from lib.services import audit
 
@@ -118,9 +119,12 @@ def _decode(data: bytes) -> str:
     """CSV bytes as text: UTF-8 (with or without BOM), else GBK/GB18030."""
     for encoding in CSV_ENCODINGS:
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if not text.strip():
+            raise ImportRejectedError("import_empty")  # e.g. only a byte-order mark
+        return text
     raise ImportRejectedError("import_bad_encoding")
 
 
@@ -194,7 +198,7 @@ def _text(cells: pd.Series) -> pd.Series:
     return cells.astype("string").str.strip().fillna("")
 
 
-def _names(conn: Connection, table, *columns) -> dict[str, int]:
+def _names(conn: Connection, table: type[Base], *columns: ColumnElement) -> dict[str, int]:
     """Lower-cased code/name → id for a lookup table."""
     names: dict[str, int] = {}
     for row in conn.execute(select(table.id, *columns)):
@@ -268,7 +272,7 @@ def validate(conn: Connection, frame: pd.DataFrame, last_day: dt.date | None = N
     return Checked(out, errors, frame.attrs.get("ignored_columns", []), present_facts(frame))
 
 
-def _check_campaigns(conn: Connection, frame: pd.DataFrame, out: pd.DataFrame, flag) -> None:
+def _check_campaigns(conn: Connection, frame: pd.DataFrame, out: pd.DataFrame, flag: Callable[..., None]) -> None:
     """Campaign ids must exist, and a regional campaign's facts belong to its region."""
     cells = frame["campaign_id"] if "campaign_id" in frame else pd.Series("", index=frame.index)
     numbers = _parse_numbers(cells)

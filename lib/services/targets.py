@@ -10,7 +10,7 @@ import math
 from typing import NamedTuple
 
 import pandas as pd
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, insert, select, update
 
 from lib.models import Channel, ChannelTarget
 from lib.scope import Scope
@@ -38,7 +38,7 @@ class TargetsRefusedError(ValueError):
         self.key, self.errors, self.params = key, errors or [], params
 
 
-def _region_clause(region_id: int | None):
+def _region_clause(region_id: int | None) -> ColumnElement[bool]:
     """Rows of one region, or the national rows (region NULL)."""
     return ChannelTarget.region_id.is_(None) if region_id is None else ChannelTarget.region_id == region_id
 

@@ -135,6 +135,7 @@ def test_a_gbk_csv_from_chinese_excel_lands(engine):
 
 @pytest.mark.parametrize("data,filename,key", [
     (b"", "facts.csv", "import_empty"),
+    (b"\xef\xbb\xbf", "facts.csv", "import_empty"),
     (HEADER_ZH.encode(), "facts.csv", "import_empty"),
     (b"\xff\xfe\x00\x00\xff\x80\xff", "facts.csv", "import_bad_encoding"),
     (b"PK\x03\x04 not really a workbook", "facts.xlsx", "import_unreadable"),
