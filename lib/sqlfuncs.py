@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -63,3 +63,33 @@ def _week_start_mysql(element: week_start, compiler: SQLCompiler, **kw: Any) -> 
     """MySQL and MariaDB: WEEKDAY counts Monday as 0."""
     day = compiler.process(element.clauses, **kw)
     return f"date_format(date_sub({day}, INTERVAL weekday({day}) DAY), '%%Y-%%m-%%d')"  # pyformat style: % doubled
+
+
+class hours_between(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+    """Whole hours from the first timestamp to the second (rounded), on every supported database."""
+
+    type = Integer()
+    name = "hours_between"
+    inherit_cache = True
+
+
+@compiles(hours_between)
+def _hours_between_default(element: hours_between, compiler: SQLCompiler, **kw: Any) -> str:
+    """SQLite: julian-day difference × 24, rounded."""
+    first, second = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(round((julianday({second}) - julianday({first})) * 24) AS INTEGER)"
+
+
+@compiles(hours_between, "postgresql")
+def _hours_between_postgresql(element: hours_between, compiler: SQLCompiler, **kw: Any) -> str:
+    """PostgreSQL: epoch seconds of the interval ÷ 3600, rounded."""
+    first, second = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(round(extract(epoch from ({second} - {first})) / 3600) AS INTEGER)"
+
+
+@compiles(hours_between, "mysql")
+@compiles(hours_between, "mariadb")
+def _hours_between_mysql(element: hours_between, compiler: SQLCompiler, **kw: Any) -> str:
+    """MySQL and MariaDB: seconds ÷ 3600, rounded."""
+    first, second = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(round(timestampdiff(SECOND, {first}, {second}) / 3600) AS SIGNED)"

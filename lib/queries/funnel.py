@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, lite
 from lib.formatting import ratio
 from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Region, VehicleModel
 from lib.scope import Scope
+from lib.sqlfuncs import hours_between, year_month
 
 STAGE_COLUMNS = {"lead": Lead.created_at, "valid": Lead.valid_at, "visit": Lead.visit_at, "test_drive": Lead.test_drive_at,
                  "order": Lead.order_at, "delivery": Lead.delivery_at}  # stage -> its timestamp, in funnel order
@@ -116,3 +117,124 @@ def funnel(conn: Connection, scope: Scope, flt: FunnelFilter, mode: str, breakdo
         rows = pd.DataFrame(columns=["key", *FUNNEL_STAGES])
     rows[list(FUNNEL_STAGES)] = rows[list(FUNNEL_STAGES)].astype(float)
     return with_conversion(rows.sort_values("lead", ascending=False, kind="stable").reset_index(drop=True))
+
+
+LAG_PAIRS = (("lead", "valid"), ("valid", "visit"), ("visit", "test_drive"), ("test_drive", "order"))  # timed steps
+HOURS_PER_DAY = 24
+
+
+def _weighted_quantile(hours: pd.Series, counts: pd.Series, share: float) -> float | None:
+    """The smallest value whose cumulative count reaches `share` of all (the 'inverted CDF' quantile), in days."""
+    total = counts.sum()
+    if total == 0:
+        return None
+    order = hours.argsort(kind="stable")
+    cumulative = counts.iloc[order].cumsum()
+    return float(hours.iloc[order][cumulative >= share * total].iloc[0]) / HOURS_PER_DAY
+
+
+def stage_lags(conn: Connection, scope: Scope, flt: FunnelFilter, breakdown: str | None = None) -> pd.DataFrame:
+    """Median and 75th-percentile days of each timed step, for the leads created in the period (whole hours, in SQL)."""
+    frames = []
+    for first, second in LAG_PAIRS:
+        lag = hours_between(STAGE_COLUMNS[first], STAGE_COLUMNS[second]).label("hours")
+        key = BREAKDOWNS[breakdown][0].label("key") if breakdown else literal(0).label("key")
+        query = (select(key, lag, func.count().label("leads"))
+                 .where(*_narrowing(scope, flt), _period_clause("cohort", flt), STAGE_COLUMNS[first].is_not(None),
+                        STAGE_COLUMNS[second].is_not(None))
+                 .group_by(key, lag))
+        histogram = pd.DataFrame(conn.execute(query).mappings().all(), columns=["key", "hours", "leads"])
+        for value, bins in histogram.groupby("key"):
+            frames.append({"key": value, "step": f"{first}_{second}", "leads": int(bins["leads"].sum()),
+                           "median_days": _weighted_quantile(bins["hours"], bins["leads"], 0.5),
+                           "p75_days": _weighted_quantile(bins["hours"], bins["leads"], 0.75)})
+    return pd.DataFrame(frames, columns=["key", "step", "leads", "median_days", "p75_days"])
+
+
+LIST_PAGE_SIZE = 50  # leads per page of the drill-down list
+COHORT_MONTHS = 12  # creation months shown in the cohort matrix (ending with the period's month)
+
+
+def lost_and_dormant(conn: Connection, scope: Scope, flt: FunnelFilter, mode: str) -> pd.DataFrame:
+    """Lost leads by the stage they were lost at and the reason (cohort: created in the period; activity: lost in it)."""
+    period = _period_clause("cohort", flt) if mode == "cohort" else and_(Lead.lost_at >= flt.since, Lead.lost_at < flt.until)
+    query = (select(Lead.lost_stage, Lead.lost_reason, func.count().label("leads"))
+             .where(*_narrowing(scope, flt), period, Lead.lost_at.is_not(None))
+             .group_by(Lead.lost_stage, Lead.lost_reason))
+    return pd.DataFrame(conn.execute(query).mappings().all(), columns=["lost_stage", "lost_reason", "leads"])
+
+
+def became(column: ColumnElement) -> ColumnElement:
+    """The furthest stage a lead reached after a moment (e.g. its reactivation), or 'none'."""
+    later = [(STAGE_COLUMNS[stage] > column, stage) for stage in reversed(FUNNEL_STAGES[1:])]
+    return case(*later, else_="none")
+
+
+def dormant_and_reactivated(conn: Connection, scope: Scope, flt: FunnelFilter, mode: str) -> dict[str, object]:
+    """Dormant leads, reactivated leads, and what the reactivated ones became afterwards."""
+    def in_period(column: ColumnElement) -> ColumnElement[bool]:
+        return _period_clause("cohort", flt) if mode == "cohort" else and_(column >= flt.since, column < flt.until)
+
+    where = _narrowing(scope, flt)
+    dormant = conn.execute(select(func.count()).where(*where, in_period(Lead.dormant_at), Lead.dormant_at.is_not(None))).scalar_one()
+    outcome = became(Lead.reactivated_at).label("became")
+    outcomes = dict(conn.execute(select(outcome, func.count()).where(*where, in_period(Lead.reactivated_at),
+                                                                      Lead.reactivated_at.is_not(None)).group_by(outcome)).all())
+    return {"dormant": int(dormant), "reactivated": int(sum(outcomes.values())), "became": {k: int(v) for k, v in outcomes.items()}}
+
+
+def cohort_matrix(conn: Connection, scope: Scope, flt: FunnelFilter) -> pd.DataFrame:
+    """Creation month × months since creation → cumulative order rate, for the 12 creation months ending with the period's."""
+    last = flt.end.replace(day=1)
+    first = (pd.Timestamp(last) - pd.DateOffset(months=COHORT_MONTHS - 1)).date()
+    span = FunnelFilter(first, flt.end, *[getattr(flt, name) for name in ("channel_ids", "region_ids", "province_adcodes",
+                                                                             "model_ids", "dealer_ids", "grades", "campaign_ids")])
+    cohort, ordered = year_month(Lead.created_at).label("cohort"), year_month(Lead.order_at).label("ordered")
+    sizes = dict(conn.execute(select(cohort, func.count()).where(*_narrowing(scope, span), _period_clause("cohort", span))
+                              .group_by(cohort)).all())
+    orders = pd.DataFrame(conn.execute(select(cohort, ordered, func.count().label("orders"))
+                                       .where(*_narrowing(scope, span), _period_clause("cohort", span), Lead.order_at.is_not(None))
+                                       .group_by(cohort, ordered)).mappings().all(), columns=["cohort", "ordered", "orders"])
+    return cumulative_rates(sizes, orders, flt.end)
+
+
+def _month_index(text: str) -> int:
+    """'YYYY-MM' as a month count."""
+    return int(text[:4]) * 12 + int(text[5:7]) - 1
+
+
+def cumulative_rates(sizes: dict[str, int], orders: pd.DataFrame, end: dt.date) -> pd.DataFrame:
+    """Rows: creation months; columns 0, 1, 2 …: share of the cohort ordered by that many months after creation
+    (NaN where the month has not happened yet: a young cohort is not read as a failure)."""
+    newest = end.year * 12 + end.month - 1
+    width = max((newest - _month_index(month) for month in sizes), default=-1) + 1
+    rows = {}
+    for month, size in sorted(sizes.items()):
+        mine = orders[orders["cohort"] == month]
+        per_offset = mine.groupby(mine["ordered"].map(_month_index) - _month_index(month))["orders"].sum()
+        age = newest - _month_index(month)
+        rows[month] = [per_offset[per_offset.index <= offset].sum() / size if offset <= age else float("nan") for offset in range(width)]
+    matrix = pd.DataFrame.from_dict(rows, orient="index", columns=list(range(width)))
+    matrix.insert(0, "leads", [sizes[month] for month in matrix.index])
+    return matrix
+
+
+def lead_list(conn: Connection, scope: Scope, flt: FunnelFilter, mode: str, stage: str, breakdown: str | None = None,
+              key: int | None = None, page: int = 0, page_size: int = LIST_PAGE_SIZE) -> tuple[int, pd.DataFrame]:
+    """The leads behind one funnel bar or cell (masked personal data only), newest first, one page; and how many there are."""
+    if stage not in STAGE_COLUMNS:
+        raise ValueError(f"unknown stage {stage!r}")
+    column = STAGE_COLUMNS[stage]
+    chosen = reached(stage) if mode == "cohort" else and_(column >= flt.since, column < flt.until)
+    where = [*_narrowing(scope, flt), _period_clause(mode, flt), chosen]
+    if breakdown is not None and key is not None:
+        where.append(BREAKDOWNS[breakdown][0] == key)
+    total = conn.execute(select(func.count()).select_from(Lead).where(*where)).scalar_one()
+    query = (select(Lead.id, Lead.created_at, Channel.name_zh.label("channel_zh"), Channel.name_en.label("channel_en"),
+                    Region.name_zh.label("region_zh"), Region.name_en.label("region_en"), VehicleModel.name_zh.label("model_zh"),
+                    VehicleModel.name_en.label("model_en"), Dealer.name.label("dealer"), Lead.grade,
+                    became(Lead.created_at).label("furthest"), Lead.lost_reason, Lead.name_masked, Lead.phone_masked)
+             .join(Channel, Channel.id == Lead.channel_id).join(Region, Region.id == Lead.region_id)
+             .join(VehicleModel, VehicleModel.id == Lead.model_id).outerjoin(Dealer, Dealer.id == Lead.dealer_id)
+             .where(*where).order_by(Lead.created_at.desc(), Lead.id.desc()).limit(page_size).offset(page * page_size))
+    return int(total), pd.DataFrame(conn.execute(query).mappings().all())

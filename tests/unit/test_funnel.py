@@ -1,6 +1,7 @@
 """The lead funnel against raw lead rows, in both modes, for HQ and a region, overall and by breakdown."""
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -69,3 +70,80 @@ def test_an_empty_period_gives_zero_counts_and_no_rates(engine):
         shown = funnel.funnel(conn, scope_of(engine, "exec"), empty, "cohort").iloc[0]
         by_channel = funnel.funnel(conn, scope_of(engine, "exec"), empty, "activity", "channel")
     assert shown["lead"] == 0 and shown["valid_step"] is None and by_channel.empty
+
+
+def raw_quantile(days: pd.Series, share: float) -> float:
+    """The smallest whole-hour lag reaching `share` of the leads, in days."""
+    exact = days * 24
+    hours = (np.sign(exact) * np.floor(exact.abs() + 0.5)).astype(int).sort_values().reset_index(drop=True)  # half away from 0, as SQL
+    return float(hours.iloc[int(-(-share * len(hours) // 1)) - 1]) / 24
+
+
+@pytest.mark.parametrize("username,region_code", [("exec", None), ("southwest", "southwest")])
+def test_median_and_p75_lags_equal_raw_rows(engine, username, region_code):
+    rows = leads(engine, None if region_code is None else region_id(engine, region_code))
+    cohort = rows[(rows["created_at"] >= pd.Timestamp(START)) & (rows["created_at"] < pd.Timestamp(TODAY + dt.timedelta(days=1)))]
+    with engine.connect() as conn:
+        shown = funnel.stage_lags(conn, scope_of(engine, username), FunnelFilter(START, TODAY)).set_index("step")
+    for first, second in funnel.LAG_PAIRS:
+        both = cohort.dropna(subset=[STAMPS[first], STAMPS[second]])
+        days = (both[STAMPS[second]] - both[STAMPS[first]]).dt.total_seconds() / 86_400
+        step = f"{first}_{second}"
+        assert shown.at[step, "leads"] == len(days)
+        assert shown.at[step, "median_days"] == pytest.approx(raw_quantile(days, 0.5))
+        assert shown.at[step, "p75_days"] == pytest.approx(raw_quantile(days, 0.75))
+
+
+def test_lost_reasons_equal_raw_rows_in_both_modes(engine):
+    rows = leads(engine, None)
+    rows["lost_at"] = pd.to_datetime(rows["lost_at"])
+    low, high = pd.Timestamp(START), pd.Timestamp(TODAY + dt.timedelta(days=1))
+    cohort = rows[(rows["created_at"] >= low) & (rows["created_at"] < high) & rows["lost_at"].notna()]
+    activity = rows[(rows["lost_at"] >= low) & (rows["lost_at"] < high)]
+    with engine.connect() as conn:
+        for mode, expected in (("cohort", cohort), ("activity", activity)):
+            shown = funnel.lost_and_dormant(conn, scope_of(engine, "exec"), FunnelFilter(START, TODAY), mode)
+            counts = expected.groupby(["lost_stage", "lost_reason"]).size()
+            assert dict(zip(zip(shown["lost_stage"], shown["lost_reason"]), shown["leads"])) == counts.to_dict()
+
+
+def test_reactivated_leads_and_what_they_became(engine):
+    rows = leads(engine, None)
+    rows["reactivated_at"] = pd.to_datetime(rows["reactivated_at"])
+    low, high = pd.Timestamp(START) - pd.Timedelta(days=400), pd.Timestamp(TODAY + dt.timedelta(days=1))
+    chosen = rows[(rows["reactivated_at"] >= low) & (rows["reactivated_at"] < high)]
+
+    def outcome(row: pd.Series) -> str:
+        later = [stage for stage in FUNNEL_STAGES[1:] if pd.notna(row[STAMPS[stage]]) and row[STAMPS[stage]] > row["reactivated_at"]]
+        return later[-1] if later else "none"
+
+    with engine.connect() as conn:
+        shown = funnel.dormant_and_reactivated(conn, scope_of(engine, "exec"), FunnelFilter(low.date(), TODAY), "activity")
+    assert shown["reactivated"] == len(chosen) > 0
+    assert shown["became"] == chosen.apply(outcome, axis=1).value_counts().to_dict()
+
+
+def test_the_cohort_matrix_is_cumulative_and_blank_where_a_cohort_is_too_young(engine):
+    rows = leads(engine, None)
+    with engine.connect() as conn:
+        matrix = funnel.cohort_matrix(conn, scope_of(engine, "exec"), FunnelFilter(START, TODAY))
+    newest = f"{TODAY:%Y-%m}"
+    assert pd.isna(matrix.loc[newest, 1]), "this month's cohort has no month 1 yet"
+    oldest = matrix.index[0]
+    cohort = rows[rows["created_at"].dt.strftime("%Y-%m") == oldest]
+    months = (cohort["order_at"].dt.year * 12 + cohort["order_at"].dt.month) - (cohort["created_at"].dt.year * 12 + cohort["created_at"].dt.month)
+    assert matrix.loc[oldest, "leads"] == len(cohort)
+    for offset in (0, 2, 5):
+        assert matrix.loc[oldest, offset] == pytest.approx((months <= offset).sum() / len(cohort))
+
+
+def test_the_lead_list_is_masked_scoped_and_paged(engine):
+    with engine.connect() as conn:
+        total, page = funnel.lead_list(conn, scope_of(engine, "east"), FunnelFilter(START, TODAY), "cohort", "order", page_size=10)
+        _, second = funnel.lead_list(conn, scope_of(engine, "east"), FunnelFilter(START, TODAY), "cohort", "order", page=1, page_size=10)
+    rows = leads(engine, region_id(engine, "east"))
+    cohort = rows[(rows["created_at"] >= pd.Timestamp(START)) & (rows["created_at"] < pd.Timestamp(TODAY + dt.timedelta(days=1)))]
+    assert total == int(cohort[["order_at", "delivery_at"]].notna().any(axis=1).sum())
+    assert len(page) == min(10, total) and set(page["id"]).isdisjoint(set(second["id"]))
+    assert set(page["region_zh"]) <= {"华东"} and page["phone_masked"].str.contains(r"\*\*\*\*").all()
+    assert "phone_hash" not in page.columns
