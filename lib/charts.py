@@ -177,3 +177,34 @@ def cost_versus_volume(card: pd.DataFrame, lang: str) -> go.Figure:
                          xaxis={"title": t("metric_leads", lang), "rangemode": "tozero"},
                          yaxis={"title": t("metric_cpl", lang), "tickprefix": "¥", "rangemode": "tozero"})
     return figure
+
+
+def lead_funnel(row: pd.Series, lang: str) -> go.Figure:
+    """The six stages as a funnel: counts, with the share of leads at each stage."""
+    stages = ("lead", "valid", "visit", "test_drive", "order", "delivery")
+    figure = go.Figure(go.Funnel(y=[t(f"stage_{stage}", lang) for stage in stages], x=[row[stage] for stage in stages],
+                                 textinfo="value+percent initial", marker={"color": GROUP_COLOURS[:len(stages)]}))
+    figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 20, "b": 10})
+    return figure
+
+
+def cohort_heatmap(matrix: pd.DataFrame, lang: str) -> go.Figure:
+    """Creation month × months since creation → cumulative order rate (blank where the cohort is too young)."""
+    offsets = [column for column in matrix.columns if column != "leads"]
+    figure = go.Figure(go.Heatmap(z=matrix[offsets].values, x=[str(offset) for offset in offsets], y=list(matrix.index),
+                                  colorscale="Blues", zmin=0, hoverongaps=False, colorbar={"tickformat": ".1%"},
+                                  texttemplate="%{z:.1%}", hovertemplate="%{y} +%{x}: %{z:.2%}<extra></extra>"))
+    figure.update_layout(height=max(300, 28 * len(matrix) + 90), margin={"l": 10, "r": 10, "t": 20, "b": 10},
+                         xaxis={"title": t("cohort_months_since", lang)}, yaxis={"title": t("cohort_month", lang), "autorange": "reversed"})
+    return figure
+
+
+def lost_reasons(lost: pd.DataFrame, lang: str) -> go.Figure:
+    """Lost leads by the stage they were lost at, stacked by reason."""
+    figure = go.Figure()
+    for index, (reason, rows) in enumerate(lost.groupby("lost_reason")):
+        figure.add_bar(x=[t(f"stage_{stage}", lang) for stage in rows["lost_stage"]], y=rows["leads"],
+                       name=t(f"reason_{reason}", lang), marker_color=GROUP_COLOURS[index % len(GROUP_COLOURS)])
+    figure.update_layout(barmode="stack", height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         legend={"orientation": "h", "y": 1.12}, yaxis={"title": t("lost_total", lang)})
+    return figure

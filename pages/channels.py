@@ -1,11 +1,9 @@
 """Channel KPIs (渠道 KPI): per channel against target, the previous period and last year; trends; Excel export."""
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 
-from lib import exports, formatting, periods, ui
-from lib.components import channel_trends
+from lib import exports, formatting, ui
+from lib.components import channel_trends, period_picker
 from lib.metrics import BENCHMARK_KEYS, TABLE_FORMATS, format_value
 from lib.queries import calendar, channels
 from lib.queries.channels import SCORECARD_METRICS, TOTAL, ChannelFilter
@@ -22,35 +20,9 @@ st.title(ui.tr("channels_title"))
 ui.demo_banner()
 
 
-def pick_period() -> tuple[dt.date, dt.date]:
-    """The period picker: a month, a quarter, the year to date or a custom span."""
-    kind_column, value_column = st.columns([2, 3])
-    kind = kind_column.segmented_control(ui.tr("period"), periods.PERIOD_KINDS, default="month", key="channels_period",
-                                         format_func=ui.labelled("period", periods.PERIOD_KINDS).get) or "month"
-    if kind == "month":
-        months = periods.recent_months(last_day)
-        year, month = value_column.selectbox(ui.tr("period_month"), months, key="channels_month",
-                                             format_func={m: ui.tr("year_month", year=m[0], month=m[1]) for m in months}.get)
-        return periods.month_span(year, month, last_day)
-    if kind == "quarter":
-        quarters = periods.recent_quarters(last_day)
-        year, quarter = value_column.selectbox(ui.tr("period_quarter"), quarters, key="channels_quarter",
-                                               format_func={q: ui.tr("year_quarter", year=q[0], quarter=q[1]) for q in quarters}.get)
-        return periods.quarter_span(year, quarter, last_day)
-    if kind == "ytd":
-        value_column.caption(ui.tr("period_ytd_caption", start=last_day.replace(month=1, day=1), end=last_day))
-        return last_day.replace(month=1, day=1), last_day
-    chosen = value_column.date_input(ui.tr("period_custom"), (last_day.replace(day=1), last_day), max_value=last_day,
-                                     key="channels_custom", format="YYYY-MM-DD")
-    if len(chosen) != 2:
-        st.info(ui.tr("period_pick_end"))
-        st.stop()
-    return chosen[0], chosen[1]
-
-
 def pick_filter() -> ChannelFilter:
     """Period and narrowing: regions (HQ only), models, campaigns."""
-    start, end = pick_period()
+    start, end = period_picker.pick("channels", last_day)
     region_column, model_column, campaign_column = st.columns(3)
     region_ids: tuple[int, ...] = ()
     if scope.sees_all_regions:

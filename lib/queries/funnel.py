@@ -114,7 +114,7 @@ def funnel(conn: Connection, scope: Scope, flt: FunnelFilter, mode: str, breakdo
     """Stage counts with step and overall conversion: one row, or one per breakdown value (by leads, largest first)."""
     rows = pd.DataFrame(conn.execute(funnel_query(scope, flt, mode, breakdown)).mappings().all())
     if rows.empty:
-        rows = pd.DataFrame(columns=["key", *FUNNEL_STAGES])
+        rows = pd.DataFrame(columns=["key", *([] if breakdown is None else ["name_zh", "name_en"]), *FUNNEL_STAGES])
     rows[list(FUNNEL_STAGES)] = rows[list(FUNNEL_STAGES)].astype(float)
     return with_conversion(rows.sort_values("lead", ascending=False, kind="stable").reset_index(drop=True))
 
@@ -211,7 +211,8 @@ def cumulative_rates(sizes: dict[str, int], orders: pd.DataFrame, end: dt.date) 
     rows = {}
     for month, size in sorted(sizes.items()):
         mine = orders[orders["cohort"] == month]
-        per_offset = mine.groupby(mine["ordered"].map(_month_index) - _month_index(month))["orders"].sum()
+        offsets = pd.Series([_month_index(ordered) - _month_index(month) for ordered in mine["ordered"]], index=mine.index, dtype=int)
+        per_offset = mine["orders"].groupby(offsets).sum()
         age = newest - _month_index(month)
         rows[month] = [per_offset[per_offset.index <= offset].sum() / size if offset <= age else float("nan") for offset in range(width)]
     matrix = pd.DataFrame.from_dict(rows, orient="index", columns=list(range(width)))

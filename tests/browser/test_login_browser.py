@@ -2,6 +2,7 @@
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from lib.config import COOKIE_NAME
 from lib.i18n import t
 from lib.navigation import PAGES
 from lib.seed import DEMO_ACCOUNTS
@@ -13,6 +14,8 @@ LOAD_TIMEOUT_MS = 60_000  # a cold page render on a busy 2-core machine stays we
 
 
 SIGN_IN_ATTEMPTS = 3  # the cookie component's first rerun can re-render the form under the typing hands
+COOKIE_SET = "(name) => document.cookie.split('; ').some((pair) => pair.startsWith(name + '='))"  # the re-login cookie
+# is written by a component after sign-in, and the rerun it triggers would otherwise undo a navigation made meanwhile
 ANSWERED = """() => document.querySelector('h1') !== null
   || document.querySelector('[data-testid="stAlertContentError"]') !== null"""  # the app answered the form
 
@@ -28,9 +31,12 @@ def sign_in(page, base_url: str, username: str, password: str) -> None:
         page.get_by_role("button", name="登录").last.click()
         try:
             page.wait_for_function(ANSWERED, timeout=15_000)
-            return
         except PlaywrightTimeoutError:
             continue
+        if page.locator('[data-testid="stAlertContentError"]').count() == 0:  # signed in: let the cookie land first
+            page.wait_for_function(COOKIE_SET, arg=COOKIE_NAME, timeout=LOAD_TIMEOUT_MS)
+            wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
+        return
     raise AssertionError(f"the login form never answered after {SIGN_IN_ATTEMPTS} submissions")
 
 

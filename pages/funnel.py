@@ -1,0 +1,114 @@
+"""Lead funnel (线索漏斗): cohort or activity, by channel/region/model/dealer; stage lags, cohort matrix, lost leads, lead list."""
+import pandas as pd
+import streamlit as st
+
+from lib import charts, exports, formatting, ui
+from lib.components import period_picker
+from lib.metrics import BENCHMARK_KEYS
+from lib.models import FUNNEL_STAGES, LEAD_GRADES
+from lib.queries import calendar, funnel
+from lib.queries.funnel import BREAKDOWNS, MODES, FunnelFilter
+
+user = ui.page_user(__file__)
+scope, lang, last_day = user.scope, ui.lang(), ui.as_of()
+options = ui.load(calendar.filter_options, scope)
+st.title(ui.tr("funnel_title"))
+ui.demo_banner()
+
+
+def pick_filter() -> tuple[FunnelFilter, str]:
+    """Mode, period and narrowing."""
+    mode = st.segmented_control(ui.tr("funnel_mode"), MODES, default="cohort", key="funnel_mode",
+                                format_func=ui.labelled("mode", MODES).get) or "cohort"
+    st.caption(ui.tr(f"mode_{mode}_help"))
+    start, end = period_picker.pick("funnel", last_day, default="ytd")  # a month's cohort is too young to read
+    columns = st.columns(4)
+    channels = {row["id"]: row[f"name_{lang}"] for row in options["channels"]}
+    channel_ids = columns[0].multiselect(ui.tr("filter_channel"), list(channels), format_func=channels.get, key="funnel_channels",
+                                         placeholder=ui.tr("filter_all"))
+    region_ids: list[int] = []
+    if scope.sees_all_regions:
+        regions = {row["id"]: row[f"name_{lang}"] for row in options["regions"]}
+        region_ids = columns[1].multiselect(ui.tr("filter_reach"), list(regions), format_func=regions.get, key="funnel_regions",
+                                            placeholder=ui.tr("filter_all"))
+    else:
+        columns[1].caption(ui.tr("overview_scope_region", region=user.region_name(lang)))
+    models = {row["id"]: row[f"name_{lang}"] for row in options["models"]}
+    model_ids = columns[2].multiselect(ui.tr("filter_model"), list(models), format_func=models.get, key="funnel_models",
+                                       placeholder=ui.tr("filter_all"))
+    grades = columns[3].multiselect(ui.tr("filter_grade"), LEAD_GRADES, format_func=ui.labelled("grade", LEAD_GRADES).get,
+                                    key="funnel_grades", placeholder=ui.tr("filter_all"))
+    return FunnelFilter(start, end, tuple(channel_ids), tuple(region_ids), (), tuple(model_ids), (), tuple(grades)), mode
+
+
+def stage_tiles(row: pd.Series) -> None:
+    """One tile per stage: the count and its step conversion."""
+    for column, stage in zip(st.columns(len(FUNNEL_STAGES)), FUNNEL_STAGES):
+        step = row.get(f"{stage}_step")
+        column.metric(ui.tr(f"stage_{stage}"), formatting.compact(row[stage], lang), border=True,
+                      help=ui.tr(BENCHMARK_KEYS["valid_rate"]) if stage == "valid" else
+                      ui.tr(BENCHMARK_KEYS["lead_to_order"]) if stage == "order" else None)
+        if stage != "lead":
+            column.caption(ui.tr("step_rate", rate=formatting.percent(step), overall=formatting.percent(row[f"{stage}_overall"])))
+
+
+def rate_colour(rate: object) -> str:
+    """A blue whose depth follows a conversion rate (none for a missing rate)."""
+    if formatting.is_missing(rate):
+        return ""
+    return f"background-color: rgba(31, 111, 235, {0.08 + 0.6 * min(max(float(rate), 0.0), 1.0):.2f})"
+
+
+def breakdown_table(frame: pd.DataFrame, breakdown: str) -> None:
+    """Step conversion per breakdown value as a heatmap table (sortable); '—' where a stage had nobody to convert."""
+    steps = {f"{stage}_step": ui.tr(f"stage_{stage}") for stage in FUNNEL_STAGES[1:]}
+    shown = frame[[f"name_{lang}", "lead", *steps]].rename(columns={f"name_{lang}": ui.tr(f"breakdown_{breakdown}"),
+                                                                     "lead": ui.tr("stage_lead"), **steps})
+    styled = shown.style.map(rate_colour, subset=list(steps.values())).format(
+        {label: formatting.percent for label in steps.values()} | {ui.tr("stage_lead"): "{:,.0f}"}, na_rep=formatting.NO_VALUE)
+    st.dataframe(styled, hide_index=True, width="stretch")
+
+
+flt, mode = pick_filter()
+totals = ui.load(funnel.funnel, scope, flt, mode).iloc[0]
+stage_tiles(totals)
+funnel_tab, speed_tab, cohort_tab, lost_tab, list_tab = st.tabs(
+    [ui.tr("tab_funnel"), ui.tr("tab_speed"), ui.tr("tab_cohorts"), ui.tr("tab_lost"), ui.tr("tab_leads")])
+with funnel_tab:
+    st.plotly_chart(charts.lead_funnel(totals, lang), width="stretch")
+    breakdown = st.segmented_control(ui.tr("breakdown"), list(BREAKDOWNS), default="channel", key="funnel_breakdown",
+                                     format_func=ui.labelled("breakdown", list(BREAKDOWNS)).get) or "channel"
+    breakdown_table(ui.load(funnel.funnel, scope, flt, mode, breakdown), breakdown)
+with speed_tab:
+    lags = ui.load(funnel.stage_lags, scope, flt)
+    st.caption(ui.tr("speed_caption"))
+    st.dataframe(lags.assign(step=lags["step"].map(lambda step: ui.tr(f"lag_{step}"))).drop(columns=["key"]).rename(columns={
+        "step": ui.tr("lag_step"), "leads": ui.tr("stage_lead"), "median_days": ui.tr("lag_median"), "p75_days": ui.tr("lag_p75")}),
+        hide_index=True, width="stretch", column_config={ui.tr("lag_median"): st.column_config.NumberColumn(format="%.1f"),
+                                                         ui.tr("lag_p75"): st.column_config.NumberColumn(format="%.1f")})
+with cohort_tab:
+    st.caption(ui.tr("cohort_caption"))
+    matrix = ui.load(funnel.cohort_matrix, scope, flt)
+    st.plotly_chart(charts.cohort_heatmap(matrix, lang), width="stretch")
+with lost_tab:
+    lost = ui.load(funnel.lost_and_dormant, scope, flt, mode)
+    after = ui.load(funnel.dormant_and_reactivated, scope, flt, mode)
+    left, middle, right = st.columns(3)
+    left.metric(ui.tr("lost_total"), formatting.compact(float(lost["leads"].sum()), lang), border=True)
+    middle.metric(ui.tr("dormant_total"), formatting.compact(after["dormant"], lang), border=True)
+    right.metric(ui.tr("reactivated_total"), formatting.compact(after["reactivated"], lang), border=True)
+    if after["reactivated"]:
+        outcome_names = {**ui.labelled("stage", FUNNEL_STAGES), "none": ui.tr("became_none")}
+        right.caption(ui.tr("reactivated_became", outcomes="、".join(
+            f"{outcome_names[stage]} {count:,}" for stage, count in after["became"].items())))
+    st.plotly_chart(charts.lost_reasons(lost, lang), width="stretch")
+with list_tab:
+    stage = st.selectbox(ui.tr("list_stage"), FUNNEL_STAGES, format_func=ui.labelled("stage", FUNNEL_STAGES).get, key="funnel_list_stage")
+    page = st.number_input(ui.tr("list_page"), min_value=1, value=1, step=1, key="funnel_list_page") - 1
+    total, rows = ui.load(funnel.lead_list, scope, flt, mode, stage, None, None, int(page))
+    st.caption(ui.tr("list_caption_leads", total=f"{total:,}", pages=max(1, -(-total // funnel.LIST_PAGE_SIZE))))
+    st.dataframe(rows, hide_index=True, width="stretch")
+    if scope.can("export_data") and total:
+        st.download_button(ui.tr("export_excel"), lambda: exports.frame_workbook(rows, ui.tr("tab_leads"), lang),
+                           file_name=f"leads-{stage}-{flt.start}-{flt.end}.xlsx", on_click="ignore", icon=":material/table_view:",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
