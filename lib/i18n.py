@@ -364,6 +364,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "nav_funnel": ("线索漏斗", "Lead funnel"),
     "funnel_title": ("线索漏斗", "Lead funnel"),
     "funnel_mode": ("口径", "Mode"),
+    "funnel_out_of_order": ("{count} 条线索的环节时间顺序异常（如到店早于留资）：各环节仍按自身时间计数，但不计入转化速度。请核对来源数据。",
+                            "{count} lead(s) have stage times out of order (e.g. a visit before the lead): stages still count by their own time, but these are left out of the speed figures. Please check the source data."),
     "mode_cohort": ("同期群（按留资时间）", "Cohort (by lead date)"),
     "mode_activity": ("活动量（按环节发生时间）", "Activity (by stage date)"),
     "mode_cohort_help": ("同期群：统计在所选期间留资的线索，截至今天各走到了哪一步。跳过的环节（如未记录试驾直接下单）视为已通过。近期的同期群还在转化中，转化率偏低不代表失败。",

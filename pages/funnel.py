@@ -71,6 +71,9 @@ def breakdown_table(frame: pd.DataFrame, breakdown: str) -> None:
 
 flt, mode = pick_filter()
 totals = ui.load(funnel.funnel, scope, flt, mode).iloc[0]
+disordered = ui.load(funnel.out_of_order, scope, flt)
+if disordered:
+    st.warning(ui.tr("funnel_out_of_order", count=f"{disordered:,}"), icon=":material/report:")
 stage_tiles(totals)
 funnel_tab, speed_tab, cohort_tab, lost_tab, list_tab = st.tabs(
     [ui.tr("tab_funnel"), ui.tr("tab_speed"), ui.tr("tab_cohorts"), ui.tr("tab_lost"), ui.tr("tab_leads")])

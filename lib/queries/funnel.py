@@ -134,14 +134,15 @@ def _weighted_quantile(hours: pd.Series, counts: pd.Series, share: float) -> flo
 
 
 def stage_lags(conn: Connection, scope: Scope, flt: FunnelFilter, breakdown: str | None = None) -> pd.DataFrame:
-    """Median and 75th-percentile days of each timed step, for the leads created in the period (whole hours, in SQL)."""
+    """Median and 75th-percentile days of each timed step, for the leads created in the period (whole hours, in SQL);
+    a pair of timestamps in the wrong order is left out (see out_of_order)."""
     frames = []
     for first, second in LAG_PAIRS:
         lag = hours_between(STAGE_COLUMNS[first], STAGE_COLUMNS[second]).label("hours")
         key = BREAKDOWNS[breakdown][0].label("key") if breakdown else literal(0).label("key")
         query = (select(key, lag, func.count().label("leads"))
                  .where(*_narrowing(scope, flt), _period_clause("cohort", flt), STAGE_COLUMNS[first].is_not(None),
-                        STAGE_COLUMNS[second].is_not(None))
+                        STAGE_COLUMNS[second] >= STAGE_COLUMNS[first])  # out-of-order pairs are flagged, not timed
                  .group_by(key, lag))
         histogram = pd.DataFrame(conn.execute(query).mappings().all(), columns=["key", "hours", "leads"])
         for value, bins in histogram.groupby("key"):
@@ -239,3 +240,12 @@ def lead_list(conn: Connection, scope: Scope, flt: FunnelFilter, mode: str, stag
              .join(VehicleModel, VehicleModel.id == Lead.model_id).outerjoin(Dealer, Dealer.id == Lead.dealer_id)
              .where(*where).order_by(Lead.created_at.desc(), Lead.id.desc()).limit(page_size).offset(page * page_size))
     return int(total), pd.DataFrame(conn.execute(query).mappings().all())
+
+
+def out_of_order(conn: Connection, scope: Scope, flt: FunnelFilter) -> int:
+    """Leads created in the period with a stage timestamp earlier than an earlier stage's (bad source data, flagged)."""
+    stamps = list(STAGE_COLUMNS.values())
+    wrong = or_(*[and_(earlier.is_not(None), later.is_not(None), later < earlier)
+                  for index, earlier in enumerate(stamps) for later in stamps[index + 1:]])
+    return int(conn.execute(select(func.count()).select_from(Lead).where(*_narrowing(scope, flt), _period_clause("cohort", flt),
+                                                                          wrong)).scalar_one())

@@ -5,7 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.models import FUNNEL_STAGES
+from sqlalchemy import insert
+
+from lib.models import FUNNEL_STAGES, Lead
 from lib.queries import funnel
 from lib.queries.funnel import FunnelFilter
 from tests.campaign_helpers import scope_of
@@ -88,6 +90,7 @@ def test_median_and_p75_lags_equal_raw_rows(engine, username, region_code):
     for first, second in funnel.LAG_PAIRS:
         both = cohort.dropna(subset=[STAMPS[first], STAMPS[second]])
         days = (both[STAMPS[second]] - both[STAMPS[first]]).dt.total_seconds() / 86_400
+        days = days[days >= 0]  # pairs in the wrong order are flagged, not timed
         step = f"{first}_{second}"
         assert shown.at[step, "leads"] == len(days)
         assert shown.at[step, "median_days"] == pytest.approx(raw_quantile(days, 0.5))
@@ -147,3 +150,20 @@ def test_the_lead_list_is_masked_scoped_and_paged(engine):
     assert len(page) == min(10, total) and set(page["id"]).isdisjoint(set(second["id"]))
     assert set(page["region_zh"]) <= {"华东"} and page["phone_masked"].str.contains(r"\*\*\*\*").all()
     assert "phone_hash" not in page.columns
+
+
+def test_timestamps_out_of_order_are_flagged_and_left_out_of_the_speed(engine):
+    day = dt.datetime(2001, 1, 15, 10)
+    template = raw(engine, "lead").iloc[0]
+    with engine.begin() as conn:
+        conn.execute(insert(Lead).values(
+            created_at=day, channel_id=int(template["channel_id"]), model_id=int(template["model_id"]),
+            region_id=int(template["region_id"]), province_adcode=int(template["province_adcode"]), grade="high",
+            valid_at=day + dt.timedelta(hours=2), visit_at=day - dt.timedelta(days=3), phone_hash="x" * 64, phone_masked="138****0000"))
+    window = FunnelFilter(dt.date(2001, 1, 1), dt.date(2001, 1, 31))
+    with engine.connect() as conn:
+        assert funnel.out_of_order(conn, scope_of(engine, "exec"), window) == 1
+        lags = funnel.stage_lags(conn, scope_of(engine, "exec"), window).set_index("step")
+        counts = funnel.funnel(conn, scope_of(engine, "exec"), window, "cohort").iloc[0]
+    assert lags.at["lead_valid", "leads"] == 1 and "valid_visit" not in lags.index
+    assert (counts["lead"], counts["valid"], counts["visit"]) == (1, 1, 1)
