@@ -416,6 +416,12 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "reason_invalid_contact": ("联系方式无效", "Invalid contact"),
     "reason_other": ("其他", "Other"),
     "list_stage": ("到达环节", "Reached stage"),
+    "drill_hint": ("选中一行，可在“线索明细”中查看这些线索。", "Select a row to see its leads under “Lead list”."),
+    "drill_active": ("已按{breakdown}「{value}」筛选。", "Showing {breakdown} “{value}” only."),
+    "drill_clear": ("取消筛选", "Show all"),
+    "lag_by_breakdown": ("按{breakdown}的中位天数", "Median days by {breakdown}"),
+    "cohort_age": ("这批线索已留资 {youngest}–{oldest} 天；订单通常在留资数周后才发生，年轻的同期群转化率偏低属正常。",
+                   "These leads are {youngest}–{oldest} days old; orders usually come weeks after the lead, so young cohorts convert less so far."),
     "list_page": ("页码", "Page"),
     "list_caption_leads": ("共 {total} 条，{pages} 页；个人信息已脱敏。", "{total} leads on {pages} pages; personal data masked."),
     # data import

@@ -3,11 +3,14 @@ import pandas as pd
 import streamlit as st
 
 from lib import charts, exports, formatting, ui
+from lib.formatting import markdown_text
 from lib.components import period_picker
 from lib.metrics import BENCHMARK_KEYS
 from lib.models import FUNNEL_STAGES, LEAD_GRADES
 from lib.queries import calendar, funnel
 from lib.queries.funnel import BREAKDOWNS, MODES, FunnelFilter
+
+DRILL_KEY = "funnel_drill"  # session-state key: (breakdown, value id, value name) chosen in the breakdown table
 
 user = ui.page_user(__file__)
 scope, lang, last_day = user.scope, ui.lang(), ui.as_of()
@@ -22,6 +25,8 @@ def pick_filter() -> tuple[FunnelFilter, str]:
                                 format_func=ui.labelled("mode", MODES).get) or "cohort"
     st.caption(ui.tr(f"mode_{mode}_help"))
     start, end = period_picker.pick("funnel", last_day, default="ytd")  # a month's cohort is too young to read
+    if mode == "cohort":
+        st.caption(ui.tr("cohort_age", youngest=(last_day - end).days, oldest=(last_day - start).days))
     columns = st.columns(4)
     channels = {row["id"]: row[f"name_{lang}"] for row in options["channels"]}
     channel_ids = columns[0].multiselect(ui.tr("filter_channel"), list(channels), format_func=channels.get, key="funnel_channels",
@@ -66,7 +71,12 @@ def breakdown_table(frame: pd.DataFrame, breakdown: str) -> None:
                                                                      "lead": ui.tr("stage_lead"), **steps})
     styled = shown.style.map(rate_colour, subset=list(steps.values())).format(
         {label: formatting.percent for label in steps.values()} | {ui.tr("stage_lead"): "{:,.0f}"}, na_rep=formatting.NO_VALUE)
-    st.dataframe(styled, hide_index=True, width="stretch")
+    picked = st.dataframe(styled, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                          key=f"funnel_table_{breakdown}")
+    st.caption(ui.tr("drill_hint"))
+    if picked and picked.selection.rows:
+        row = frame.iloc[picked.selection.rows[0]]
+        st.session_state[DRILL_KEY] = (breakdown, int(row["key"]), row[f"name_{lang}"])
 
 
 flt, mode = pick_filter()
@@ -81,14 +91,20 @@ with funnel_tab:
     st.plotly_chart(charts.lead_funnel(totals, lang), width="stretch")
     breakdown = st.segmented_control(ui.tr("breakdown"), list(BREAKDOWNS), default="channel", key="funnel_breakdown",
                                      format_func=ui.labelled("breakdown", list(BREAKDOWNS)).get) or "channel"
-    breakdown_table(ui.load(funnel.funnel, scope, flt, mode, breakdown), breakdown)
+    by_value = ui.load(funnel.funnel, scope, flt, mode, breakdown)
+    breakdown_table(by_value, breakdown)
 with speed_tab:
     lags = ui.load(funnel.stage_lags, scope, flt)
     st.caption(ui.tr("speed_caption"))
+    medians = ui.load(funnel.stage_lags, scope, flt, breakdown).pivot_table(index="key", columns="step", values="median_days")
+    medians = medians.rename(index=dict(zip(by_value["key"], by_value[f"name_{lang}"])),
+                             columns={step: ui.tr(f"lag_{step}") for step in medians.columns})
     st.dataframe(lags.assign(step=lags["step"].map(lambda step: ui.tr(f"lag_{step}"))).drop(columns=["key"]).rename(columns={
         "step": ui.tr("lag_step"), "leads": ui.tr("stage_lead"), "median_days": ui.tr("lag_median"), "p75_days": ui.tr("lag_p75")}),
         hide_index=True, width="stretch", column_config={ui.tr("lag_median"): st.column_config.NumberColumn(format="%.1f"),
                                                          ui.tr("lag_p75"): st.column_config.NumberColumn(format="%.1f")})
+    st.subheader(ui.tr("lag_by_breakdown", breakdown=ui.tr(f"breakdown_{breakdown}")))
+    st.dataframe(medians, width="stretch", column_config={label: st.column_config.NumberColumn(format="%.1f") for label in medians.columns})
 with cohort_tab:
     st.caption(ui.tr("cohort_caption"))
     matrix = ui.load(funnel.cohort_matrix, scope, flt)
@@ -107,8 +123,12 @@ with lost_tab:
     st.plotly_chart(charts.lost_reasons(lost, lang), width="stretch")
 with list_tab:
     stage = st.selectbox(ui.tr("list_stage"), FUNNEL_STAGES, format_func=ui.labelled("stage", FUNNEL_STAGES).get, key="funnel_list_stage")
+    drill_by, drill_key, drill_name = st.session_state.get(DRILL_KEY) or (None, None, None)
+    if drill_by is not None:
+        st.info(ui.tr("drill_active", breakdown=ui.tr(f"breakdown_{drill_by}"), value=markdown_text(str(drill_name))))
+        st.button(ui.tr("drill_clear"), on_click=lambda: st.session_state.pop(DRILL_KEY, None), key="funnel_drill_clear")
     page = st.number_input(ui.tr("list_page"), min_value=1, value=1, step=1, key="funnel_list_page") - 1
-    total, rows = ui.load(funnel.lead_list, scope, flt, mode, stage, None, None, int(page))
+    total, rows = ui.load(funnel.lead_list, scope, flt, mode, stage, drill_by, drill_key, int(page))
     st.caption(ui.tr("list_caption_leads", total=f"{total:,}", pages=max(1, -(-total // funnel.LIST_PAGE_SIZE))))
     st.dataframe(rows, hide_index=True, width="stretch")
     if scope.can("export_data") and total:
