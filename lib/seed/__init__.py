@@ -77,7 +77,7 @@ from lib.seed.channels import seed_channel_facts, seed_targets
 from lib.seed.geography import seed_dealers, seed_geography
 from lib.seed.leads import seed_leads
 from lib.seed.members import seed_members
-from lib.seed.settings import advance_data_version, mark_seeding_started, seed_settings
+from lib.seed.settings import finish_seeding, mark_seeding_started, seed_settings
 from lib.seed.users import DEMO_ACCOUNTS, DemoAccount, seed_users
 from lib.seed.world import DEFAULT_SEED, SCALES, World
 
@@ -140,7 +140,7 @@ def seed_database(engine: Engine, scale: str = "demo", seed: int = DEFAULT_SEED,
         done += share
     with engine.begin() as conn:
         reset_sequences(conn)
-        advance_data_version(conn, previous_version)
+        finish_seeding(conn, previous_version)
         counts = _row_counts(conn)
     report(1.0, "done")
     return counts

@@ -15,14 +15,13 @@ POINTS_BUDGET_SLACK = (1.05, 1.2)  # a year's points budget / the value of the p
 
 
 def seed_settings(conn: Connection, world: World, scale_name: str) -> None:
-    """Demo markers, the points exchange rate and yearly points budgets; clears the seeding marker."""
+    """Demo markers, the points exchange rate and yearly points budgets."""
     rng = step_rng(world.seed, "settings")
     settings = {"demo_data": "true", "demo_seed": str(world.seed), "demo_scale": scale_name,
                 "demo_today": world.today.isoformat(), "points_cny_per_point": str(POINTS_CNY_PER_POINT)}
     for year, points in world.points_issued.items():
         budget = np.ceil(points * POINTS_CNY_PER_POINT * rng.uniform(*POINTS_BUDGET_SLACK) / 10_000) * 10_000
         settings[f"points_budget_cny_{year}"] = f"{budget:.0f}"
-    conn.execute(delete(AppSetting).where(AppSetting.key == SEEDING_MARKER))
     bulk_insert(conn, AppSetting.__table__, ("key", "value"), list(settings.items()))
 
 
@@ -31,8 +30,10 @@ def mark_seeding_started(conn: Connection) -> None:
     conn.execute(insert(AppSetting).values(key=SEEDING_MARKER, value="started"))
 
 
-def advance_data_version(conn: Connection, previous: int) -> None:
-    """Leave the data version above anything caches may have seen before the seed (even across a reset)."""
+def finish_seeding(conn: Connection, previous: int) -> None:
+    """In the seed's last transaction: clear the seeding marker and leave the data version above anything caches may
+    have seen before the seed (even across a reset), so that nobody sees the data as finished before both hold."""
+    conn.execute(delete(AppSetting).where(AppSetting.key == SEEDING_MARKER))
     version = max(data_version(conn), previous) + 1
     if conn.execute(update(DataVersion).where(DataVersion.id == 1).values(version=version)).rowcount == 0:
         conn.execute(insert(DataVersion).values(id=1, version=version))

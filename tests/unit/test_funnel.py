@@ -167,3 +167,22 @@ def test_timestamps_out_of_order_are_flagged_and_left_out_of_the_speed(engine):
         counts = funnel.funnel(conn, scope_of(engine, "exec"), window, "cohort").iloc[0]
     assert lags.at["lead_valid", "leads"] == 1 and "valid_visit" not in lags.index
     assert (counts["lead"], counts["valid"], counts["visit"]) == (1, 1, 1)
+
+
+def test_a_drill_down_lists_the_leads_of_one_breakdown_value(engine):
+    rows = leads(engine, None)
+    cohort = rows[(rows["created_at"] >= pd.Timestamp(START)) & (rows["created_at"] < pd.Timestamp(TODAY + dt.timedelta(days=1)))]
+    channel = int(cohort["channel_id"].mode().iloc[0])
+    mine = cohort[(cohort["channel_id"] == channel) & cohort[["visit_at", "test_drive_at", "order_at", "delivery_at"]].notna().any(axis=1)]
+    with engine.connect() as conn:
+        total, page = funnel.lead_list(conn, scope_of(engine, "exec"), FunnelFilter(START, TODAY), "cohort", "visit", "channel", channel,
+                                       page_size=1000)
+    assert total == len(mine) and set(page["id"]) == set(mine["id"])
+
+
+def test_a_regional_cohort_matrix_counts_only_her_leads(engine):
+    rows = leads(engine, region_id(engine, "southwest"))
+    with engine.connect() as conn:
+        matrix = funnel.cohort_matrix(conn, scope_of(engine, "southwest"), FunnelFilter(START, TODAY))
+    for month in matrix.index:
+        assert matrix.loc[month, "leads"] == int((rows["created_at"].dt.strftime("%Y-%m") == month).sum())
