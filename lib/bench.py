@@ -165,6 +165,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", type=Path, help="write the results to this file")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the timed import (0: skip it)")
+    parser.add_argument("--pages", help=f"comma-separated pages to time (default: all of {', '.join(BENCH_PAGES)})")
     args = parser.parse_args()
     url = args.database_url or default_url(args.scale)
     os.environ["DATABASE_URL"] = url
@@ -172,7 +173,7 @@ def main() -> None:
     seed_s = ensure_seeded(url, args.scale)
     result = {"scale": args.scale, "database": get_engine(url).dialect.name,
               "seed_s": None if seed_s is None else round(seed_s, 2),
-              "pages": {key: time_page(page, args.runs) for key, page in BENCH_PAGES.items()}}
+              "pages": {key: time_page(BENCH_PAGES[key], args.runs) for key in (args.pages.split(",") if args.pages else BENCH_PAGES)}}
     if args.import_rows:
         result["import"] = time_import(url, args.import_rows, max(1, args.runs // 2))
     print_table(result)

@@ -384,6 +384,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "stage_delivery": ("交车", "Delivery"),
     "step_rate": ("环节转化 {rate} · 累计 {overall}", "Step {rate} · overall {overall}"),
     "tab_funnel": ("漏斗", "Funnel"),
+    "funnel_view": ("查看", "View"),
     "tab_speed": ("转化速度", "Speed"),
     "tab_cohorts": ("同期群矩阵", "Cohort matrix"),
     "tab_lost": ("战败与沉睡", "Lost and dormant"),

@@ -81,35 +81,48 @@ def breakdown_table(frame: pd.DataFrame, breakdown: str) -> None:
 
 flt, mode = pick_filter()
 totals = ui.load(funnel.funnel, scope, flt, mode).iloc[0]
-disordered = ui.load(funnel.out_of_order, scope, flt)
-if disordered:
-    st.warning(ui.tr("funnel_out_of_order", count=f"{disordered:,}"), icon=":material/report:")
 stage_tiles(totals)
-funnel_tab, speed_tab, cohort_tab, lost_tab, list_tab = st.tabs(
-    [ui.tr("tab_funnel"), ui.tr("tab_speed"), ui.tr("tab_cohorts"), ui.tr("tab_lost"), ui.tr("tab_leads")])
-with funnel_tab:
+def pick_breakdown() -> str:
+    """The breakdown dimension (channel, region, model, dealer)."""
+    return st.segmented_control(ui.tr("breakdown"), list(BREAKDOWNS), default="channel", key="funnel_breakdown",
+                                format_func=ui.labelled("breakdown", list(BREAKDOWNS)).get) or "channel"
+
+
+def show_funnel() -> None:
+    """The funnel chart and the step conversion by breakdown value."""
     st.plotly_chart(charts.lead_funnel(totals, lang), width="stretch")
-    breakdown = st.segmented_control(ui.tr("breakdown"), list(BREAKDOWNS), default="channel", key="funnel_breakdown",
-                                     format_func=ui.labelled("breakdown", list(BREAKDOWNS)).get) or "channel"
-    by_value = ui.load(funnel.funnel, scope, flt, mode, breakdown)
-    breakdown_table(by_value, breakdown)
-with speed_tab:
+    breakdown = pick_breakdown()
+    breakdown_table(ui.load(funnel.funnel, scope, flt, mode, breakdown), breakdown)
+
+
+def show_speed() -> None:
+    """Median and p75 days between stages, overall and by breakdown value."""
     lags = ui.load(funnel.stage_lags, scope, flt)
     st.caption(ui.tr("speed_caption"))
-    medians = ui.load(funnel.stage_lags, scope, flt, breakdown).pivot_table(index="key", columns="step", values="median_days")
-    medians = medians.rename(index=dict(zip(by_value["key"], by_value[f"name_{lang}"])),
-                             columns={step: ui.tr(f"lag_{step}") for step in medians.columns})
+    disordered = ui.load(funnel.out_of_order, scope, flt)
+    if disordered:
+        st.warning(ui.tr("funnel_out_of_order", count=f"{disordered:,}"), icon=":material/report:")
     st.dataframe(lags.assign(step=lags["step"].map(lambda step: ui.tr(f"lag_{step}"))).drop(columns=["key"]).rename(columns={
         "step": ui.tr("lag_step"), "leads": ui.tr("stage_lead"), "median_days": ui.tr("lag_median"), "p75_days": ui.tr("lag_p75")}),
         hide_index=True, width="stretch", column_config={ui.tr("lag_median"): st.column_config.NumberColumn(format="%.1f"),
                                                          ui.tr("lag_p75"): st.column_config.NumberColumn(format="%.1f")})
+    breakdown = pick_breakdown()
+    names = ui.load(funnel.funnel, scope, flt, "cohort", breakdown)
+    medians = ui.load(funnel.stage_lags, scope, flt, breakdown).pivot_table(index="key", columns="step", values="median_days")
+    medians = medians.rename(index=dict(zip(names["key"], names[f"name_{lang}"])),
+                             columns={step: ui.tr(f"lag_{step}") for step in medians.columns})
     st.subheader(ui.tr("lag_by_breakdown", breakdown=ui.tr(f"breakdown_{breakdown}")))
     st.dataframe(medians, width="stretch", column_config={label: st.column_config.NumberColumn(format="%.1f") for label in medians.columns})
-with cohort_tab:
+
+
+def show_cohorts() -> None:
+    """Creation month × months since creation → cumulative order rate."""
     st.caption(ui.tr("cohort_caption"))
-    matrix = ui.load(funnel.cohort_matrix, scope, flt)
-    st.plotly_chart(charts.cohort_heatmap(matrix, lang), width="stretch")
-with lost_tab:
+    st.plotly_chart(charts.cohort_heatmap(ui.load(funnel.cohort_matrix, scope, flt), lang), width="stretch")
+
+
+def show_lost() -> None:
+    """Lost leads by stage and reason; dormant and reactivated leads and what they became."""
     lost = ui.load(funnel.lost_and_dormant, scope, flt, mode)
     after = ui.load(funnel.dormant_and_reactivated, scope, flt, mode)
     left, middle, right = st.columns(3)
@@ -121,7 +134,10 @@ with lost_tab:
         right.caption(ui.tr("reactivated_became", outcomes="、".join(
             f"{outcome_names[stage]} {count:,}" for stage, count in after["became"].items())))
     st.plotly_chart(charts.lost_reasons(lost, lang), width="stretch")
-with list_tab:
+
+
+def show_list() -> None:
+    """The leads behind a stage (and a breakdown value picked in the funnel view): masked, paged, exportable."""
     stage = st.selectbox(ui.tr("list_stage"), FUNNEL_STAGES, format_func=ui.labelled("stage", FUNNEL_STAGES).get, key="funnel_list_stage")
     drill_by, drill_key, drill_name = st.session_state.get(DRILL_KEY) or (None, None, None)
     if drill_by is not None:
@@ -135,3 +151,10 @@ with list_tab:
         st.download_button(ui.tr("export_excel"), lambda: exports.frame_workbook(rows, ui.tr("tab_leads"), lang),
                            file_name=f"leads-{stage}-{flt.start}-{flt.end}.xlsx", on_click="ignore", icon=":material/table_view:",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+VIEWS = {"funnel": show_funnel, "speed": show_speed, "cohorts": show_cohorts, "lost": show_lost, "leads": show_list}  # only the
+# chosen view is computed: each reads the period's leads again, which at large scale is the page's main cost
+view = st.segmented_control(ui.tr("funnel_view"), list(VIEWS), default="funnel", key="funnel_view",
+                            format_func={name: ui.tr(f"tab_{name}") for name in VIEWS}.get) or "funnel"
+VIEWS[view]()

@@ -23,7 +23,7 @@ def test_the_funnel_renders_and_the_mode_changes_the_numbers(page, app_url, scre
     wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     cohort = stage_values(page)
     page.screenshot(path=str(screenshots / "funnel-cohort.png"), full_page=True)
-    page.get_by_role("button", name="活动量（按环节发生时间）").click()
+    page.get_by_text("活动量（按环节发生时间）", exact=True).click()
     page.get_by_text("活动量：统计所选期间内发生的各环节事件").wait_for(timeout=LOAD_TIMEOUT_MS)
     wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     activity = stage_values(page)
