@@ -43,7 +43,21 @@ def pick_filter() -> tuple[FunnelFilter, str]:
                                        placeholder=ui.tr("filter_all"))
     grades = columns[3].multiselect(ui.tr("filter_grade"), LEAD_GRADES, format_func=ui.labelled("grade", LEAD_GRADES).get,
                                     key="funnel_grades", placeholder=ui.tr("filter_all"))
-    return FunnelFilter(start, end, tuple(channel_ids), tuple(region_ids), (), tuple(model_ids), (), tuple(grades)), mode
+    with st.expander(ui.tr("more_filters")):
+        more = ui.load(funnel.filter_choices, scope)
+        left, middle, right = st.columns(3)
+        provinces = {row["id"]: row[f"name_{lang}"] for row in more["provinces"]}
+        province_ids = left.multiselect(ui.tr("filter_province"), list(provinces), format_func=provinces.get, key="funnel_provinces",
+                                        placeholder=ui.tr("filter_all"))
+        dealers = {row["id"]: f"{row['code']} {row['name']}" for row in more["dealers"]}
+        dealer_ids = middle.multiselect(ui.tr("filter_dealer"), list(dealers), format_func=dealers.get, key="funnel_dealers",
+                                        placeholder=ui.tr("filter_all"))
+        campaigns = ui.load(calendar.campaign_choices, scope)
+        campaign_names = dict(zip(campaigns["id"], campaigns["name"]))
+        campaign_ids = right.multiselect(ui.tr("filter_campaign"), list(campaign_names), format_func=campaign_names.get,
+                                         key="funnel_campaigns", placeholder=ui.tr("filter_all"))
+    return FunnelFilter(start, end, tuple(channel_ids), tuple(region_ids), tuple(province_ids), tuple(model_ids), tuple(dealer_ids),
+                        tuple(grades), tuple(campaign_ids)), mode
 
 
 def stage_tiles(row: pd.Series) -> None:

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, literal, or_, select
 
 from lib.formatting import ratio
-from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Region, VehicleModel
+from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Province, Region, VehicleModel
 from lib.scope import Scope
 from lib.sqlfuncs import hours_between, year_month
 
@@ -249,3 +249,14 @@ def out_of_order(conn: Connection, scope: Scope, flt: FunnelFilter) -> int:
                   for index, earlier in enumerate(stamps) for later in stamps[index + 1:]])
     return int(conn.execute(select(func.count()).select_from(Lead).where(*_narrowing(scope, flt), _period_clause("cohort", flt),
                                                                           wrong)).scalar_one())
+
+
+def filter_choices(conn: Connection, scope: Scope) -> dict[str, list[dict]]:
+    """Provinces and dealers the scope may narrow the funnel to (regional staff: their region's)."""
+    provinces = select(Province.adcode.label("id"), Province.name_zh, Province.name_en).order_by(Province.adcode)
+    dealers = select(Dealer.id, Dealer.code, Dealer.name).where(Dealer.active).order_by(Dealer.code)
+    if not scope.sees_all_regions:
+        provinces = provinces.where(Province.region_id.in_(scope.region_ids))
+        dealers = dealers.where(Dealer.region_id.in_(scope.region_ids))
+    return {"provinces": [dict(row) for row in conn.execute(provinces).mappings()],
+            "dealers": [dict(row) for row in conn.execute(dealers).mappings()]}

@@ -126,18 +126,47 @@ def test_reactivated_leads_and_what_they_became(engine):
     assert shown["became"] == chosen.apply(outcome, axis=1).value_counts().to_dict()
 
 
-def test_the_cohort_matrix_is_cumulative_and_blank_where_a_cohort_is_too_young(engine):
-    rows = leads(engine, None)
+@pytest.mark.parametrize("username,region_code", [("exec", None), ("east", "east")])
+def test_every_cohort_cell_equals_raw_rows_and_young_cohorts_are_blank(engine, username, region_code):
+    rows = leads(engine, None if region_code is None else region_id(engine, region_code))
     with engine.connect() as conn:
-        matrix = funnel.cohort_matrix(conn, scope_of(engine, "exec"), FunnelFilter(START, TODAY))
-    newest = f"{TODAY:%Y-%m}"
-    assert pd.isna(matrix.loc[newest, 1]), "this month's cohort has no month 1 yet"
-    oldest = matrix.index[0]
-    cohort = rows[rows["created_at"].dt.strftime("%Y-%m") == oldest]
-    months = (cohort["order_at"].dt.year * 12 + cohort["order_at"].dt.month) - (cohort["created_at"].dt.year * 12 + cohort["created_at"].dt.month)
-    assert matrix.loc[oldest, "leads"] == len(cohort)
-    for offset in (0, 2, 5):
-        assert matrix.loc[oldest, offset] == pytest.approx((months <= offset).sum() / len(cohort))
+        matrix = funnel.cohort_matrix(conn, scope_of(engine, username), FunnelFilter(START, TODAY))
+    newest = TODAY.year * 12 + TODAY.month - 1
+    created = rows["created_at"].dt.year * 12 + rows["created_at"].dt.month - 1
+    ordered = rows["order_at"].dt.year * 12 + rows["order_at"].dt.month - 1
+    assert len(matrix) == 12
+    for month in matrix.index:
+        index = int(month[:4]) * 12 + int(month[5:7]) - 1
+        cohort = created == index
+        assert matrix.loc[month, "leads"] == int(cohort.sum())
+        for offset in [column for column in matrix.columns if column != "leads"]:
+            if offset > newest - index:
+                assert pd.isna(matrix.loc[month, offset]), "a cohort not that old yet shows no value"
+            else:
+                expected = ((ordered[cohort] - index) <= offset).sum() / cohort.sum()
+                assert matrix.loc[month, offset] == pytest.approx(expected)
+
+
+def test_a_stage_with_nobody_to_convert_has_no_rate():
+    frame = funnel.with_conversion(pd.DataFrame([{"lead": 5.0, "valid": 0.0, "visit": 0.0, "test_drive": 0.0, "order": 0.0,
+                                                  "delivery": 0.0}]))
+    assert frame.at[0, "valid_step"] == 0.0 and frame.at[0, "visit_step"] is None and frame.at[0, "visit_overall"] == 0.0
+
+
+def test_a_lead_that_skipped_stages_counts_as_having_passed_them_in_a_cohort(engine):
+    day = dt.datetime(2002, 3, 4, 11)
+    template = raw(engine, "lead").iloc[0]
+    with engine.begin() as conn:
+        conn.execute(insert(Lead).values(
+            created_at=day, channel_id=int(template["channel_id"]), model_id=int(template["model_id"]),
+            region_id=int(template["region_id"]), province_adcode=int(template["province_adcode"]), grade="high",
+            order_at=day + dt.timedelta(days=9), phone_hash="y" * 64, phone_masked="139****0000"))
+    window = FunnelFilter(dt.date(2002, 3, 1), dt.date(2002, 3, 31))
+    with engine.connect() as conn:
+        cohort = funnel.funnel(conn, scope_of(engine, "exec"), window, "cohort").iloc[0]
+        activity = funnel.funnel(conn, scope_of(engine, "exec"), window, "activity").iloc[0]
+    assert [cohort[stage] for stage in FUNNEL_STAGES] == [1, 1, 1, 1, 1, 0]
+    assert [activity[stage] for stage in FUNNEL_STAGES] == [1, 0, 0, 0, 1, 0]
 
 
 def test_the_lead_list_is_masked_scoped_and_paged(engine):
