@@ -27,6 +27,16 @@ def leads(engine, region: int | None) -> pd.DataFrame:
     return rows if region is None else rows[rows["region_id"] == region]
 
 
+def add_lead(engine, created_at: dt.datetime, **stamps: dt.datetime) -> None:
+    """Store one lead of the tests' own (long before the demo's history) with the given stage timestamps."""
+    template = raw(engine, "lead").iloc[0]
+    with engine.begin() as conn:
+        conn.execute(insert(Lead).values(
+            created_at=created_at, channel_id=int(template["channel_id"]), model_id=int(template["model_id"]),
+            region_id=int(template["region_id"]), province_adcode=int(template["province_adcode"]), grade="high",
+            phone_hash="0" * 64, phone_masked="138****0000", **stamps))
+
+
 def cohort_counts(rows: pd.DataFrame, start: dt.date, end: dt.date) -> dict[str, int]:
     """Leads created in [start, end] that reached each stage: its timestamp or any later one set."""
     cohort = rows[(rows["created_at"] >= pd.Timestamp(start)) & (rows["created_at"] < pd.Timestamp(end + dt.timedelta(days=1)))]
@@ -155,12 +165,7 @@ def test_a_stage_with_nobody_to_convert_has_no_rate():
 
 def test_a_lead_that_skipped_stages_counts_as_having_passed_them_in_a_cohort(engine):
     day = dt.datetime(2002, 3, 4, 11)
-    template = raw(engine, "lead").iloc[0]
-    with engine.begin() as conn:
-        conn.execute(insert(Lead).values(
-            created_at=day, channel_id=int(template["channel_id"]), model_id=int(template["model_id"]),
-            region_id=int(template["region_id"]), province_adcode=int(template["province_adcode"]), grade="high",
-            order_at=day + dt.timedelta(days=9), phone_hash="y" * 64, phone_masked="139****0000"))
+    add_lead(engine, day, order_at=day + dt.timedelta(days=9))
     window = FunnelFilter(dt.date(2002, 3, 1), dt.date(2002, 3, 31))
     with engine.connect() as conn:
         cohort = funnel.funnel(conn, scope_of(engine, "exec"), window, "cohort").iloc[0]
@@ -183,12 +188,7 @@ def test_the_lead_list_is_masked_scoped_and_paged(engine):
 
 def test_timestamps_out_of_order_are_flagged_and_left_out_of_the_speed(engine):
     day = dt.datetime(2001, 1, 15, 10)
-    template = raw(engine, "lead").iloc[0]
-    with engine.begin() as conn:
-        conn.execute(insert(Lead).values(
-            created_at=day, channel_id=int(template["channel_id"]), model_id=int(template["model_id"]),
-            region_id=int(template["region_id"]), province_adcode=int(template["province_adcode"]), grade="high",
-            valid_at=day + dt.timedelta(hours=2), visit_at=day - dt.timedelta(days=3), phone_hash="x" * 64, phone_masked="138****0000"))
+    add_lead(engine, day, valid_at=day + dt.timedelta(hours=2), visit_at=day - dt.timedelta(days=3))
     window = FunnelFilter(dt.date(2001, 1, 1), dt.date(2001, 1, 31))
     with engine.connect() as conn:
         assert funnel.out_of_order(conn, scope_of(engine, "exec"), window) == 1
