@@ -6,10 +6,12 @@ from lib import charts, exports, formatting, ui
 from lib.formatting import markdown_text
 from lib.components import period_picker
 from lib.metrics import BENCHMARK_KEYS
-from lib.models import FUNNEL_STAGES, LEAD_GRADES
+from lib.models import FUNNEL_STAGES, LEAD_GRADES, LOST_REASONS
 from lib.queries import calendar, funnel
 from lib.queries.funnel import BREAKDOWNS, MODES, FunnelFilter
 
+LEAD_COLUMNS = ("id", "created_at", "channel", "region", "model", "dealer", "grade", "furthest", "lost_reason", "name_masked",
+                "phone_masked")  # the lead list's columns, in order (personal data only masked)
 DRILL_KEY = "funnel_drill"  # session-state key: (breakdown, value id, value name) chosen in the breakdown table
 
 user = ui.page_user(__file__)
@@ -150,6 +152,18 @@ def show_lost() -> None:
     st.plotly_chart(charts.lost_reasons(lost, lang), width="stretch")
 
 
+def lead_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The lead list as users read it: names in their language, stages and reasons translated, headers labelled."""
+    if rows.empty:
+        return pd.DataFrame(columns=[ui.tr(f"lead_col_{column}") for column in LEAD_COLUMNS])
+    stages = {**ui.labelled("stage", FUNNEL_STAGES), "none": ui.tr("stage_lead")}
+    reasons = ui.labelled("reason", LOST_REASONS)
+    shown = rows.assign(channel=rows[f"channel_{lang}"], region=rows[f"region_{lang}"], model=rows[f"model_{lang}"],
+                        grade=rows["grade"].map(ui.labelled("grade", LEAD_GRADES)), furthest=rows["furthest"].map(stages),
+                        lost_reason=rows["lost_reason"].map(lambda reason: reasons.get(reason, "")))
+    return shown[list(LEAD_COLUMNS)].rename(columns={column: ui.tr(f"lead_col_{column}") for column in LEAD_COLUMNS})
+
+
 def show_list() -> None:
     """The leads behind a stage (and a breakdown value picked in the funnel view): masked, paged, exportable."""
     stage = st.selectbox(ui.tr("list_stage"), FUNNEL_STAGES, format_func=ui.labelled("stage", FUNNEL_STAGES).get, key="funnel_list_stage")
@@ -160,9 +174,10 @@ def show_list() -> None:
     page = st.number_input(ui.tr("list_page"), min_value=1, value=1, step=1, key="funnel_list_page") - 1
     total, rows = ui.load(funnel.lead_list, scope, flt, mode, stage, drill_by, drill_key, int(page))
     st.caption(ui.tr("list_caption_leads", total=f"{total:,}", pages=max(1, -(-total // funnel.LIST_PAGE_SIZE))))
-    st.dataframe(rows, hide_index=True, width="stretch")
+    table, sheet = lead_table(rows), ui.tr("tab_leads")
+    st.dataframe(table, hide_index=True, width="stretch")
     if scope.can("export_data") and total:
-        st.download_button(ui.tr("export_excel"), lambda: exports.frame_workbook(rows, ui.tr("tab_leads"), lang),
+        st.download_button(ui.tr("export_excel"), lambda: exports.frame_workbook(table, sheet, lang),
                            file_name=f"leads-{stage}-{flt.start}-{flt.end}.xlsx", on_click="ignore", icon=":material/table_view:",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -41,3 +41,20 @@ def test_an_empty_period_shows_dashes_not_errors(app):
     assert not app.exception and not app.error
     assert {metric.label: metric.value for metric in app.metric}["线索"] == "0"
     assert "环节转化 — · 累计 —" in [caption.value for caption in app.caption]
+
+
+def test_the_lead_list_shows_masked_leads_with_labelled_columns(app, engine):
+    rows = raw(engine, "lead")
+    for column in STAMPS.values():
+        rows[column] = pd.to_datetime(rows[column])
+    start = TODAY.replace(month=1, day=1)
+    cohort = rows[(rows["created_at"] >= pd.Timestamp(start)) & (rows["created_at"] < pd.Timestamp(TODAY + dt.timedelta(days=1)))]
+    ordered = int(cohort[["order_at", "delivery_at"]].notna().any(axis=1).sum())
+    sign_in(app, "manager", PASSWORDS["manager"])
+    app.switch_page("pages/funnel.py").run()
+    app.segmented_control(key="funnel_view").set_value("leads").run()
+    app.selectbox(key="funnel_list_stage").set_value("order").run()
+    assert not app.exception, app.exception
+    table = app.dataframe[0].value
+    assert list(table.columns)[:3] == ["线索编号", "留资时间", "渠道"] and table["手机（脱敏）"].str.contains(r"\*\*\*\*").all()
+    assert f"共 {ordered:,} 条" in " ".join(caption.value for caption in app.caption)
