@@ -118,15 +118,14 @@ def show_speed() -> None:
     disordered = ui.load(funnel.out_of_order, scope, flt)
     if disordered:
         st.warning(ui.tr("funnel_out_of_order", count=f"{disordered:,}"), icon=":material/report:")
-    st.dataframe(lags.assign(step=lags["step"].map(lambda step: ui.tr(f"lag_{step}"))).drop(columns=["key"]).rename(columns={
+    st.dataframe(lags.assign(step=lags["step"].map(lambda step: ui.tr(f"lag_{step}"))).drop(columns=["key", "name_zh", "name_en"]).rename(columns={
         "step": ui.tr("lag_step"), "leads": ui.tr("stage_lead"), "median_days": ui.tr("lag_median"), "p75_days": ui.tr("lag_p75")}),
         hide_index=True, width="stretch", column_config={ui.tr("lag_median"): st.column_config.NumberColumn(format="%.1f"),
                                                          ui.tr("lag_p75"): st.column_config.NumberColumn(format="%.1f")})
     breakdown = pick_breakdown()
-    names = ui.load(funnel.funnel, scope, flt, "cohort", breakdown)
-    medians = ui.load(funnel.stage_lags, scope, flt, breakdown).pivot_table(index="key", columns="step", values="median_days")
-    medians = medians.rename(index=dict(zip(names["key"], names[f"name_{lang}"])),
-                             columns={step: ui.tr(f"lag_{step}") for step in medians.columns})
+    medians = ui.load(funnel.stage_lags, scope, flt, breakdown).pivot_table(index=f"name_{lang}", columns="step", values="median_days")
+    order = [f"{first}_{second}" for first, second in funnel.LAG_PAIRS if f"{first}_{second}" in medians.columns]
+    medians = medians[order].rename(columns={step: ui.tr(f"lag_{step}") for step in order}).rename_axis(ui.tr(f"breakdown_{breakdown}"))
     st.subheader(ui.tr("lag_by_breakdown", breakdown=ui.tr(f"breakdown_{breakdown}")))
     st.dataframe(medians, width="stretch", column_config={label: st.column_config.NumberColumn(format="%.1f") for label in medians.columns})
 

@@ -29,6 +29,7 @@ from lib.models import (
     VehicleModel,
 )
 from lib.nodes import nodes_for_year
+from lib.periods import month_span
 from lib.scope import Scope
 
 NATIONAL = 0  # the reach filter's value for national campaigns (region ids are positive)
@@ -288,8 +289,7 @@ def overlapping(conn: Connection, scope: Scope, model_id: int | None, start: dt.
 
 def month_agenda(campaigns_frame: pd.DataFrame, phases_frame: pd.DataFrame, year: int, month: int) -> pd.DataFrame:
     """The campaigns running in one month with the phases they are in during it (from already loaded frames)."""
-    first = dt.date(year, month, 1)
-    last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    first, last = month_span(year, month, dt.date.max)
     running = campaigns_frame[(campaigns_frame["start_date"] <= last) & (campaigns_frame["end_date"] >= first)].copy()
     touching = phases_frame[(phases_frame["start_date"] <= last) & (phases_frame["end_date"] >= first)]
     in_month = touching.groupby("campaign_id")["phase"].agg(tuple)

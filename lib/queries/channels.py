@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Connection, Select, func, select
 from lib.formatting import ratio
 from lib.models import Campaign, Channel, ChannelDaily
 from lib.queries.overview import same_day_last_year, targets_by_channel
+from lib.periods import month_span
 from lib.scope import Scope
 from lib.sqlfuncs import week_start, year_month
 
@@ -181,7 +182,7 @@ def monthly_attainment(conn: Connection, scope: Scope, flt: ChannelFilter) -> pd
     rows = []
     month = flt.start.replace(day=1)
     while month <= flt.end:
-        first, last = max(month, flt.start), min(flt.end, month_end(month))
+        first, last = max(month, flt.start), month_span(month.year, month.month, flt.end)[1]
         span = flt.shifted(first, last)
         sums: dict[str, float] = {}
         for part in sums_by_channel(conn, scope, span).values():
@@ -191,14 +192,8 @@ def monthly_attainment(conn: Connection, scope: Scope, flt: ChannelFilter) -> pd
             _add(goals, part)
         rows.append({"month": month.strftime("%Y-%m"), **{
             metric: attainment(metric, sums.get(metric, 0.0), goals.get(metric)) for metric in ("spend", "leads", "valid_leads", "orders")}})
-        month = last.replace(day=1) + dt.timedelta(days=32)
-        month = month.replace(day=1)
+        month = last + dt.timedelta(days=1)  # the next month's first day (or past the span: done)
     return pd.DataFrame(rows, columns=["month", "spend", "leads", "valid_leads", "orders"])
-
-
-def month_end(month: dt.date) -> dt.date:
-    """The last day of a date's month."""
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 def period_totals(trend_frame: pd.DataFrame) -> pd.DataFrame:

@@ -139,17 +139,23 @@ def stage_lags(conn: Connection, scope: Scope, flt: FunnelFilter, breakdown: str
     frames = []
     for first, second in LAG_PAIRS:
         lag = hours_between(STAGE_COLUMNS[first], STAGE_COLUMNS[second]).label("hours")
-        key = BREAKDOWNS[breakdown][0].label("key") if breakdown else literal(0).label("key")
-        query = (select(key, lag, func.count().label("leads"))
+        if breakdown:
+            column, table, (name_zh, name_en) = BREAKDOWNS[breakdown]
+            labels = [column.label("key"), name_zh.label("name_zh"), name_en.label("name_en")]
+        else:
+            labels = [literal(0).label("key"), literal("").label("name_zh"), literal("").label("name_en")]
+        query = (select(*labels, lag, func.count().label("leads"))
                  .where(*_narrowing(scope, flt), _period_clause("cohort", flt), STAGE_COLUMNS[first].is_not(None),
                         STAGE_COLUMNS[second] >= STAGE_COLUMNS[first])  # out-of-order pairs are flagged, not timed
-                 .group_by(key, lag))
-        histogram = pd.DataFrame(conn.execute(query).mappings().all(), columns=["key", "hours", "leads"])
-        for value, bins in histogram.groupby("key"):
-            frames.append({"key": value, "step": f"{first}_{second}", "leads": int(bins["leads"].sum()),
+                 .group_by(*labels[:1], *(labels[1:] if breakdown else []), lag))
+        if breakdown:
+            query = query.join(table, table.id == column)
+        histogram = pd.DataFrame(conn.execute(query).mappings().all(), columns=["key", "name_zh", "name_en", "hours", "leads"])
+        for (value, zh, en), bins in histogram.groupby(["key", "name_zh", "name_en"]):
+            frames.append({"key": value, "name_zh": zh, "name_en": en, "step": f"{first}_{second}", "leads": int(bins["leads"].sum()),
                            "median_days": _weighted_quantile(bins["hours"], bins["leads"], 0.5),
                            "p75_days": _weighted_quantile(bins["hours"], bins["leads"], 0.75)})
-    return pd.DataFrame(frames, columns=["key", "step", "leads", "median_days", "p75_days"])
+    return pd.DataFrame(frames, columns=["key", "name_zh", "name_en", "step", "leads", "median_days", "p75_days"])
 
 
 LIST_PAGE_SIZE = 50  # leads per page of the drill-down list
