@@ -27,6 +27,7 @@ BENCH_PAGES = {  # bench key -> page file; each screen's issue registers its pag
     "calendar": "pages/calendar.py",
     "channels": "pages/channels.py",
     "funnel": "pages/funnel.py",
+    "dealers": "pages/dealers.py",
 }
 BENCH_USER = "exec"  # pages are timed as the demo executive (sees every region)
 APP_TIMEOUT_S = 120  # AppTest's per-run limit: generous, a cold run at large scale reads a lot

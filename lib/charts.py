@@ -208,3 +208,15 @@ def lost_reasons(lost: pd.DataFrame, lang: str) -> go.Figure:
     figure.update_layout(barmode="stack", height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                          legend={"orientation": "h", "y": 1.12}, yaxis={"title": t("lost_total", lang)})
     return figure
+
+
+def dealer_trend(monthly: pd.DataFrame, lang: str) -> go.Figure:
+    """A dealer's leads received (bars) and orders placed (line, own axis) per month."""
+    figure = go.Figure()
+    figure.add_bar(x=monthly["month"], y=monthly["leads"], name=t("dealer_trend_leads", lang), marker_color=GROUP_COLOURS[0])
+    figure.add_scatter(x=monthly["month"], y=monthly["orders"], name=t("dealer_trend_orders", lang), yaxis="y2",
+                       mode="lines+markers", line={"color": GROUP_COLOURS[1]})
+    figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.15},
+                         xaxis={"type": "category"}, yaxis={"title": t("metric_leads", lang), "rangemode": "tozero"},
+                         yaxis2={"title": t("metric_orders", lang), "overlaying": "y", "side": "right", "rangemode": "tozero"})
+    return figure

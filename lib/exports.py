@@ -151,9 +151,15 @@ def frame_workbook(frame: pd.DataFrame, sheet_name: str, lang: str) -> bytes:
     labels = {column: t(f"metric_{column}", lang) if f"metric_{column}" in LABELS else t(f"col_{column}", lang)
               for column in frame.columns}
     labels.update({f"name_{lang}": t("channel", lang), "period": t("col_period", lang)})
+    return sheets_workbook({sheet_name: frame.rename(columns=labels)})
+
+
+def sheets_workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """Tables already labelled for people, one sheet each, header frozen; texts stay text (no formulas)."""
     buffer = BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        frame.rename(columns=labels).to_excel(writer, sheet_name=sheet_name[:31], index=False)
-        writer.sheets[sheet_name[:31]].freeze_panes = "A2"
-        _texts_stay_text(writer.sheets[sheet_name[:31]])
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name[:31], index=False)
+            writer.sheets[name[:31]].freeze_panes = "A2"
+            _texts_stay_text(writer.sheets[name[:31]])
     return buffer.getvalue()

@@ -1,6 +1,8 @@
 """How each headline metric is formatted and judged; shared by pages and exports."""
 from __future__ import annotations
 
+import pandas as pd
+
 from lib import formatting
 
 RATE_METRICS = frozenset({"valid_rate", "lead_to_order", "ctr"})  # shown as percentages
@@ -34,3 +36,13 @@ def delta_colour(higher_is_better: bool | None) -> str:
     if higher_is_better is None:
         return "off"
     return "normal" if higher_is_better else "inverse"
+
+
+def weighted_quantile(values: pd.Series, counts: pd.Series, share: float) -> float | None:
+    """The smallest value whose cumulative count reaches `share` of all (the 'inverted CDF' quantile of a histogram)."""
+    total = counts.sum()
+    if total == 0:
+        return None
+    order = values.argsort(kind="stable")
+    cumulative = counts.iloc[order].cumsum()
+    return float(values.iloc[order][cumulative >= share * total].iloc[0])

@@ -32,12 +32,15 @@ PAGES: tuple[PageSpec, ...] = (  # in navigation order
     PageSpec("pages/overview.py", "nav_overview", ":material/dashboard:", "cockpit", "nav_section_dashboards", EVERYONE),
     PageSpec("pages/channels.py", "nav_channels", ":material/query_stats:", "channel-kpis", "nav_section_dashboards", EVERYONE),
     PageSpec("pages/funnel.py", "nav_funnel", ":material/filter_alt:", "lead-funnel", "nav_section_dashboards", EVERYONE),
+    PageSpec("pages/dealers.py", "nav_dealers", ":material/map:", "dealer-map", "nav_section_dashboards", EVERYONE),
     PageSpec("pages/calendar.py", "nav_calendar", ":material/calendar_month:", "campaign-calendar", "nav_section_planning", EVERYONE),
     PageSpec("pages/campaign.py", "nav_campaign", ":material/campaign:", "campaign-detail", "nav_section_planning", EVERYONE),
     PageSpec("pages/plan_editor.py", "nav_plan_editor", ":material/edit_calendar:", "plan-editor", "nav_section_planning", PLANNERS),
     PageSpec("pages/targets.py", "nav_targets", ":material/flag:", "channel-targets", "nav_section_planning", TARGET_EDITORS),
     PageSpec("pages/data_import.py", "nav_import", ":material/upload_file:", "data-import", "nav_section_admin", IMPORTERS),
     PageSpec("pages/account.py", "nav_account", ":material/person:", "my-account", "nav_section_admin", EVERYONE),
+    PageSpec("pages/region_admin.py", "nav_region_admin", ":material/edit_location_alt:", "regions-and-dealers", "nav_section_admin",
+             frozenset({"admin"})),
     PageSpec("pages/audit.py", "nav_audit", ":material/history:", "audit-log", "nav_section_admin", frozenset({"admin"})),
 )
 PASSWORD_CHANGE_ONLY = ("pages/account.py",)  # all a user with a reset password may open

@@ -15,6 +15,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {  # action -> roles allowed to perform
     "export_data": frozenset({"executive", "campaign_manager", "admin"}),
     "manage_users": frozenset({"admin"}),
     "view_audit": frozenset({"admin"}),
+    "manage_geography": frozenset({"admin"}),
 }
 
 

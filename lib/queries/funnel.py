@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, literal, or_, select
 
 from lib.formatting import ratio
+from lib.metrics import weighted_quantile
 from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Province, Region, VehicleModel
 from lib.scope import Scope
 from lib.sqlfuncs import hours_between, year_month
@@ -123,14 +124,9 @@ LAG_PAIRS = (("lead", "valid"), ("valid", "visit"), ("visit", "test_drive"), ("t
 HOURS_PER_DAY = 24
 
 
-def _weighted_quantile(hours: pd.Series, counts: pd.Series, share: float) -> float | None:
-    """The smallest value whose cumulative count reaches `share` of all (the 'inverted CDF' quantile), in days."""
-    total = counts.sum()
-    if total == 0:
-        return None
-    order = hours.argsort(kind="stable")
-    cumulative = counts.iloc[order].cumsum()
-    return float(hours.iloc[order][cumulative >= share * total].iloc[0]) / HOURS_PER_DAY
+def in_days(hours: float | None) -> float | None:
+    """Hours as days (None stays None)."""
+    return None if hours is None else hours / HOURS_PER_DAY
 
 
 def stage_lags(conn: Connection, scope: Scope, flt: FunnelFilter, breakdown: str | None = None) -> pd.DataFrame:
@@ -153,8 +149,8 @@ def stage_lags(conn: Connection, scope: Scope, flt: FunnelFilter, breakdown: str
         histogram = pd.DataFrame(conn.execute(query).mappings().all(), columns=["key", "name_zh", "name_en", "hours", "leads"])
         for (value, zh, en), bins in histogram.groupby(["key", "name_zh", "name_en"]):
             frames.append({"key": value, "name_zh": zh, "name_en": en, "step": f"{first}_{second}", "leads": int(bins["leads"].sum()),
-                           "median_days": _weighted_quantile(bins["hours"], bins["leads"], 0.5),
-                           "p75_days": _weighted_quantile(bins["hours"], bins["leads"], 0.75)})
+                           "median_days": in_days(weighted_quantile(bins["hours"], bins["leads"], 0.5)),
+                           "p75_days": in_days(weighted_quantile(bins["hours"], bins["leads"], 0.75))})
     return pd.DataFrame(frames, columns=["key", "name_zh", "name_en", "step", "leads", "median_days", "p75_days"])
 
 

@@ -34,6 +34,7 @@ from lib.models import (
 from lib.queries.calendar import campaign_detail, overlapping
 from lib.scope import Scope
 from lib.services import audit
+from lib.services.errors import FieldError, InputInvalidError, RefusedError
 
 NAME_MAX = 128  # characters of a campaign name (the column's width)
 NAME_MIN = 2  # a one-character name says nothing
@@ -50,29 +51,12 @@ REVIEW_SECTIONS = ("review_key_data", "review_conclusions", "review_lessons")  #
 YEAR_IN_NAME = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")  # "2026 618焕新季": the year a copy moves forward
 
 
-class FieldError(NamedTuple):
-    """One broken rule: the form field it belongs to and the i18n key of its message."""
-
-    field: str
-    key: str
-    params: dict
-
-
-class PlanInvalidError(ValueError):
+class PlanInvalidError(InputInvalidError):
     """The plan breaks rules; nothing was saved."""
 
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__(", ".join(error.key for error in errors))
-        self.errors = errors
 
-
-class CampaignRefusedError(ValueError):
+class CampaignRefusedError(RefusedError):
     """The action is not allowed now (permission, status, stale version, missing campaign); `key` names the message."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 @dataclass

@@ -23,11 +23,18 @@ def test_every_used_key_is_defined():
 
 
 def test_labels_looked_up_by_computed_key_exist():
-    from lib.models import ROLES
+    from lib.components.map_tables import LEAGUE_COLUMNS, RANKING_COLUMNS
+    from lib.models import CITY_TIERS, DEALER_GRADES, DOUYIN_TIERS, ROLES
+    from lib.queries.dealers import METRICS
     from lib.queries.overview import HIGHER_IS_BETTER
 
     assert all(f"role_{role}" in LABELS for role in ROLES)
     assert all(f"metric_{metric}" in LABELS for metric in HIGHER_IS_BETTER)
+    assert all(f"map_metric_{metric}" in LABELS for metric in METRICS)
+    assert all(f"map_col_{column}" in LABELS for column in (*LEAGUE_COLUMNS, *RANKING_COLUMNS))
+    assert all(f"tier_{tier}" in LABELS for tier in CITY_TIERS)
+    assert all(f"dealer_grade_{grade}" in LABELS for grade in DEALER_GRADES)
+    assert all(f"douyin_{tier}" in LABELS for tier in DOUYIN_TIERS)
 
 
 def test_navigation_titles_and_sections_are_labelled():

@@ -1,0 +1,89 @@
+"""A dealer's card under the map: KPIs against its region's average with its rank, monthly trend, funnel, lead response."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from lib import charts, formatting, ui
+from lib.formatting import markdown_text
+from lib.metrics import format_value
+from lib.models import CITY_TIERS, DEALER_GRADES, DOUYIN_TIERS
+from lib.queries import dealers, funnel
+from lib.queries.dealers import FAST_RESPONSE_MINUTES, MapFilter
+from lib.queries.funnel import FunnelFilter
+from lib.scope import Scope
+
+CARD_METRICS = ("leads", "valid_rate", "orders", "lead_to_order", "cpl", "members")  # the card's KPI tiles
+
+
+def _pick(frame: pd.DataFrame, pick_key: str) -> int | None:
+    """The dealer chosen in the list (the map and the ranking preset it); None until one is chosen."""
+    names = dict(zip(frame["id"].astype(int), frame["code"] + " " + frame["name"]))
+    if st.session_state.get(pick_key) not in names:
+        st.session_state.pop(pick_key, None)
+    return st.selectbox(ui.tr("card_pick"), list(names), format_func=names.get, key=pick_key, index=None,
+                        placeholder=ui.tr("card_pick_placeholder"))
+
+
+def _header(row: pd.Series) -> None:
+    """Name, code, place, tier, grade, Douyin tier, status."""
+    lang = ui.lang()
+    st.subheader(ui.tr("card_title", name=markdown_text(row["name"]), code=row["code"]))
+    status = ui.tr("dealer_active") if row["active"] else ui.tr("dealer_closed")
+    st.caption(" · ".join([markdown_text(row[f"city_{lang}"]), markdown_text(row[f"province_{lang}"]), markdown_text(row[f"region_{lang}"]),
+                           ui.labelled("tier", CITY_TIERS)[row["tier"]], ui.labelled("dealer_grade", DEALER_GRADES)[row["grade"]],
+                           ui.tr("card_douyin", tier=ui.labelled("douyin", DOUYIN_TIERS)[row["douyin_tier"]]), status]))
+
+
+def _standing(figures: dict[str, pd.DataFrame], dealer_id: int) -> None:
+    """One tile per KPI: the dealer's value, its region's average and its rank there."""
+    lang = ui.lang()
+    standing = dealers.dealer_standing(figures, dealer_id, CARD_METRICS)
+    for column, row in zip(st.columns(len(CARD_METRICS)), standing.itertuples(index=False)):
+        column.metric(ui.tr(f"map_metric_{row.metric}"), format_value(row.metric, row.dealer, lang), border=True)
+        rank = ui.tr("card_rank", rank=int(row.rank), count=row.ranked) if not pd.isna(row.rank) else ui.tr("card_unranked")
+        column.caption(ui.tr("card_region_average", value=format_value(row.metric, row.region, lang)) + " · " + rank)
+
+
+def _minutes(value: float | None) -> str:
+    """A number of minutes as users read it."""
+    return formatting.NO_VALUE if value is None else ui.tr("card_minutes", minutes=f"{value:,.0f}")
+
+
+def _response(scope: Scope, flt: MapFilter, dealer_id: int) -> None:
+    """First-response times of the dealer's leads against its region's."""
+    times = ui.load(dealers.response_times, scope, flt, dealer_id)
+    if not times:
+        return
+    mine, region = times["dealer"], times["region"]
+    tiles = st.columns(4)
+    tiles[0].metric(ui.tr("card_response_median"), _minutes(mine["median"]), border=True)
+    tiles[0].caption(ui.tr("card_region_average", value=_minutes(region["median"])))
+    tiles[1].metric(ui.tr("card_response_p75"), _minutes(mine["p75"]), border=True)
+    tiles[1].caption(ui.tr("card_region_average", value=_minutes(region["p75"])))
+    tiles[2].metric(ui.tr("card_response_fast", minutes=FAST_RESPONSE_MINUTES), formatting.percent(mine["fast_share"]), border=True)
+    tiles[2].caption(ui.tr("card_region_average", value=formatting.percent(region["fast_share"])))
+    tiles[3].metric(ui.tr("card_unanswered"), f"{mine['unanswered']:,}", border=True)
+    tiles[3].caption(ui.tr("card_of_leads", leads=f"{mine['leads']:,}"))
+
+
+def show(scope: Scope, figures: dict[str, pd.DataFrame], flt: MapFilter, pick_key: str) -> None:
+    """The card of the dealer picked on the map, in the ranking or in the list."""
+    st.divider()
+    frame = figures["dealers"]
+    dealer_id = _pick(frame, pick_key)
+    if dealer_id is None:
+        st.caption(ui.tr("card_hint"))
+        return
+    lang = ui.lang()
+    _header(frame[frame["id"] == dealer_id].iloc[0])
+    _standing(figures, dealer_id)
+    trend_column, funnel_column = st.columns(2)
+    trend_column.markdown(f"**{ui.tr('card_trend')}**")
+    trend_column.plotly_chart(charts.dealer_trend(ui.load(dealers.dealer_monthly, scope, dealer_id, flt.end, flt.model_ids), lang),
+                              width="stretch")
+    funnel_column.markdown(f"**{ui.tr('card_funnel', start=flt.start, end=flt.end)}**")
+    stages = ui.load(funnel.funnel, scope, FunnelFilter(flt.start, flt.end, model_ids=flt.model_ids, dealer_ids=(dealer_id,)), "cohort")
+    funnel_column.plotly_chart(charts.lead_funnel(stages.iloc[0], lang), width="stretch")
+    st.markdown(f"**{ui.tr('card_response')}**")
+    _response(scope, flt, dealer_id)

@@ -1,0 +1,97 @@
+"""Dealer regional map (经销商地图): provinces and dealers coloured by a KPI, league tables, ranking and a dealer's card."""
+import pandas as pd
+import streamlit as st
+
+from lib import maps, ui
+from lib.components import dealer_card, map_tables, period_picker
+from lib.models import CITY_TIERS, DEALER_GRADES
+from lib.queries import calendar, dealers
+from lib.queries.dealers import METRICS, MapFilter
+
+PICK_KEY = "map_dealer"  # session-state key of the dealer whose card is open (set by the map, the ranking or the list)
+MAP_KEY = "dealer_map"  # the map's selection state
+
+user = ui.page_user(__file__)
+scope, lang, last_day = user.scope, ui.lang(), ui.as_of()
+st.title(ui.tr("map_title"))
+ui.demo_banner()
+
+
+def pick_filter() -> tuple[MapFilter, str]:
+    """Period, place, tier, grade, model and the metric to colour by."""
+    start, end = period_picker.pick("map", last_day, default="ytd")
+    choices = ui.load(dealers.filter_choices, scope)
+    columns = st.columns(6)
+    region_ids: list[int] = []
+    if scope.sees_all_regions:
+        regions = {row["id"]: row[f"name_{lang}"] for row in choices["regions"]}
+        region_ids = columns[0].multiselect(ui.tr("filter_reach"), list(regions), format_func=regions.get, key="map_regions",
+                                            placeholder=ui.tr("filter_all"))
+    else:
+        columns[0].caption(ui.tr("map_scope_region", region=user.region_name(lang)))
+    provinces = {row["id"]: row[f"name_{lang}"] for row in choices["provinces"] if not region_ids or row["region_id"] in region_ids}
+    province_ids = columns[1].multiselect(ui.tr("filter_province"), list(provinces), format_func=provinces.get, key="map_provinces",
+                                          placeholder=ui.tr("filter_all"))
+    tiers = columns[2].multiselect(ui.tr("filter_city_tier"), CITY_TIERS, format_func=ui.labelled("tier", CITY_TIERS).get,
+                                   key="map_tiers", placeholder=ui.tr("filter_all"))
+    grades = columns[3].multiselect(ui.tr("filter_dealer_grade"), DEALER_GRADES, key="map_grades", placeholder=ui.tr("filter_all"),
+                                    format_func=ui.labelled("dealer_grade", DEALER_GRADES).get)
+    models = {row["id"]: row[f"name_{lang}"] for row in ui.load(calendar.filter_options, scope)["models"]}
+    model_ids = columns[4].multiselect(ui.tr("filter_model"), list(models), format_func=models.get, key="map_models",
+                                       placeholder=ui.tr("filter_all"))
+    metric = columns[5].selectbox(ui.tr("map_metric"), METRICS, format_func=ui.labelled("map_metric", METRICS).get, key="map_metric")
+    return MapFilter(start, end, tuple(region_ids), tuple(province_ids), tuple(tiers), tuple(grades), tuple(model_ids)), metric
+
+
+def remember_map_pick() -> None:
+    """A dealer clicked on the map opens its card."""
+    picked = st.session_state[MAP_KEY].selection.objects.get("dealers") or []
+    if picked:
+        st.session_state[PICK_KEY] = int(picked[0]["id"])
+
+
+def legend_table(bins: maps.Bins, metric: str, title: str) -> None:
+    """A legend: each colour class with its range."""
+    rows = maps.legend(bins, metric, lang)
+    if rows.empty:
+        st.caption(ui.tr("map_no_values", what=title))
+        return
+    shown = rows.assign(colour="").rename(columns={"colour": title, "range": ui.tr("map_legend_range")})
+    st.dataframe(shown.style.apply(lambda _: [f"background-color: {colour}" for colour in rows["colour"]], subset=[title]),
+                 hide_index=True, width="stretch")
+
+
+def show_map(figures: dict[str, pd.DataFrame], metric: str) -> None:
+    """The map with its legends and source line."""
+    province_bins = maps.bins_for(figures["provinces"][metric], metric)
+    dealer_bins = maps.bins_for(figures["dealers"][metric], metric)
+    deck = maps.dealer_map(figures["provinces"], figures["dealers"], metric, lang, province_bins, dealer_bins)
+    st.pydeck_chart(deck, height=maps.MAP_HEIGHT, on_select=remember_map_pick, selection_mode="single-object", key=MAP_KEY,
+                    alt=ui.tr("map_alt", metric=ui.tr(f"map_metric_{metric}")))
+    st.caption(ui.tr("map_source"))
+    left, right = st.columns(2)
+    with left:
+        legend_table(province_bins, metric, ui.tr("map_legend_provinces"))
+    with right:
+        if metric == "dealers":
+            st.caption(ui.tr("map_dealers_neutral"))
+        else:
+            legend_table(dealer_bins, metric, ui.tr("map_legend_dealers"))
+        st.caption(ui.tr("map_point_size"))
+
+
+flt, metric = pick_filter()
+st.caption(ui.tr("map_definitions"))
+figures = ui.load(dealers.map_figures, scope, flt)
+shown_dealers = figures["dealers"]
+st.caption(ui.tr("map_counts", dealers=f"{int(shown_dealers['active'].astype(bool).sum()):,}",
+                 provinces=len(figures["provinces"]), regions=len(figures["regions"])))
+map_column, table_column = st.columns([3, 2])
+with map_column:
+    show_map(figures, metric)
+with table_column:
+    map_tables.leagues(figures, flt)
+ranking = dealers.ranked(shown_dealers, metric)
+map_tables.dealer_ranking(ranking, metric, PICK_KEY)
+map_tables.export_button(figures, ranking, flt, scope)
+dealer_card.show(scope, figures, flt, PICK_KEY)

@@ -1,0 +1,116 @@
+"""The dealer map and region admin pages through AppTest: figures equal raw rows, scope holds, cards open, admin edits save."""
+import json
+
+import pytest
+from sqlalchemy import select
+
+from lib.models import AuditLog, Dealer, Province
+from lib.queries.dealers import METRICS
+from lib.seed import DEMO_ACCOUNTS
+from tests.app.conftest import sign_in
+from tests.conftest import TODAY
+from tests.reference import raw, region_id
+from tests.unit.test_dealer_map import dealer_leads
+
+PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}
+LEAGUE_REGION, LEAGUE_LEADS = "大区", "线索"  # the region league table's headers
+
+
+def open_map(app, username: str):
+    """Sign in and open the dealer map."""
+    sign_in(app, username, PASSWORDS[username])
+    app.switch_page("pages/dealers.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def shown_tables(app) -> list:
+    """The data frames the page shows, in order (Styler-wrapped ones unwrapped)."""
+    return [getattr(frame.value, "data", frame.value) for frame in app.dataframe]
+
+
+@pytest.mark.parametrize("username,region_code", [("exec", None), ("east", "east")])
+def test_region_league_equals_raw_leads_and_keeps_to_scope(app, engine, username, region_code):
+    open_map(app, username)
+    league = shown_tables(app)[2]
+    leads = dealer_leads(engine, TODAY.replace(month=1, day=1), TODAY)
+    regions = raw(engine, "region").set_index("id")
+    if region_code is not None:
+        leads = leads[leads["region_id"] == region_id(engine, region_code)]
+    expected = leads.groupby("region_id").size()
+    shown = dict(zip(league[LEAGUE_REGION], league[LEAGUE_LEADS]))
+    assert shown == {regions.loc[region, "name_zh"]: float(count) for region, count in expected.items()}
+
+
+def test_every_metric_renders(app):
+    open_map(app, "manager")
+    for metric in METRICS:
+        app.selectbox(key="map_metric").set_value(metric).run()
+        assert not app.exception, (metric, app.exception)
+    assert app.get("deck_gl_json_chart")
+
+
+def test_a_regional_user_gets_only_her_dealers_in_the_ranking_and_the_list(app, engine):
+    open_map(app, "east")
+    east = region_id(engine, "east")
+    dealers = raw(engine, "dealer")
+    ranking = shown_tables(app)[3]
+    assert set(ranking["编码"]) <= set(dealers.loc[dealers["region_id"] == east, "code"])
+    assert set(ranking["编码"]) >= set(dealers.loc[(dealers["region_id"] == east) & dealers["active"].astype(bool), "code"])
+    assert not [box for box in app.multiselect if box.key == "map_regions"], "a regional user has no region filter"
+    assert set(app.selectbox(key="map_dealer").options) <= {f"{row.code} {row.name}" for row in dealers.itertuples() if row.region_id == east}
+
+
+def test_picking_a_dealer_opens_its_card_with_its_figures(app, engine):
+    open_map(app, "exec")
+    dealers = raw(engine, "dealer").set_index("id")
+    leads = dealer_leads(engine, TODAY.replace(month=1, day=1), TODAY)
+    busiest = int(leads.groupby("dealer_id").size().idxmax())
+    app.selectbox(key="map_dealer").set_value(busiest).run()
+    assert not app.exception, app.exception
+    assert any(dealers.loc[busiest, "code"] in header.value for header in app.subheader)
+    tiles = {metric.label: metric.value for metric in app.metric}
+    assert tiles["线索量"] == f"{int((leads['dealer_id'] == busiest).sum()):,}"
+    assert len(app.get("plotly_chart")) == 2, "the card shows the monthly trend and the funnel"
+
+
+def click(app, label: str):
+    """Click the one button with this label and rerun; the app must not fail."""
+    matches = [candidate for candidate in app.button if candidate.label == label]
+    assert len(matches) == 1, [candidate.label for candidate in app.button]
+    matches[0].click().run()
+    assert not app.exception, app.exception
+
+
+def test_an_admin_moves_a_province_to_another_region_and_back(app, engine):
+    sign_in(app, "admin", PASSWORDS["admin"])
+    app.switch_page("pages/region_admin.py").run()
+    east, central = region_id(engine, "east"), region_id(engine, "central")
+    app.selectbox(key="geo_province").set_value(340000).run()
+    app.selectbox(key="geo_target_region").set_value(central)
+    click(app, "保存所属大区")
+    assert any("已调整" in message.value for message in app.success)
+    with engine.connect() as conn:
+        assert conn.execute(select(Province.region_id).where(Province.adcode == 340000)).scalar_one() == central
+        assert set(conn.execute(select(Dealer.region_id).where(Dealer.province_adcode == 340000)).scalars()) <= {central}
+    app.selectbox(key="geo_target_region").set_value(east)
+    click(app, "保存所属大区")
+    with engine.connect() as conn:
+        assert conn.execute(select(Province.region_id).where(Province.adcode == 340000)).scalar_one() == east
+        moves = conn.execute(select(AuditLog.detail).where(AuditLog.action == "province_region_change", AuditLog.entity_id == "340000")
+                             .order_by(AuditLog.id.desc()).limit(2)).scalars().all()
+    assert [json.loads(detail)["region_id"] for detail in moves] == [{"before": central, "after": east}, {"before": east, "after": central}]
+
+
+def test_coordinates_outside_china_are_refused_under_the_field_and_kept(app, engine):
+    sign_in(app, "admin", PASSWORDS["admin"])
+    app.switch_page("pages/region_admin.py").run()
+    dealer = raw(engine, "dealer").iloc[0]
+    app.selectbox(key="geo_dealer").set_value(int(dealer["id"])).run()
+    app.number_input(key=f"geo_lat_{dealer['id']}").set_value(48.85)
+    app.number_input(key=f"geo_lon_{dealer['id']}").set_value(2.35)
+    click(app, "保存经销商")
+    assert [error.value for error in app.error] == ["坐标不在中国境内，请检查经纬度是否填反或有误。"]
+    assert app.number_input(key=f"geo_lat_{dealer['id']}").value == 48.85
+    with engine.connect() as conn:
+        assert conn.execute(select(Dealer.lat).where(Dealer.id == int(dealer["id"]))).scalar_one() == dealer["lat"]
