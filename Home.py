@@ -1,11 +1,11 @@
 """Entry point: page config, language switch, demo data on first start, login gate, role-based navigation."""
 import streamlit as st
 
-from lib import ui
+from lib import config, ui
 from lib.auth import logout_button
 from lib.navigation import pages_for
 
-st.set_page_config(page_title=f"{ui.tr('app_title')} · Marketing Cockpit", page_icon=":material/directions_car:", layout="wide")
+st.set_page_config(page_title=f"{ui.tr('app_title')} · Marketing Cockpit", page_icon=config.DATA_DIR / "favicon.svg", layout="wide")
 lang = ui.language_switch()
 
 

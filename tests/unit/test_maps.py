@@ -1,0 +1,123 @@
+"""The map's deck.gl spec: offline (no base map), every province and the maritime line, colours by class, scope, plain-text tips."""
+import datetime as dt
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from lib import geo, maps
+from lib.queries import dealers
+from lib.queries.dealers import MapFilter
+from tests.campaign_helpers import scope_of
+from tests.conftest import TODAY
+from tests.reference import region_id
+
+START = TODAY.replace(month=1, day=1)
+
+
+def spec(engine, username: str, metric: str = "leads", flt: MapFilter | None = None) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """The map's JSON spec as Streamlit sends it, and the figures it was drawn from."""
+    with engine.connect() as conn:
+        figures = dealers.map_figures(conn, scope_of(engine, username), flt or MapFilter(START, TODAY))
+    deck = maps.dealer_map(figures["provinces"], figures["dealers"], metric, "zh", maps.bins_for(figures["provinces"][metric], metric),
+                           maps.bins_for(figures["dealers"][metric], metric))
+    return json.loads(deck.to_json()), figures
+
+
+def layer(deck: dict, layer_id: str) -> dict:
+    """One layer of the spec by id."""
+    return next(candidate for candidate in deck["layers"] if candidate["id"] == layer_id)
+
+
+def test_the_map_needs_no_tile_server_and_draws_the_official_boundary(engine, monkeypatch):
+    monkeypatch.delenv("MAP_STYLE", raising=False)
+    deck, figures = spec(engine, "exec")
+    text = json.dumps(deck)
+    assert deck["mapStyle"] == maps.NO_BASE_MAP and "mapProvider" not in deck
+    assert "http" not in text, "nothing is fetched from a server"
+    provinces = layer(deck, "provinces")["data"]["features"]
+    assert {feature["properties"]["adcode"] for feature in provinces} == {f["properties"]["adcode"] for f in geo.province_features()}
+    assert len(provinces) == 34 and {710000, 460000} <= {feature["properties"]["adcode"] for feature in provinces}
+    assert layer(deck, "maritime")["data"]["features"] == list(geo.maritime_features())
+    assert len(layer(deck, "dealers")["data"]) == len(figures["dealers"])
+
+
+def test_a_configured_base_map_is_drawn_underneath(engine, monkeypatch):
+    monkeypatch.setenv("MAP_STYLE", "https://tiles.intranet.example/styles/light.json")
+    deck, _ = spec(engine, "exec")
+    assert deck["mapStyle"] == "https://tiles.intranet.example/styles/light.json"
+
+
+def test_provinces_and_dealers_take_the_colour_of_their_class(engine):
+    deck, figures = spec(engine, "exec", "cpl")
+    bins = maps.bins_for(figures["provinces"]["cpl"], "cpl")
+    cpl = figures["provinces"].set_index("province_adcode")["cpl"]
+    for feature in layer(deck, "provinces")["data"]["features"]:
+        adcode = feature["properties"]["adcode"]
+        wanted = bins.colour(cpl[adcode]) if adcode in cpl.index else maps.NO_DATA
+        assert tuple(feature["properties"]["fill"][:3]) == wanted
+    cheapest, dearest = cpl.idxmin(), cpl.idxmax()
+    assert bins.colour(cpl[cheapest]) == maps.JUDGED_COLOURS[-1] and bins.colour(cpl[dearest]) == maps.JUDGED_COLOURS[0], \
+        "the lowest cost is green, the highest red"
+
+
+def test_classes_are_quantiles_and_the_legend_reads_them():
+    values = pd.Series([1.0, 2, 3, 4, 5, 6, 7, 8, 9, 10, None])
+    bins = maps.bins_for(values, "leads")
+    assert bins.edges == pytest.approx((1.0, 2.8, 4.6, 6.4, 8.2, 10.0))
+    assert [bins.colour(value) for value in (1, 3, 5, 7, 10)] == list(maps.VOLUME_COLOURS)
+    assert bins.colour(None) == maps.NO_DATA
+    assert maps.legend(bins, "leads", "zh")["range"].tolist()[0] == "1 – 3"
+    single = maps.bins_for(pd.Series([0.5, 0.5]), "valid_rate")
+    assert single.colour(0.5) == maps.JUDGED_COLOURS[-1] and len(maps.legend(single, "valid_rate", "zh")) == 1
+    assert maps.bins_for(pd.Series([], dtype=float), "leads").colour(3.0) == maps.NO_DATA
+
+
+def test_a_regional_map_shows_her_dealers_only_and_opens_on_her_region(engine):
+    deck, figures = spec(engine, "east")
+    national, _ = spec(engine, "exec")
+    east = region_id(engine, "east")
+    assert set(figures["dealers"]["region_id"]) == {east}
+    assert {point["id"] for point in layer(deck, "dealers")["data"]} == set(figures["dealers"]["id"])
+    coloured = {f["properties"]["adcode"] for f in layer(deck, "provinces")["data"]["features"]
+                if tuple(f["properties"]["fill"][:3]) != maps.NO_DATA}
+    assert coloured == set(figures["provinces"]["province_adcode"])
+    assert deck["initialViewState"]["zoom"] > national["initialViewState"]["zoom"] + 0.5
+    assert 20 < deck["initialViewState"]["latitude"] < 38 and 113 < deck["initialViewState"]["longitude"] < 122
+
+
+def test_tooltips_are_plain_text_so_names_cannot_inject_markup(engine):
+    deck, figures = spec(engine, "exec")
+    assert deck["layers"] and maps.TOOLTIP == {"text": "{tip}"}
+    row = figures["dealers"].iloc[0].copy()
+    row["name"] = "<img src=x onerror=alert(1)>"
+    assert maps.dealer_tip(row, "zh").startswith("<img src=x onerror=alert(1)> (")  # shown as typed, as text
+
+
+def test_the_view_fits_the_provinces_shown():
+    whole = maps.fit_view(geo.bounds_of(set()))
+    beijing = maps.fit_view(geo.bounds_of({110000}))
+    assert whole.latitude == pytest.approx(30.5, abs=3) and beijing.zoom > whole.zoom + 3
+    view = maps.fit_view((100.0, 30.0, 110.0, 40.0), width=800, height=560)
+    world = 512 * 2 ** (view.zoom + maps.PADDING_ZOOM)  # pixels around the equator at the unpadded zoom
+    mercator = [math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) for lat in (30.0, 40.0)]
+    assert 10 / 360 * world <= 800 and (mercator[1] - mercator[0]) / (2 * math.pi) * world == pytest.approx(560)
+    assert view.longitude == 105.0
+
+
+@pytest.mark.parametrize(("lon", "lat", "adcode"), [(116.4, 39.9, 110000), (121.0, 23.7, 710000), (112.3, 16.8, 460000),
+                                                    (104.07, 30.67, 510000)])
+def test_points_are_located_in_their_province(lon, lat, adcode):
+    assert adcode in geo.provinces_at(lon, lat)
+
+
+@pytest.mark.parametrize(("lon", "lat"), [(2.35, 48.85), (139.7, 35.7), (39.9, 116.4), (100.5, 13.75)])
+def test_points_outside_china_are_in_no_province(lon, lat):
+    assert geo.provinces_at(lon, lat) == []
+
+
+def test_an_empty_selection_still_draws_china(engine):
+    deck, figures = spec(engine, "exec", flt=MapFilter(dt.date(2000, 6, 1), dt.date(2000, 6, 30), city_tiers=("一线",),
+                                                       province_adcodes=(540000,)))
+    assert figures["dealers"].empty and len(layer(deck, "provinces")["data"]["features"]) == 34
