@@ -71,7 +71,8 @@ def _pick_from_ranking(key: str, ids: list[int], pick_key: str) -> None:
 def dealer_ranking(ranking: pd.DataFrame, metric: str, pick_key: str) -> None:
     """Every dealer shown, best first on the metric, the bottom ten highlighted; selecting a row opens its card."""
     lang = ui.lang()
-    st.subheader(ui.tr("map_ranking", metric=ui.tr(f"map_metric_{metric}")))
+    ranked_by = "leads" if metric == "dealers" else metric  # every dealer counts one: rank by leads instead
+    st.subheader(ui.tr("map_ranking", metric=ui.tr(f"map_metric_{ranked_by}")))
     if st.toggle(ui.tr("map_bottom_only", bottom=BOTTOM), key="map_bottom_only"):
         ranking = ranking[ranking["bottom"]].reset_index(drop=True)
     shown = ranking_frame(ranking)

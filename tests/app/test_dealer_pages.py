@@ -42,12 +42,17 @@ def test_region_league_equals_raw_leads_and_keeps_to_scope(app, engine, username
     assert shown == {regions.loc[region, "name_zh"]: float(count) for region, count in expected.items()}
 
 
-def test_every_metric_renders(app):
+def test_every_metric_renders_in_both_languages(app):
     open_map(app, "manager")
     for metric in METRICS:
         app.selectbox(key="map_metric").set_value(metric).run()
         assert not app.exception, (metric, app.exception)
     assert app.get("deck_gl_json_chart")
+    app.selectbox(key="map_metric").set_value("leads")
+    app.selectbox(key="lang").set_value("en").run()
+    assert not app.exception, app.exception
+    assert [title.value for title in app.title] == ["Dealer regional map"]
+    assert list(shown_tables(app)[2].columns[:3]) == ["Region", "Leads", "Valid rate"]
 
 
 def test_a_regional_user_gets_only_her_dealers_in_the_ranking_and_the_list(app, engine):

@@ -36,7 +36,7 @@ def test_the_map_needs_no_tile_server_and_draws_the_official_boundary(engine, mo
     text = json.dumps(deck)
     assert deck["mapStyle"] == maps.NO_BASE_MAP and "mapProvider" not in deck
     assert "http" not in text, "nothing is fetched from a server"
-    provinces = layer(deck, "provinces")["data"]["features"]
+    provinces = layer(deck, "provinces")["data"]
     assert {feature["properties"]["adcode"] for feature in provinces} == {f["properties"]["adcode"] for f in geo.province_features()}
     assert len(provinces) == 34 and {710000, 460000} <= {feature["properties"]["adcode"] for feature in provinces}
     assert layer(deck, "maritime")["data"]["features"] == list(geo.maritime_features())
@@ -53,7 +53,7 @@ def test_provinces_and_dealers_take_the_colour_of_their_class(engine):
     deck, figures = spec(engine, "exec", "cpl")
     bins = maps.bins_for(figures["provinces"]["cpl"], "cpl")
     cpl = figures["provinces"].set_index("province_adcode")["cpl"]
-    for feature in layer(deck, "provinces")["data"]["features"]:
+    for feature in layer(deck, "provinces")["data"]:
         adcode = feature["properties"]["adcode"]
         wanted = bins.colour(cpl[adcode]) if adcode in cpl.index else maps.NO_DATA
         assert tuple(feature["properties"]["fill"][:3]) == wanted
@@ -80,7 +80,7 @@ def test_a_regional_map_shows_her_dealers_only_and_opens_on_her_region(engine):
     east = region_id(engine, "east")
     assert set(figures["dealers"]["region_id"]) == {east}
     assert {point["id"] for point in layer(deck, "dealers")["data"]} == set(figures["dealers"]["id"])
-    coloured = {f["properties"]["adcode"] for f in layer(deck, "provinces")["data"]["features"]
+    coloured = {f["properties"]["adcode"] for f in layer(deck, "provinces")["data"]
                 if tuple(f["properties"]["fill"][:3]) != maps.NO_DATA}
     assert coloured == set(figures["provinces"]["province_adcode"])
     assert deck["initialViewState"]["zoom"] > national["initialViewState"]["zoom"] + 0.5
@@ -90,6 +90,13 @@ def test_a_regional_map_shows_her_dealers_only_and_opens_on_her_region(engine):
 def test_tooltips_are_plain_text_so_names_cannot_inject_markup(engine):
     deck, figures = spec(engine, "exec")
     assert deck["layers"] and maps.TOOLTIP == {"text": "{tip}"}
+    assert [candidate["id"] for candidate in deck["layers"]][-1] == "dealers", "dealers on top: a click on a point picks it"
+    assert [candidate["id"] for candidate in deck["layers"] if candidate.get("pickable")] == ["province-names", "dealers"]
+    names = layer(deck, "province-names")["data"]
+    shown = figures["provinces"].set_index("province_adcode")
+    assert {label["adcode"] for label in names} == set(shown.index)
+    jiangsu = next(label for label in names if label["adcode"] == 320000)
+    assert jiangsu["tip"].startswith("江苏 · 华东\n线索量 " + f"{shown.loc[320000, 'leads']:,.0f}")
     row = figures["dealers"].iloc[0].copy()
     row["name"] = "<img src=x onerror=alert(1)>"
     assert maps.dealer_tip(row, "zh").startswith("<img src=x onerror=alert(1)> (")  # shown as typed, as text
@@ -120,4 +127,4 @@ def test_points_outside_china_are_in_no_province(lon, lat):
 def test_an_empty_selection_still_draws_china(engine):
     deck, figures = spec(engine, "exec", flt=MapFilter(dt.date(2000, 6, 1), dt.date(2000, 6, 30), city_tiers=("一线",),
                                                        province_adcodes=(540000,)))
-    assert figures["dealers"].empty and len(layer(deck, "provinces")["data"]["features"]) == 34
+    assert figures["dealers"].empty and len(layer(deck, "provinces")["data"]) == 34
