@@ -579,9 +579,9 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "map_bottom_only": ("只看最差的 {bottom} 家", "Only the worst {bottom}"),
     "map_sheet_dealers": ("经销商排名", "Dealer ranking"),
     "map_ranking": ("经销商排名：{metric}", "Dealer ranking: {metric}"),
-    "map_ranking_caption": ("由好到差；红色底为最差的 {bottom} 家。比率与成本仅对线索不少于 {minimum} 条的经销商排名。选中一行查看详情。",
-                            "Best first; the worst {bottom} are shaded red. Rates and costs are ranked only with at least "
-                            "{minimum} leads. Select a row for the dealer's card."),
+    "map_ranking_caption": ("由好到差；红色底为最差的 {bottom} 家（参与排名不足 20 家时为最差的一半）。比率与成本仅对线索不少于 {minimum} 条的经销商排名。选中一行查看详情。",
+                            "Best first; the worst {bottom} are shaded red (the worst half when fewer than 20 are ranked). Rates and "
+                            "costs are ranked only with at least {minimum} leads. Select a row for the dealer's card."),
     "map_col_region": ("大区", "Region"),
     "map_col_province": ("省份", "Province"),
     "map_col_rank": ("排名", "Rank"),
@@ -641,9 +641,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "geo_adcode": ("行政区划代码", "Adcode"),
     "geo_target_region": ("所属大区", "Region"),
     "geo_move": ("保存所属大区", "Save the region"),
-    "geo_move_effect": ("保存后，该省的经销商、线索、会员及其积分流水都归入新大区；渠道投放数据按大区上报，保持原大区。",
+    "geo_move_effect": ("保存后，该省的经销商、线索、会员及其积分流水都归入新大区；渠道投放数据按大区上报，保持原大区，"
+                        "因此两个大区过去的 CPL 会随之变化。",
                         "Saving moves the province's dealers, leads, members and their points to the new region; channel facts are "
-                        "reported per region and stay where they were."),
+                        "reported per region and stay where they were, so both regions' past CPL changes."),
     "geo_moved": ("已调整：经销商 {dealers} 家、线索 {leads} 条、会员 {members} 名、积分流水 {points_ledger} 条归入新大区。",
                   "Moved to the new region: {dealers} dealers, {leads} leads, {members} members, {points_ledger} points rows."),
     "geo_nothing_changed": ("没有改动，未保存。", "Nothing changed; nothing saved."),

@@ -71,7 +71,7 @@ def bins_for(values: pd.Series, metric: str) -> Bins:
     if JUDGED.get(metric) is False:
         palette = palette[::-1]
     count = max(len(edges) - 1, 1)
-    picks = np.linspace(0, CLASSES - 1, count).round().astype(int) if count > 1 else [CLASSES - 1]
+    picks = np.linspace(0, CLASSES - 1, count).round().astype(int) if count > 1 else [CLASSES // 2]  # one value: no verdict
     return Bins(edges, tuple(palette[index] for index in picks))
 
 

@@ -9,7 +9,8 @@ from lib.services import geography
 from lib.services.errors import FieldError, InputInvalidError, RefusedError
 from lib.services.geography import DealerInput
 
-ERRORS_KEY = "geo_dealer_errors"  # session-state key: the last refused dealer save's field errors
+ERRORS_KEY = "geo_dealer_errors"  # session-state key: (dealer id, field errors) of the last refused dealer save
+FORM_FIELDS = ("grade", "active", "douyin", "lat", "lon")  # the dealer form's widgets, keyed geo_<field>_<dealer id>
 
 user = ui.page_user(__file__)
 scope, lang = user.scope, ui.lang()
@@ -27,7 +28,7 @@ def move_province(adcode: int, seen_region_id: int) -> None:
     """Form callback: move the province to the chosen region, based on the region the admin saw."""
     try:
         with ui.engine().begin() as conn:
-            moved = geography.move_province(conn, scope, adcode, st.session_state["geo_target_region"], seen_region_id)
+            moved = geography.move_province(conn, scope, adcode, st.session_state[f"geo_target_region_{adcode}"], seen_region_id)
     except RefusedError as refused:
         refused_message(refused)
     except InputInvalidError as invalid:
@@ -38,28 +39,33 @@ def move_province(adcode: int, seen_region_id: int) -> None:
                  else ui.tr("geo_nothing_changed"))
 
 
-def save_dealer(dealer_id: int, version: int) -> None:
-    """Form callback: save the dealer's fields on the version the admin saw."""
+def seen_version_key(dealer_id: int) -> str:
+    """Session-state key of the dealer version the form was filled from."""
+    return f"geo_seen_version_{dealer_id}"
+
+
+def save_dealer(dealer_id: int) -> None:
+    """Form callback: save the dealer's fields on the version the form was filled from (a newer one is refused)."""
     state = st.session_state
-    edited = DealerInput(state[f"geo_grade_{dealer_id}"], state[f"geo_active_{dealer_id}"], state[f"geo_douyin_{dealer_id}"],
-                         state[f"geo_lat_{dealer_id}"], state[f"geo_lon_{dealer_id}"])
-    state[ERRORS_KEY] = []
+    edited = DealerInput(*(state[f"geo_{field}_{dealer_id}"] for field in FORM_FIELDS))
+    state[ERRORS_KEY] = (dealer_id, [])
     try:
         with ui.engine().begin() as conn:
-            changed = geography.update_dealer(conn, scope, dealer_id, version, edited)
+            changed = geography.update_dealer(conn, scope, dealer_id, state[seen_version_key(dealer_id)], edited)
     except RefusedError as refused:
         refused_message(refused)
     except InputInvalidError as invalid:
-        state[ERRORS_KEY] = invalid.errors
+        state[ERRORS_KEY] = (dealer_id, invalid.errors)
     else:
+        forget_edits(dealer_id)  # the form refills from the saved row and its new version
         ui.flash("success", ui.tr("geo_dealer_saved") if changed else ui.tr("geo_nothing_changed"))
 
 
 def forget_edits(dealer_id: int) -> None:
-    """Button callback: drop the form's input so it shows the dealer as stored."""
-    for field in ("grade", "active", "douyin", "lat", "lon"):
-        st.session_state.pop(f"geo_{field}_{dealer_id}", None)
-    st.session_state[ERRORS_KEY] = []
+    """Drop the form's input and the version it was filled from, so it shows the dealer as stored now."""
+    for key in [*(f"geo_{field}_{dealer_id}" for field in FORM_FIELDS), seen_version_key(dealer_id)]:
+        st.session_state.pop(key, None)
+    st.session_state[ERRORS_KEY] = (dealer_id, [])
 
 
 def show_errors(errors: list[FieldError], field: str) -> None:
@@ -83,7 +89,7 @@ def province_section() -> None:
     regions = {row["id"]: row[f"name_{lang}"] for row in ui.load(calendar.filter_options, scope)["regions"]}
     with st.form("geo_move"):
         st.selectbox(ui.tr("geo_target_region"), list(regions), index=list(regions).index(int(current["region_id"])),
-                     format_func=regions.get, key="geo_target_region")
+                     format_func=regions.get, key=f"geo_target_region_{adcode}")
         st.caption(ui.tr("geo_move_effect"))
         st.form_submit_button(ui.tr("geo_move"), on_click=move_province, args=(int(adcode), int(current["region_id"])), type="primary")
 
@@ -98,9 +104,11 @@ def dealer_section() -> None:
     if dealer_id is None:
         return
     row = records[records["id"] == dealer_id].iloc[0]
-    errors = st.session_state.get(ERRORS_KEY, [])
+    seen = st.session_state.setdefault(seen_version_key(dealer_id), int(row["version"]))
+    errors_of, errors = st.session_state.get(ERRORS_KEY, (None, []))
+    errors = errors if errors_of == dealer_id else []
     st.caption(ui.tr("geo_dealer_place", province=markdown_text(row[f"province_{lang}"]), region=markdown_text(row[f"region_{lang}"]),
-                     version=int(row["version"])))
+                     version=seen))
     with st.form(f"geo_dealer_form_{dealer_id}"):
         left, right = st.columns(2)
         left.selectbox(ui.tr("map_col_grade"), DEALER_GRADES, index=DEALER_GRADES.index(row["grade"]), key=f"geo_grade_{dealer_id}",
@@ -113,7 +121,7 @@ def dealer_section() -> None:
         st.checkbox(ui.tr("dealer_active"), value=bool(row["active"]), key=f"geo_active_{dealer_id}")
         for field in ("grade", "douyin_tier"):
             show_errors(errors, field)
-        st.form_submit_button(ui.tr("geo_dealer_save"), on_click=save_dealer, args=(int(dealer_id), int(row["version"])), type="primary")
+        st.form_submit_button(ui.tr("geo_dealer_save"), on_click=save_dealer, args=(int(dealer_id),), type="primary")
     st.button(ui.tr("geo_dealer_reload"), on_click=forget_edits, args=(int(dealer_id),), key="geo_dealer_reload")
 
 

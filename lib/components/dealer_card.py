@@ -28,7 +28,7 @@ def _pick(frame: pd.DataFrame, pick_key: str) -> int | None:
 def _header(row: pd.Series) -> None:
     """Name, code, place, tier, grade, Douyin tier, status."""
     lang = ui.lang()
-    st.subheader(ui.tr("card_title", name=markdown_text(row["name"]), code=row["code"]))
+    st.subheader(ui.tr("card_title", name=markdown_text(row["name"]), code=markdown_text(row["code"])))
     status = ui.tr("dealer_active") if row["active"] else ui.tr("dealer_closed")
     st.caption(" · ".join([markdown_text(row[f"city_{lang}"]), markdown_text(row[f"province_{lang}"]), markdown_text(row[f"region_{lang}"]),
                            ui.labelled("tier", CITY_TIERS)[row["tier"]], ui.labelled("dealer_grade", DEALER_GRADES)[row["grade"]],

@@ -5,8 +5,8 @@ Definitions (the page says them too):
   orders count how far those leads have got by now (a skipped stage counts as passed, as in the funnel).
 - A lead counts for the dealer it was dispatched to and for its province; a province or region sums its leads.
 - Spend is known per channel and region only. Each lead carries its channel's cost per lead in its region over the
-  period, plus an equal share of the region's spend on channels that brought it no lead; so a region's attributed
-  spend is its whole spend, and a dealer's or province's CPL reflects its channel mix. National (brand) spend belongs
+  period, plus an equal share of the region's spend on channels that brought it no lead; so a region with leads carries
+  its whole spend, and a dealer's or province's CPL reflects its channel mix. National (brand) spend belongs
   to no region and is left out.
 - Members: club members tied to the dealer (or living in the province) who joined by the period's last day; the
   model filter does not apply to them. Dealer count: active dealers.
@@ -197,8 +197,13 @@ def map_figures(conn: Connection, scope: Scope, flt: MapFilter) -> dict[str, pd.
     return {"dealers": dealers, "provinces": with_ratios(provinces), "regions": with_ratios(regions)}
 
 
+def bottom_size(ranked_count: int) -> int:
+    """How many of the ranked dealers are highlighted as the worst: ten, or the worst half when fewer than twenty are ranked."""
+    return min(BOTTOM, ranked_count // 2)
+
+
 def ranked(dealers: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Dealers best first on a metric, with 'rank' (None where too few leads to rank a rate) and 'bottom' (the worst ten)."""
+    """Dealers best first on a metric, with 'rank' (None where too few leads to rank a rate) and 'bottom' (the worst ones)."""
     metric = "leads" if metric == "dealers" else metric
     ascending = JUDGED.get(metric) is False
     rankable = dealers[metric].notna() & ((dealers["leads"] >= MIN_LEADS_TO_RANK) | (metric not in JUDGED))
@@ -206,21 +211,22 @@ def ranked(dealers: pd.DataFrame, metric: str) -> pd.DataFrame:
                          dealers[~rankable].sort_values("code", kind="stable")])
     count = int(rankable.sum())
     ordered["rank"] = [index + 1 if index < count else None for index in range(len(ordered))]
-    ordered["bottom"] = [max(count - BOTTOM, 0) <= index < count for index in range(len(ordered))]
+    ordered["bottom"] = [count - bottom_size(count) <= index < count for index in range(len(ordered))]
     return ordered.reset_index(drop=True)
 
 
 def dealer_standing(figures: dict[str, pd.DataFrame], dealer_id: int, metrics: tuple[str, ...]) -> pd.DataFrame:
-    """For one dealer: each metric's value, its region's (pooled rate, or per-dealer mean of a volume) and its rank in the region."""
+    """For one dealer: each metric's value, its region's dealers' average (their pooled rate, or the mean of a volume over
+    the active ones) and its rank among them."""
     dealers = figures["dealers"]
     dealer = dealers[dealers["id"] == dealer_id].iloc[0]
     peers = dealers[dealers["region_id"] == dealer["region_id"]]
-    region = figures["regions"].set_index("region_id").loc[dealer["region_id"]]
+    pooled = with_ratios(peers[list(SUMS)].sum().to_frame().T).iloc[0]
     rows = []
     for metric in metrics:
         standing = ranked(peers, metric)
         rank = standing.loc[standing["id"] == dealer_id, "rank"].iloc[0]
-        average = region[metric] if metric in JUDGED else region[metric] / max(region["dealers"], 1.0)
+        average = pooled[metric] if metric in JUDGED else peers.loc[peers["active"].astype(bool), metric].mean()
         rows.append({"metric": metric, "dealer": dealer[metric], "region": average, "rank": rank,
                      "ranked": int(standing["rank"].notna().sum())})
     return pd.DataFrame(rows)

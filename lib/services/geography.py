@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 
 from lib import geo
 from lib.models import DEALER_GRADES, DOUYIN_TIERS, Dealer, Lead, Member, PointsLedger, Province, Region
@@ -57,8 +57,9 @@ def move_province(conn: Connection, scope: Scope, adcode: int, region_id: int, s
         raise InputInvalidError([FieldError("region_id", "err_choice", {})])
     if region_id == current:
         return {}
-    left = conn.execute(select(func.count()).select_from(Province).where(Province.region_id == current, Province.adcode != adcode)).scalar_one()
-    if left == 0:
+    left = conn.execute(select(Province.adcode).where(Province.region_id == current, Province.adcode != adcode)
+                        .with_for_update()).all()  # locked: two admins cannot empty a region between them
+    if not left:
         region = conn.execute(select(Region.name_zh).where(Region.id == current)).scalar_one()
         raise InputInvalidError([FieldError("region_id", "geo_region_left_empty", {"region": region})])
     members = select(Member.id).where(Member.province_adcode == adcode)

@@ -7,6 +7,9 @@ from sqlalchemy import select
 from lib.models import AuditLog, Dealer, Province
 from lib.queries.dealers import METRICS
 from lib.seed import DEMO_ACCOUNTS
+from lib.services import geography
+from lib.services.geography import DealerInput
+from tests.campaign_helpers import scope_of
 from tests.app.conftest import sign_in
 from tests.conftest import TODAY
 from tests.reference import raw, region_id
@@ -91,14 +94,17 @@ def test_an_admin_moves_a_province_to_another_region_and_back(app, engine):
     sign_in(app, "admin", PASSWORDS["admin"])
     app.switch_page("pages/region_admin.py").run()
     east, central = region_id(engine, "east"), region_id(engine, "central")
+    app.selectbox(key="geo_province").set_value(110000).run()
+    assert app.selectbox(key="geo_target_region_110000").value == region_id(engine, "north")
     app.selectbox(key="geo_province").set_value(340000).run()
-    app.selectbox(key="geo_target_region").set_value(central)
+    assert app.selectbox(key="geo_target_region_340000").value == east, "the box shows the chosen province's region"
+    app.selectbox(key="geo_target_region_340000").set_value(central)
     click(app, "保存所属大区")
     assert any("已调整" in message.value for message in app.success)
     with engine.connect() as conn:
         assert conn.execute(select(Province.region_id).where(Province.adcode == 340000)).scalar_one() == central
         assert set(conn.execute(select(Dealer.region_id).where(Dealer.province_adcode == 340000)).scalars()) <= {central}
-    app.selectbox(key="geo_target_region").set_value(east)
+    app.selectbox(key="geo_target_region_340000").set_value(east)
     click(app, "保存所属大区")
     with engine.connect() as conn:
         assert conn.execute(select(Province.region_id).where(Province.adcode == 340000)).scalar_one() == east
@@ -119,3 +125,32 @@ def test_coordinates_outside_china_are_refused_under_the_field_and_kept(app, eng
     assert app.number_input(key=f"geo_lat_{dealer['id']}").value == 48.85
     with engine.connect() as conn:
         assert conn.execute(select(Dealer.lat).where(Dealer.id == int(dealer["id"]))).scalar_one() == dealer["lat"]
+
+
+def test_a_dealer_changed_by_someone_else_meanwhile_is_not_overwritten(app, engine):
+    sign_in(app, "admin", PASSWORDS["admin"])
+    app.switch_page("pages/region_admin.py").run()
+    dealer = raw(engine, "dealer").iloc[1]
+    dealer_id, version = int(dealer["id"]), int(dealer["version"])
+    app.selectbox(key="geo_dealer").set_value(dealer_id).run()
+    with engine.begin() as conn:  # a colleague saves first
+        geography.update_dealer(conn, scope_of(engine, "admin"), dealer_id, version,
+                                DealerInput("satellite", bool(dealer["active"]), dealer["douyin_tier"], float(dealer["lat"]), float(dealer["lon"])))
+    try:
+        app.selectbox(key=f"geo_grade_{dealer_id}").set_value("urban")
+        for _ in range(2):  # refused, and refused again: the form still shows what was opened before the colleague's save
+            click(app, "保存经销商")
+            assert [error.value for error in app.error] == ["保存被拒绝：在您打开之后，其他人已修改了此项。请载入最新数据后再改。"]
+            assert raw(engine, "dealer").set_index("id").loc[dealer_id, "grade"] == "satellite"
+        click(app, "放弃修改，载入最新数据")
+        assert app.selectbox(key=f"geo_grade_{dealer_id}").value == "satellite"
+        app.selectbox(key=f"geo_grade_{dealer_id}").set_value("urban")
+        click(app, "保存经销商")
+        assert [message.value for message in app.success] == ["经销商已保存。"]
+        assert raw(engine, "dealer").set_index("id").loc[dealer_id, "grade"] == "urban"
+    finally:
+        current = int(raw(engine, "dealer").set_index("id").loc[dealer_id, "version"])
+        with engine.begin() as conn:
+            geography.update_dealer(conn, scope_of(engine, "admin"), dealer_id, current,
+                                    DealerInput(dealer["grade"], bool(dealer["active"]), dealer["douyin_tier"], float(dealer["lat"]),
+                                                float(dealer["lon"])))

@@ -67,20 +67,26 @@ def mercator_y(lat: float) -> float:
     return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
 
 
-def isolated_dealer(engine, box: dict) -> tuple[str, float, float]:
-    """The active dealer farthest from every other point and label on the national map, and where it is on the page."""
-    provinces = raw(engine, "province").query("has_dealers == 1 or has_dealers == True")
-    view = maps.fit_view(geo.bounds_of(set(provinces["adcode"])))
+def projector(engine, box: dict):
+    """lon, lat → page pixel on the national map (the view lib.maps fits to every province with dealers)."""
+    provinces = raw(engine, "province")
+    view = maps.fit_view(geo.bounds_of(set(provinces.loc[provinces["has_dealers"].astype(bool), "adcode"])))
     world = maps.TILE_SIZE * 2 ** view.zoom
 
     def on_page(lon: float, lat: float) -> tuple[float, float]:
         return (box["x"] + box["width"] / 2 + (lon - view.longitude) / 360 * world,
                 box["y"] + box["height"] / 2 - (mercator_y(lat) - mercator_y(view.latitude)) / (2 * math.pi) * world)
 
+    return on_page
+
+
+def isolated_dealer(engine, box: dict) -> tuple[str, float, float]:
+    """The active dealer farthest from every other point and label on the national map, and where it is on the page."""
+    on_page = projector(engine, box)
     dealers = raw(engine, "dealer")
     dealers = dealers[dealers["active"].astype(bool)]
     points = {row.code: on_page(row.lon, row.lat) for row in dealers.itertuples()}
-    labels = [on_page(row.lon, row.lat) for row in provinces.itertuples()]
+    labels = [on_page(row.lon, row.lat) for row in raw(engine, "province").itertuples()]
 
     def room(code: str) -> float:
         others = [where for other, where in points.items() if other != code] + labels
@@ -88,6 +94,13 @@ def isolated_dealer(engine, box: dict) -> tuple[str, float, float]:
 
     code = max(points, key=room)
     return (code, *points[code])
+
+
+def point_and_click(page, x: float, y: float, tooltip: str) -> None:
+    """Point at a spot of the map until its tooltip shows (as users do), then click it."""
+    page.mouse.move(x, y)
+    page.locator(".deck-tooltip").filter(has_text=tooltip).wait_for(timeout=LOAD_TIMEOUT_MS)
+    page.mouse.click(x, y)
 
 
 def test_the_national_map_draws_provinces_and_dealers_and_a_click_opens_a_card(page, app_url, database_url, screenshots):
@@ -99,14 +112,16 @@ def test_the_national_map_draws_provinces_and_dealers_and_a_click_opens_a_card(p
     assert dark >= MIN_OUTLINE_PIXELS, dark
     assert pixels_like(image, on_white(maps.NO_DATA, maps.FILL_ALPHA)) > 0, "Taiwan, Hong Kong and Macao are drawn, grey"
     page.screenshot(path=str(screenshots / "dealer-map-exec.png"))
-    code, x, y = isolated_dealer(get_engine(database_url), page.locator(MAP).bounding_box())
-    page.mouse.move(x, y)
-    page.locator(".deck-tooltip").filter(has_text=f"({code})").wait_for(timeout=LOAD_TIMEOUT_MS)  # users point before they click
-    page.mouse.click(x, y)
+    engine = get_engine(database_url)
+    code, x, y = isolated_dealer(engine, page.locator(MAP).bounding_box())
+    point_and_click(page, x, y, f"({code})")
     page.get_by_role("heading", name=f"（{code}）").wait_for(timeout=LOAD_TIMEOUT_MS)
     wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     assert page.get_by_text("区内第").count() >= 1, "the card ranks the dealer in its region"
     assert page.locator('[data-testid="stException"]').count() == 0
+    tibet = raw(engine, "province").set_index("adcode").loc[540000]
+    point_and_click(page, *projector(engine, page.locator(MAP).bounding_box())(tibet["lon"], tibet["lat"]), "西藏 · 西南")
+    page.get_by_text(" · 1 个省份 · 1 个大区").wait_for(timeout=LOAD_TIMEOUT_MS)  # a province name narrows the map to it
     assert outside == [], "the map needs no tile server or other outside resource"
 
 

@@ -187,6 +187,8 @@ def test_the_ranking_puts_the_worst_ten_at_the_bottom(engine):
         assert ranking["rank"].head(len(rankable)).tolist() == list(range(1, len(rankable) + 1))
         assert ranking.loc[ranking["bottom"], "code"].tolist() == ordered["code"].tail(BOTTOM).tolist()
         assert ranking["rank"].iloc[len(rankable):].isna().all()
+    few = dealers.ranked(frame.head(7), "leads")
+    assert few["bottom"].tolist() == [False] * 4 + [True] * 3, "with few ranked, only the worst half is highlighted"
 
 
 def test_a_dealers_standing_against_its_region(engine):
@@ -195,9 +197,10 @@ def test_a_dealers_standing_against_its_region(engine):
     frame = figures["dealers"]
     dealer = frame.sort_values("leads").iloc[len(frame) // 2]
     peers = frame[frame["region_id"] == dealer["region_id"]]
-    standing = dealers.dealer_standing(figures, int(dealer["id"]), ("leads", "valid_rate")).set_index("metric")
-    active_peers = peers["active"].astype(bool).sum()
-    assert standing.loc["leads", "region"] == pytest.approx(peers["leads"].sum() / active_peers)
+    standing = dealers.dealer_standing(figures, int(dealer["id"]), ("leads", "members", "valid_rate")).set_index("metric")
+    active = peers[peers["active"].astype(bool)]
+    assert standing.loc["leads", "region"] == pytest.approx(sum(active["leads"]) / len(active))
+    assert standing.loc["members", "region"] == pytest.approx(sum(active["members"]) / len(active))
     assert standing.loc["valid_rate", "region"] == pytest.approx(peers["valid_leads"].sum() / peers["leads"].sum())
     assert standing.loc["leads", "rank"] == 1 + (peers["leads"] > dealer["leads"]).sum() + \
         ((peers["leads"] == dealer["leads"]) & (peers["code"] < dealer["code"])).sum()
