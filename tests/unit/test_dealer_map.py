@@ -1,11 +1,15 @@
 """The dealer map's figures against raw rows: per dealer, province and region, every filter, and the regional scope."""
 import datetime as dt
+from io import BytesIO
 
 import numpy as np
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, insert, select
 
+from lib import exports
+from lib.components import map_tables
 from lib.models import ChannelDaily, Dealer, Lead
 from lib.queries import dealers
 from lib.queries.dealers import BOTTOM, MIN_LEADS_TO_RANK, MapFilter
@@ -254,3 +258,22 @@ def test_spend_on_channels_without_leads_is_spread_and_the_period_ends_at_midnig
     shown = figures["dealers"].set_index("id").loc[int(dealer["id"])]
     assert (shown["leads"], shown["spend"], shown["cpl"]) == (2, 1500, 750)
     assert figures["regions"].set_index("region_id").loc[east, "spend"] == 1500
+
+
+def test_the_export_carries_the_tables_shown_and_keeps_names_as_text(engine):
+    with engine.connect() as conn:
+        figures = dealers.map_figures(conn, scope_of(engine, "east"), MapFilter(START, TODAY))
+    ranking = dealers.ranked(figures["dealers"], "cpl")
+    ranking.loc[0, "name"] = "=HYPERLINK(\"http://x\")"
+    sheets = {"大区": map_tables.league_frame(figures["regions"], "region"),
+              "省份": map_tables.league_frame(figures["provinces"], "province"), "经销商": map_tables.ranking_frame(ranking)}
+    workbook = load_workbook(BytesIO(exports.sheets_workbook(sheets)))
+    assert workbook.sheetnames == ["大区", "省份", "经销商"]
+    for name, frame in sheets.items():
+        rows = list(workbook[name].values)
+        assert list(rows[0]) == list(frame.columns)
+        assert len(rows) == len(frame) + 1
+    provinces = pd.DataFrame(list(workbook["省份"].values)[1:], columns=sheets["省份"].columns)
+    assert provinces["线索"].tolist() == figures["provinces"]["leads"].tolist()
+    cell = workbook["经销商"].cell(row=2, column=3)
+    assert cell.value == "=HYPERLINK(\"http://x\")" and cell.data_type == "s", "a name starting with = stays text"
