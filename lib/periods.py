@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from dataclasses import dataclass
 
 PERIOD_KINDS = ("month", "quarter", "ytd", "custom")  # the period picker's choices
 MONTHS_OFFERED = 24  # how many recent months (and their quarters) the picker lists
@@ -36,3 +37,21 @@ def months_around(month: dt.date, back: int, ahead: int) -> list[dt.date]:
     """First days of the months from `back` before to `ahead` after a month, latest first."""
     index = month.year * 12 + month.month - 1
     return [dt.date((index + step) // 12, (index + step) % 12 + 1, 1) for step in range(ahead, -back - 1, -1)]
+
+
+@dataclass(frozen=True)
+class DaySpan:
+    """Whole days [start, end]; filters of timestamped rows extend it with their narrowing."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def since(self) -> dt.datetime:
+        """The period's first moment."""
+        return dt.datetime.combine(self.start, dt.time())
+
+    @property
+    def until(self) -> dt.datetime:
+        """The moment after the period's last day."""
+        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time())

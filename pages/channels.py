@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import exports, formatting, ui
-from lib.components import channel_trends, period_picker
+from lib.components import channel_trends, period_picker, region_picker
 from lib.metrics import BENCHMARK_KEYS, TABLE_FORMATS, format_value
 from lib.queries import calendar, channels
 from lib.queries.channels import SCORECARD_METRICS, TOTAL, ChannelFilter
@@ -24,13 +24,7 @@ def pick_filter() -> ChannelFilter:
     """Period and narrowing: regions (HQ only), models, campaigns."""
     start, end = period_picker.pick("channels", last_day)
     region_column, model_column, campaign_column = st.columns(3)
-    region_ids: tuple[int, ...] = ()
-    if scope.sees_all_regions:
-        regions = {row["id"]: row[f"name_{lang}"] for row in options["regions"]}
-        region_ids = tuple(region_column.multiselect(ui.tr("filter_reach"), list(regions), format_func=regions.get,
-                                                     key="channels_regions", placeholder=ui.tr("channels_all_regions")))
-    else:
-        region_column.caption(ui.tr("overview_scope_region", region=user.region_name(lang)))
+    region_ids = region_picker.pick(region_column, user, options["regions"], "channels_regions", placeholder_key="channels_all_regions")
     models = {row["id"]: row[f"name_{lang}"] for row in options["models"]}
     model_ids = model_column.multiselect(ui.tr("filter_model"), list(models), format_func=models.get, key="channels_models",
                                          placeholder=ui.tr("filter_all"), help=ui.tr("channels_model_help"))

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import maps, ui
-from lib.components import dealer_card, map_tables, period_picker
+from lib.components import dealer_card, map_tables, period_picker, region_picker
 from lib.models import CITY_TIERS, DEALER_GRADES
 from lib.queries import calendar, dealers
 from lib.queries.dealers import METRICS, MapFilter
@@ -22,13 +22,7 @@ def pick_filter() -> tuple[MapFilter, str]:
     start, end = period_picker.pick("map", last_day, default="ytd")
     choices = ui.load(dealers.filter_choices, scope)
     columns = st.columns(6)
-    region_ids: list[int] = []
-    if scope.sees_all_regions:
-        regions = {row["id"]: row[f"name_{lang}"] for row in choices["regions"]}
-        region_ids = columns[0].multiselect(ui.tr("filter_reach"), list(regions), format_func=regions.get, key="map_regions",
-                                            placeholder=ui.tr("filter_all"))
-    else:
-        columns[0].caption(ui.tr("map_scope_region", region=user.region_name(lang)))
+    region_ids = region_picker.pick(columns[0], user, choices["regions"], "map_regions", caption_key="map_scope_region")
     provinces = {row["id"]: row[f"name_{lang}"] for row in choices["provinces"] if not region_ids or row["region_id"] in region_ids}
     province_ids = columns[1].multiselect(ui.tr("filter_province"), list(provinces), format_func=provinces.get, key="map_provinces",
                                           placeholder=ui.tr("filter_all"))

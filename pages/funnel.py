@@ -4,7 +4,7 @@ import streamlit as st
 
 from lib import charts, exports, formatting, ui
 from lib.formatting import markdown_text
-from lib.components import period_picker
+from lib.components import period_picker, region_picker
 from lib.metrics import BENCHMARK_KEYS
 from lib.models import FUNNEL_STAGES, LEAD_GRADES, LOST_REASONS
 from lib.queries import calendar, funnel
@@ -33,13 +33,7 @@ def pick_filter() -> tuple[FunnelFilter, str]:
     channels = {row["id"]: row[f"name_{lang}"] for row in options["channels"]}
     channel_ids = columns[0].multiselect(ui.tr("filter_channel"), list(channels), format_func=channels.get, key="funnel_channels",
                                          placeholder=ui.tr("filter_all"))
-    region_ids: list[int] = []
-    if scope.sees_all_regions:
-        regions = {row["id"]: row[f"name_{lang}"] for row in options["regions"]}
-        region_ids = columns[1].multiselect(ui.tr("filter_reach"), list(regions), format_func=regions.get, key="funnel_regions",
-                                            placeholder=ui.tr("filter_all"))
-    else:
-        columns[1].caption(ui.tr("overview_scope_region", region=user.region_name(lang)))
+    region_ids = region_picker.pick(columns[1], user, options["regions"], "funnel_regions")
     models = {row["id"]: row[f"name_{lang}"] for row in options["models"]}
     model_ids = columns[2].multiselect(ui.tr("filter_model"), list(models), format_func=models.get, key="funnel_models",
                                        placeholder=ui.tr("filter_all"))

@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, sele
 from lib.metrics import weighted_quantile
 from lib.models import ChannelDaily, City, Dealer, Lead, Member, Province, Region
 from lib.queries.funnel import reached
+from lib.periods import DaySpan
 from lib.scope import Scope
 from lib.sqlfuncs import year_month
 
@@ -39,26 +40,14 @@ TREND_MONTHS = 12  # months of a dealer's trend, ending with the period's month
 
 
 @dataclass(frozen=True)
-class MapFilter:
+class MapFilter(DaySpan):
     """The period and narrowing of the map (an empty tuple means no narrowing)."""
 
-    start: dt.date
-    end: dt.date
     region_ids: tuple[int, ...] = ()
     province_adcodes: tuple[int, ...] = ()
     city_tiers: tuple[str, ...] = ()
     grades: tuple[str, ...] = ()
     model_ids: tuple[int, ...] = ()
-
-    @property
-    def since(self) -> dt.datetime:
-        """The period's first moment."""
-        return dt.datetime.combine(self.start, dt.time())
-
-    @property
-    def until(self) -> dt.datetime:
-        """The moment after the period's last day."""
-        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time())
 
     @property
     def narrows_dealers(self) -> bool:

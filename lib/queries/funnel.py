@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, lite
 from lib.formatting import ratio
 from lib.metrics import weighted_quantile
 from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Province, Region, VehicleModel
+from lib.periods import DaySpan
 from lib.scope import Scope
 from lib.sqlfuncs import hours_between, year_month
 
@@ -34,11 +35,9 @@ BREAKDOWNS = {  # breakdown -> (lead column, table, its name columns)
 
 
 @dataclass(frozen=True)
-class FunnelFilter:
+class FunnelFilter(DaySpan):
     """The period and narrowing (an empty tuple means no narrowing)."""
 
-    start: dt.date
-    end: dt.date
     channel_ids: tuple[int, ...] = ()
     region_ids: tuple[int, ...] = ()
     province_adcodes: tuple[int, ...] = ()
@@ -46,16 +45,6 @@ class FunnelFilter:
     dealer_ids: tuple[int, ...] = ()
     grades: tuple[str, ...] = ()
     campaign_ids: tuple[int, ...] = ()
-
-    @property
-    def since(self) -> dt.datetime:
-        """The period's first moment."""
-        return dt.datetime.combine(self.start, dt.time())
-
-    @property
-    def until(self) -> dt.datetime:
-        """The moment after the period's last day."""
-        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time())
 
 
 def _narrowing(scope: Scope, flt: FunnelFilter) -> list[ColumnElement[bool]]:
