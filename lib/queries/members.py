@@ -1,0 +1,186 @@
+"""Member points status: members and tiers, the monthly points flow, the outstanding balance and its ¥ liability,
+and the points that will expire.
+
+The ledger's rule (domain.md "Members and points"; the seed and the services keep it):
+- Every earn row, and every positive adjust, is a lot that expires 12 months after it was earned (`expires_on`; a lot
+  earned on the 29th–31st expires on the same day 12 months later, or that month's last day). On its expiry day the
+  lot is gone: it can be used up to the day before.
+- Redemptions and negative adjusts consume the oldest lots first (FIFO, by expiry day, then by row). `lot_remaining`
+  is what is left of a lot; an expiry row removes exactly that remainder, never points already redeemed.
+- A member's balance is the sum of their ledger rows, and never negative.
+Figures: issued = earn rows; adjusted = adjust rows (signed); redeemed and expired are shown as positive amounts.
+Scope limits every read by the member's region (carried on the ledger rows too).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Connection, and_, case, func, select
+
+from lib.models import Member, MemberTier, PointsLedger, PointsRule, Reward
+from lib.periods import DaySpan
+from lib.queries.overview import active_members, outstanding_points_on, point_value_cny, points_budget_cny
+from lib.scope import Scope
+from lib.sqlfuncs import year_month
+
+FLOW_KINDS = ("earn", "redeem", "expire", "adjust")  # ledger kinds, the monthly flow's columns
+EXPIRY_WINDOWS = (30, 60, 90)  # days ahead for the "expiring soon" figures
+FORECAST_MONTHS = 13  # the expiry forecast: the rest of this month and the next twelve, where every open lot expires
+
+
+def _ledger_in(scope: Scope, span: DaySpan) -> list:
+    """Ledger rows of the scope on the span's days."""
+    return [scope.region_filter(PointsLedger.region_id), PointsLedger.occurred_on >= span.start, PointsLedger.occurred_on <= span.end]
+
+
+def _frame(conn: Connection, query, columns: list[str]) -> pd.DataFrame:
+    """A query's rows as a frame with fixed columns (also when empty)."""
+    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+
+
+def kind_totals(conn: Connection, scope: Scope, span: DaySpan) -> dict[str, float]:
+    """Points per ledger kind over the span: issued, redeemed and expired as positive amounts, adjusted signed."""
+    rows = dict(conn.execute(select(PointsLedger.kind, func.sum(PointsLedger.points)).where(*_ledger_in(scope, span))
+                             .group_by(PointsLedger.kind)).all())
+    return {kind: float(rows.get(kind) or 0) * (-1 if kind in ("redeem", "expire") else 1) for kind in FLOW_KINDS}
+
+
+def expiring_within(conn: Connection, scope: Scope, today: dt.date, days: int) -> float:
+    """What is left of the lots that expire after today and within `days` days (if nobody redeems them first)."""
+    return float(conn.execute(select(func.coalesce(func.sum(PointsLedger.lot_remaining), 0)).where(
+        scope.region_filter(PointsLedger.region_id), PointsLedger.lot_remaining > 0, PointsLedger.expires_on > today,
+        PointsLedger.expires_on <= today + dt.timedelta(days=days))).scalar_one())
+
+
+def monthly_flow(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
+    """Per month of the span: issued, redeemed, expired, adjusted and the outstanding balance at the month's end."""
+    month = year_month(PointsLedger.occurred_on).label("month")
+    sums = [func.coalesce(func.sum(case((PointsLedger.kind == kind, PointsLedger.points), else_=0)), 0).label(kind)
+            for kind in FLOW_KINDS]
+    flow = _frame(conn, select(month, *sums).where(*_ledger_in(scope, span)).group_by(month).order_by(month), ["month", *FLOW_KINDS])
+    months = [f"{day:%Y-%m}" for day in pd.date_range(span.start.replace(day=1), span.end, freq="MS")]
+    flow = flow.set_index("month").reindex(months, fill_value=0).astype(float).rename_axis("month").reset_index()
+    opening = outstanding_points_on(conn, scope, span.start - dt.timedelta(days=1))
+    flow["outstanding"] = opening + flow[list(FLOW_KINDS)].sum(axis=1).cumsum()
+    flow[["redeem", "expire"]] = -flow[["redeem", "expire"]]
+    return flow.rename(columns={"earn": "issued", "redeem": "redeemed", "expire": "expired", "adjust": "adjusted"})
+
+
+def expiry_forecast(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFrame:
+    """Points that will expire in the rest of this month and each of the next twelve, if not redeemed first (the open lots'
+    remainders by expiry month; a lot lasts twelve months, so every open lot is in one of them)."""
+    last = (pd.Timestamp(today.replace(day=1)) + pd.DateOffset(months=FORECAST_MONTHS)).date() - dt.timedelta(days=1)
+    month = year_month(PointsLedger.expires_on).label("month")
+    due = dict(conn.execute(select(month, func.sum(PointsLedger.lot_remaining)).where(
+        scope.region_filter(PointsLedger.region_id), PointsLedger.lot_remaining > 0, PointsLedger.expires_on > today,
+        PointsLedger.expires_on <= last).group_by(month)).all())
+    months = [f"{day:%Y-%m}" for day in pd.date_range(today.replace(day=1), periods=FORECAST_MONTHS, freq="MS")]
+    return pd.DataFrame({"month": months, "points": [float(due.get(m) or 0) for m in months]})
+
+
+def issued_by_rule(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
+    """Points issued per earn rule over the span (positive adjusts as their own line, rule None)."""
+    query = (select(PointsLedger.rule_id, PointsRule.name_zh, PointsRule.name_en, func.sum(PointsLedger.points).label("points"))
+             .outerjoin(PointsRule, PointsRule.id == PointsLedger.rule_id)
+             .where(*_ledger_in(scope, span), PointsLedger.kind == "earn")
+             .group_by(PointsLedger.rule_id, PointsRule.name_zh, PointsRule.name_en).order_by(func.sum(PointsLedger.points).desc()))
+    return _frame(conn, query, ["rule_id", "name_zh", "name_en", "points"])
+
+
+def redeemed_by_reward(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
+    """Redemptions per reward over the span: how many, the points and the rewards' cash value in ¥."""
+    query = (select(Reward.id.label("reward_id"), Reward.name_zh, Reward.name_en, func.count().label("redemptions"),
+                    (-func.sum(PointsLedger.points)).label("points"), func.sum(Reward.cash_value).label("cash_value"))
+             .join(Reward, Reward.id == PointsLedger.reward_id)
+             .where(*_ledger_in(scope, span), PointsLedger.kind == "redeem")
+             .group_by(Reward.id, Reward.name_zh, Reward.name_en).order_by((-func.sum(PointsLedger.points)).desc()))
+    return _frame(conn, query, ["reward_id", "name_zh", "name_en", "redemptions", "points", "cash_value"])
+
+
+def tier_counts(conn: Connection, scope: Scope) -> pd.DataFrame:
+    """Every configured tier with its threshold and how many of the scope's members are in it now."""
+    members = (select(Member.tier_id, func.count().label("members")).where(scope.region_filter(Member.region_id))
+               .group_by(Member.tier_id).subquery())
+    query = (select(MemberTier.id, MemberTier.code, MemberTier.name_zh, MemberTier.name_en, MemberTier.min_growth,
+                    func.coalesce(members.c.members, 0).label("members"))
+             .outerjoin(members, members.c.tier_id == MemberTier.id).order_by(MemberTier.min_growth))
+    return _frame(conn, query, ["id", "code", "name_zh", "name_en", "min_growth", "members"])
+
+
+def headline(conn: Connection, scope: Scope, span: DaySpan, today: dt.date) -> dict[str, float | None]:
+    """The page's headline figures: members, the outstanding points and their ¥ liability, expiring points, redemption rate."""
+    members = conn.execute(select(
+        func.count().label("members"),
+        func.coalesce(func.sum(case((and_(Member.joined_on >= span.start, Member.joined_on <= span.end), 1), else_=0)), 0).label("new"),
+        func.coalesce(func.sum(case((Member.is_owner, 1), else_=0)), 0).label("owners"),
+    ).where(scope.region_filter(Member.region_id), Member.joined_on <= today)).one()
+    totals = kind_totals(conn, scope, span)
+    outstanding = outstanding_points_on(conn, scope, today)
+    rate = point_value_cny(conn)
+    return {"members": float(members.members), "new_members": float(members.new), "active_members": float(active_members(conn, scope, today)),
+            "owners": float(members.owners), "fans": float(members.members - members.owners), "outstanding": outstanding,
+            "liability_cny": outstanding * rate, "point_value_cny": rate,
+            **{f"expiring_{days}": expiring_within(conn, scope, today, days) for days in EXPIRY_WINDOWS},
+            "issued": totals["earn"], "redeemed": totals["redeem"], "expired": totals["expire"], "adjusted": totals["adjust"],
+            "redemption_rate": totals["redeem"] / totals["earn"] if totals["earn"] else None,
+            "issued_cny": totals["earn"] * rate,
+            "points_budget_cny": points_budget_cny(conn, span.end.year) if scope.sees_all_regions else None}
+
+
+LEDGER_PAGE_SIZE = 50  # ledger rows shown per page of a member's lookup
+
+
+def find_member(conn: Connection, scope: Scope, member_no: str) -> dict | None:
+    """One member of the scope by member number (exact), with masked personal data only; None if absent or out of scope."""
+    query = (select(Member.id, Member.member_no, Member.name_masked, Member.phone_masked, Member.is_owner, Member.joined_on,
+                    Member.last_active_on, Member.growth_value, Member.points_balance, MemberTier.name_zh.label("tier_zh"),
+                    MemberTier.name_en.label("tier_en"))
+             .join(MemberTier, MemberTier.id == Member.tier_id)
+             .where(Member.member_no == member_no.strip().upper(), scope.region_filter(Member.region_id)))
+    row = conn.execute(query).mappings().first()
+    return None if row is None else dict(row)
+
+
+def member_ledger(conn: Connection, scope: Scope, member_id: int, page: int = 0) -> pd.DataFrame:
+    """A member's ledger, newest first, one page: kind, points, rule or reward, expiry and what is left of each lot."""
+    query = (select(PointsLedger.id, PointsLedger.occurred_on, PointsLedger.kind, PointsLedger.points, PointsLedger.expires_on,
+                    PointsLedger.lot_remaining, PointsRule.name_zh.label("rule_zh"), PointsRule.name_en.label("rule_en"),
+                    Reward.name_zh.label("reward_zh"), Reward.name_en.label("reward_en"))
+             .outerjoin(PointsRule, PointsRule.id == PointsLedger.rule_id).outerjoin(Reward, Reward.id == PointsLedger.reward_id)
+             .where(PointsLedger.member_id == member_id, scope.region_filter(PointsLedger.region_id))
+             .order_by(PointsLedger.occurred_on.desc(), PointsLedger.id.desc()).limit(LEDGER_PAGE_SIZE).offset(page * LEDGER_PAGE_SIZE))
+    return _frame(conn, query, ["id", "occurred_on", "kind", "points", "expires_on", "lot_remaining", "rule_zh", "rule_en",
+                                "reward_zh", "reward_en"])
+
+
+def member_expiring(conn: Connection, scope: Scope, member_id: int, today: dt.date) -> pd.DataFrame:
+    """A member's open lots by expiry day: the points that expire on each day unless redeemed first."""
+    query = (select(PointsLedger.expires_on, func.sum(PointsLedger.lot_remaining).label("points"))
+             .where(PointsLedger.member_id == member_id, scope.region_filter(PointsLedger.region_id), PointsLedger.lot_remaining > 0,
+                    PointsLedger.expires_on > today)
+             .group_by(PointsLedger.expires_on).order_by(PointsLedger.expires_on))
+    return _frame(conn, query, ["expires_on", "points"])
+
+
+def tier_upgrades(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
+    """Members reaching each tier per month of the span: the month their growth value (points earned, never reduced)
+    first reached the tier's threshold."""
+    growth = func.sum(PointsLedger.points).over(partition_by=PointsLedger.member_id,
+                                                order_by=(PointsLedger.occurred_on, PointsLedger.id)).label("growth")
+    earned = (select(PointsLedger.member_id, PointsLedger.occurred_on, growth)
+              .where(scope.region_filter(PointsLedger.region_id), PointsLedger.kind == "earn").subquery())
+    tiers = conn.execute(select(MemberTier.id, MemberTier.min_growth).where(MemberTier.min_growth > 0)
+                         .order_by(MemberTier.min_growth)).all()
+    frames = []
+    for tier_id, threshold in tiers:
+        reached = (select(earned.c.member_id, func.min(earned.c.occurred_on).label("day")).where(earned.c.growth >= threshold)
+                   .group_by(earned.c.member_id).subquery())
+        month = year_month(reached.c.day).label("month")
+        counts = _frame(conn, select(month, func.count().label("members"))
+                        .where(reached.c.day >= span.start, reached.c.day <= span.end).group_by(month), ["month", "members"])
+        frames.append(counts.assign(tier_id=tier_id))
+    months = [f"{day:%Y-%m}" for day in pd.date_range(span.start.replace(day=1), span.end, freq="MS")]
+    table = pd.concat(frames) if frames else pd.DataFrame(columns=["month", "members", "tier_id"])
+    return (table.pivot_table(index="month", columns="tier_id", values="members", aggfunc="sum", fill_value=0)
+            .reindex(index=months, columns=[tier_id for tier_id, _ in tiers], fill_value=0).astype(int))
