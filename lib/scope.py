@@ -16,6 +16,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {  # action -> roles allowed to perform
     "manage_users": frozenset({"admin"}),
     "view_audit": frozenset({"admin"}),
     "manage_geography": frozenset({"admin"}),
+    "manage_points": frozenset({"admin"}),
 }
 
 

@@ -1,0 +1,115 @@
+"""Points writes (admins only): a redemption or a manual adjustment on a member's ledger, keeping the FIFO rule.
+
+The rule (also in lib.queries.members): earn rows and positive adjusts are lots that expire 12 months after the day they
+were earned (Feb 29 → Feb 28; on its expiry day a lot is gone). Before anything is taken, the member's lots due by that
+day expire (an expire row for each lot's remainder). Redemptions and negative adjusts then take the oldest lots first.
+A member's balance never goes below zero: a larger redemption or deduction is refused and nothing is written.
+One transaction per action, the member row locked, an audit row.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import Connection, insert, select, update
+
+from lib.models import Member, PointsLedger, Reward
+from lib.scope import Scope
+from lib.services import audit
+from lib.services.errors import FieldError, InputInvalidError, RefusedError
+
+LOT_LIFETIME = relativedelta(months=12)  # a lot expires this long after it was earned (month ends clipped)
+MAX_ADJUST = 1_000_000  # a manual adjustment above this many points is a typing error
+REASON_MAX = 200  # characters of an adjustment's reason
+
+
+def expiry_of(earned_on: dt.date) -> dt.date:
+    """The day a lot earned on a day expires: the same day twelve months later, or that month's last day."""
+    return earned_on + LOT_LIFETIME
+
+
+def _locked_member(conn: Connection, scope: Scope, member_id: int) -> dict:
+    """The member row, locked until commit; refused when absent, out of scope, or the role may not write points."""
+    if not scope.can("manage_points"):
+        raise RefusedError("points_not_allowed")
+    row = conn.execute(select(Member.id, Member.region_id, Member.points_balance).where(
+        Member.id == member_id, scope.region_filter(Member.region_id)).with_for_update()).mappings().first()
+    if row is None:
+        raise RefusedError("points_member_missing")
+    return dict(row)
+
+
+def expire_due(conn: Connection, member: dict, day: dt.date) -> int:
+    """Expire the member's lots due by a day (their remainders); the points expired."""
+    due = conn.execute(select(PointsLedger.id, PointsLedger.lot_remaining, PointsLedger.expires_on).where(
+        PointsLedger.member_id == member["id"], PointsLedger.lot_remaining > 0, PointsLedger.expires_on <= day)
+        .order_by(PointsLedger.expires_on, PointsLedger.id)).all()
+    for lot_id, left, expires_on in due:
+        conn.execute(update(PointsLedger).where(PointsLedger.id == lot_id).values(lot_remaining=0))
+        conn.execute(insert(PointsLedger).values(member_id=member["id"], region_id=member["region_id"], occurred_on=expires_on,
+                                                 kind="expire", points=-left))
+    expired = sum(left for _, left, _ in due)
+    if expired:
+        conn.execute(update(Member).where(Member.id == member["id"]).values(points_balance=Member.points_balance - expired))
+        member["points_balance"] -= expired
+    return expired
+
+
+def _take_oldest(conn: Connection, member: dict, points: int) -> None:
+    """Consume points from the member's open lots, oldest first (the caller checked the balance covers them)."""
+    lots = conn.execute(select(PointsLedger.id, PointsLedger.lot_remaining).where(
+        PointsLedger.member_id == member["id"], PointsLedger.lot_remaining > 0)
+        .order_by(PointsLedger.occurred_on, PointsLedger.id)).all()
+    for lot_id, left in lots:
+        if points == 0:
+            break
+        taken = min(left, points)
+        conn.execute(update(PointsLedger).where(PointsLedger.id == lot_id).values(lot_remaining=left - taken))
+        points -= taken
+
+
+def _spend(conn: Connection, member: dict, day: dt.date, points: int, **ledger: object) -> None:
+    """Write one consuming row (redeem or negative adjust) FIFO, after expiring what is due; refused above the balance."""
+    expire_due(conn, member, day)
+    if points > member["points_balance"]:
+        raise InputInvalidError([FieldError("points", "points_insufficient", {"balance": f"{member['points_balance']:,}"})])
+    _take_oldest(conn, member, points)
+    conn.execute(insert(PointsLedger).values(member_id=member["id"], region_id=member["region_id"], occurred_on=day,
+                                             points=-points, **ledger))
+    conn.execute(update(Member).where(Member.id == member["id"])
+                 .values(points_balance=Member.points_balance - points, last_active_on=day))
+
+
+def redeem(conn: Connection, scope: Scope, member_id: int, reward_id: int, day: dt.date) -> int:
+    """Redeem an active reward for a member on a day (FIFO); the points it cost."""
+    member = _locked_member(conn, scope, member_id)
+    reward = conn.execute(select(Reward.points_cost, Reward.code).where(Reward.id == reward_id, Reward.active)).first()
+    if reward is None:
+        raise InputInvalidError([FieldError("reward_id", "err_choice", {})])
+    _spend(conn, member, day, int(reward.points_cost), kind="redeem", reward_id=reward_id)
+    audit.record(conn, "points_redeem", user_id=scope.user_id, username=scope.username, entity="member", entity_id=member_id,
+                 detail={"reward": reward.code, "points": int(reward.points_cost), "day": day})
+    return int(reward.points_cost)
+
+
+def adjust(conn: Connection, scope: Scope, member_id: int, points: int, reason: str, day: dt.date) -> None:
+    """A manual correction: positive adds a lot expiring in twelve months, negative takes the oldest points (FIFO)."""
+    errors = []
+    if not isinstance(points, int) or points == 0 or abs(points) > MAX_ADJUST:
+        errors.append(FieldError("points", "points_adjust_range", {"max": f"{MAX_ADJUST:,}"}))
+    if not (reason or "").strip():
+        errors.append(FieldError("reason", "err_required", {}))
+    elif len(reason.strip()) > REASON_MAX:
+        errors.append(FieldError("reason", "err_too_long", {"max": REASON_MAX}))
+    if errors:
+        raise InputInvalidError(errors)
+    member = _locked_member(conn, scope, member_id)
+    if points < 0:
+        _spend(conn, member, day, -points, kind="adjust")
+    else:
+        expire_due(conn, member, day)
+        conn.execute(insert(PointsLedger).values(member_id=member_id, region_id=member["region_id"], occurred_on=day, kind="adjust",
+                                                 points=points, expires_on=expiry_of(day), lot_remaining=points))
+        conn.execute(update(Member).where(Member.id == member_id).values(points_balance=Member.points_balance + points))
+    audit.record(conn, "points_adjust", user_id=scope.user_id, username=scope.username, entity="member", entity_id=member_id,
+                 detail={"points": points, "reason": reason.strip(), "day": day})
