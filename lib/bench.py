@@ -28,6 +28,7 @@ BENCH_PAGES = {  # bench key -> page file; each screen's issue registers its pag
     "channels": "pages/channels.py",
     "funnel": "pages/funnel.py",
     "dealers": "pages/dealers.py",
+    "members": "pages/members.py",
 }
 BENCH_USER = "exec"  # pages are timed as the demo executive (sees every region)
 APP_TIMEOUT_S = 120  # AppTest's per-run limit: generous, a cold run at large scale reads a lot

@@ -220,3 +220,37 @@ def dealer_trend(monthly: pd.DataFrame, lang: str) -> go.Figure:
                          xaxis={"type": "category"}, yaxis={"title": t("metric_leads", lang), "rangemode": "tozero"},
                          yaxis2={"title": t("metric_orders", lang), "overlaying": "y", "side": "right", "rangemode": "tozero"})
     return figure
+
+
+def points_flow(flow: pd.DataFrame, lang: str) -> go.Figure:
+    """Monthly points issued and adjusted (up), redeemed and expired (down), with the outstanding balance as a line."""
+    figure = go.Figure()
+    for index, (column, sign) in enumerate((("issued", 1), ("adjusted", 1), ("redeemed", -1), ("expired", -1))):
+        figure.add_bar(x=flow["month"], y=flow[column] * sign, name=t(f"points_{column}", lang), marker_color=GROUP_COLOURS[index])
+    figure.add_scatter(x=flow["month"], y=flow["outstanding"], name=t("points_outstanding", lang), yaxis="y2", mode="lines+markers",
+                       line={"color": "#343a40"})
+    figure.update_layout(barmode="relative", height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         legend={"orientation": "h", "y": 1.15}, xaxis={"type": "category"},
+                         yaxis={"title": t("points_per_month", lang), "separatethousands": True},
+                         yaxis2={"title": t("points_outstanding", lang), "overlaying": "y", "side": "right", "rangemode": "tozero",
+                                 "separatethousands": True})
+    return figure
+
+
+def expiry_forecast(forecast: pd.DataFrame, lang: str) -> go.Figure:
+    """Points due to expire per month (if not redeemed first)."""
+    figure = go.Figure(go.Bar(x=forecast["month"], y=forecast["points"], marker_color=GROUP_COLOURS[6]))
+    figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 20, "b": 10}, xaxis={"type": "category"},
+                         yaxis={"title": t("points_expiring", lang), "separatethousands": True})
+    return figure
+
+
+def tier_upgrades(upgrades: pd.DataFrame, names: dict[int, str], lang: str) -> go.Figure:
+    """Members reaching each tier per month, stacked."""
+    figure = go.Figure()
+    for index, tier_id in enumerate(upgrades.columns):
+        figure.add_bar(x=list(upgrades.index), y=upgrades[tier_id], name=chart_text(names.get(tier_id, str(tier_id))),
+                       marker_color=GROUP_COLOURS[index % len(GROUP_COLOURS)])
+    figure.update_layout(barmode="stack", height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.15},
+                         xaxis={"type": "category"}, yaxis={"title": t("tiers_upgrades", lang)})
+    return figure

@@ -33,6 +33,7 @@ PAGES: tuple[PageSpec, ...] = (  # in navigation order
     PageSpec("pages/channels.py", "nav_channels", ":material/query_stats:", "channel-kpis", "nav_section_dashboards", EVERYONE),
     PageSpec("pages/funnel.py", "nav_funnel", ":material/filter_alt:", "lead-funnel", "nav_section_dashboards", EVERYONE),
     PageSpec("pages/dealers.py", "nav_dealers", ":material/map:", "dealer-map", "nav_section_dashboards", EVERYONE),
+    PageSpec("pages/members.py", "nav_members", ":material/loyalty:", "member-points", "nav_section_dashboards", EVERYONE),
     PageSpec("pages/calendar.py", "nav_calendar", ":material/calendar_month:", "campaign-calendar", "nav_section_planning", EVERYONE),
     PageSpec("pages/campaign.py", "nav_campaign", ":material/campaign:", "campaign-detail", "nav_section_planning", EVERYONE),
     PageSpec("pages/plan_editor.py", "nav_plan_editor", ":material/edit_calendar:", "plan-editor", "nav_section_planning", PLANNERS),

@@ -8,12 +8,12 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 EXPECTED_PAGES = {  # the product's decision, written out: who sees which screen
-    "exec": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/calendar.py", "pages/campaign.py", "pages/account.py"},
-    "manager": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py",
+    "exec": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/account.py"},
+    "manager": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py",
                 "pages/targets.py", "pages/data_import.py", "pages/account.py"},
-    "east": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py", "pages/account.py"},
-    "southwest": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py", "pages/account.py"},
-    "admin": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py",
+    "east": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py", "pages/account.py"},
+    "southwest": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py", "pages/account.py"},
+    "admin": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py",
               "pages/targets.py", "pages/data_import.py", "pages/account.py",
               "pages/region_admin.py", "pages/audit.py"},
 }

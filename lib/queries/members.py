@@ -18,7 +18,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Connection, and_, case, func, select
 
-from lib.models import Member, MemberTier, PointsLedger, PointsRule, Reward
+from lib.models import Campaign, Member, MemberTier, PointsLedger, PointsRule, Reward
 from lib.periods import DaySpan
 from lib.queries.overview import active_members, outstanding_points_on, point_value_cny, points_budget_cny
 from lib.scope import Scope
@@ -184,3 +184,24 @@ def tier_upgrades(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame
     table = pd.concat(frames) if frames else pd.DataFrame(columns=["month", "members", "tier_id"])
     return (table.pivot_table(index="month", columns="tier_id", values="members", aggfunc="sum", fill_value=0)
             .reindex(index=months, columns=[tier_id for tier_id, _ in tiers], fill_value=0).astype(int))
+
+
+def issued_by_campaign(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
+    """Points issued for activities tied to a campaign (events, tagged posts) over the span, per campaign."""
+    query = (select(Campaign.id.label("campaign_id"), Campaign.name, func.sum(PointsLedger.points).label("points"))
+             .join(Campaign, Campaign.id == PointsLedger.campaign_id)
+             .where(*_ledger_in(scope, span), PointsLedger.kind == "earn")
+             .group_by(Campaign.id, Campaign.name).order_by(func.sum(PointsLedger.points).desc()))
+    return _frame(conn, query, ["campaign_id", "name", "points"])
+
+
+def programme(conn: Connection) -> dict[str, pd.DataFrame]:
+    """The programme as configured: earn rules, rewards and tiers (with versions, for editing)."""
+    rules = select(PointsRule.id, PointsRule.code, PointsRule.name_zh, PointsRule.name_en, PointsRule.points, PointsRule.per,
+                   PointsRule.daily_cap, PointsRule.active, PointsRule.version).order_by(PointsRule.id)
+    rewards = select(Reward.id, Reward.code, Reward.name_zh, Reward.name_en, Reward.category, Reward.points_cost, Reward.cash_value,
+                     Reward.active, Reward.version).order_by(Reward.points_cost, Reward.id)
+    tiers = select(MemberTier.id, MemberTier.code, MemberTier.name_zh, MemberTier.name_en, MemberTier.min_growth, MemberTier.benefits_zh,
+                   MemberTier.benefits_en).order_by(MemberTier.min_growth)
+    return {name: pd.DataFrame(conn.execute(query).mappings().all()) for name, query in
+            (("rules", rules), ("rewards", rewards), ("tiers", tiers))}
