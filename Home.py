@@ -25,7 +25,7 @@ sections: dict[str, list] = {}
 for spec in pages_for(user.role, user.must_change_password):
     page = st.Page(spec.path, title=ui.tr(spec.title_key), icon=spec.icon, url_path=spec.url_path)
     sections.setdefault(ui.tr(spec.section_key), []).append(page)
-navigation = st.navigation(sections)
+navigation = st.navigation(sections, expanded=True)  # every page listed: admins have more than the ten shown by default
 
 with st.sidebar:
     st.caption(ui.tr("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))

@@ -11,6 +11,15 @@ from lib.services.catalogue import RewardInput, RuleInput, TierInput
 from lib.services.errors import InputInvalidError, RefusedError
 
 TIERS_BASE_KEY = "points_tiers_base"  # session-state key: the tier table the editor started from
+FIELD_LABELS = {"name_zh": "points_name_zh", "name_en": "points_name_en", "points": "points_rule_points", "per": "points_rule_per",
+                "daily_cap": "points_rule_cap", "category": "points_category", "points_cost": "points_cost", "cash_value": "points_cash",
+                "min_growth": "tiers_threshold", "benefits_zh": "tiers_benefits_zh", "benefits_en": "tiers_benefits_en"}  # field -> label key
+
+
+def _field_label(field: str) -> str:
+    """A refused field's label (tier fields come as '<tier id>.<field>')."""
+    name = field.rsplit(".", 1)[-1]
+    return ui.tr(FIELD_LABELS[name]) if name in FIELD_LABELS else name
 
 
 def _save(action, *args: object) -> None:
@@ -20,7 +29,7 @@ def _save(action, *args: object) -> None:
             changed = action(conn, *args)
     except InputInvalidError as invalid:
         for error in invalid.errors:
-            ui.flash("error", ui.tr("field_error", field=error.field, message=ui.tr(error.key, **error.params)))
+            ui.flash("error", ui.tr("field_error", field=_field_label(error.field), message=ui.tr(error.key, **error.params)))
     except RefusedError as refused:
         ui.flash("error", ui.tr(refused.key, **refused.params))
     else:

@@ -14,6 +14,13 @@ from tests.reference import raw, region_id
 PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}
 
 
+def labelled(widgets, label: str):
+    """The one widget with this label."""
+    matches = [widget for widget in widgets if widget.label == label]
+    assert len(matches) == 1, [widget.label for widget in widgets]
+    return matches[0]
+
+
 def open_points(app, username: str):
     """Sign in and open the member points page."""
     sign_in(app, username, PASSWORDS[username])
@@ -66,13 +73,28 @@ def test_an_admin_adjusts_and_a_redemption_above_the_balance_is_refused(app, eng
     with engine.connect() as conn:
         before = conn.execute(select(func.count()).select_from(PointsLedger)).scalar_one()
     app.selectbox(key="points_reward").set_value(int(raw(engine, "reward").sort_values("points_cost")["id"].iloc[-1]))
-    [button for button in app.button if button.label == "代会员兑换"][0].click().run()
+    labelled(app.button, "代会员兑换").click().run()
     assert any("积分余额不足" in error.value for error in app.error)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(PointsLedger)).scalar_one() == before
     app.number_input(key="points_adjust").set_value(120)
     app.text_input(key="points_reason").input("补录线下活动积分")
-    [button for button in app.button if button.label == "保存调整"][0].click().run()
+    labelled(app.button, "保存调整").click().run()
     assert not app.exception, app.exception
     assert [message.value for message in app.success] == ["已保存。"]
     assert {metric.label: metric.value for metric in app.metric}["积分余额"] == "120"
+
+
+def test_an_admin_edits_an_earn_rule_and_a_bad_value_is_refused(app, engine):
+    open_points(app, "admin")
+    app.segmented_control(key="points_view").set_value("rules").run()
+    rule = raw(engine, "points_rule").query("code == 'content_post'").iloc[0]
+    app.selectbox(key="points_rule_pick").set_value(int(rule["id"])).run()
+    labelled(app.number_input, "积分").set_value(0)
+    labelled(app.button, "保存规则").click().run()
+    assert [error.value for error in app.error] == ["积分：请输入 1 到 1,000,000 之间的整数。"]
+    assert raw(engine, "points_rule").set_index("id").loc[int(rule["id"]), "points"] == rule["points"]
+    labelled(app.number_input, "积分").set_value(int(rule["points"]) + 1)
+    labelled(app.button, "保存规则").click().run()
+    assert [message.value for message in app.success] == ["已保存。"]
+    assert raw(engine, "points_rule").set_index("id").loc[int(rule["id"]), "points"] == rule["points"] + 1

@@ -109,6 +109,10 @@ def test_headline_figures_equal_raw_rows(engine, username, region_code):
     assert shown["members"] == len(joined) and shown["owners"] == joined["is_owner"].astype(bool).sum()
     assert shown["fans"] == len(joined) - shown["owners"]
     assert shown["new_members"] == ((joined["joined_on"] >= SPAN.start) & (joined["joined_on"] <= SPAN.end)).sum()
+    since = TODAY - dt.timedelta(days=90)
+    moved = rows.loc[(rows["kind"] != "expire") & (rows["occurred_on"] >= since) & (rows["occurred_on"] <= TODAY), "member_id"]
+    new = people.loc[(people["joined_on"] >= since) & (people["joined_on"] <= TODAY), "id"]
+    assert shown["active_members"] == len(set(moved) | set(new)), "active: joined, earned, redeemed or adjusted in 90 days"
     assert (shown["issued"], shown["redeemed"]) == (issued, redeemed)
     assert shown["expired"] == -in_span.loc[in_span["kind"] == "expire", "points"].sum()
     assert shown["adjusted"] == in_span.loc[in_span["kind"] == "adjust", "points"].sum()
