@@ -165,25 +165,26 @@ def member_expiring(conn: Connection, scope: Scope, member_id: int, today: dt.da
 
 def tier_upgrades(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
     """Members reaching each tier per month of the span: the month their growth value (points earned, never reduced)
-    first reached the tier's threshold."""
-    growth = func.sum(PointsLedger.points).over(partition_by=PointsLedger.member_id,
-                                                order_by=(PointsLedger.occurred_on, PointsLedger.id)).label("growth")
-    earned = (select(PointsLedger.member_id, PointsLedger.occurred_on, growth)
-              .where(scope.region_filter(PointsLedger.region_id), PointsLedger.kind == "earn").subquery())
+    first reached the tier's threshold. One pass of running totals over the earn rows (window function)."""
     tiers = conn.execute(select(MemberTier.id, MemberTier.min_growth).where(MemberTier.min_growth > 0)
                          .order_by(MemberTier.min_growth)).all()
-    frames = []
-    for tier_id, threshold in tiers:
-        reached = (select(earned.c.member_id, func.min(earned.c.occurred_on).label("day")).where(earned.c.growth >= threshold)
-                   .group_by(earned.c.member_id).subquery())
-        month = year_month(reached.c.day).label("month")
-        counts = _frame(conn, select(month, func.count().label("members"))
-                        .where(reached.c.day >= span.start, reached.c.day <= span.end).group_by(month), ["month", "members"])
-        frames.append(counts.assign(tier_id=tier_id))
     months = [f"{day:%Y-%m}" for day in pd.date_range(span.start.replace(day=1), span.end, freq="MS")]
-    table = pd.concat(frames) if frames else pd.DataFrame(columns=["month", "members", "tier_id"])
-    return (table.pivot_table(index="month", columns="tier_id", values="members", aggfunc="sum", fill_value=0)
-            .reindex(index=months, columns=[tier_id for tier_id, _ in tiers], fill_value=0).astype(int))
+    if not tiers:
+        return pd.DataFrame(index=pd.Index(months, name="month"))
+    growth = func.sum(PointsLedger.points).over(partition_by=PointsLedger.member_id,
+                                                order_by=(PointsLedger.occurred_on, PointsLedger.id)).label("growth")
+    grown = select(Member.id).where(Member.growth_value >= tiers[0][1], scope.region_filter(Member.region_id))  # ever reached a tier
+    earned = (select(PointsLedger.member_id, PointsLedger.occurred_on, growth)
+              .where(scope.region_filter(PointsLedger.region_id), PointsLedger.kind == "earn", PointsLedger.member_id.in_(grown)).subquery())
+    reached = [func.min(case((earned.c.growth >= threshold, earned.c.occurred_on))).label(f"tier_{tier_id}") for tier_id, threshold in tiers]
+    firsts = _frame(conn, select(*reached).group_by(earned.c.member_id).having(func.max(earned.c.growth) >= tiers[0][1]),
+                    [f"tier_{tier_id}" for tier_id, _ in tiers])
+    table = {}
+    for tier_id, _ in tiers:
+        days = pd.to_datetime(firsts[f"tier_{tier_id}"]).dropna()
+        days = days[(days >= pd.Timestamp(span.start)) & (days <= pd.Timestamp(span.end))]
+        table[tier_id] = days.dt.strftime("%Y-%m").value_counts().reindex(months, fill_value=0)
+    return pd.DataFrame(table, index=pd.Index(months, name="month")).astype(int)
 
 
 def issued_by_campaign(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
