@@ -224,7 +224,7 @@ def member_figures(conn: Connection, scope: Scope, today: dt.date) -> dict[str, 
     expiring = conn.execute(select(
         func.coalesce(func.sum(PointsLedger.lot_remaining), 0),
         func.count(func.distinct(PointsLedger.member_id)),
-    ).where(PointsLedger.kind == "earn", PointsLedger.lot_remaining > 0,
+    ).where(PointsLedger.lot_remaining > 0,  # every open lot: earn rows and positive adjusts (as on the points page)
             and_(PointsLedger.expires_on > today, PointsLedger.expires_on <= today + dt.timedelta(days=EXPIRY_WINDOW_DAYS)),
             scope.region_filter(PointsLedger.region_id))).one()
     rate = point_value_cny(conn)

@@ -96,7 +96,7 @@ def test_member_figures_match_raw_rows(engine, viewer):
     members = in_scope(raw(engine, "member"), region)
     ledger = in_scope(raw(engine, "points_ledger"), region)
     expires = pd.to_datetime(ledger["expires_on"]).dt.date
-    window = (ledger["kind"] == "earn") & (expires > TODAY) & (expires <= TODAY + dt.timedelta(days=30))
+    window = (ledger["lot_remaining"] > 0) & (expires > TODAY) & (expires <= TODAY + dt.timedelta(days=30))  # every open lot
     rate = float(raw(engine, "app_setting").set_index("key").loc["points_cny_per_point", "value"])
     with engine.connect() as conn:
         figures = overview.member_figures(conn, scope, TODAY)
