@@ -671,6 +671,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     # member points
     "nav_members": ("会员积分", "Member points"),
     "points_title": ("会员积分", "Member points"),
+    "points_scope_region": ("范围：{region}（本大区会员及其积分）", "Scope: {region} (the region's members and their points)"),
     "points_owners_fans": ("车主 {owners} · 粉丝 {fans}", "Owners {owners} · fans {fans}"),
     "points_new_active": ("期内新增 {new} · 近90天活跃 {active}", "New in the period {new} · active in 90 days {active}"),
     "points_rate": ("按积分汇率 1 积分 = ¥{rate} 计算", "At the exchange rate 1 point = ¥{rate}"),
@@ -774,6 +775,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "action_points_rule_update": ("修改积分规则", "Earn rule edited"),
     "action_reward_update": ("修改兑换权益", "Reward edited"),
     "action_member_tiers_update": ("修改会员等级", "Tiers edited"),
+    "action_points_expire_job": ("积分到期处理", "Points expiry job"),
 }
 
 

@@ -31,6 +31,15 @@ def _write(action, *args: object) -> None:
         ui.flash("success", ui.tr("points_saved"))
 
 
+MEMBER_INPUTS = ("points_ledger_page", "points_adjust", "points_reason", "points_reward")  # inputs that belong to one member
+
+
+def _forget_member_inputs() -> None:
+    """Another member was looked up: their ledger opens on page 1 and the admin forms start empty."""
+    for key in MEMBER_INPUTS:
+        st.session_state.pop(key, None)
+
+
 def _redeem(scope: Scope, member_id: int, day: dt.date) -> None:
     """Form callback: redeem the chosen reward."""
     _write(points.redeem, scope, member_id, st.session_state["points_reward"], day)
@@ -69,7 +78,8 @@ def _ledger_table(rows: pd.DataFrame) -> pd.DataFrame:
 def show(scope: Scope, today: dt.date, rewards: pd.DataFrame) -> None:
     """Search by member number; the member's card, expiring points and ledger."""
     lang = ui.lang()
-    number = st.text_input(ui.tr("points_lookup"), key="points_member_no", placeholder="M00000001", max_chars=20)
+    number = st.text_input(ui.tr("points_lookup"), key="points_member_no", placeholder="M00000001", max_chars=20,
+                           on_change=_forget_member_inputs)
     if not number.strip():
         st.caption(ui.tr("points_lookup_hint"))
         return

@@ -22,18 +22,21 @@ def _field_label(field: str) -> str:
     return ui.tr(FIELD_LABELS[name]) if name in FIELD_LABELS else name
 
 
-def _save(action, *args: object) -> None:
-    """Run a catalogue save in one transaction; queue its outcome (each broken rule named)."""
+def _save(action, *args: object) -> bool:
+    """Run a catalogue save in one transaction and queue its outcome (each broken rule named); False when the input was
+    invalid (the user's input stays), True when it was saved or refused as stale (the editor reloads)."""
     try:
         with ui.engine().begin() as conn:
             changed = action(conn, *args)
     except InputInvalidError as invalid:
         for error in invalid.errors:
             ui.flash("error", ui.tr("field_error", field=_field_label(error.field), message=ui.tr(error.key, **error.params)))
+        return False
     except RefusedError as refused:
         ui.flash("error", ui.tr(refused.key, **refused.params))
     else:
         ui.flash("success", ui.tr("points_saved") if changed else ui.tr("geo_nothing_changed"))
+    return True
 
 
 def _edit_rule(scope: Scope, rules: pd.DataFrame) -> None:
@@ -91,8 +94,9 @@ def _edit_tiers(scope: Scope, tiers: pd.DataFrame) -> None:
                                            "min_growth": st.column_config.NumberColumn(ui.tr("tiers_threshold"), min_value=0, step=1),
                                            "benefits_zh": ui.tr("tiers_benefits_zh"), "benefits_en": ui.tr("tiers_benefits_en")})
     if st.button(ui.tr("tiers_save"), key="points_tiers_save"):
-        _save(catalogue.save_tiers, scope, _tier_inputs(base), _tier_inputs(edited))
-        st.session_state.pop(TIERS_BASE_KEY, None)
+        if _save(catalogue.save_tiers, scope, _tier_inputs(base), _tier_inputs(edited)):  # saved or stale: start from the stored table
+            for key in (TIERS_BASE_KEY, "points_tier_editor"):
+                st.session_state.pop(key, None)
         st.rerun()
     st.caption(ui.tr("tiers_rule"))
 

@@ -80,22 +80,22 @@ def expiry_forecast(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFr
 
 
 def issued_by_rule(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
-    """Points issued per earn rule over the span (positive adjusts as their own line, rule None)."""
+    """Points issued per earn rule over the span (earn rows; adjustments are not issued by a rule)."""
     query = (select(PointsLedger.rule_id, PointsRule.name_zh, PointsRule.name_en, func.sum(PointsLedger.points).label("points"))
-             .outerjoin(PointsRule, PointsRule.id == PointsLedger.rule_id)
+             .join(PointsRule, PointsRule.id == PointsLedger.rule_id)
              .where(*_ledger_in(scope, span), PointsLedger.kind == "earn")
              .group_by(PointsLedger.rule_id, PointsRule.name_zh, PointsRule.name_en).order_by(func.sum(PointsLedger.points).desc()))
     return _frame(conn, query, ["rule_id", "name_zh", "name_en", "points"])
 
 
 def redeemed_by_reward(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
-    """Redemptions per reward over the span: how many, the points and the rewards' cash value in ¥."""
+    """Redemptions per reward over the span: how many, the points, and their value at the reward's current cash value in ¥."""
     query = (select(Reward.id.label("reward_id"), Reward.name_zh, Reward.name_en, func.count().label("redemptions"),
                     (-func.sum(PointsLedger.points)).label("points"), func.sum(Reward.cash_value).label("cash_value"))
              .join(Reward, Reward.id == PointsLedger.reward_id)
              .where(*_ledger_in(scope, span), PointsLedger.kind == "redeem")
              .group_by(Reward.id, Reward.name_zh, Reward.name_en).order_by((-func.sum(PointsLedger.points)).desc()))
-    return _frame(conn, query, ["reward_id", "name_zh", "name_en", "redemptions", "points", "cash_value"])
+    return _frame(conn, query, ["reward_id", "name_zh", "name_en", "redemptions", "points", "cash_value"]).astype({"cash_value": float})
 
 
 def tier_counts(conn: Connection, scope: Scope) -> pd.DataFrame:

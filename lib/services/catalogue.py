@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 
 from sqlalchemy import Connection, case, select, update
 
@@ -115,7 +116,8 @@ def _save_versioned(conn: Connection, scope: Scope, table: type, row_id: int, ex
     before = conn.execute(select(*[getattr(table, name) for name in values]).where(table.id == row_id)).mappings().first()
     if before is None:
         raise RefusedError("catalogue_missing")
-    changed = {name: {"before": before[name], "after": value} for name, value in values.items() if before[name] != value}
+    stored = {name: float(value) if isinstance(value, Decimal) else value for name, value in before.items()}  # money as stored
+    changed = {name: {"before": stored[name], "after": value} for name, value in values.items() if stored[name] != value}
     if not changed:
         return False
     saved = conn.execute(update(table).where(table.id == row_id, table.version == expected_version)
@@ -190,7 +192,9 @@ def save_tiers(conn: Connection, scope: Scope, started_from: list[TierInput], ti
     for tier in tiers:  # thresholds are unique: park them out of the way first, then write the new ones
         conn.execute(update(MemberTier).where(MemberTier.id == tier.tier_id).values(min_growth=PARKED_THRESHOLD + tier.tier_id))
     for tier in tiers:
-        conn.execute(update(MemberTier).where(MemberTier.id == tier.tier_id).values(**{k: v for k, v in asdict(tier).items() if k != "tier_id"}))
+        conn.execute(update(MemberTier).where(MemberTier.id == tier.tier_id).values(
+            name_zh=tier.name_zh.strip(), name_en=tier.name_en.strip(), min_growth=int(tier.min_growth),
+            benefits_zh=tier.benefits_zh.strip(), benefits_en=tier.benefits_en.strip()))
     tier_of = case(*[(Member.growth_value >= tier.min_growth, tier.tier_id) for tier in reversed(tiers)])
     moved = conn.execute(update(Member).where(Member.tier_id != tier_of).values(tier_id=tier_of)).rowcount
     audit.record(conn, "member_tiers_update", user_id=scope.user_id, username=scope.username, entity="member_tier",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from lib.models import Member, PointsLedger, Reward
 from lib.scope import Scope
@@ -68,16 +68,24 @@ def _take_oldest(conn: Connection, member: dict, points: int) -> None:
         points -= taken
 
 
+def _due(conn: Connection, member: dict, day: dt.date) -> int:
+    """Points of the member's lots due to expire by a day."""
+    return int(conn.execute(select(func.coalesce(func.sum(PointsLedger.lot_remaining), 0)).where(
+        PointsLedger.member_id == member["id"], PointsLedger.lot_remaining > 0, PointsLedger.expires_on <= day)).scalar_one())
+
+
 def _spend(conn: Connection, member: dict, day: dt.date, points: int, **ledger: object) -> None:
-    """Write one consuming row (redeem or negative adjust) FIFO, after expiring what is due; refused above the balance."""
+    """Write one consuming row (redeem or negative adjust) FIFO, after expiring what is due; refused above the balance
+    before anything is written. Only a redemption counts as the member's activity."""
+    available = member["points_balance"] - _due(conn, member, day)
+    if points > available:
+        raise InputInvalidError([FieldError("points", "points_insufficient", {"balance": f"{available:,}"})])
     expire_due(conn, member, day)
-    if points > member["points_balance"]:
-        raise InputInvalidError([FieldError("points", "points_insufficient", {"balance": f"{member['points_balance']:,}"})])
     _take_oldest(conn, member, points)
     conn.execute(insert(PointsLedger).values(member_id=member["id"], region_id=member["region_id"], occurred_on=day,
                                              points=-points, **ledger))
-    conn.execute(update(Member).where(Member.id == member["id"])
-                 .values(points_balance=Member.points_balance - points, last_active_on=day))
+    activity = {"last_active_on": day} if ledger.get("kind") == "redeem" else {}
+    conn.execute(update(Member).where(Member.id == member["id"]).values(points_balance=Member.points_balance - points, **activity))
 
 
 def redeem(conn: Connection, scope: Scope, member_id: int, reward_id: int, day: dt.date) -> int:
@@ -113,3 +121,18 @@ def adjust(conn: Connection, scope: Scope, member_id: int, points: int, reason: 
         conn.execute(update(Member).where(Member.id == member_id).values(points_balance=Member.points_balance + points))
     audit.record(conn, "points_adjust", user_id=scope.user_id, username=scope.username, entity="member", entity_id=member_id,
                  detail={"points": points, "reason": reason.strip(), "day": day})
+
+
+def expire_all_due(conn: Connection, day: dt.date) -> tuple[int, int]:
+    """The nightly job: expire every member's lots due by a day; (members touched, points expired). Running it again
+    writes nothing more."""
+    due = conn.execute(select(PointsLedger.member_id).where(PointsLedger.lot_remaining > 0, PointsLedger.expires_on <= day)
+                       .distinct().order_by(PointsLedger.member_id)).scalars().all()
+    expired = 0
+    for member_id in due:
+        member = conn.execute(select(Member.id, Member.region_id, Member.points_balance).where(Member.id == member_id)
+                              .with_for_update()).mappings().one()
+        expired += expire_due(conn, dict(member), day)
+    if due:
+        audit.record(conn, "points_expire_job", entity="points_ledger", detail={"day": day, "members": len(due), "points": expired})
+    return len(due), expired

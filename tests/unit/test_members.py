@@ -209,7 +209,8 @@ def test_tier_upgrades_are_the_months_growth_first_reached_each_threshold(engine
 
 def test_a_member_is_found_by_number_in_scope_only_with_masked_data(engine):
     people = member_rows(engine)
-    southwest = people[people["region_id"] == region_id(engine, "southwest")].iloc[0]
+    active = set(ledger(engine)["member_id"])
+    southwest = people[(people["region_id"] == region_id(engine, "southwest")) & people["id"].isin(active)].iloc[0]
     with engine.connect() as conn:
         found = members.find_member(conn, scope_of(engine, "southwest"), f" {southwest['member_no'].lower()} ")
         hidden = members.find_member(conn, scope_of(engine, "east"), southwest["member_no"])
@@ -220,5 +221,5 @@ def test_a_member_is_found_by_number_in_scope_only_with_masked_data(engine):
     assert "phone_hash" not in found and "*" in found["phone_masked"]
     assert hidden is None and leaked.empty
     own = ledger(engine).query(f"member_id == {int(southwest['id'])}")
-    assert len(page) == min(len(own), members.LEDGER_PAGE_SIZE)
+    assert len(page) == min(len(own), members.LEDGER_PAGE_SIZE) > 0
     assert expiring["points"].sum() == southwest["points_balance"], "the open lots hold the whole balance"

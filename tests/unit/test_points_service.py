@@ -19,6 +19,14 @@ from tests.reference import raw, region_id
 LUCKY_DRAW = 1  # reward id of the 100-point ¥1 lucky draw (the cheapest)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def ledger_current_afterwards(engine):
+    """The tests' own members get 2024–2025 lots: expire what is due by today afterwards, so later tests see a current ledger."""
+    yield
+    with engine.begin() as conn:
+        points.expire_all_due(conn, TODAY)
+
+
 def own_member(engine, number: str) -> int:
     """A member of the tests' own, with no activity yet (East, a fan)."""
     template = raw(engine, "member").query(f"region_id == {region_id(engine, 'east')}").iloc[0]
@@ -85,14 +93,18 @@ def test_redemption_takes_the_oldest_points_first_and_keeps_the_invariants(engin
     member_id = own_member(engine, "T0000003")
     for day, amount in ((dt.date(2024, 3, 1), 60), (dt.date(2024, 4, 1), 70), (dt.date(2024, 5, 1), 80)):
         act(engine, points.adjust, member_id, amount, "活动", day)
-    act(engine, points.redeem, member_id, LUCKY_DRAW, dt.date(2024, 6, 1))  # 100 points: all of March, 40 of April
+    act(engine, points.adjust, member_id, -10, "更正", dt.date(2024, 5, 15))
+    with engine.connect() as conn:
+        assert conn.execute(select(Member.last_active_on).where(Member.id == member_id)).scalar_one() == dt.date(2024, 1, 10), \
+            "a correction is not the member's activity"
+    act(engine, points.redeem, member_id, LUCKY_DRAW, dt.date(2024, 6, 1))  # 10 + 90 points: all of March, 40 of April
     lots = raw(engine, "points_ledger").query(f"member_id == {member_id} and lot_remaining == lot_remaining").sort_values("id")
-    assert lots["lot_remaining"].astype(int).tolist() == [0, 30, 80]
-    assert state(engine, member_id) == (110, 110, 110)
+    assert lots["lot_remaining"].astype(int).tolist() == [0, 20, 80]
+    assert state(engine, member_id) == (100, 100, 100)
     with engine.connect() as conn:
         audit = conn.execute(select(AuditLog.action).where(AuditLog.entity == "member", AuditLog.entity_id == str(member_id))
                              .order_by(AuditLog.id)).scalars().all()
-    assert audit == ["points_adjust"] * 3 + ["points_redeem"]
+    assert audit == ["points_adjust"] * 4 + ["points_redeem"]
 
 
 @pytest.mark.parametrize("username", ["exec", "manager", "east"])
@@ -137,6 +149,9 @@ def test_a_rule_and_a_reward_are_saved_audited_and_a_stale_save_refused(engine):
         act(engine, catalogue.save_rule, int(rule["id"]), version, rule_input(rule, points=70))
     assert act(engine, catalogue.save_rule, int(rule["id"]), version + 1, rule_input(rule, points=int(rule["points"]))) is True
     reward = raw(engine, "reward").query("code == 'car_wash'").iloc[0]
+    unchanged = RewardInput(reward["name_zh"], reward["name_en"], reward["category"], int(reward["points_cost"]),
+                            float(reward["cash_value"]), bool(reward["active"]))
+    assert act(engine, catalogue.save_reward, int(reward["id"]), int(reward["version"]), unchanged) is False, "nothing changed"
     edited = RewardInput(reward["name_zh"], reward["name_en"], reward["category"], 2500, 25.0, True)
     assert act(engine, catalogue.save_reward, int(reward["id"]), int(reward["version"]), edited) is True
     with pytest.raises(InputInvalidError):
@@ -178,3 +193,13 @@ def test_new_thresholds_re_tier_every_member(engine):
         act(engine, catalogue.save_tiers, tier_table(engine), stored)
     with engine.connect() as conn:
         assert members.tier_counts(conn, scope_of(engine, "exec"))["members"].sum() == len(raw(engine, "member"))
+
+
+def test_the_nightly_job_expires_what_is_due_once(engine):
+    member_id = own_member(engine, "T0000004")
+    act(engine, points.adjust, member_id, 200, "活动", dt.date(2024, 6, 1))
+    with engine.begin() as conn:
+        touched, expired = points.expire_all_due(conn, dt.date(2025, 6, 1))
+    assert touched >= 1 and expired >= 200 and state(engine, member_id) == (0, 0, 0)
+    with engine.begin() as conn:
+        assert points.expire_all_due(conn, dt.date(2025, 6, 1)) == (0, 0), "a second run writes nothing"
