@@ -15,7 +15,7 @@ from sqlalchemy import Connection, case, select, update
 from lib.models import Member, MemberTier, PointsRule, Reward
 from lib.scope import Scope
 from lib.services import audit
-from lib.services.errors import FieldError, InputInvalidError, RefusedError
+from lib.services.errors import FieldError, InputInvalidError, RefusedError, require
 
 NAME_MAX = 32  # characters of a rule's or tier's Chinese name (the column's size)
 LONG_NAME_MAX = 64  # characters of English names and reward names
@@ -60,12 +60,6 @@ class TierInput:
     min_growth: int
     benefits_zh: str
     benefits_en: str
-
-
-def _require_admin(scope: Scope) -> None:
-    """Only admins change the programme."""
-    if not scope.can("manage_points"):
-        raise RefusedError("points_not_allowed")
 
 
 def _text_errors(values: dict[str, str], limits: dict[str, int], required: tuple[str, ...]) -> list[FieldError]:
@@ -131,7 +125,7 @@ def _save_versioned(conn: Connection, scope: Scope, table: type, row_id: int, ex
 
 def save_rule(conn: Connection, scope: Scope, rule_id: int, expected_version: int, rule: RuleInput) -> bool:
     """Save an edited earn rule; False when nothing changed."""
-    _require_admin(scope)
+    require(scope, "manage_points", "points_not_allowed")
     errors = validate_rule(rule)
     if errors:
         raise InputInvalidError(errors)
@@ -142,7 +136,7 @@ def save_rule(conn: Connection, scope: Scope, rule_id: int, expected_version: in
 
 def save_reward(conn: Connection, scope: Scope, reward_id: int, expected_version: int, reward: RewardInput) -> bool:
     """Save an edited reward; False when nothing changed."""
-    _require_admin(scope)
+    require(scope, "manage_points", "points_not_allowed")
     errors = validate_reward(reward)
     if errors:
         raise InputInvalidError(errors)
@@ -179,7 +173,7 @@ def _tier_table(conn: Connection) -> list[TierInput]:
 
 def save_tiers(conn: Connection, scope: Scope, started_from: list[TierInput], tiers: list[TierInput]) -> int:
     """Save the tier table (refused if it changed since it was opened) and re-tier every member; the members whose tier changed."""
-    _require_admin(scope)
+    require(scope, "manage_points", "points_not_allowed")
     tiers = sorted(tiers, key=lambda tier: tier.min_growth if isinstance(tier.min_growth, (int, float)) else -1)
     errors = validate_tiers(tiers)
     if errors:

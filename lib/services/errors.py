@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from lib.scope import Scope
+
 
 class FieldError(NamedTuple):
     """One broken rule: the form field it belongs to and the i18n key of its message."""
@@ -27,3 +29,9 @@ class RefusedError(ValueError):
         super().__init__(key)
         self.key = key
         self.params = params
+
+
+def require(scope: Scope, action: str, refusal_key: str) -> None:
+    """Refuse (with the message `refusal_key`) unless the scope's role may perform the action."""
+    if not scope.can(action):
+        raise RefusedError(refusal_key)

@@ -16,7 +16,7 @@ from lib import geo
 from lib.models import DEALER_GRADES, DOUYIN_TIERS, Dealer, Lead, Member, PointsLedger, Province, Region
 from lib.scope import Scope
 from lib.services import audit
-from lib.services.errors import FieldError, InputInvalidError, RefusedError
+from lib.services.errors import FieldError, InputInvalidError, RefusedError, require
 
 COORDINATE_DECIMALS = 5  # ≈ 1 m: what is stored and compared
 
@@ -32,12 +32,6 @@ class DealerInput:
     lon: float
 
 
-def _require_admin(scope: Scope) -> None:
-    """Only admins change the geography."""
-    if not scope.can("manage_geography"):
-        raise RefusedError("geo_not_allowed")
-
-
 def _names(conn: Connection, adcodes: list[int]) -> str:
     """Provinces' short names, joined for a message."""
     names = conn.execute(select(Province.short_zh).where(Province.adcode.in_(adcodes)).order_by(Province.adcode)).scalars()
@@ -46,7 +40,7 @@ def _names(conn: Connection, adcodes: list[int]) -> str:
 
 def move_province(conn: Connection, scope: Scope, adcode: int, region_id: int, seen_region_id: int) -> dict[str, int]:
     """Put a province into another region (re-assigning its rows); how many rows of each kind moved (empty: nothing to do)."""
-    _require_admin(scope)
+    require(scope, "manage_geography", "geo_not_allowed")
     current = conn.execute(select(Province.region_id).where(Province.adcode == adcode).with_for_update()).scalar()
     if current is None:
         raise RefusedError("geo_missing")
@@ -104,7 +98,7 @@ def _rounded(dealer: DealerInput) -> DealerInput:
 
 def update_dealer(conn: Connection, scope: Scope, dealer_id: int, expected_version: int, dealer: DealerInput) -> bool:
     """Save a dealer's edited fields if nobody saved it since `expected_version`; False when nothing changed."""
-    _require_admin(scope)
+    require(scope, "manage_geography", "geo_not_allowed")
     row = conn.execute(select(Dealer.province_adcode, Dealer.grade, Dealer.active, Dealer.douyin_tier, Dealer.lat, Dealer.lon)
                        .where(Dealer.id == dealer_id)).mappings().first()
     if row is None:

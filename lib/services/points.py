@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from lib.models import Member, PointsLedger, Reward
 from lib.scope import Scope
 from lib.services import audit
-from lib.services.errors import FieldError, InputInvalidError, RefusedError
+from lib.services.errors import FieldError, InputInvalidError, RefusedError, require
 
 LOT_LIFETIME = relativedelta(months=12)  # a lot expires this long after it was earned (month ends clipped)
 MAX_ADJUST = 1_000_000  # a manual adjustment above this many points is a typing error
@@ -30,8 +30,7 @@ def expiry_of(earned_on: dt.date) -> dt.date:
 
 def _locked_member(conn: Connection, scope: Scope, member_id: int) -> dict:
     """The member row, locked until commit; refused when absent, out of scope, or the role may not write points."""
-    if not scope.can("manage_points"):
-        raise RefusedError("points_not_allowed")
+    require(scope, "manage_points", "points_not_allowed")
     row = conn.execute(select(Member.id, Member.region_id, Member.points_balance).where(
         Member.id == member_id, scope.region_filter(Member.region_id)).with_for_update()).mappings().first()
     if row is None:
