@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from decimal import Decimal
 
 from sqlalchemy import Connection, case, select, update
 
 from lib.models import Member, MemberTier, PointsRule, Reward
 from lib.scope import Scope
 from lib.services import audit
-from lib.services.errors import FieldError, InputInvalidError, RefusedError, require
+from lib.services.errors import FieldError, InputInvalidError, RefusedError, require, save_versioned
 
 NAME_MAX = 32  # characters of a rule's or tier's Chinese name (the column's size)
 LONG_NAME_MAX = 64  # characters of English names and reward names
@@ -105,24 +104,6 @@ def validate_reward(reward: RewardInput) -> list[FieldError]:
     return errors
 
 
-def _save_versioned(conn: Connection, scope: Scope, table: type, row_id: int, expected_version: int, values: dict, action: str) -> bool:
-    """Write changed fields of a versioned catalogue row on the version the admin saw; False when nothing changed."""
-    before = conn.execute(select(*[getattr(table, name) for name in values]).where(table.id == row_id)).mappings().first()
-    if before is None:
-        raise RefusedError("catalogue_missing")
-    stored = {name: float(value) if isinstance(value, Decimal) else value for name, value in before.items()}  # money as stored
-    changed = {name: {"before": stored[name], "after": value} for name, value in values.items() if stored[name] != value}
-    if not changed:
-        return False
-    saved = conn.execute(update(table).where(table.id == row_id, table.version == expected_version)
-                         .values(**values, version=table.version + 1))
-    if saved.rowcount != 1:
-        raise RefusedError("catalogue_stale")
-    audit.record(conn, action, user_id=scope.user_id, username=scope.username, entity=table.__tablename__, entity_id=row_id,
-                 detail=changed)
-    return True
-
-
 def save_rule(conn: Connection, scope: Scope, rule_id: int, expected_version: int, rule: RuleInput) -> bool:
     """Save an edited earn rule; False when nothing changed."""
     require(scope, "manage_points", "points_not_allowed")
@@ -131,7 +112,7 @@ def save_rule(conn: Connection, scope: Scope, rule_id: int, expected_version: in
         raise InputInvalidError(errors)
     values = {**asdict(rule), "name_zh": rule.name_zh.strip(), "name_en": rule.name_en.strip(), "points": int(rule.points),
               "daily_cap": None if rule.daily_cap is None else int(rule.daily_cap)}
-    return _save_versioned(conn, scope, PointsRule, rule_id, expected_version, values, "points_rule_update")
+    return save_versioned(conn, scope, PointsRule, rule_id, expected_version, values, "points_rule_update", "catalogue")
 
 
 def save_reward(conn: Connection, scope: Scope, reward_id: int, expected_version: int, reward: RewardInput) -> bool:
@@ -142,7 +123,7 @@ def save_reward(conn: Connection, scope: Scope, reward_id: int, expected_version
         raise InputInvalidError(errors)
     values = {**asdict(reward), "name_zh": reward.name_zh.strip(), "name_en": reward.name_en.strip(),
               "category": reward.category.strip(), "points_cost": int(reward.points_cost), "cash_value": round(float(reward.cash_value), 2)}
-    return _save_versioned(conn, scope, Reward, reward_id, expected_version, values, "reward_update")
+    return save_versioned(conn, scope, Reward, reward_id, expected_version, values, "reward_update", "catalogue")
 
 
 def validate_tiers(tiers: list[TierInput]) -> list[FieldError]:

@@ -1,9 +1,14 @@
-"""What a refused write tells the page: the broken rules of a form (per field) or one reason; nothing was saved."""
+"""What a refused write tells the page (the broken rules of a form, per field, or one reason; nothing was saved), and
+the checks every service shares: the role's permission, and a save on the version the user opened."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import NamedTuple
 
+from sqlalchemy import Connection, select, update
+
 from lib.scope import Scope
+from lib.services import audit
 
 
 class FieldError(NamedTuple):
@@ -35,3 +40,23 @@ def require(scope: Scope, action: str, refusal_key: str) -> None:
     """Refuse (with the message `refusal_key`) unless the scope's role may perform the action."""
     if not scope.can(action):
         raise RefusedError(refusal_key)
+
+
+def save_versioned(conn: Connection, scope: Scope, table: type, row_id: int, expected_version: int, values: dict, action: str,
+                   refusal_prefix: str) -> bool:
+    """Write a versioned row's changed fields on the version the user opened, with an audit row of before/after; False when
+    nothing changed. Refusals are '<prefix>_missing' and '<prefix>_stale'."""
+    before = conn.execute(select(*[getattr(table, name) for name in values]).where(table.id == row_id)).mappings().first()
+    if before is None:
+        raise RefusedError(f"{refusal_prefix}_missing")
+    stored = {name: float(value) if isinstance(value, Decimal) else value for name, value in before.items()}  # money as a number
+    changed = {name: {"before": stored[name], "after": value} for name, value in values.items() if stored[name] != value}
+    if not changed:
+        return False
+    saved = conn.execute(update(table).where(table.id == row_id, table.version == expected_version)
+                         .values(**values, version=table.version + 1))
+    if saved.rowcount != 1:
+        raise RefusedError(f"{refusal_prefix}_stale")
+    audit.record(conn, action, user_id=scope.user_id, username=scope.username, entity=table.__tablename__, entity_id=row_id,
+                 detail=changed)
+    return True

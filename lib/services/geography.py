@@ -16,7 +16,7 @@ from lib import geo
 from lib.models import DEALER_GRADES, DOUYIN_TIERS, Dealer, Lead, Member, PointsLedger, Province, Region
 from lib.scope import Scope
 from lib.services import audit
-from lib.services.errors import FieldError, InputInvalidError, RefusedError, require
+from lib.services.errors import FieldError, InputInvalidError, RefusedError, require, save_versioned
 
 COORDINATE_DECIMALS = 5  # ≈ 1 m: what is stored and compared
 
@@ -99,21 +99,10 @@ def _rounded(dealer: DealerInput) -> DealerInput:
 def update_dealer(conn: Connection, scope: Scope, dealer_id: int, expected_version: int, dealer: DealerInput) -> bool:
     """Save a dealer's edited fields if nobody saved it since `expected_version`; False when nothing changed."""
     require(scope, "manage_geography", "geo_not_allowed")
-    row = conn.execute(select(Dealer.province_adcode, Dealer.grade, Dealer.active, Dealer.douyin_tier, Dealer.lat, Dealer.lon)
-                       .where(Dealer.id == dealer_id)).mappings().first()
-    if row is None:
+    province = conn.execute(select(Dealer.province_adcode).where(Dealer.id == dealer_id)).scalar()
+    if province is None:
         raise RefusedError("geo_missing")
-    errors = validate_dealer(conn, row["province_adcode"], dealer)
+    errors = validate_dealer(conn, province, dealer)
     if errors:
         raise InputInvalidError(errors)
-    before, after = asdict(DealerInput(row["grade"], bool(row["active"]), row["douyin_tier"], row["lat"], row["lon"])), asdict(_rounded(dealer))
-    changed = {name: {"before": before[name], "after": value} for name, value in after.items() if before[name] != value}
-    if not changed:
-        return False
-    saved = conn.execute(update(Dealer).where(Dealer.id == dealer_id, Dealer.version == expected_version)
-                         .values(**after, version=Dealer.version + 1))
-    if saved.rowcount != 1:
-        raise RefusedError("geo_stale")
-    audit.record(conn, "dealer_update", user_id=scope.user_id, username=scope.username, entity="dealer", entity_id=dealer_id,
-                 detail=changed)
-    return True
+    return save_versioned(conn, scope, Dealer, dealer_id, expected_version, asdict(_rounded(dealer)), "dealer_update", "geo")
