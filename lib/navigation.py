@@ -40,6 +40,7 @@ PAGES: tuple[PageSpec, ...] = (  # in navigation order
     PageSpec("pages/targets.py", "nav_targets", ":material/flag:", "channel-targets", "nav_section_planning", TARGET_EDITORS),
     PageSpec("pages/data_import.py", "nav_import", ":material/upload_file:", "data-import", "nav_section_admin", IMPORTERS),
     PageSpec("pages/account.py", "nav_account", ":material/person:", "my-account", "nav_section_admin", EVERYONE),
+    PageSpec("pages/users.py", "nav_users", ":material/group:", "user-admin", "nav_section_admin", frozenset({"admin"})),
     PageSpec("pages/region_admin.py", "nav_region_admin", ":material/edit_location_alt:", "regions-and-dealers", "nav_section_admin",
              frozenset({"admin"})),
     PageSpec("pages/audit.py", "nav_audit", ":material/history:", "audit-log", "nav_section_admin", frozenset({"admin"})),

@@ -15,7 +15,7 @@ EXPECTED_PAGES = {  # the product's decision, written out: who sees which screen
     "southwest": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py", "pages/account.py"},
     "admin": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py",
               "pages/targets.py", "pages/data_import.py", "pages/account.py",
-              "pages/region_admin.py", "pages/audit.py"},
+              "pages/users.py", "pages/region_admin.py", "pages/audit.py"},
 }
 
 

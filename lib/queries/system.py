@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
-from lib.models import AppSetting, AppUser, AuditLog, DataVersion, ImportBatch
+from lib.models import AppSetting, AppUser, AuditLog, DataVersion, ImportBatch, Region
 from lib.scope import Scope
 
 AUDIT_PAGE_ROWS = 2_000  # most rows the audit page shows at once (newest first)
@@ -66,3 +66,16 @@ def import_batches(conn: Connection, limit: int = 50) -> pd.DataFrame:
              .order_by(ImportBatch.id.desc()).limit(limit))
     return pd.DataFrame(conn.execute(query).mappings().all(),
                         columns=["id", "filename", "user", "created_at", "row_count", "status", "rolled_back_at"])
+
+
+def user_list(conn: Connection, scope: Scope) -> pd.DataFrame:
+    """Every user with role, region, status and last sign-in (never a password hash); nothing for roles that may not manage users."""
+    columns = ["id", "username", "display_name", "email", "role", "region_code", "region_zh", "region_en", "active", "locked_until",
+               "failed_attempts", "must_change_password", "last_login_at", "version"]
+    if not scope.can("manage_users"):
+        return pd.DataFrame(columns=columns)
+    query = (select(AppUser.id, AppUser.username, AppUser.display_name, AppUser.email, AppUser.role, Region.code.label("region_code"),
+                    Region.name_zh.label("region_zh"), Region.name_en.label("region_en"), AppUser.active, AppUser.locked_until,
+                    AppUser.failed_attempts, AppUser.must_change_password, AppUser.last_login_at, AppUser.version)
+             .outerjoin(Region, Region.id == AppUser.region_id).order_by(AppUser.username))
+    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)

@@ -1,18 +1,26 @@
-"""Users: password hashing and rules, creation, login bookkeeping (failures, lockout)."""
+"""Users: password hashing and rules, creation, login bookkeeping (failures, lockout), and the admins' user administration
+(create, change role/region/status, reset a password, unlock), every change audited without any password in it."""
 from __future__ import annotations
 
 import datetime as dt
 
+import re
+
 from sqlalchemy import Connection, select, update
 from streamlit_authenticator.utilities.hasher import Hasher
+from zxcvbn import zxcvbn
 
 from lib.clock import now
 from lib.models import ROLES, AppUser, Region
+from lib.scope import Scope
 from lib.services import audit
 
 MAX_FAILED_LOGINS = 5  # consecutive failures before the account locks
 LOCKOUT_MINUTES = 15  # how long a locked account stays locked
 MIN_PASSWORD_LENGTH = 10  # password rule: at least this many characters
+MIN_PASSWORD_SCORE = 3  # password rule: zxcvbn's guessability score (0–4); common passwords and their variants score 0–2
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")  # lower-case letters, digits, . _ -; 3–64 characters
+DISPLAY_NAME_MAX = 64  # characters of a display name
 
 
 class UserError(ValueError):
@@ -38,15 +46,18 @@ def check_unknown_user_password(password: str) -> None:
 
 
 def check_password_rules(username: str, plain: str) -> None:
-    """Raise UserError when the password is too short or is the username."""
+    """Raise UserError when the password is too short, is the username, or is common or easy to guess (zxcvbn)."""
     if len(plain) < MIN_PASSWORD_LENGTH:
         raise UserError("password_too_short", n=MIN_PASSWORD_LENGTH)
     if plain.strip().lower() == username.strip().lower():
         raise UserError("password_is_username")
+    if zxcvbn(plain, user_inputs=[username])["score"] < MIN_PASSWORD_SCORE:
+        raise UserError("password_common")
 
 
 def create_user(conn: Connection, *, username: str, display_name: str, role: str, password: str,
-                region_code: str | None = None, email: str | None = None, actor: str | None = None) -> int:
+                region_code: str | None = None, email: str | None = None, actor: str | None = None,
+                must_change_password: bool = False) -> int:
     """Create a user with a hashed password; returns the new id."""
     username = username.strip().lower()
     if role not in ROLES:
@@ -62,7 +73,7 @@ def create_user(conn: Connection, *, username: str, display_name: str, role: str
     user_id = conn.execute(AppUser.__table__.insert().values(
         username=username, display_name=display_name, email=email, role=role, region_id=region_id,
         password_hash=hash_password(password), active=True, failed_attempts=0,
-        must_change_password=False, version=1, created_at=now(),
+        must_change_password=must_change_password, version=1, created_at=now(),
     )).inserted_primary_key[0]
     audit.record(conn, "user_create", username=actor, entity="app_user", entity_id=user_id,
                  detail={"username": username, "role": role, "region": region_code})
@@ -112,3 +123,86 @@ def record_logout(conn: Connection, username: str) -> None:
     """Audit a sign-out."""
     user_id = conn.execute(select(AppUser.id).where(AppUser.username == username)).scalar_one_or_none()
     audit.record(conn, "logout", user_id=user_id, username=username)
+
+
+def _require_admin(scope: Scope) -> None:
+    """Only admins administer users."""
+    if not scope.can("manage_users"):
+        raise UserError("users_not_allowed")
+
+
+def admin_create_user(conn: Connection, scope: Scope, *, username: str, display_name: str, role: str, password: str,
+                      region_code: str | None = None, email: str | None = None) -> int:
+    """An admin creates a user with a first password the user must change at the first sign-in; the new id."""
+    _require_admin(scope)
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise UserError("username_format")
+    if not display_name.strip() or len(display_name.strip()) > DISPLAY_NAME_MAX:
+        raise UserError("display_name_length", max=DISPLAY_NAME_MAX)
+    if conn.execute(select(AppUser.id).where(AppUser.username == username)).first() is not None:
+        raise UserError("username_taken")
+    return create_user(conn, username=username, display_name=display_name.strip(), role=role, password=password,
+                       region_code=region_code if role == "regional_staff" else None, email=(email or "").strip() or None,
+                       actor=scope.username, must_change_password=True)
+
+
+def _target(conn: Connection, user_id: int) -> dict:
+    """The user row an admin acts on (locked until commit)."""
+    row = conn.execute(select(AppUser.id, AppUser.username, AppUser.display_name, AppUser.email, AppUser.role, AppUser.region_id,
+                              AppUser.active, AppUser.version).where(AppUser.id == user_id).with_for_update()).mappings().first()
+    if row is None:
+        raise UserError("user_missing")
+    return dict(row)
+
+
+def update_user(conn: Connection, scope: Scope, user_id: int, expected_version: int, *, display_name: str, role: str,
+                region_code: str | None, email: str | None, active: bool) -> bool:
+    """An admin changes a user's name, role, region or status (on the version shown); False when nothing changed.
+    Admins cannot take away their own admin role or deactivate themselves (nobody would be left to undo it)."""
+    _require_admin(scope)
+    target = _target(conn, user_id)
+    if role not in ROLES:
+        raise UserError("unknown_role", role=role)
+    if not display_name.strip() or len(display_name.strip()) > DISPLAY_NAME_MAX:
+        raise UserError("display_name_length", max=DISPLAY_NAME_MAX)
+    region_id = None
+    if role == "regional_staff":
+        region_id = conn.execute(select(Region.id).where(Region.code == region_code)).scalar_one_or_none()
+        if region_id is None:
+            raise UserError("regional_needs_region")
+    if target["id"] == scope.user_id and (role != "admin" or not active):
+        raise UserError("users_not_yourself")
+    after = {"display_name": display_name.strip(), "email": (email or "").strip() or None, "role": role, "region_id": region_id,
+             "active": bool(active)}
+    changed = {name: {"before": target[name], "after": value} for name, value in after.items() if target[name] != value}
+    if not changed:
+        return False
+    saved = conn.execute(update(AppUser).where(AppUser.id == user_id, AppUser.version == expected_version)
+                         .values(**after, version=AppUser.version + 1))
+    if saved.rowcount != 1:
+        raise UserError("users_stale")
+    audit.record(conn, "user_update", user_id=scope.user_id, username=scope.username, entity="app_user", entity_id=user_id,
+                 detail={"user": target["username"], **changed})
+    return True
+
+
+def reset_password(conn: Connection, scope: Scope, user_id: int, new_password: str) -> None:
+    """An admin sets a temporary password (the rules apply) that the user must change at the next sign-in; unlocks too."""
+    _require_admin(scope)
+    target = _target(conn, user_id)
+    check_password_rules(target["username"], new_password)
+    conn.execute(update(AppUser).where(AppUser.id == user_id).values(
+        password_hash=hash_password(new_password), must_change_password=True, failed_attempts=0, locked_until=None,
+        version=AppUser.version + 1))
+    audit.record(conn, "password_reset", user_id=scope.user_id, username=scope.username, entity="app_user", entity_id=user_id,
+                 detail={"user": target["username"]})
+
+
+def unlock_user(conn: Connection, scope: Scope, user_id: int) -> None:
+    """An admin lifts a lockout after failed sign-ins."""
+    _require_admin(scope)
+    target = _target(conn, user_id)
+    conn.execute(update(AppUser).where(AppUser.id == user_id).values(failed_attempts=0, locked_until=None))
+    audit.record(conn, "user_unlock", user_id=scope.user_id, username=scope.username, entity="app_user", entity_id=user_id,
+                 detail={"user": target["username"]})
