@@ -34,6 +34,20 @@ def sign_in(app: AppTest, username: str, password: str) -> AppTest:
     return app.run()
 
 
+def labelled(widgets, label: str):
+    """The one widget of a kind (buttons, number inputs …) with this label."""
+    matches = [widget for widget in widgets if widget.label == label]
+    assert len(matches) == 1, [widget.label for widget in widgets]
+    return matches[0]
+
+
+def click(app: AppTest, label: str) -> AppTest:
+    """Click the one button with this label; the app after the rerun, which must not have failed."""
+    labelled(app.button, label).click().run()
+    assert not app.exception, app.exception
+    return app
+
+
 @pytest.fixture
 def app(database_url: str) -> AppTest:
     """The app, freshly started and showing its login form."""

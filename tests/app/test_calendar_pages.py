@@ -9,7 +9,7 @@ from lib.metrics import format_value
 from lib.models import Campaign
 from lib.seed import DEMO_ACCOUNTS
 from lib.services import campaigns
-from tests.app.conftest import sign_in
+from tests.app.conftest import click, sign_in
 from tests.campaign_helpers import PLAN_YEAR, create, scope_of, step, stored, valid_plan
 from tests.conftest import TODAY
 from tests.reference import raw, region_id
@@ -43,20 +43,6 @@ def fill_plan(app, name: str, start: dt.date, end: dt.date, budget: float, lines
         app.number_input(key=f"plan_line_{channel}").set_value(amount)
     app.number_input(key="plan_kpi_leads").set_value(leads)
     return app.run()
-
-
-def button(app, label: str):
-    """The one button with this label."""
-    matches = [candidate for candidate in app.button if candidate.label == label]
-    assert len(matches) == 1, [candidate.label for candidate in app.button]
-    return matches[0]
-
-
-def click(app, label: str):
-    """Click the one button with this label; the app after the rerun, which must not have failed."""
-    button(app, label).click().run()
-    assert not app.exception, app.exception
-    return app
 
 
 def count_named(engine, name: str) -> int:

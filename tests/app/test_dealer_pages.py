@@ -10,7 +10,7 @@ from lib.seed import DEMO_ACCOUNTS
 from lib.services import geography
 from lib.services.geography import DealerInput
 from tests.campaign_helpers import scope_of
-from tests.app.conftest import sign_in
+from tests.app.conftest import click, sign_in
 from tests.conftest import TODAY
 from tests.reference import raw, region_id
 from tests.unit.test_dealer_map import dealer_leads
@@ -80,14 +80,6 @@ def test_picking_a_dealer_opens_its_card_with_its_figures(app, engine):
     tiles = {metric.label: metric.value for metric in app.metric}
     assert tiles["线索量"] == f"{int((leads['dealer_id'] == busiest).sum()):,}"
     assert len(app.get("plotly_chart")) == 2, "the card shows the monthly trend and the funnel"
-
-
-def click(app, label: str):
-    """Click the one button with this label and rerun; the app must not fail."""
-    matches = [candidate for candidate in app.button if candidate.label == label]
-    assert len(matches) == 1, [candidate.label for candidate in app.button]
-    matches[0].click().run()
-    assert not app.exception, app.exception
 
 
 def test_an_admin_moves_a_province_to_another_region_and_back(app, engine):

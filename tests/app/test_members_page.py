@@ -7,18 +7,11 @@ from sqlalchemy import func, select
 from lib import formatting
 from lib.models import PointsLedger
 from lib.seed import DEMO_ACCOUNTS
-from tests.app.conftest import sign_in
+from tests.app.conftest import labelled, sign_in
 from tests.conftest import TODAY
 from tests.reference import raw, region_id
 
 PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}
-
-
-def labelled(widgets, label: str):
-    """The one widget with this label."""
-    matches = [widget for widget in widgets if widget.label == label]
-    assert len(matches) == 1, [widget.label for widget in widgets]
-    return matches[0]
 
 
 def open_points(app, username: str):

@@ -4,19 +4,11 @@ from streamlit.testing.v1 import AppTest
 
 from lib.config import ROOT
 from lib.seed import DEMO_ACCOUNTS
-from tests.app.conftest import APP_TIMEOUT_S, sign_in
+from tests.app.conftest import APP_TIMEOUT_S, click, sign_in
 from tests.reference import raw
 
 PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}
 FIRST_PASSWORD = "Orchard-Compass-61"  # accepted by the password rules
-
-
-def click(app, label: str) -> None:
-    """Click the one button with this label and rerun."""
-    matches = [button for button in app.button if button.label == label]
-    assert len(matches) == 1, [button.label for button in app.button]
-    matches[0].click().run()
-    assert not app.exception, app.exception
 
 
 def test_an_admin_creates_a_user_who_must_change_the_first_password(app, engine):
