@@ -1,21 +1,43 @@
-"""Downloads of the filtered campaign plan: an Excel workbook (openpyxl) and an iCalendar file (icalendar)."""
+"""Downloads: the campaign plan (Excel, iCalendar), scorecards and result tables, the audit log, the import template.
+
+Every export of data takes the user's scope first and refuses roles that may not export, whatever the page does.
+"""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from io import BytesIO
+from typing import ParamSpec, TypeVar
 
 import pandas as pd
 from icalendar import Calendar, Event
 from openpyxl.worksheet.worksheet import Worksheet
 
-from lib.i18n import LABELS, name_or, t
+from lib.i18n import LABELS, label_or_code, name_or, t
 from lib.queries.channels import SCORECARD_METRICS
+from lib.scope import Scope
+from lib.services.errors import require
 from lib.services.imports import TEMPLATE
 
 PLAN_SHEET_WIDTHS = {"A": 8, "B": 30, "C": 18}  # column widths (characters) of id, name and hashtag
 OTHER_COLUMN_WIDTH = 13  # every other column
 ICS_DOMAIN = "marketing-cockpit"  # the right-hand side of event UIDs, stable across exports
 ICS_PRODUCT = "-//Marketing Cockpit//Campaign calendar//ZH"  # PRODID of the exported calendar
+AUDIT_SUMMARY_CHARS = 120  # the audit table's one-line summary of a row's details is cut here
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def export_for(action: str = "export_data") -> Callable[[Callable[P, R]], Callable[..., R]]:
+    """Decorator: the export takes the user's scope as its first argument and refuses roles without the permission."""
+    def wrap(build: Callable[P, R]) -> Callable[..., R]:
+        @functools.wraps(build)
+        def checked(scope: Scope, *args: P.args, **kwargs: P.kwargs) -> R:
+            require(scope, action, "refused_export")
+            return build(*args, **kwargs)
+        return checked
+    return wrap
 
 
 def _scope_label(row: pd.Series, lang: str) -> str:
@@ -48,6 +70,7 @@ def plan_table(campaigns: pd.DataFrame, lines: pd.DataFrame, lang: str) -> pd.Da
     return pd.DataFrame(rows)
 
 
+@export_for()
 def plan_workbook(campaigns: pd.DataFrame, lines: pd.DataFrame, lang: str, notes: list[tuple[str, str]]) -> bytes:
     """The plan as an .xlsx: the plan sheet (header frozen, ¥ formats) and a sheet saying what was exported."""
     table = plan_table(campaigns, lines, lang)
@@ -80,6 +103,7 @@ def _texts_stay_text(worksheet: Worksheet) -> None:
                 cell.data_type = "s"
 
 
+@export_for()
 def plan_calendar(campaigns: pd.DataFrame, lang: str, stamp: dt.datetime) -> bytes:
     """The plan as an iCalendar file: one all-day event per campaign, stable UIDs so re-imports update events."""
     calendar = Calendar()
@@ -113,6 +137,7 @@ def scorecard_table(card: pd.DataFrame, lang: str) -> pd.DataFrame:
     return card[list(columns)].rename(columns=columns)
 
 
+@export_for()
 def scorecard_workbook(card: pd.DataFrame, lang: str) -> bytes:
     """The scorecard as an .xlsx (header frozen), built when the user downloads it."""
     buffer = BytesIO()
@@ -146,15 +171,48 @@ def import_template_xlsx(lang: str) -> bytes:
     return buffer.getvalue()
 
 
+@export_for()
 def frame_workbook(frame: pd.DataFrame, sheet_name: str, lang: str) -> bytes:
     """Any result table as an .xlsx with labelled columns (metric names in the language), header frozen."""
     labels = {column: t(f"metric_{column}", lang) if f"metric_{column}" in LABELS else t(f"col_{column}", lang)
               for column in frame.columns}
     labels.update({f"name_{lang}": t("channel", lang), "period": t("col_period", lang)})
-    return sheets_workbook({sheet_name: frame.rename(columns=labels)})
+    return _workbook({sheet_name: frame.rename(columns=labels)})
 
 
+@export_for()
 def sheets_workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """Tables already labelled for people, one sheet each (header frozen, texts stay text)."""
+    return _workbook(sheets)
+
+
+def audit_table(entries: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Audit rows for people: time, user, action and object in words, and a one-line summary of the details."""
+    return pd.DataFrame({
+        t("audit_at", lang): entries["at"], t("audit_user", lang): entries["username"].fillna(""),
+        t("audit_action", lang): [label_or_code("action", code, lang) for code in entries["action"]],
+        t("audit_entity", lang): [label_or_code("entity", code, lang) if isinstance(code, str) else "" for code in entries["entity"]],
+        t("audit_entity_id", lang): entries["entity_id"].fillna(""),
+        t("audit_detail", lang): [_summary(detail) for detail in entries["detail"]],
+    })
+
+
+def _summary(detail: str | None) -> str:
+    """A row's details on one line, cut to the summary length."""
+    text = detail if isinstance(detail, str) else ""
+    return text if len(text) <= AUDIT_SUMMARY_CHARS else text[:AUDIT_SUMMARY_CHARS - 1] + "…"
+
+
+@export_for("view_audit")
+def audit_workbook(entries: pd.DataFrame, lang: str) -> bytes:
+    """The filtered audit log as an .xlsx: one row per entry with its row number, codes and the full details (JSON)."""
+    table = audit_table(entries, lang).assign(**{t("audit_detail", lang): entries["detail"].fillna("")})
+    table.insert(0, t("audit_row_id", lang), entries["id"])
+    table.insert(4, t("audit_action_code", lang), entries["action"])
+    return _workbook({t("sheet_audit", lang): table})
+
+
+def _workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
     """Tables already labelled for people, one sheet each, header frozen; texts stay text (no formulas)."""
     buffer = BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:

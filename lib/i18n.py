@@ -530,13 +530,39 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "audit_caption": ("谁在何时做了什么（只增不改）。", "Who did what and when (append-only)."),
     "audit_action": ("操作", "Action"),
     "audit_user": ("用户", "User"),
-    "audit_days": ("最近天数", "Last days"),
     "audit_at": ("时间", "Time"),
     "audit_entity": ("对象", "Object"),
     "audit_entity_id": ("编号", "ID"),
     "audit_detail": ("详情", "Detail"),
     "audit_all": ("全部", "All"),
     "audit_empty": ("所选范围内没有记录。", "No entries in this range."),
+    "audit_span": ("日期范围", "Dates"),
+    "audit_text": ("详情包含", "Details contain"),
+    "audit_text_help": ("在详情（修改前后的值、原因、文件名等）中查找，不区分大小写。",
+                        "Searches the details (values before and after, reasons, file names …), ignoring case."),
+    "audit_count": ("共 {total} 条记录，显示最新的 {shown} 条。", "{total} entries; the newest {shown} are shown."),
+    "audit_pick_hint": ("点选表格中的一行，可查看每个字段修改前后的值。", "Pick a row in the table to see each field before and after."),
+    "audit_export_note": ("导出包含所选范围内最新的 {rows} 条记录。", "The export holds the newest {rows} entries of this selection."),
+    "audit_detail_title": ("{action} · {at} · {user}", "{action} · {at} · {user}"),
+    "audit_no_detail": ("此记录没有详情。", "This entry has no details."),
+    "audit_field": ("字段", "Field"),
+    "audit_before": ("修改前", "Before"),
+    "audit_after": ("修改后 / 值", "After / value"),
+    "audit_row_id": ("记录号", "Entry"),
+    "audit_action_code": ("操作代码", "Action code"),
+    "sheet_audit": ("审计日志", "Audit log"),
+    "refused_export": ("您的角色不能导出数据。", "Your role may not export data."),
+    "entity_app_user": ("用户", "User"),
+    "entity_campaign": ("活动", "Campaign"),
+    "entity_channel_target": ("渠道目标", "Channel targets"),
+    "entity_import_batch": ("导入批次", "Import batch"),
+    "entity_member": ("会员", "Member"),
+    "entity_member_tier": ("会员等级", "Member tiers"),
+    "entity_points_ledger": ("积分流水", "Points ledger"),
+    "entity_points_rule": ("积分规则", "Earn rule"),
+    "entity_reward": ("兑换权益", "Reward"),
+    "entity_province": ("省份", "Province"),
+    "entity_dealer": ("经销商", "Dealer"),
     # dealer regional map
     "nav_dealers": ("经销商地图", "Dealer map"),
     "map_title": ("经销商区域地图", "Dealer regional map"),
@@ -825,6 +851,11 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
     text = pair[1] if lang == "en" else pair[0]
     return text.format(**params) if params else text
 
+
+
+def label_or_code(prefix: str, code: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The label of a code in a family (action_login, entity_campaign …), or the code itself when it has none."""
+    return t(f"{prefix}_{code}", lang) if f"{prefix}_{code}" in LABELS else code
 
 
 def name_or(name: object, fallback_key: str, lang: str = DEFAULT_LANGUAGE) -> str:

@@ -93,3 +93,27 @@ def _hours_between_mysql(element: hours_between, compiler: SQLCompiler, **kw: An
     """MySQL and MariaDB: seconds ÷ 3600, rounded."""
     first, second = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"CAST(round(timestampdiff(SECOND, {first}, {second}) / 3600) AS SIGNED)"
+
+
+APPEND_ONLY_MESSAGE = "audit_log is append-only"  # what the database says to an UPDATE or DELETE of an audit row
+
+
+def append_only_guard(dialect: str) -> list[str]:
+    """DDL making the audit log append-only in the database itself: every UPDATE or DELETE of its rows fails."""
+    if dialect == "postgresql":
+        return ["CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+                f"$$ BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}'; END $$",
+                "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+                "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"]
+    if dialect in ("mysql", "mariadb"):
+        return [f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log FOR EACH ROW "
+                f"SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{APPEND_ONLY_MESSAGE}'" for verb in ("UPDATE", "DELETE")]
+    return [f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+            f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END" for verb in ("UPDATE", "DELETE")]
+
+
+def drop_append_only_guard(dialect: str) -> list[str]:
+    """DDL removing the guard again (a downgrade, or the demo reset that empties every table)."""
+    if dialect == "postgresql":
+        return ["DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log", "DROP FUNCTION IF EXISTS audit_log_append_only()"]
+    return [f"DROP TRIGGER IF EXISTS audit_log_no_{verb}" for verb in ("update", "delete")]

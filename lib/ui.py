@@ -16,7 +16,7 @@ from lib import clock, config
 from lib.auth import USER_KEY, CurrentUser, login_gate
 from lib.navigation import pages_for
 from lib.db import get_engine, upgrade_to_head
-from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, label_or_code, t
 from lib.queries import system
 from lib.seed import seed_database
 
@@ -62,8 +62,7 @@ def labelled(prefix: str, codes: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 def action_label(code: str) -> str:
     """An audit action's name in the session's language (its code when it has no label)."""
-    label = tr(f"action_{code}")
-    return code if label == f"action_{code}" else label
+    return label_or_code("action", code, lang())
 
 
 def language_switch() -> str:

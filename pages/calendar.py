@@ -133,8 +133,8 @@ if scope.can("export_data") and not campaigns.empty:
     if ui.load(system.demo_info) is not None:
         about.append((ui.tr("about_demo"), ui.tr("about_demo_text")))
     left, right = st.columns(2)
-    left.download_button(ui.tr("export_excel"), lambda: exports.plan_workbook(campaigns, lines, lang, about),
+    left.download_button(ui.tr("export_excel"), lambda: exports.plan_workbook(scope, campaigns, lines, lang, about),
                          file_name=f"campaign-plan-{flt.year}.xlsx", icon=":material/table_view:",
                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")
-    right.download_button(ui.tr("export_ics"), lambda: exports.plan_calendar(campaigns, lang, clock.now()),
+    right.download_button(ui.tr("export_ics"), lambda: exports.plan_calendar(scope, campaigns, lang, clock.now()),
                           file_name=f"campaign-plan-{flt.year}.ics", mime="text/calendar", icon=":material/event:", on_click="ignore")

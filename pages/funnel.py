@@ -170,7 +170,7 @@ def show_list() -> None:
     table, sheet = lead_table(rows), ui.tr("tab_leads")
     st.dataframe(table, hide_index=True, width="stretch")
     if scope.can("export_data") and total:
-        st.download_button(ui.tr("export_excel"), lambda: exports.frame_workbook(table, sheet, lang),
+        st.download_button(ui.tr("export_excel"), lambda: exports.frame_workbook(scope, table, sheet, lang),
                            file_name=f"leads-{stage}-{flt.start}-{flt.end}.xlsx", on_click="ignore", icon=":material/table_view:",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -94,6 +94,6 @@ def export_button(figures: dict[str, pd.DataFrame], ranking: pd.DataFrame, flt: 
     sheets = {ui.tr("map_league_region"): league_frame(figures["regions"], "region"),
               ui.tr("map_league_province"): league_frame(figures["provinces"], "province"),
               ui.tr("map_sheet_dealers"): ranking_frame(ranking)}
-    st.download_button(ui.tr("export_excel"), lambda: exports.sheets_workbook(sheets), icon=":material/table_view:",
+    st.download_button(ui.tr("export_excel"), lambda: exports.sheets_workbook(scope, sheets), icon=":material/table_view:",
                        file_name=f"dealer-map-{flt.start}-{flt.end}.xlsx", on_click="ignore",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="map_export")

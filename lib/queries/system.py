@@ -1,15 +1,18 @@
 """System facts: data version, demo-data marker, whether users exist, the audit trail."""
 from __future__ import annotations
 
-import datetime as dt
+import json
+from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
+from lib.periods import DaySpan
 from lib.models import AppSetting, AppUser, AuditLog, DataVersion, ImportBatch, Region
 from lib.scope import Scope
 
 AUDIT_PAGE_ROWS = 2_000  # most rows the audit page shows at once (newest first)
+AUDIT_EXPORT_ROWS = 200_000  # most rows one audit export holds (newest first)
 SEEDING_MARKER = "seeding_in_progress"  # app_setting present while demo data is being generated (or was cut off)
 
 
@@ -43,19 +46,80 @@ def audit_actions(conn: Connection, scope: Scope) -> list[str]:
     return list(conn.execute(select(AuditLog.action).distinct().order_by(AuditLog.action)).scalars())
 
 
-def audit_entries(conn: Connection, scope: Scope, since: dt.datetime, action: str | None = None,
-                  username: str | None = None) -> pd.DataFrame:
-    """Audit rows since a time, newest first, optionally for one action or user (admins only)."""
-    columns = ["at", "username", "action", "entity", "entity_id", "detail"]
+def audit_entities(conn: Connection, scope: Scope) -> list[str]:
+    """The distinct kinds of object the audit trail names (admins only)."""
     if not scope.can("view_audit"):
-        return pd.DataFrame(columns=columns)
-    query = select(*[getattr(AuditLog, name) for name in columns]).where(AuditLog.at >= since)
-    if action:
-        query = query.where(AuditLog.action == action)
-    if username:
-        query = query.where(AuditLog.username == username.strip().lower())
-    rows = conn.execute(query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(AUDIT_PAGE_ROWS)).all()
-    return pd.DataFrame(rows, columns=columns)
+        return []
+    return list(conn.execute(select(AuditLog.entity).where(AuditLog.entity.is_not(None)).distinct().order_by(AuditLog.entity)).scalars())
+
+
+@dataclass(frozen=True)
+class AuditFilter(DaySpan):
+    """What the audit page asks for: whole days, and optionally actions, a user, an object and a text in the details."""
+
+    actions: tuple[str, ...] = ()
+    username: str | None = None  # part of the username, any case
+    entity: str | None = None
+    entity_id: str | None = None
+    text: str | None = None  # part of the details, any case
+
+    def where(self) -> list[ColumnElement[bool]]:
+        """The WHERE clauses of this filter (user text bound as parameters, LIKE wildcards escaped)."""
+        clauses = [AuditLog.at >= self.since, AuditLog.at < self.until]
+        if self.actions:
+            clauses.append(AuditLog.action.in_(self.actions))
+        if self.username and self.username.strip():
+            clauses.append(AuditLog.username.icontains(self.username.strip(), autoescape=True))
+        if self.entity:
+            clauses.append(AuditLog.entity == self.entity)
+        if self.entity_id and self.entity_id.strip():
+            clauses.append(AuditLog.entity_id == self.entity_id.strip())
+        if self.text and self.text.strip():
+            clauses.append(AuditLog.detail.icontains(self.text.strip(), autoescape=True))
+        return clauses
+
+
+AUDIT_COLUMNS = ["id", "at", "username", "action", "entity", "entity_id", "detail"]  # what the audit page and its export show
+
+
+def audit_entries(conn: Connection, scope: Scope, flt: AuditFilter, limit: int = AUDIT_PAGE_ROWS) -> pd.DataFrame:
+    """Audit rows matching the filter, newest first, at most `limit` of them (admins only)."""
+    if not scope.can("view_audit"):
+        return pd.DataFrame(columns=AUDIT_COLUMNS)
+    query = (select(*[getattr(AuditLog, name) for name in AUDIT_COLUMNS]).where(*flt.where())
+             .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit))
+    return pd.DataFrame(conn.execute(query).all(), columns=AUDIT_COLUMNS)
+
+
+def audit_count(conn: Connection, scope: Scope, flt: AuditFilter) -> int:
+    """How many audit rows match the filter (0 for roles that may not read the trail)."""
+    if not scope.can("view_audit"):
+        return 0
+    return conn.execute(select(func.count()).select_from(AuditLog).where(*flt.where())).scalar_one()
+
+
+def detail_changes(detail: str | float | None) -> pd.DataFrame:
+    """An audit row's details as field / before / after rows (fields without a before/after pair keep their value as 'after');
+    none for a row without details (None, or NaN as a frame holds it)."""
+    values = json.loads(detail) if isinstance(detail, str) and detail else {}
+    if not isinstance(values, dict):
+        values = {"": values}
+    rows = [(field, *(_pair(value))) for field, value in values.items()]
+    return pd.DataFrame(rows, columns=["field", "before", "after"])
+
+
+def _pair(value: object) -> tuple[str, str]:
+    """(before, after) of one detail value, as text."""
+    if isinstance(value, dict) and set(value) == {"before", "after"}:
+        return _as_text(value["before"]), _as_text(value["after"])
+    return "", _as_text(value)
+
+
+def _as_text(value: object) -> str:
+    """A detail value as people read it: text as is, anything else as compact JSON."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def import_batches(conn: Connection, limit: int = 50) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 from lib.config import ROOT
@@ -13,11 +13,14 @@ APP_TIMEOUT_S = 60  # one script run may take this long (first runs compile ever
 
 
 def fresh_user(engine, username: str, password: str = "Right-Password-1", role: str = "executive") -> None:
-    """(Re)create a throw-away user for a test that changes its state."""
+    """A throw-away user for a test that changes its state: created, or reset to that password and role (audit rows name
+    users, and the audit log is append-only, so users are never deleted)."""
     with engine.begin() as conn:
-        conn.execute(AuditLog.__table__.update().where(AuditLog.username == username).values(user_id=None))
-        conn.execute(AppUser.__table__.delete().where(AppUser.username == username))
-        users.create_user(conn, username=username, display_name=username, role=role, password=password)
+        reset = conn.execute(update(AppUser).where(AppUser.username == username).values(
+            password_hash=users.hash_password(password), role=role, region_id=None, active=True, failed_attempts=0,
+            locked_until=None, must_change_password=False, version=AppUser.version + 1))
+        if reset.rowcount == 0:
+            users.create_user(conn, username=username, display_name=username, role=role, password=password)
 
 
 def audit_actions(engine, username: str) -> list[str]:

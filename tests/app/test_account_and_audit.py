@@ -2,8 +2,10 @@
 from sqlalchemy import select
 
 from lib.models import AppUser
+from lib.queries import system
 from lib.services import users
 from tests.app.conftest import audit_actions, fresh_user, sign_in
+from tests.reference import raw
 
 
 def change_password(app, current: str, new: str, repeat: str):
@@ -42,10 +44,23 @@ def test_password_change_is_audited_and_the_new_password_works(app, engine):
     assert users.Hasher.check_pw("Brand-New-Pass-9", stored)
 
 
-def test_admin_reads_the_audit_log_filtered_by_action(app, engine):
+def test_admin_reads_the_audit_log_filtered_by_action_and_text(app, engine):
     sign_in(app, "admin", "Admin@2026!")
     app.switch_page("pages/audit.py").run()
     assert not app.exception and not app.error
-    app.selectbox(key="audit_action").select("login").run()
+    app.multiselect(key="audit_actions").select("login").run()
     shown = app.dataframe[0].value
-    assert len(shown) > 0 and set(shown["操作"]) == {"登录"}
+    logins = raw(engine, "audit_log").query("action == 'login'")
+    assert len(shown) == min(len(logins), system.AUDIT_PAGE_ROWS) and set(shown["操作"]) == {"登录"}
+    assert f"共 {len(logins):,} 条记录，显示最新的 {len(shown):,} 条。" in [caption.value for caption in app.caption]
+    assert [element.proto.label for element in app.get("download_button")] == ["导出 Excel"]
+    app.text_input(key="audit_text").input("%_no such detail_%").run()
+    assert [info.value for info in app.info] == ["所选范围内没有记录。"] and not app.exception
+
+
+def test_the_audit_log_is_in_english_too(app, engine):
+    sign_in(app, "admin", "Admin@2026!")
+    app.sidebar.selectbox[0].select("en").run()
+    app.switch_page("pages/audit.py").run()
+    assert not app.exception and app.title[0].value == "Audit log"
+    assert "Action" in app.dataframe[0].value.columns

@@ -163,7 +163,7 @@ def plan_frames(engine):
 
 def test_the_excel_export_has_one_row_per_campaign_with_its_budget_lines(engine):
     campaigns, lines = plan_frames(engine)
-    workbook = openpyxl.load_workbook(BytesIO(exports.plan_workbook(campaigns, lines, "zh", [("导出人", "测试")])))
+    workbook = openpyxl.load_workbook(BytesIO(exports.plan_workbook(scope_of(engine, "exec"), campaigns, lines, "zh", [("导出人", "测试")])))
     sheet = workbook["营销计划"]
     header = [cell.value for cell in sheet[1]]
     rows = [dict(zip(header, (cell.value for cell in row))) for row in sheet.iter_rows(min_row=2)]
@@ -179,7 +179,7 @@ def test_the_excel_export_has_one_row_per_campaign_with_its_budget_lines(engine)
 def test_text_that_looks_like_a_formula_is_exported_as_text(engine):
     campaigns, lines = plan_frames(engine)
     hostile = campaigns.head(1).assign(name='=HYPERLINK("http://example.invalid","点我")', hashtag="=1+1")
-    sheet = openpyxl.load_workbook(BytesIO(exports.plan_workbook(hostile, lines, "zh", [("x", "=2+2")])))["营销计划"]
+    sheet = openpyxl.load_workbook(BytesIO(exports.plan_workbook(scope_of(engine, "manager"), hostile, lines, "zh", [("x", "=2+2")])))["营销计划"]
     assert sheet["B2"].value == '=HYPERLINK("http://example.invalid","点我")' and sheet["B2"].data_type == "s"
     assert sheet["C2"].data_type == "s"
 
@@ -196,7 +196,7 @@ def test_campaign_names_cannot_inject_links_into_the_timeline(engine):
 
 def test_the_ics_export_has_one_all_day_event_per_campaign(engine):
     campaigns, _ = plan_frames(engine)
-    parsed = Calendar.from_ical(exports.plan_calendar(campaigns, "en", dt.datetime(2026, 1, 1, 9)))
+    parsed = Calendar.from_ical(exports.plan_calendar(scope_of(engine, "exec"), campaigns, "en", dt.datetime(2026, 1, 1, 9)))
     events = {str(event["uid"]): event for event in parsed.walk("VEVENT")}
     assert len(events) == len(campaigns)
     for row in campaigns.itertuples():

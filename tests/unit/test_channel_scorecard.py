@@ -129,7 +129,7 @@ def test_trend_periods_sum_the_raw_facts(engine, grain):
 def test_the_scorecard_export_carries_the_values_shown(engine):
     with engine.connect() as conn:
         card = channels.scorecard(conn, scope_of(engine, "exec"), ChannelFilter(MONTH_START, TODAY))
-    sheet = openpyxl.load_workbook(BytesIO(exports.scorecard_workbook(card, "zh"))).active
+    sheet = openpyxl.load_workbook(BytesIO(exports.scorecard_workbook(scope_of(engine, "exec"), card, "zh"))).active
     header = [cell.value for cell in sheet[1]]
     rows = {row[0]: dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True)}
     total = card.set_index("channel").loc[channels.TOTAL]

@@ -267,7 +267,7 @@ def test_the_export_carries_the_tables_shown_and_keeps_names_as_text(engine):
     ranking.loc[0, "name"] = "=HYPERLINK(\"http://x\")"
     sheets = {"大区": map_tables.league_frame(figures["regions"], "region"),
               "省份": map_tables.league_frame(figures["provinces"], "province"), "经销商": map_tables.ranking_frame(ranking)}
-    workbook = load_workbook(BytesIO(exports.sheets_workbook(sheets)))
+    workbook = load_workbook(BytesIO(exports.sheets_workbook(scope_of(engine, "admin"), sheets)))
     assert workbook.sheetnames == ["大区", "省份", "经销商"]
     for name, frame in sheets.items():
         rows = list(workbook[name].values)
