@@ -739,8 +739,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
                    "and strictly increase, and every member is re-tiered when they change."),
     "tiers_edit": ("会员等级", "Tiers"),
     "tiers_save": ("保存等级设置", "Save the tiers"),
-    "points_lookup": ("会员号", "Member number"),
-    "points_lookup_hint": ("输入完整会员号查询（仅显示脱敏信息）。", "Enter a full member number (masked personal data only)."),
+    "points_lookup": ("会员号或手机号", "Member number or mobile"),
+    "points_lookup_hint": ("输入完整会员号或手机号查询（手机号只按加密摘要匹配，不保存；仅显示脱敏信息）。",
+                           "Enter a full member number or mobile number (a mobile number is matched by its keyed hash and never "
+                           "stored; masked personal data only)."),
     "points_member_not_found": ("未找到会员 {number}，或不在您的范围内。", "No member {number}, or not in your scope."),
     "points_balance": ("积分余额", "Points balance"),
     "points_growth": ("成长值", "Growth value"),

@@ -408,8 +408,9 @@ class Lead(Base):
     dormant_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     reactivated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     first_response_minutes: Mapped[int | None] = mapped_column(Integer)
-    phone_hash: Mapped[str] = mapped_column(String(64))
+    phone_hash: Mapped[str] = mapped_column(String(64))  # lib.privacy.phone_hash: keyed, for matching only
     phone_masked: Mapped[str] = mapped_column(String(16))
+    name_hash: Mapped[str | None] = mapped_column(String(64))  # lib.privacy.name_hash: keyed, for matching only
     name_masked: Mapped[str | None] = mapped_column(String(16))
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
 
@@ -436,6 +437,7 @@ class Member(Base):
         CheckConstraint("points_balance >= 0", name="ck_member_balance_nonneg"),
         Index("ix_member_region_active", "region_id", "last_active_on"),
         Index("ix_member_joined", "joined_on"),
+        Index("ix_member_phone_hash", "phone_hash"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     member_no: Mapped[str] = mapped_column(String(20), unique=True)
@@ -448,8 +450,9 @@ class Member(Base):
     last_active_on: Mapped[dt.date] = mapped_column(Date)
     growth_value: Mapped[int] = mapped_column(Integer, default=0)
     points_balance: Mapped[int] = mapped_column(Integer, default=0)
-    phone_hash: Mapped[str] = mapped_column(String(64))
+    phone_hash: Mapped[str] = mapped_column(String(64))  # lib.privacy.phone_hash: keyed, for matching only
     phone_masked: Mapped[str] = mapped_column(String(16))
+    name_hash: Mapped[str | None] = mapped_column(String(64))  # lib.privacy.name_hash: keyed, for matching only
     name_masked: Mapped[str | None] = mapped_column(String(16))
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from lib import ui
+from lib import privacy, ui
 from lib.formatting import markdown_text
 from lib.queries import members
 from lib.scope import Scope
@@ -78,14 +78,16 @@ def _ledger_table(rows: pd.DataFrame) -> pd.DataFrame:
 def show(scope: Scope, today: dt.date, rewards: pd.DataFrame) -> None:
     """Search by member number; the member's card, expiring points and ledger."""
     lang = ui.lang()
-    number = st.text_input(ui.tr("points_lookup"), key="points_member_no", placeholder="M00000001", max_chars=20,
+    number = st.text_input(ui.tr("points_lookup"), key="points_member_no", placeholder="M00000001 / 138 1234 5678", max_chars=20,
                            on_change=_forget_member_inputs)
     if not number.strip():
         st.caption(ui.tr("points_lookup_hint"))
         return
-    member = ui.load(members.find_member, scope, number)
+    phone_hash = privacy.lookup_hash(number)  # a phone number is looked up by its hash: the number itself is never cached
+    member = (ui.load(members.find_member, scope, phone_hash=phone_hash) if phone_hash else ui.load(members.find_member, scope, number))
     if member is None:
-        st.warning(ui.tr("points_member_not_found", number=markdown_text(number.strip())))
+        shown = privacy.mask_phone(number) if phone_hash else number.strip()
+        st.warning(ui.tr("points_member_not_found", number=markdown_text(shown)))
         return
     st.subheader(f"{markdown_text(member['member_no'])} · {markdown_text(member['name_masked'] or '')} · {member['phone_masked']}")
     tiles = st.columns(4)

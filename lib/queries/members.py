@@ -131,13 +131,15 @@ def headline(conn: Connection, scope: Scope, span: DaySpan, today: dt.date) -> d
 LEDGER_PAGE_SIZE = 50  # ledger rows shown per page of a member's lookup
 
 
-def find_member(conn: Connection, scope: Scope, member_no: str) -> dict | None:
-    """One member of the scope by member number (exact), with masked personal data only; None if absent or out of scope."""
+def find_member(conn: Connection, scope: Scope, member_no: str | None = None, phone_hash: str | None = None) -> dict | None:
+    """One member of the scope by member number (exact), or the newest by the stored hash of their phone number, with masked
+    personal data only; None if absent or out of scope."""
+    match = Member.member_no == member_no.strip().upper() if member_no is not None else Member.phone_hash == phone_hash
     query = (select(Member.id, Member.member_no, Member.name_masked, Member.phone_masked, Member.is_owner, Member.joined_on,
                     Member.last_active_on, Member.growth_value, Member.points_balance, MemberTier.name_zh.label("tier_zh"),
                     MemberTier.name_en.label("tier_en"))
              .join(MemberTier, MemberTier.id == Member.tier_id)
-             .where(Member.member_no == member_no.strip().upper(), scope.region_filter(Member.region_id)))
+             .where(match, scope.region_filter(Member.region_id)).order_by(Member.joined_on.desc(), Member.id.desc()).limit(1))
     row = conn.execute(query).mappings().first()
     return None if row is None else dict(row)
 

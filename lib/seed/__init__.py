@@ -66,7 +66,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, func, select
 
-from lib import clock
+from lib import clock, config
 from lib.db import upgrade_to_head
 from lib.queries.system import data_version
 from lib.models import Base
@@ -124,7 +124,8 @@ def seed_database(engine: Engine, scale: str = "demo", seed: int = DEFAULT_SEED,
         raise SeedError(f"the database already holds data (table {table}); seed an empty database or pass reset=True / --reset")
     with engine.begin() as conn:
         mark_seeding_started(conn)
-    world = World(scale=SCALES[scale], seed=seed, start=dt.date(today.year - SCALES[scale].history_years, 1, 1), today=today)
+    world = World(scale=SCALES[scale], seed=seed, start=dt.date(today.year - SCALES[scale].history_years, 1, 1), today=today,
+                  pii_key=config.pii_hash_key(fake_people=True))
     steps: list[tuple[float, str, Callable[[Connection, World], None]]] = [  # (share of the work, message, step)
         (0.01, "geography", seed_geography), (0.01, "catalogue", seed_catalogue), (0.02, "dealers", seed_dealers),
         (0.03, "users", seed_users), (0.01, "marketing nodes", seed_nodes), (0.04, "campaigns", seed_campaigns),

@@ -217,7 +217,7 @@ def seed_leads(conn: Connection, world: World) -> None:
     """Leads with their funnel stages, exits and masked personal data."""
     leads = world.leads = _generate_leads(world)
     n = len(leads["day"])
-    hashes, masked, names = fake_people(step_rng(world.seed, "lead people"), n)
+    people = fake_people(step_rng(world.seed, "lead people"), n, world.pii_key)
     stamps = [world.timestamp_texts(leads["times"][:, stage], leads["reached"][:, stage])
               for stage in range(len(FUNNEL_STAGES))]
     lost_stage = np.array(FUNNEL_STAGES, dtype=object)[leads["last"]]
@@ -226,8 +226,7 @@ def seed_leads(conn: Connection, world: World) -> None:
         bulk_insert(conn, Lead.__table__,
                     ("id", "created_at", "channel_id", "campaign_id", "model_id", "dealer_id", "region_id", "province_adcode",
                      "grade", "valid_at", "visit_at", "test_drive_at", "order_at", "delivery_at", "lost_at", "lost_stage",
-                     "lost_reason", "dormant_at", "reactivated_at", "first_response_minutes", "phone_hash", "phone_masked",
-                     "name_masked"),
+                     "lost_reason", "dormant_at", "reactivated_at", "first_response_minutes", *people),
                     as_rows(np.arange(1, n + 1), *stamps[:1], leads["channel"] + 1,
                           nullable(leads["campaign"] + 1, leads["campaign"] >= 0), leads["model"] + 1, leads["dealer"] + 1,
                           leads["region"] + 1, world.dealers["province"][leads["dealer"]],
@@ -235,4 +234,4 @@ def seed_leads(conn: Connection, world: World) -> None:
                           world.timestamp_texts(leads["exit_at"], leads["lost"]), nullable(lost_stage, leads["lost"]),
                           nullable(leads["reason"], leads["lost"]), world.timestamp_texts(leads["exit_at"], leads["dormant"]),
                           world.timestamp_texts(leads["reactivated_at"], leads["reactivated"]),
-                          nullable(leads["response"], responded), hashes, masked, names))
+                          nullable(leads["response"], responded), *people.values()))

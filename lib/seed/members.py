@@ -265,15 +265,15 @@ def _write_members(conn: Connection, world: World, members: Members, ledger: Led
     last_active = members.joined.copy()
     np.maximum.at(last_active, ledger.member[active], ledger.day[active])
     tier = np.searchsorted([tier[3] for tier in MEMBER_TIERS], growth, side="right") - 1
-    hashes, masked, names = fake_people(step_rng(world.seed, "member people"), n)
+    people = fake_people(step_rng(world.seed, "member people"), n, world.pii_key)
     with indexes_dropped(conn, Member.__table__):
         bulk_insert(conn, Member.__table__,
                     ("id", "member_no", "region_id", "province_adcode", "dealer_id", "tier_id", "is_owner", "joined_on",
-                     "last_active_on", "growth_value", "points_balance", "phone_hash", "phone_masked", "name_masked"),
+                     "last_active_on", "growth_value", "points_balance", *people),
                     as_rows(np.arange(1, n + 1), [f"M{i:08d}" for i in range(1, n + 1)], world.dealers["region"][members.dealer] + 1,
                           world.dealers["province"][members.dealer], nullable(members.dealer + 1, members.has_dealer), tier + 1,
                           members.owner, world.day_texts(members.joined), world.day_texts(last_active), growth, balance,
-                          hashes, masked, names))
+                          *people.values()))
 
 
 def _write_ledger(conn: Connection, world: World, region: np.ndarray, ledger: LedgerRows) -> None:

@@ -85,6 +85,7 @@ class World:
     cell_campaign: np.ndarray = field(default_factory=lambda: np.zeros(0))  # campaign index per cell, -1: none
     leads: dict[str, np.ndarray] = field(default_factory=dict)  # column → array, by lead index (id - 1)
     points_issued: dict[int, int] = field(default_factory=dict)  # seeded year → points earned that year
+    pii_key: str = ""  # the key of the phone and name hashes (lib.privacy)
 
     @property
     def plan_end(self) -> dt.date:

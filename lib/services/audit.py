@@ -8,16 +8,18 @@ from sqlalchemy import Connection, insert, update
 
 from lib.clock import now
 from lib.models import AuditLog, DataVersion
+from lib.privacy import redact
 
 
 def record(conn: Connection, action: str, *, user_id: int | None = None, username: str | None = None,
            entity: str | None = None, entity_id: object = None, detail: dict[str, Any] | None = None) -> None:
-    """Append one audit row inside the caller's transaction; every audited write also bumps the data version."""
+    """Append one audit row inside the caller's transaction (any mobile number in it masked: a phone typed as a username, a
+    value of a form); every audited write also bumps the data version."""
     bump_data_version(conn)
     conn.execute(insert(AuditLog).values(
-        at=now(), user_id=user_id, username=username, action=action, entity=entity,
+        at=now(), user_id=user_id, username=None if username is None else redact(username), action=action, entity=entity,
         entity_id=None if entity_id is None else str(entity_id),
-        detail=None if detail is None else json.dumps(detail, ensure_ascii=False, default=str),
+        detail=None if detail is None else redact(json.dumps(detail, ensure_ascii=False, default=str)),
     ))
 
 

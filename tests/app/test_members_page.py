@@ -54,6 +54,9 @@ def test_the_lookup_keeps_to_scope_and_shows_masked_data(app, engine):
     app.text_input(key="points_member_no").input(mine["member_no"]).run()
     assert not app.warning and any(mine["phone_masked"] in header.value for header in app.subheader)
     assert {metric.label: metric.value for metric in app.metric}["积分余额"] == f"{int(mine['points_balance']):,}"
+    app.text_input(key="points_member_no").input("+86 139 8765 4321").run()
+    assert [message.value for message in app.warning] == ["未找到会员 139\\*\\*\\*\\*4321，或不在您的范围内。"], \
+        "a typed mobile number is shown masked"
 
 
 def test_an_admin_adjusts_and_a_redemption_above_the_balance_is_refused(app, engine):

@@ -312,7 +312,7 @@ def test_no_column_holds_a_full_mobile_number(seeded: Engine) -> None:
         frame = _frame(seeded, table.name)
         for column in frame.columns:
             values = frame[column].dropna().astype(str)
-            if column == "phone_hash":  # sha256 hex may contain digit runs by chance
+            if column in ("phone_hash", "name_hash"):  # HMAC-SHA256 hex may contain digit runs by chance
                 assert values.str.fullmatch(r"[0-9a-f]{64}").all(), f"{table.name}.{column}"
             else:
                 assert not values.str.contains(MOBILE).any(), f"{table.name}.{column}"
@@ -320,6 +320,7 @@ def test_no_column_holds_a_full_mobile_number(seeded: Engine) -> None:
         frame = _frame(seeded, name)
         assert frame.phone_masked.str.fullmatch(r"1\d{2}\*{4}\d{4}").all()
         assert frame.name_masked.dropna().str.fullmatch(r".\*").all()
+        assert (frame.name_hash.isna() == frame.name_masked.isna()).all(), "a name is hashed exactly when it is masked"
 
 
 def test_dealers_cover_the_mainland_inside_china(seeded: Engine) -> None:
