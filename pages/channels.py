@@ -83,8 +83,9 @@ with scorecard_tab:
     view = st.segmented_control(ui.tr("channels_view"), VIEWS, default="value", key="channels_view",
                                 format_func=ui.labelled("view", VIEWS).get) or "value"
     table(card, view)
-    st.download_button(ui.tr("export_excel"), lambda: exports.scorecard_workbook(card, lang), icon=":material/table_view:",
-                       file_name=f"channel-kpis-{flt.start}-{flt.end}.xlsx", on_click="ignore",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    if scope.can("export_data"):
+        st.download_button(ui.tr("export_excel"), lambda: exports.scorecard_workbook(card, lang), icon=":material/table_view:",
+                           file_name=f"channel-kpis-{flt.start}-{flt.end}.xlsx", on_click="ignore",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 with trends_tab:
     channel_trends.show(user, flt, card)

@@ -32,6 +32,8 @@ def show(user: CurrentUser, flt: ChannelFilter, card: pd.DataFrame) -> None:
     if flt.has_targets:
         st.subheader(ui.tr("trend_attainment"))
         st.plotly_chart(charts.attainment_by_month(ui.load(channels.monthly_attainment, scope, flt), lang), width="stretch")
+    if not scope.can("export_data"):
+        return
     columns = ["period", f"name_{lang}", *SCORECARD_METRICS]
     st.download_button(ui.tr("export_trend"), lambda: exports.frame_workbook(trend[columns], ui.tr("sheet_trend"), lang),
                        file_name=f"channel-trend-{grain}-{flt.start}-{flt.end}.xlsx", icon=":material/table_view:", on_click="ignore",
