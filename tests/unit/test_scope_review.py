@@ -21,6 +21,7 @@ import pkgutil
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 import pytest
@@ -159,7 +160,7 @@ def world(engine: Engine) -> World:
 
 def plant_canary(conn: Connection, w: World) -> None:
     """Write Southwest-only changes inside the caller's transaction (rolled back by the caller)."""
-    moment, days_ago = now(), lambda days: dt.datetime.combine(TODAY - dt.timedelta(days=days), dt.time(10))
+    moment = now()
     conn.execute(update(Region).where(Region.id == w.southwest).values(name_zh=f"西南{CANARY}", name_en="Southwest canary"))
     conn.execute(update(Dealer).where(Dealer.id == w.sw_dealer).values(name=f"成都{CANARY}4S店", version=Dealer.version + 1))
     user = conn.execute(insert(AppUser).values(
@@ -185,26 +186,32 @@ def plant_canary(conn: Connection, w: World) -> None:
                          leads=ChannelDaily.leads + 10, valid_leads=ChannelDaily.valid_leads + 5, orders=ChannelDaily.orders + 1,
                          gmv=ChannelDaily.gmv + 10000))
     conn.execute(update(ChannelTarget).where(ChannelTarget.region_id == w.southwest).values(target_value=ChannelTarget.target_value * 3))
-    _plant_leads(conn, w, days_ago)
+    _plant_leads(conn, w)
     _plant_members(conn, w)
 
 
-def _plant_leads(conn: Connection, w: World, days_ago: Callable[[int], dt.datetime]) -> None:
+def days_ago(days: int) -> dt.date:
+    """The day some days before the fixture's today."""
+    return TODAY - dt.timedelta(days=days)
+
+
+def _plant_leads(conn: Connection, w: World) -> None:
     """Three Southwest leads at the dealer: a whole journey, a lost, dormant and reactivated one, one out of order."""
     hour = dt.timedelta(hours=1)
     common = {"channel_id": 1, "campaign_id": w.sw_campaign, "model_id": 1, "dealer_id": w.sw_dealer, "region_id": w.southwest,
               "province_adcode": SICHUAN, "grade": "high", "phone_hash": CANARY, "phone_masked": "139****0000", "name_masked": "哨*",
               **dict.fromkeys(("valid_at", "visit_at", "test_drive_at", "order_at", "delivery_at", "lost_at", "lost_stage", "lost_reason",
                                "dormant_at", "reactivated_at", "first_response_minutes"))}  # one set of columns for every row
-    journey = days_ago(20)
+    at = {days: dt.datetime.combine(days_ago(days), dt.time(10)) for days in range(9, 21)}  # 10:00 on recent days
+    journey = at[20]
     conn.execute(insert(Lead), [
         {**common, "created_at": journey, "valid_at": journey + 5 * hour, "visit_at": journey + 50 * hour,
          "test_drive_at": journey + 70 * hour, "order_at": journey + 150 * hour, "delivery_at": journey + 300 * hour,
          "first_response_minutes": 3},
-        {**common, "created_at": days_ago(15), "valid_at": days_ago(14), "lost_at": days_ago(13), "lost_stage": "valid",
-         "lost_reason": "budget", "dormant_at": days_ago(12), "reactivated_at": days_ago(11), "visit_at": days_ago(10),
+        {**common, "created_at": at[15], "valid_at": at[14], "lost_at": at[13], "lost_stage": "valid",
+         "lost_reason": "budget", "dormant_at": at[12], "reactivated_at": at[11], "visit_at": at[10],
          "first_response_minutes": 700},
-        {**common, "created_at": days_ago(9), "valid_at": days_ago(10), "grade": "low"},
+        {**common, "created_at": at[9], "valid_at": at[10], "grade": "low"},
     ])
 
 
@@ -213,18 +220,17 @@ def _plant_members(conn: Connection, w: World) -> None:
     top_tier = conn.execute(select(MemberTier.id).order_by(MemberTier.min_growth.desc()).limit(1)).scalar_one()
     member = conn.execute(insert(Member).values(
         member_no=CANARY_MEMBER_NO, region_id=w.southwest, province_adcode=SICHUAN, dealer_id=w.sw_dealer, tier_id=top_tier,
-        is_owner=True, joined_on=TODAY - dt.timedelta(days=5), last_active_on=TODAY - dt.timedelta(days=1), growth_value=500_000,
+        is_owner=True, joined_on=days_ago(5), last_active_on=days_ago(1), growth_value=500_000,
         points_balance=489_000, phone_hash=CANARY, phone_masked="139****0001", name_masked="哨*")).inserted_primary_key[0]
-    day = lambda days: TODAY - dt.timedelta(days=days)  # noqa: E731 - a short local helper
     soon = TODAY + dt.timedelta(days=20)
     conn.execute(insert(PointsLedger), [
-        {"member_id": member, "region_id": w.southwest, "occurred_on": day(5), "kind": "earn", "points": 500_000, "rule_id": 1,
+        {"member_id": member, "region_id": w.southwest, "occurred_on": days_ago(5), "kind": "earn", "points": 500_000, "rule_id": 1,
          "campaign_id": w.sw_campaign, "expires_on": soon, "lot_remaining": 489_000, "reward_id": None},
-        {"member_id": member, "region_id": w.southwest, "occurred_on": day(3), "kind": "redeem", "points": -10_000, "reward_id": 1,
+        {"member_id": member, "region_id": w.southwest, "occurred_on": days_ago(3), "kind": "redeem", "points": -10_000, "reward_id": 1,
          "rule_id": None, "campaign_id": None, "expires_on": None, "lot_remaining": None},
-        {"member_id": member, "region_id": w.southwest, "occurred_on": day(2), "kind": "expire", "points": -1_000, "reward_id": None,
+        {"member_id": member, "region_id": w.southwest, "occurred_on": days_ago(2), "kind": "expire", "points": -1_000, "reward_id": None,
          "rule_id": None, "campaign_id": None, "expires_on": None, "lot_remaining": None},
-        {"member_id": w.sw_member, "region_id": w.southwest, "occurred_on": day(1), "kind": "adjust", "points": 77, "reward_id": None,
+        {"member_id": w.sw_member, "region_id": w.southwest, "occurred_on": days_ago(1), "kind": "adjust", "points": 77, "reward_id": None,
          "rule_id": None, "campaign_id": None, "expires_on": soon, "lot_remaining": 77},
     ])
     conn.execute(update(Member).where(Member.id == w.sw_member).values(points_balance=Member.points_balance + 77))
@@ -285,10 +291,10 @@ def plain(function: str, run: Callable[[Connection, Scope, World], object], vari
     return Probe(function, variant, run, **options)
 
 
-CALENDAR = lambda: CalendarFilter(TODAY.year)  # noqa: E731 - filter factories, fresh per probe
-CHANNELS = lambda: ChannelFilter(PERIOD_START, TODAY)  # noqa: E731
-MAP = lambda: MapFilter(PERIOD_START, TODAY)  # noqa: E731
-FUNNEL = lambda: FunnelFilter(PERIOD_START, TODAY)  # noqa: E731
+CALENDAR = partial(CalendarFilter, TODAY.year)  # the filters the probes start from, made fresh for each
+CHANNELS = partial(ChannelFilter, PERIOD_START, TODAY)
+MAP = partial(MapFilter, PERIOD_START, TODAY)
+FUNNEL = partial(FunnelFilter, PERIOD_START, TODAY)
 SPAN = DaySpan(PERIOD_START, TODAY)
 NATIONAL_PLAN = "a national campaign's plan and history have no Southwest part"
 NATIONAL_TARGETS = "HQ's targets without a region are the national rows; the canary changes Southwest's"
@@ -601,47 +607,67 @@ def _user(service: str) -> Callable[[Engine, World], Call]:
     return prepare
 
 
-SOUTHWEST, NATIONAL = (lambda w: w.southwest), (lambda w: None)
-CAMPAIGN_ROWS = lambda w: select(Campaign.__table__).where(Campaign.id.in_(  # noqa: E731 - the campaigns the cases aim at
-    [w.sw_campaign, w.national_campaign, w.sw_draft, w.sw_submitted, w.east_draft, w.national_draft, w.national_submitted,
-     w.national_running])).order_by(Campaign.id)
-TARGET_ROWS = lambda w: select(ChannelTarget.__table__).where(ChannelTarget.month == TODAY.replace(day=1)).order_by(ChannelTarget.id)  # noqa: E731
-MEMBER_ROWS = lambda w: select(Member.__table__).where(Member.id == w.sw_member)  # noqa: E731
-SW_FACTS = lambda w: select(func.count(), func.sum(ChannelDaily.spend)).where(ChannelDaily.region_id == w.southwest)  # noqa: E731
+def campaign_rows(w: World):
+    """The campaigns the cases aim at."""
+    return select(Campaign.__table__).where(Campaign.id.in_(
+        [w.sw_campaign, w.national_campaign, w.sw_draft, w.sw_submitted, w.east_draft, w.national_draft, w.national_submitted,
+         w.national_running])).order_by(Campaign.id)
+
+
+def target_rows(w: World):
+    """This month's channel targets, every region's."""
+    return select(ChannelTarget.__table__).where(ChannelTarget.month == TODAY.replace(day=1)).order_by(ChannelTarget.id)
+
+
+def member_row(w: World):
+    """Southwest's member the points cases aim at."""
+    return select(Member.__table__).where(Member.id == w.sw_member)
+
+
+def southwest_facts(w: World):
+    """How many Southwest channel facts there are, and their spend."""
+    return select(func.count(), func.sum(ChannelDaily.spend)).where(ChannelDaily.region_id == w.southwest)
+
+
+def southwest_user_row(w: World):
+    """Southwest's staff member the user cases aim at."""
+    return select(AppUser.__table__).where(AppUser.id == w.sw_user)
+
+
+SOUTHWEST, NATIONAL = (lambda w: w.southwest), (lambda w: None)  # a plan's region
 PROGRAMME = {"save_rule": PointsRule, "save_reward": Reward, "save_tiers": MemberTier}  # the table each catalogue save writes
-SW_USER_ROW = lambda w: select(AppUser.__table__).where(AppUser.id == w.sw_user)  # noqa: E731
 EITHER = ("east", "exec")  # the regional user and the viewer: both refused alike outside campaigns
 
 
 REFUSAL_CASES: list[Refusal] = [
-    Refusal("campaigns.create_campaign", "east", "southwest_plan", _create("southwest", SOUTHWEST), "refused_region", CAMPAIGN_ROWS),
+    Refusal("campaigns.create_campaign", "east", "southwest_plan", _create("southwest", SOUTHWEST), "refused_region", campaign_rows),
     Refusal("campaigns.update_campaign", "east", "southwest_draft", _update(lambda w: w.sw_draft, "southwest", SOUTHWEST),
-            "refused_missing", CAMPAIGN_ROWS),
+            "refused_missing", campaign_rows),
     Refusal("campaigns.update_campaign", "east", "own_draft_moved_to_southwest", _update(lambda w: w.east_draft, "southwest", SOUTHWEST),
-            "refused_region", CAMPAIGN_ROWS),
+            "refused_region", campaign_rows),
     Refusal("campaigns.update_campaign", "east", "national_draft", _update(lambda w: w.national_draft, "manager", NATIONAL),
-            "refused_region", CAMPAIGN_ROWS),
-    *[Refusal("campaigns.transition", "east", f"{action}_southwest", _transition(campaign, action), "refused_missing", CAMPAIGN_ROWS)
+            "refused_region", campaign_rows),
+    *[Refusal("campaigns.transition", "east", f"{action}_southwest", _transition(campaign, action), "refused_missing", campaign_rows)
       for action, campaign in (("submit", lambda w: w.sw_draft), ("withdraw", lambda w: w.sw_submitted),
                                ("approve", lambda w: w.sw_submitted), ("cancel", lambda w: w.sw_submitted))],
     Refusal("campaigns.duplicate_plan", "east", "southwest_campaign",
             lambda engine, w: lambda conn, scope: campaigns.duplicate_plan(conn, scope, w.sw_campaign), "refused_missing"),
-    Refusal("campaigns.create_campaign", "exec", "national_plan", _create("manager", NATIONAL), "refused_role", CAMPAIGN_ROWS),
+    Refusal("campaigns.create_campaign", "exec", "national_plan", _create("manager", NATIONAL), "refused_role", campaign_rows),
     Refusal("campaigns.update_campaign", "exec", "national_draft", _update(lambda w: w.national_draft, "manager", NATIONAL),
-            "refused_role", CAMPAIGN_ROWS),
-    *[Refusal("campaigns.transition", "exec", f"{action}_national", _transition(campaign, action), "refused_transition", CAMPAIGN_ROWS)
+            "refused_role", campaign_rows),
+    *[Refusal("campaigns.transition", "exec", f"{action}_national", _transition(campaign, action), "refused_transition", campaign_rows)
       for action, campaign in (("submit", lambda w: w.national_draft), ("withdraw", lambda w: w.national_submitted),
                                ("complete", lambda w: w.national_running))],
     Refusal("campaigns.duplicate_plan", "exec", "national_campaign",
             lambda engine, w: lambda conn, scope: campaigns.duplicate_plan(conn, scope, w.national_campaign), "refused_role"),
     *[case for username in EITHER for case in (
-        *[Refusal(f"targets.{service}", username, "southwest_targets", _targets(service), "targets_not_allowed", TARGET_ROWS)
+        *[Refusal(f"targets.{service}", username, "southwest_targets", _targets(service), "targets_not_allowed", target_rows)
           for service in ("month_table", "save")],
         Refusal("points.redeem", username, "southwest_member",
-                lambda engine, w: lambda conn, scope: points.redeem(conn, scope, w.sw_member, 1, TODAY), "points_not_allowed", MEMBER_ROWS),
+                lambda engine, w: lambda conn, scope: points.redeem(conn, scope, w.sw_member, 1, TODAY), "points_not_allowed", member_row),
         Refusal("points.adjust", username, "southwest_member",
                 lambda engine, w: lambda conn, scope: points.adjust(conn, scope, w.sw_member, 100, "范围检查", TODAY), "points_not_allowed",
-                MEMBER_ROWS),
+                member_row),
         *[Refusal(f"catalogue.{service}", username, "programme", _catalogue(service), "points_not_allowed",
                   lambda w, table=table: select(table.__table__).order_by(table.id)) for service, table in PROGRAMME.items()],
         Refusal("geography.move_province", username, "sichuan_to_east",
@@ -649,9 +675,9 @@ REFUSAL_CASES: list[Refusal] = [
                 lambda w: select(Province.__table__).where(Province.adcode == SICHUAN)),
         Refusal("geography.update_dealer", username, "southwest_dealer", _dealer, "geo_not_allowed",
                 lambda w: select(Dealer.__table__).where(Dealer.id == w.sw_dealer)),
-        *[Refusal(f"imports.{service}", username, "southwest_facts", _import(service), "import_not_allowed", SW_FACTS)
+        *[Refusal(f"imports.{service}", username, "southwest_facts", _import(service), "import_not_allowed", southwest_facts)
           for service in ("validate", "commit", "rollback")],
-        *[Refusal(f"users.{service}", username, "southwest_user", _user(service), "users_not_allowed", SW_USER_ROW)
+        *[Refusal(f"users.{service}", username, "southwest_user", _user(service), "users_not_allowed", southwest_user_row)
           for service in ("admin_create_user", "update_user", "reset_password", "unlock_user")],
     )],
 ]
@@ -697,9 +723,9 @@ def test_the_snapshot_sees_a_permitted_write(engine, world):
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
-            before = snapshot(conn, CAMPAIGN_ROWS(world))
+            before = snapshot(conn, campaign_rows(world))
             call(conn, scope_of(engine, "east"))
-            after = snapshot(conn, CAMPAIGN_ROWS(world))
+            after = snapshot(conn, campaign_rows(world))
         finally:
             transaction.rollback()
     assert after["counts"]["campaign"] == before["counts"]["campaign"] + 1 and after["data_version"] == before["data_version"] + 1
