@@ -136,7 +136,7 @@ def time_import(url: str, rows: int, runs: int) -> dict[str, float | int]:
             started = time.perf_counter()
             frame = imports.read_upload("bench.csv", data)
             with engine.connect() as conn:
-                checked = imports.validate(conn, frame)
+                checked = imports.validate(conn, scope, frame)
             with engine.begin() as conn:
                 batches.append(imports.commit(conn, scope, checked, "bench.csv"))
             timings.append(time.perf_counter() - started)

@@ -44,7 +44,7 @@ def check(upload: UploadedFile) -> imports.Checked | None:
         frame = imports.read_upload(upload.name, upload.getvalue())
         progress.progress(0.4, text=ui.tr("import_checking", rows=f"{len(frame):,}"))
         with ui.engine().connect() as conn:
-            checked = imports.validate(conn, frame, ui.as_of())
+            checked = imports.validate(conn, scope, frame, ui.as_of())
     except ImportRejectedError as refused:
         progress.empty()
         st.error(ui.tr(refused.key, **refused.params))
@@ -107,7 +107,7 @@ if upload is not None:
             commit(checked, upload.name)
 
 st.subheader(ui.tr("import_batches"))
-batches = ui.load(system.import_batches)
+batches = ui.load(system.import_batches, scope)
 if batches.empty:
     st.caption(ui.tr("import_no_batches"))
 else:

@@ -41,8 +41,8 @@ def base_table(source: str) -> pd.DataFrame:
     stored = st.session_state.get(BASE_KEY)
     if stored is None or stored[:3] != (month, region_id, source):
         with ui.engine().connect() as conn:
-            current = targets.month_table(conn, month, region_id)
-            copied = targets.month_table(conn, targets.previous_month(month), region_id) if source == "previous" else current
+            current = targets.month_table(conn, scope, month, region_id)
+            copied = targets.month_table(conn, scope, targets.previous_month(month), region_id) if source == "previous" else current
         st.session_state[BASE_KEY] = (month, region_id, source, current, copied)
     return st.session_state[BASE_KEY][4]
 

@@ -125,7 +125,7 @@ def headline(conn: Connection, scope: Scope, span: DaySpan, today: dt.date) -> d
             "issued": totals["earn"], "redeemed": totals["redeem"], "expired": totals["expire"], "adjusted": totals["adjust"],
             "redemption_rate": totals["redeem"] / totals["earn"] if totals["earn"] else None,
             "issued_cny": totals["earn"] * rate,
-            "points_budget_cny": points_budget_cny(conn, span.end.year) if scope.sees_all_regions else None}
+            "points_budget_cny": points_budget_cny(conn, scope, span.end.year)}
 
 
 LEDGER_PAGE_SIZE = 50  # ledger rows shown per page of a member's lookup

@@ -206,8 +206,11 @@ def outstanding_points_on(conn: Connection, scope: Scope, day: dt.date) -> float
         PointsLedger.occurred_on <= day, scope.region_filter(PointsLedger.region_id))).scalar_one())
 
 
-def points_budget_cny(conn: Connection, year: int) -> float | None:
-    """The year's points budget in ¥ (the cost line the outstanding liability is watched against)."""
+def points_budget_cny(conn: Connection, scope: Scope, year: int) -> float | None:
+    """The year's points budget in ¥ (the cost line the outstanding liability is watched against); budgets are national,
+    so None for regional staff."""
+    if not scope.sees_all_regions:
+        return None
     value = conn.execute(select(AppSetting.value).where(AppSetting.key == f"points_budget_cny_{year}")).scalar_one_or_none()
     return None if value is None else float(value)
 
@@ -228,7 +231,7 @@ def member_figures(conn: Connection, scope: Scope, today: dt.date) -> dict[str, 
             and_(PointsLedger.expires_on > today, PointsLedger.expires_on <= today + dt.timedelta(days=EXPIRY_WINDOW_DAYS)),
             scope.region_filter(PointsLedger.region_id))).one()
     rate = point_value_cny(conn)
-    budget = points_budget_cny(conn, today.year) if scope.sees_all_regions else None  # budgets are national
+    budget = points_budget_cny(conn, scope, today.year)
     return {"members": float(members.members), "new_ytd": float(members.new_ytd),
             "active": float(active_members(conn, scope, today)), "active_last_year": float(active_members(conn, scope, last_year)),
             "outstanding_points": float(members.outstanding), "outstanding_last_year": outstanding_points_on(conn, scope, last_year),

@@ -122,14 +122,16 @@ def _as_text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def import_batches(conn: Connection, limit: int = 50) -> pd.DataFrame:
-    """The newest channel-fact imports: id, file, who, when, rows, status, when rolled back."""
+def import_batches(conn: Connection, scope: Scope, limit: int = 50) -> pd.DataFrame:
+    """The newest channel-fact imports: id, file, who, when, rows, status, when rolled back (importers only)."""
+    columns = ["id", "filename", "user", "created_at", "row_count", "status", "rolled_back_at"]
+    if not scope.can("import_data"):
+        return pd.DataFrame(columns=columns)
     query = (select(ImportBatch.id, ImportBatch.filename, AppUser.display_name.label("user"), ImportBatch.created_at,
                     ImportBatch.row_count, ImportBatch.status, ImportBatch.rolled_back_at)
              .outerjoin(AppUser, AppUser.id == ImportBatch.user_id).where(ImportBatch.kind == "channel_daily")
              .order_by(ImportBatch.id.desc()).limit(limit))
-    return pd.DataFrame(conn.execute(query).mappings().all(),
-                        columns=["id", "filename", "user", "created_at", "row_count", "status", "rolled_back_at"])
+    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
 
 
 def user_list(conn: Connection, scope: Scope) -> pd.DataFrame:

@@ -408,7 +408,10 @@ def shift_year(day: dt.date | None, years: int) -> dt.date | None:
 
 
 def duplicate_plan(conn: Connection, scope: Scope, campaign_id: int, years: int = 1) -> PlanInput:
-    """A starting point from an earlier campaign: its plan moved `years` later, the first year in its name too."""
+    """A starting point from an earlier visible campaign, for planning roles: its plan moved `years` later, the first year
+    in its name too."""
+    if not scope.can("edit_campaign"):
+        raise CampaignRefusedError("refused_role")
     plan = plan_of(_current(conn, scope, campaign_id))
     plan.name = YEAR_IN_NAME.sub(lambda found: str(int(found.group()) + years), plan.name, count=1)
     plan.start_date, plan.end_date = shift_year(plan.start_date, years), shift_year(plan.end_date, years)

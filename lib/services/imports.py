@@ -229,8 +229,16 @@ def _lookup(cells: pd.Series, names: dict[str, int]) -> tuple[pd.Series, pd.Seri
     return ids, keys.ne("") & ids.isna()
 
 
-def validate(conn: Connection, frame: pd.DataFrame, last_day: dt.date | None = None) -> Checked:
-    """Check every row; the clean rows (ids resolved, numbers parsed) and every problem with its spreadsheet row."""
+def _require_importer(scope: Scope) -> None:
+    """Refuse unless the scope's role imports data."""
+    if not scope.can("import_data"):
+        raise ImportRejectedError("import_not_allowed")
+
+
+def validate(conn: Connection, scope: Scope, frame: pd.DataFrame, last_day: dt.date | None = None) -> Checked:
+    """Check every row (importers only: the checks read every campaign's region); the clean rows (ids resolved, numbers
+    parsed) and every problem with its spreadsheet row."""
+    _require_importer(scope)
     last_day = last_day or today()
     line = pd.Series(frame.index + 2, index=frame.index)  # the file's row: the header is row 1, blank rows still counted
     errors: list[RowError] = []
@@ -302,8 +310,7 @@ def _existing(conn: Connection, rows: pd.DataFrame) -> pd.DataFrame:
 
 def commit(conn: Connection, scope: Scope, checked: Checked, filename: str) -> int:
     """Write a validated file as one batch (new facts inserted, existing ones updated, their old values kept); its id."""
-    if not scope.can("import_data"):
-        raise ImportRejectedError("import_not_allowed")
+    _require_importer(scope)
     if not checked.ok:
         raise ImportRejectedError("import_has_errors", count=len(checked.errors))
     try:
@@ -346,8 +353,7 @@ def _plain(values: list, names: tuple[str, ...] = FACT_FIELDS) -> list:
 
 def rollback(conn: Connection, scope: Scope, batch_id: int) -> None:
     """Undo the newest committed batch: restore the values it overwrote, delete the facts it added."""
-    if not scope.can("import_data"):
-        raise ImportRejectedError("import_not_allowed")
+    _require_importer(scope)
     newest = conn.execute(select(func.max(ImportBatch.id)).where(ImportBatch.kind == KIND, ImportBatch.status == "committed")).scalar()
     if newest is None or batch_id != newest:
         raise ImportRejectedError("import_not_newest")

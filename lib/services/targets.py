@@ -43,8 +43,16 @@ def _region_clause(region_id: int | None) -> ColumnElement[bool]:
     return ChannelTarget.region_id.is_(None) if region_id is None else ChannelTarget.region_id == region_id
 
 
-def month_table(conn: Connection, month: dt.date, region_id: int | None, lock: bool = False) -> pd.DataFrame:
-    """One row per active channel with its targets for the month (NaN where none is set); `lock` holds the rows until commit."""
+def _require_editor(scope: Scope, region_id: int | None) -> None:
+    """Refuse unless the scope's role sets targets and reaches the region (None: the national targets)."""
+    if not scope.can("edit_targets") or not scope.may_touch_region(region_id):
+        raise TargetsRefusedError("targets_not_allowed")
+
+
+def month_table(conn: Connection, scope: Scope, month: dt.date, region_id: int | None, lock: bool = False) -> pd.DataFrame:
+    """One row per active channel with its targets for the month (NaN where none is set), for the roles that set them;
+    `lock` holds the rows until commit."""
+    _require_editor(scope, region_id)
     channels = pd.DataFrame(conn.execute(select(Channel.id.label("channel_id"), Channel.name_zh, Channel.name_en)
                                          .where(Channel.active).order_by(Channel.sort_order)).mappings().all())
     query = select(ChannelTarget.channel_id, ChannelTarget.metric, ChannelTarget.target_value).where(
@@ -87,14 +95,13 @@ def _cells(table: pd.DataFrame) -> dict[tuple[int, str], float | None]:
 def save(conn: Connection, scope: Scope, month: dt.date, region_id: int | None, started_from: pd.DataFrame,
          edited: pd.DataFrame) -> int:
     """Write the cells that differ from the stored table (empty = no target); the number of cells changed."""
-    if not scope.can("edit_targets"):
-        raise TargetsRefusedError("targets_not_allowed")
+    _require_editor(scope, region_id)
     if month.day != 1:
         raise TargetsRefusedError("targets_bad_month")
     errors = validate(edited)
     if errors:
         raise TargetsRefusedError("targets_invalid", errors, count=len(errors))
-    current = _cells(month_table(conn, month, region_id, lock=True))  # a concurrent save waits, then sees ours
+    current = _cells(month_table(conn, scope, month, region_id, lock=True))  # a concurrent save waits, then sees ours
     if current != _cells(started_from):
         raise TargetsRefusedError("targets_stale")
     changes = {cell: value for cell, value in _cells(edited).items() if current.get(cell) != value}

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.config import ROOT
 from lib.models import AppUser, AuditLog
+from lib.seed import DEMO_ACCOUNTS
 from lib.services import users
 
 APP_TIMEOUT_S = 60  # one script run may take this long (first runs compile every module)
@@ -58,3 +59,14 @@ def app(database_url: str) -> AppTest:
     fresh.run()
     assert not fresh.exception, fresh.exception
     return fresh
+
+
+PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}  # the demo users' passwords
+
+
+def open_as(app: AppTest, username: str, page: str) -> AppTest:
+    """Sign in as a demo user and open a page; the app after the run, which must not have failed."""
+    sign_in(app, username, PASSWORDS[username])
+    app.switch_page(page).run()
+    assert not app.exception, app.exception
+    return app

@@ -32,7 +32,7 @@ def load(engine, data: bytes, filename: str = "facts.csv") -> imports.Checked:
     """Read and validate an upload."""
     frame = imports.read_upload(filename, data)
     with engine.connect() as conn:
-        return imports.validate(conn, frame)
+        return imports.validate(conn, scope_of(engine, "manager"), frame)
 
 
 def land(engine, data: bytes, filename: str = "facts.csv") -> int:

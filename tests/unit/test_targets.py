@@ -24,7 +24,7 @@ def stored_value(engine, month: dt.date, region: int | None, channel: int, metri
 def table(engine, month: dt.date, region: int | None) -> pd.DataFrame:
     """The month's editable table."""
     with engine.connect() as conn:
-        return targets.month_table(conn, month, region)
+        return targets.month_table(conn, scope_of(engine, "manager"), month, region)
 
 
 def test_the_table_shows_the_stored_targets(engine):
