@@ -296,6 +296,7 @@ CHANNELS = partial(ChannelFilter, PERIOD_START, TODAY)
 MAP = partial(MapFilter, PERIOD_START, TODAY)
 FUNNEL = partial(FunnelFilter, PERIOD_START, TODAY)
 SPAN = DaySpan(PERIOD_START, TODAY)
+AUDIT_SPAN = system.AuditFilter(TODAY - dt.timedelta(days=30), TODAY)  # the audit page's default
 NATIONAL_PLAN = "a national campaign's plan and history have no Southwest part"
 NATIONAL_TARGETS = "HQ's targets without a region are the national rows; the canary changes Southwest's"
 NO_TARGETS = "a campaign view has no targets, and attainment against targets is all this shows"
@@ -358,6 +359,7 @@ PROBES: list[Probe] = [
     plain("members.headline", lambda conn, scope, w: members.headline(conn, scope, SPAN, TODAY)),
     plain("members.find_member", lambda conn, scope, w: members.find_member(conn, scope, w.sw_member_no), "southwest_member"),
     plain("members.find_member", lambda conn, scope, w: members.find_member(conn, scope, CANARY_MEMBER_NO.lower()), "canary_member"),
+    plain("members.find_member", lambda conn, scope, w: members.find_member(conn, scope, phone_hash=CANARY), "canary_phone"),
     plain("members.find_member", lambda conn, scope, w: members.find_member(conn, scope, w.east_member_no), "east_member",
           blind="East's own member is not Southwest's"),
     plain("members.member_ledger", lambda conn, scope, w: members.member_ledger(conn, scope, w.sw_member), "southwest_member"),
@@ -382,7 +384,10 @@ PROBES: list[Probe] = [
           blind="the points budget is one national setting"),
     plain("overview.member_figures", lambda conn, scope, w: overview.member_figures(conn, scope, TODAY)),
     plain("system.audit_actions", lambda conn, scope, w: system.audit_actions(conn, scope), witness="admin"),
-    plain("system.audit_entries", lambda conn, scope, w: system.audit_entries(conn, scope, now() - dt.timedelta(days=30)), witness="admin"),
+    plain("system.audit_entries", lambda conn, scope, w: system.audit_entries(conn, scope, AUDIT_SPAN), witness="admin"),
+    plain("system.audit_count", lambda conn, scope, w: system.audit_count(conn, scope, AUDIT_SPAN), witness="admin"),
+    plain("system.audit_entities", lambda conn, scope, w: system.audit_entities(conn, scope), witness="admin",
+          blind="the canary's audit row names an object kind the trail already has"),
     plain("system.import_batches", lambda conn, scope, w: system.import_batches(conn, scope), witness="admin"),
     plain("system.user_list", lambda conn, scope, w: system.user_list(conn, scope), witness="admin"),
 ]
