@@ -27,15 +27,17 @@ for spec in pages_for(user.role, user.must_change_password):
     sections.setdefault(ui.tr(spec.section_key), []).append(page)
 navigation = st.navigation(sections, expanded=True)  # every page listed: admins have more than the ten shown by default
 
-with st.sidebar:
-    st.caption(ui.tr("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
-    if user.region_id is not None:
-        st.caption(ui.tr("region_label", region=user.region_name(lang)))
-    logout_button(ui.engine(), authenticator, ui.tr("logout"))
+notice = st.container()  # the top of the page: where a database outage is explained, whatever the page had drawn
+with ui.outage_notice(notice):
+    with st.sidebar:
+        st.caption(ui.tr("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
+        if user.region_id is not None:
+            st.caption(ui.tr("region_label", region=user.region_name(lang)))
+        logout_button(ui.engine(), authenticator, ui.tr("logout"))
 
-ui.refresh_data_version()
-st.session_state[ui.GATE_KEY] = True
-try:
-    navigation.run()
-finally:
-    st.session_state[ui.GATE_KEY] = False
+    ui.refresh_data_version()
+    st.session_state[ui.GATE_KEY] = True
+    try:
+        navigation.run()
+    finally:
+        st.session_state[ui.GATE_KEY] = False
