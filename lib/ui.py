@@ -129,10 +129,12 @@ def setup_page() -> Callable[[], None] | None:
     return None
 
 
-def gate(lang_code: str) -> tuple[CurrentUser | None, Authenticate | None, Callable[[], None] | None]:
-    """First-start setup or sign-in: (user, authenticator, setup page); a clear stop if the database or a setting is missing."""
+def gate(lang_code: str, on_outage: Callable[[], None] | None = None) -> tuple[CurrentUser | None, Authenticate | None,
+                                                                                Callable[[], None] | None]:
+    """First-start setup or sign-in: (user, authenticator, setup page); a clear stop if the database or a setting is missing
+    (on_outage runs first when the database cannot be reached)."""
     try:
-        with outage_notice():
+        with outage_notice(before=on_outage):
             setup = setup_page()
             if setup is not None:
                 return None, None, setup
@@ -144,15 +146,17 @@ def gate(lang_code: str) -> tuple[CurrentUser | None, Authenticate | None, Calla
 
 
 @contextmanager
-def outage_notice(where: Any = st) -> Iterator[None]:
-    """Run a block; if the database cannot be reached, show (in `where`) what happened and a retry button instead of a
-    traceback, and stop the run. Session state, and so every form's input, is kept; the engine reconnects by itself."""
+def outage_notice(where: Any = st, before: Callable[[], None] | None = None) -> Iterator[None]:
+    """Run a block; if the database cannot be reached, run `before`, show (in `where`) what happened and a retry button
+    instead of a traceback, and stop the run. Session state, and so every form's input, is kept; the engine reconnects by itself."""
     try:
         yield
     except SQLAlchemyError as error:
         if not is_unavailable(error):
             raise
         _LOG.warning("database unavailable: %s", error)
+        if before is not None:
+            before()
         where.error(tr("db_unavailable", error=type(getattr(error, "orig", error)).__name__), icon=":material/cloud_off:")
         where.button(tr("db_retry"), key=RETRY_KEY, icon=":material/refresh:")  # a click reruns the page
         st.stop()
