@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Boolean, Engine, Integer, Numeric, event, func, select, text
+from sqlalchemy.engine import make_url
 
 from lib.models import Base
 
@@ -35,6 +36,10 @@ class LoopbackProxy:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+
+    def url_of(self, database_url: str) -> str:
+        """The database URL reached through this proxy."""
+        return make_url(database_url).set(host=LOOPBACK, port=self.port).render_as_string(hide_password=False)
 
     def start(self) -> None:
         """Listen (again) and forward every accepted connection to the target."""

@@ -6,14 +6,12 @@ ones, between two reruns or in the middle of one. SQLite has no connection to lo
 mode; its outage is another writer holding the database beyond the busy timeout, which fails the app's saves."""
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from streamlit.testing.v1 import AppTest
 
 import lib.db
@@ -22,58 +20,19 @@ from lib.i18n import t
 from lib.models import AppUser
 from lib.seed import seed_database
 from tests.app.conftest import fresh_user, labelled, sign_in
-from tests.conftest import TEST_SEED, TODAY, drop_everything
-from tests.faults import LOOPBACK, LoopbackProxy
+from tests.conftest import TEST_SEED, TODAY
+from tests.faults import LoopbackProxy
 
-OUTAGE_POSTGRES_URL = os.environ.get("FAULTS_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")  # when the
-# session database is SQLite, the PostgreSQL database these tests seed (its tables are dropped first)
 OUTAGE_PREFIX = t("db_unavailable", error="").split("（")[0]  # the notice's text before the error's name
 NOT_SAVED = t("db_not_saved")  # what a save callback says when the database is unavailable
 RETRY = t("db_retry")  # the notice's button
 SQLITE_TEST_BUSY_TIMEOUT_MS = 300  # the app's busy timeout in the lock tests: a locked save fails this fast
 
 
-def _reachable_or_skip(url: str) -> None:
-    """Skip (fail under CI) when the PostgreSQL server of the URL does not answer."""
-    probe = make_engine(url)
-    try:
-        probe.connect().close()
-    except OperationalError as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is needed for the outage tests and is not reachable at {url}: {error}")
-        pytest.skip(f"PostgreSQL is not reachable at {url}: the outage tests need it")
-    finally:
-        probe.dispose()
-
-
-@pytest.fixture(scope="module")
-def postgres_url(database_url: str) -> str:
-    """A seeded PostgreSQL database: the session's when it runs on PostgreSQL, else FAULTS_POSTGRES_URL seeded here."""
-    if database_url.startswith("postgresql"):
-        return database_url
-    _reachable_or_skip(OUTAGE_POSTGRES_URL)
-    scratch = make_engine(OUTAGE_POSTGRES_URL)
-    drop_everything(scratch)
-    seed_database(scratch, scale="tiny", seed=TEST_SEED, today=TODAY)
-    scratch.dispose()
-    return OUTAGE_POSTGRES_URL
-
-
-@pytest.fixture
-def proxy(postgres_url: str) -> Iterator[LoopbackProxy]:
-    """A running loopback proxy in front of the PostgreSQL server."""
-    target = make_url(postgres_url)
-    assert target.host in (LOOPBACK, "localhost"), "the proxy forwards to this machine only"
-    forwarder = LoopbackProxy(target.port or 5432)
-    forwarder.start()
-    yield forwarder
-    forwarder.stop()
-
-
 @pytest.fixture
 def through_proxy(postgres_url: str, proxy: LoopbackProxy, monkeypatch) -> Iterator[str]:
     """The app's DATABASE_URL: the test database, reached through the proxy (request before `app`)."""
-    url = make_url(postgres_url).set(host=LOOPBACK, port=proxy.port).render_as_string(hide_password=False)
+    url = proxy.url_of(postgres_url)
     monkeypatch.setenv("DATABASE_URL", url)
     yield url
     get_engine(url).dispose()
