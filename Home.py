@@ -1,8 +1,9 @@
 """Entry point: page config, language switch, demo data on first start, login gate, role-based navigation."""
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 from lib import config, ui
-from lib.auth import logout_button
+from lib.auth import CurrentUser, logout_button
 from lib.navigation import pages_for
 
 st.set_page_config(page_title=f"{ui.tr('app_title')} · Marketing Cockpit", page_icon=config.DATA_DIR / "favicon.svg", layout="wide")
@@ -14,28 +15,42 @@ def signed_out_page() -> None:
     st.caption(ui.tr("demo_logins_hint"))
 
 
-user, authenticator, setup = ui.gate(lang)
+def navigation_for(user: CurrentUser) -> StreamlitPage:
+    """The pages of the user's role, by section, in the sidebar."""
+    sections: dict[str, list] = {}
+    for spec in pages_for(user.role, user.must_change_password):
+        page = st.Page(spec.path, title=ui.tr(spec.title_key), icon=spec.icon, url_path=spec.url_path)
+        sections.setdefault(ui.tr(spec.section_key), []).append(page)
+    return st.navigation(sections, expanded=True)  # every page listed: admins have more than the ten shown by default
+
+
+def keep_navigation() -> None:
+    """During an outage, keep the signed-in user's navigation (no page runs), so the page and its input come back after it."""
+    known = st.session_state.get(ui.USER_KEY)
+    if known is not None and st.session_state.get("authentication_status"):  # signed in, not signed out since
+        navigation_for(known)
+
+
+user, authenticator, setup = ui.gate(lang, on_outage=keep_navigation)
 
 if user is None:  # one hidden page, so that Streamlit never falls back to listing pages/
     st.navigation([st.Page(setup or signed_out_page, title=ui.tr("login_title"), url_path="login")], position="hidden").run()
     st.stop()
 
 st.session_state[ui.USER_KEY] = user
-sections: dict[str, list] = {}
-for spec in pages_for(user.role, user.must_change_password):
-    page = st.Page(spec.path, title=ui.tr(spec.title_key), icon=spec.icon, url_path=spec.url_path)
-    sections.setdefault(ui.tr(spec.section_key), []).append(page)
-navigation = st.navigation(sections, expanded=True)  # every page listed: admins have more than the ten shown by default
+navigation = navigation_for(user)
 
-with st.sidebar:
-    st.caption(ui.tr("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
-    if user.region_id is not None:
-        st.caption(ui.tr("region_label", region=user.region_name(lang)))
-    logout_button(ui.engine(), authenticator, ui.tr("logout"))
+notice = st.container()  # the top of the page: where a database outage is explained, whatever the page had drawn
+with ui.outage_notice(notice):
+    with st.sidebar:
+        st.caption(ui.tr("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
+        if user.region_id is not None:
+            st.caption(ui.tr("region_label", region=user.region_name(lang)))
+        logout_button(ui.engine(), authenticator, ui.tr("logout"))
 
-ui.refresh_data_version()
-st.session_state[ui.GATE_KEY] = True
-try:
-    navigation.run()
-finally:
-    st.session_state[ui.GATE_KEY] = False
+    ui.refresh_data_version()
+    st.session_state[ui.GATE_KEY] = True
+    try:
+        navigation.run()
+    finally:
+        st.session_state[ui.GATE_KEY] = False

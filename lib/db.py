@@ -6,10 +6,13 @@ from functools import lru_cache
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from lib.config import database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # wait this long for another writer before failing
+SERVER_CONNECT_TIMEOUT_S = 10  # a database server that does not answer fails the page after this long instead of hanging it
+SQLITE_GENERIC_ERROR = 1  # SQLITE_ERROR: a missing table or bad SQL, raised as OperationalError but a bug, not an outage
 
 
 def normalise_url(url: str) -> str:
@@ -43,7 +46,19 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    connect_args = {"connect_timeout": SERVER_CONNECT_TIMEOUT_S} if url.startswith("postgresql") else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when an error means the database could not be reached or is busy (try again later), not a programming error.
+
+    A connection that broke while in use is invalidated by SQLAlchemy (and the pool with it), so the next attempt reconnects;
+    OperationalError is the DBAPI's class for a refused connection, a server shutting down, a lock held past the timeout.
+    """
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError) and getattr(error.orig, "sqlite_errorcode", None) != SQLITE_GENERIC_ERROR
 
 
 def get_engine(url: str | None = None) -> Engine:

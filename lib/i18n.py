@@ -25,7 +25,14 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
                  "The database has no users yet. Run `python -m lib.seed` for demo data, or have an admin create accounts."),
     "config_missing": ("配置缺失，请联系系统管理员：{error}", "A setting is missing; please tell the system administrator: {error}"),
     "page_not_allowed": ("您的角色无权打开此页面。", "Your role may not open this page."),
-    "db_unavailable": ("暂时无法连接数据库，请稍后刷新页面。（{error}）", "The database cannot be reached right now; please refresh in a moment. ({error})"),
+    # the database unavailable (an outage, a lock held too long)
+    "db_unavailable": ("数据库暂时无法连接或正忙，页面无法显示。刚才的操作没有完成，也没有写入任何内容；您填写的内容仍然保留。请稍后点击“重试”。（{error}）",
+                       "The database cannot be reached or is busy right now, so the page cannot be shown. Your last action was not "
+                       "completed and nothing of it was written; what you typed is kept. Please click Retry in a moment. ({error})"),
+    "db_retry": ("重试", "Retry"),
+    "db_not_saved": ("未保存：数据库暂时无法连接或正忙，没有写入任何内容。您填写的内容仍然保留，请稍后再保存。",
+                     "Not saved: the database cannot be reached or is busy, and nothing was written. What you typed is kept; "
+                     "please save again in a moment."),
     # roles
     "role_executive": ("高管", "Executive"),
     "role_campaign_manager": ("活动经理", "Campaign manager"),

@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from streamlit_authenticator import Authenticate
 
 from lib import clock, config
 from lib.auth import USER_KEY, CurrentUser, login_gate
 from lib.navigation import pages_for
-from lib.db import get_engine, upgrade_to_head
+from lib.db import get_engine, is_unavailable, upgrade_to_head
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, label_or_code, t
 from lib.queries import system
 from lib.seed import seed_database
@@ -30,6 +33,8 @@ _SEED_LOCK = threading.Lock()  # guards _SEEDING: one first-start seeding per pr
 _SEEDING: dict[str, Any] = {"thread": None, "done": 0.0, "error": None}  # the background seeding and its progress
 _READY_DATABASES: set[str] = set()  # databases found seeded and with users: not checked again on each rerun
 SEED_POLL_SECONDS = 1.0  # a waiting session redraws the progress bar this often
+RETRY_KEY = "database_retry"  # widget key of the outage notice's retry button
+_LOG = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
@@ -123,19 +128,52 @@ def setup_page() -> Callable[[], None] | None:
     return None
 
 
-def gate(lang_code: str) -> tuple[CurrentUser | None, Authenticate | None, Callable[[], None] | None]:
-    """First-start setup or sign-in: (user, authenticator, setup page); a clear stop if the database or a setting is missing."""
+def gate(lang_code: str, on_outage: Callable[[], None] | None = None) -> tuple[CurrentUser | None, Authenticate | None,
+                                                                                Callable[[], None] | None]:
+    """First-start setup or sign-in: (user, authenticator, setup page); a clear stop if the database or a setting is missing
+    (on_outage runs first when the database cannot be reached)."""
     try:
-        setup = setup_page()
-        if setup is not None:
-            return None, None, setup
-        user, authenticator = login_gate(engine(), lang_code)
-        return user, authenticator, None
-    except OperationalError as error:
-        st.error(tr("db_unavailable", error=type(error.orig).__name__))
+        with outage_notice(before=on_outage):
+            setup = setup_page()
+            if setup is not None:
+                return None, None, setup
+            user, authenticator = login_gate(engine(), lang_code)
+            return user, authenticator, None
     except config.ConfigError as error:
         st.error(tr("config_missing", error=str(error)))
     st.stop()
+
+
+@contextmanager
+def outage_notice(where: Any = st, before: Callable[[], None] | None = None) -> Iterator[None]:
+    """Run a block; if the database cannot be reached, run `before`, show (in `where`) what happened and a retry button
+    instead of a traceback, and stop the run. Session state, and so every form's input, is kept; the engine reconnects by itself."""
+    try:
+        yield
+    except SQLAlchemyError as error:
+        if not is_unavailable(error):
+            raise
+        _LOG.warning("database unavailable: %s", error)
+        if before is not None:
+            before()
+        where.error(tr("db_unavailable", error=type(getattr(error, "orig", error)).__name__), icon=":material/cloud_off:")
+        where.button(tr("db_retry"), key=RETRY_KEY, icon=":material/refresh:")  # a click reruns the page
+        st.stop()
+
+
+def keeps_input_on_outage(callback: Callable[..., None]) -> Callable[..., None]:
+    """A widget callback that writes: if the database cannot be reached, the page says nothing was saved (the input stays)
+    instead of showing a traceback; the callback's other errors pass."""
+    @functools.wraps(callback)
+    def guarded(*args: Any, **kwargs: Any) -> None:
+        try:
+            callback(*args, **kwargs)
+        except SQLAlchemyError as error:
+            if not is_unavailable(error):
+                raise
+            _LOG.warning("database unavailable during a save: %s", error)
+            flash("error", tr("db_not_saved"))
+    return guarded
 
 
 def no_users_notice() -> None:

@@ -24,6 +24,7 @@ def refused_message(error: RefusedError) -> None:
     ui.flash("error", ui.tr(error.key, **error.params))
 
 
+@ui.keeps_input_on_outage
 def move_province(adcode: int, seen_region_id: int) -> None:
     """Form callback: move the province to the chosen region, based on the region the admin saw."""
     try:
@@ -44,6 +45,7 @@ def seen_version_key(dealer_id: int) -> str:
     return f"geo_seen_version_{dealer_id}"
 
 
+@ui.keeps_input_on_outage
 def save_dealer(dealer_id: int) -> None:
     """Form callback: save the dealer's fields on the version the form was filled from (a newer one is refused)."""
     state = st.session_state

@@ -28,6 +28,7 @@ def run(action, *args: object, **kwargs: object) -> None:
         ui.flash("success", ui.tr("users_saved"))
 
 
+@ui.keeps_input_on_outage
 def create() -> None:
     """Form callback: create the user typed in."""
     state = st.session_state
@@ -35,6 +36,7 @@ def create() -> None:
         password=state["users_new_password"], region_code=state["users_new_region"], email=state["users_new_email"])
 
 
+@ui.keeps_input_on_outage
 def save(user_id: int, version: int) -> None:
     """Form callback: save the chosen user's name, role, region and status on the version shown."""
     state = st.session_state

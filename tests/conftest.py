@@ -3,17 +3,23 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, MetaData
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from lib.clock import today
 from lib.db import get_engine, make_engine
+from tests.faults import LOOPBACK, LoopbackProxy
 
 TEST_SEED = 7  # seed of the test fixture's demo data
 TODAY = today()  # the fixture's data runs up to today (business time zone), like the app's
 os.environ.setdefault("COOKIE_KEY", secrets.token_urlsafe(32))  # a shared database needs a configured key
 os.environ.setdefault("PII_HASH_KEY", secrets.token_urlsafe(32))  # and so do its personal-data hashes
+OUTAGE_POSTGRES_URL = os.environ.get("FAULTS_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")  # when the
+# session database is SQLite, the PostgreSQL database the outage tests seed (its tables are dropped first)
 
 
 def drop_everything(engine: Engine) -> None:
@@ -41,3 +47,42 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def engine(database_url: str) -> Engine:
     """The process-wide engine on the seeded test database."""
     return get_engine(database_url)
+
+
+def _reachable_or_skip(url: str) -> None:
+    """Skip (fail under CI) when the PostgreSQL server of the URL does not answer."""
+    probe = make_engine(url)
+    try:
+        probe.connect().close()
+    except OperationalError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is needed for the outage tests and is not reachable at {url}: {error}")
+        pytest.skip(f"PostgreSQL is not reachable at {url}: the outage tests need it")
+    finally:
+        probe.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(database_url: str) -> str:
+    """A seeded PostgreSQL database: the session's when it runs on PostgreSQL, else FAULTS_POSTGRES_URL seeded here."""
+    if database_url.startswith("postgresql"):
+        return database_url
+    from lib.seed import seed_database
+
+    _reachable_or_skip(OUTAGE_POSTGRES_URL)
+    scratch = make_engine(OUTAGE_POSTGRES_URL)
+    drop_everything(scratch)
+    seed_database(scratch, scale="tiny", seed=TEST_SEED, today=TODAY)
+    scratch.dispose()
+    return OUTAGE_POSTGRES_URL
+
+
+@pytest.fixture
+def proxy(postgres_url: str) -> Iterator[LoopbackProxy]:
+    """A running loopback proxy in front of the PostgreSQL server."""
+    target = make_url(postgres_url)
+    assert target.host in (LOOPBACK, "localhost"), "the proxy forwards to this machine only"
+    forwarder = LoopbackProxy(target.port or 5432)
+    forwarder.start()
+    yield forwarder
+    forwarder.stop()

@@ -40,11 +40,13 @@ def _forget_member_inputs() -> None:
         st.session_state.pop(key, None)
 
 
+@ui.keeps_input_on_outage
 def _redeem(scope: Scope, member_id: int, day: dt.date) -> None:
     """Form callback: redeem the chosen reward."""
     _write(points.redeem, scope, member_id, st.session_state["points_reward"], day)
 
 
+@ui.keeps_input_on_outage
 def _adjust(scope: Scope, member_id: int, day: dt.date) -> None:
     """Form callback: add or deduct points with a reason."""
     _write(points.adjust, scope, member_id, int(st.session_state["points_adjust"]), st.session_state["points_reason"], day)

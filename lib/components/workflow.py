@@ -31,6 +31,7 @@ def error_texts(errors: list[campaigns.FieldError]) -> list[str]:
                   message=ui.tr(error.key, **error.params)) for error in errors]
 
 
+@ui.keeps_input_on_outage
 def run_action(scope: Scope, campaign_id: int, version: int, action: str) -> None:
     """Button callback: take the workflow step on the version the user saw; queue the outcome."""
     keys = _text_keys(campaign_id, action)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 
 from lib.bulk import bulk_insert, bulk_update
 from lib.clock import now, today
+from lib.db import is_unavailable
 from lib.models import Base, Campaign, Channel, ChannelDaily, ChannelDailyUndo, ImportBatch, Region
 from lib.scope import Scope
 from lib.services import audit
@@ -316,6 +317,8 @@ def commit(conn: Connection, scope: Scope, checked: Checked, filename: str) -> i
     try:
         return _write_batch(conn, scope, checked, filename)
     except DBAPIError as error:  # e.g. a value the database's column cannot hold: the caller's transaction rolls back
+        if is_unavailable(error):  # not the file's fault: the page says the database is unavailable
+            raise
         raise ImportRejectedError("import_database_refused", error=type(error.orig).__name__) from error
 
 

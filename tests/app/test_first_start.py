@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.config import ROOT
 from lib.db import get_engine
+from lib.i18n import t
 from lib.models import AppUser, Lead
 from lib.queries import system
 from lib.seed import seed_database
@@ -83,5 +84,5 @@ def test_interrupted_seed_is_redone_on_next_start(scratch_url, start_app):
 
 def test_unreachable_database_gives_a_readable_message(start_app):
     app = start_app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", demo=False)
-    assert [error.value for error in app.error] == ["暂时无法连接数据库，请稍后刷新页面。（OperationalError）"]
-    assert not app.text_input
+    assert [error.value for error in app.error] == [t("db_unavailable", error="OperationalError")]
+    assert [button.label for button in app.button] == [t("db_retry")] and not app.text_input

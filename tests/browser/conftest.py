@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,13 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def app_url(database_url: str) -> Iterator[str]:
     """Base URL of a `streamlit run Home.py` serving the seeded test database."""
+    with serve(database_url) as url:
+        yield url
+
+
+@contextmanager
+def serve(database_url: str) -> Iterator[str]:
+    """Base URL of a `streamlit run Home.py` on a free local port serving a database, stopped afterwards."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
