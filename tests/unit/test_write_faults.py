@@ -52,7 +52,7 @@ def _submit_campaign(engine: Engine, _finally: Callable) -> Write:
 def _save_targets(engine: Engine, _finally: Callable) -> Write:
     month, east = dt.date(PLAN_YEAR, 7, 1), region_id(engine, "east")
     with engine.connect() as conn:
-        before = targets.month_table(conn, month, east)
+        before = targets.month_table(conn, scope_of(engine, "manager"), month, east)
     edited = before.assign(leads=before["leads"].fillna(0) + 111, orders=before["orders"].fillna(0) + 3)  # many cells change
     return lambda conn: targets.save(conn, scope_of(engine, "manager"), month, east, before, edited)
 
@@ -184,13 +184,13 @@ def test_the_same_write_goes_through_once_the_connection_is_back(engine):
         _run(engine, _save_targets_for(engine, month, east, 4321.0))
     assert _run(engine, _save_targets_for(engine, month, east, 4321.0)) > 0
     with engine.connect() as conn:
-        saved = targets.month_table(conn, month, east)
+        saved = targets.month_table(conn, scope_of(engine, "manager"), month, east)
     assert list(saved["leads"]) == [4321.0] * len(saved)
 
 
 def _save_targets_for(engine: Engine, month: dt.date, region: int, leads: float) -> Write:
     """Setting every channel's lead target of a month and region, from the table as stored now."""
     with engine.connect() as conn:
-        before = targets.month_table(conn, month, region)
+        before = targets.month_table(conn, scope_of(engine, "manager"), month, region)
     edited = before.assign(leads=pd.Series([leads] * len(before), index=before.index))
     return lambda conn: targets.save(conn, scope_of(engine, "manager"), month, region, before, edited)
