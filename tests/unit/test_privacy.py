@@ -4,7 +4,8 @@ import hashlib
 import os
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from lib import privacy
 from lib.models import AuditLog, Member
@@ -70,3 +71,9 @@ def test_a_member_is_found_by_phone_number_in_scope_only(engine):
     assert found["admin"]["id"] == found["east"]["id"] == by_number["id"] == member_id
     assert found["southwest"] is None
     assert "phone_hash" not in found["admin"] and found["admin"]["phone_masked"].count("*") == 4
+
+
+def test_a_failed_query_never_shows_what_was_typed(engine):
+    with pytest.raises(DBAPIError) as failed, engine.connect() as conn:
+        conn.execute(text("SELECT id FROM no_such_table WHERE phone = :phone"), {"phone": "13812345678"})
+    assert "13812345678" not in str(failed.value) and "no_such_table" in str(failed.value)
