@@ -43,13 +43,13 @@ def _region_clause(region_id: int | None) -> ColumnElement[bool]:
     return ChannelTarget.region_id.is_(None) if region_id is None else ChannelTarget.region_id == region_id
 
 
-def month_table(conn: Connection, month: dt.date, region_id: int | None, lock: bool = False) -> pd.DataFrame:
-    """One row per active channel with its targets for the month (NaN where none is set); `lock` holds the rows until commit."""
+def month_table(conn: Connection, month: dt.date, region_id: int | None) -> pd.DataFrame:
+    """One row per active channel with its targets for the month (NaN where none is set)."""
     channels = pd.DataFrame(conn.execute(select(Channel.id.label("channel_id"), Channel.name_zh, Channel.name_en)
                                          .where(Channel.active).order_by(Channel.sort_order)).mappings().all())
     query = select(ChannelTarget.channel_id, ChannelTarget.metric, ChannelTarget.target_value).where(
         ChannelTarget.month == month, ChannelTarget.metric.in_(EDITABLE), _region_clause(region_id))
-    stored = pd.DataFrame(conn.execute(query.with_for_update() if lock else query).mappings().all(),
+    stored = pd.DataFrame(conn.execute(query).mappings().all(),
                           columns=["channel_id", "metric", "target_value"])
     wide = stored.pivot_table(index="channel_id", columns="metric", values="target_value", aggfunc="sum") if not stored.empty \
         else pd.DataFrame(index=pd.Index([], name="channel_id"))
@@ -94,7 +94,8 @@ def save(conn: Connection, scope: Scope, month: dt.date, region_id: int | None, 
     errors = validate(edited)
     if errors:
         raise TargetsRefusedError("targets_invalid", errors, count=len(errors))
-    current = _cells(month_table(conn, month, region_id, lock=True))  # a concurrent save waits, then sees ours
+    audit.serialise_writes(conn)  # a concurrent save waits, then sees ours (new cells included)
+    current = _cells(month_table(conn, month, region_id))
     if current != _cells(started_from):
         raise TargetsRefusedError("targets_stale")
     changes = {cell: value for cell, value in _cells(edited).items() if current.get(cell) != value}
