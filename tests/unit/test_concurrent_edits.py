@@ -14,10 +14,11 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
 from lib.scope import Scope
-from lib.models import AuditLog, CampaignStatusChange, ChannelTarget
-from lib.services import campaigns, points, targets
+from lib.models import AppUser, AuditLog, CampaignStatusChange, ChannelTarget
+from lib.services import campaigns, points, targets, users
 from lib.services.errors import InputInvalidError, RefusedError
 from lib.services.targets import TargetsRefusedError
+from tests.app.conftest import audit_actions, fresh_user
 from tests.campaign_helpers import PLAN_YEAR, create, scope_of, stored, valid_plan
 from tests.conftest import TODAY
 from tests.unit.test_points_service import LUCKY_DRAW, own_member, state
@@ -180,3 +181,19 @@ def test_concurrent_redemptions_and_deductions_never_overdraw_a_member(engine):
         assert (audit_rows(engine, "points_redeem", member_id) - redeemed) + (audit_rows(engine, "points_adjust", member_id) - deducted) \
             == len(won)
 
+
+
+def fail_sign_in(username: str, conn: Connection, _writer: int) -> bool:
+    """A wrong password for the user, as one app server records it; whether the account is now locked."""
+    return users.record_login_failure(conn, username)
+
+
+def test_failed_sign_ins_on_several_servers_at_once_are_all_counted(engine):
+    for round_no in range(ROUNDS):
+        username = f"race_login_{round_no}"
+        fresh_user(engine, username)
+        outcomes = race(engine, partial(fail_sign_in, username))
+        assert [outcome.result for outcome in outcomes] == [False] * WRITERS  # WRITERS < MAX_FAILED_LOGINS: not locked yet
+        with engine.connect() as conn:
+            counted = conn.execute(select(AppUser.failed_attempts).where(AppUser.username == username)).scalar_one()
+        assert counted == audit_actions(engine, username).count("login_failed") == WRITERS
