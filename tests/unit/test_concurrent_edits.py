@@ -14,14 +14,17 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
 from lib.scope import Scope
-from lib.models import AppUser, AuditLog, CampaignStatusChange, ChannelTarget
-from lib.services import campaigns, points, targets, users
+from lib.models import AppUser, AuditLog, CampaignStatusChange, ChannelTarget, Province
+from lib.services import campaigns, catalogue, geography, points, targets, users
+from lib.services.catalogue import TierInput
 from lib.services.errors import InputInvalidError, RefusedError
 from lib.services.targets import TargetsRefusedError
 from tests.app.conftest import audit_actions, fresh_user
 from tests.campaign_helpers import PLAN_YEAR, create, scope_of, stored, valid_plan
 from tests.conftest import TODAY
-from tests.unit.test_points_service import LUCKY_DRAW, own_member, state
+from tests.reference import region_id
+from tests.unit.test_geography_service import ANHUI, rows_in_province
+from tests.unit.test_points_service import LUCKY_DRAW, own_member, state, tier_table
 
 WRITERS = 4  # concurrent writers per round (the machine has 2 cores: more only queue)
 ROUNDS = 5  # rounds per kind of write
@@ -76,10 +79,10 @@ def winners(outcomes: list[Outcome]) -> list[Outcome]:
 
 
 def audit_rows(engine: Engine, action: str, entity_id: object) -> int:
-    """How many audit rows of an action name this entity."""
+    """How many audit rows of an action name this entity (None: of the action, whatever the entity)."""
+    query = select(func.count()).select_from(AuditLog).where(AuditLog.action == action)
     with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(AuditLog).where(
-            AuditLog.action == action, AuditLog.entity_id == str(entity_id))).scalar_one()
+        return conn.execute(query if entity_id is None else query.where(AuditLog.entity_id == str(entity_id))).scalar_one()
 
 
 def plan_edits(engine: Engine, scope: Scope, campaign_id: int, version: int, names: list[str]) -> Callable[[Connection, int], Any]:
@@ -197,3 +200,52 @@ def test_failed_sign_ins_on_several_servers_at_once_are_all_counted(engine):
         with engine.connect() as conn:
             counted = conn.execute(select(AppUser.failed_attempts).where(AppUser.username == username)).scalar_one()
         assert counted == audit_actions(engine, username).count("login_failed") == WRITERS
+
+
+def rename_tier(scope: Scope, started_from: list[TierInput], names: list[str], conn: Connection, writer: int) -> int:
+    """Writer n saves the tier table with names[n] as the second tier's name, on the table all of them opened."""
+    edited = [started_from[0], dataclasses.replace(started_from[1], name_zh=names[writer]), *started_from[2:]]
+    return catalogue.save_tiers(conn, scope, started_from, edited)
+
+
+def test_one_of_several_saves_of_the_tier_table_wins(engine):
+    scope, original = scope_of(engine, "admin"), tier_table(engine)
+    try:
+        for round_no in range(ROUNDS):
+            started_from, audited = tier_table(engine), audit_rows(engine, "member_tiers_update", None)
+            names = [f"并发等级 第{round_no}轮 {writer}号" for writer in range(WRITERS)]
+            outcomes = race(engine, partial(rename_tier, scope, started_from, names))
+            [winner] = winners(outcomes)
+            assert sorted(outcome.refusal for outcome in outcomes if not outcome.saved) == ["catalogue_stale"] * (WRITERS - 1)
+            assert [tier.name_zh for tier in tier_table(engine)] == [original[0].name_zh, names[winner.writer],
+                                                                     *[tier.name_zh for tier in original[2:]]]
+            assert audit_rows(engine, "member_tiers_update", None) == audited + 1
+    finally:
+        with engine.begin() as conn:
+            catalogue.save_tiers(conn, scope, tier_table(engine), original)
+
+
+def move_anhui(scope: Scope, destinations: list[int], seen: int, conn: Connection, writer: int) -> dict[str, int]:
+    """Writer n moves Anhui into destinations[n], from the region all of them saw."""
+    return geography.move_province(conn, scope, ANHUI, destinations[writer], seen)
+
+
+def test_one_of_several_moves_of_a_province_wins(engine):
+    scope, east = scope_of(engine, "admin"), region_id(engine, "east")
+    destinations = [region_id(engine, code) for code in ("central", "south", "north", "northwest")][:WRITERS]
+    try:
+        for _ in range(ROUNDS):
+            audited = audit_rows(engine, "province_region_change", ANHUI)
+            outcomes = race(engine, partial(move_anhui, scope, destinations, east))
+            [winner] = winners(outcomes)
+            assert sorted(outcome.refusal for outcome in outcomes if not outcome.saved) == ["geo_stale"] * (WRITERS - 1)
+            assert rows_in_province(engine, ANHUI) == {kind: {destinations[winner.writer]}
+                                                       for kind in ("dealer", "lead", "member", "points_ledger")}
+            assert audit_rows(engine, "province_region_change", ANHUI) == audited + 1
+            with engine.begin() as conn:
+                geography.move_province(conn, scope, ANHUI, east, destinations[winner.writer])
+    finally:
+        with engine.begin() as conn:
+            current = conn.execute(select(Province.region_id).where(Province.adcode == ANHUI)).scalar_one()
+            if current != east:
+                geography.move_province(conn, scope, ANHUI, east, current)
