@@ -1,6 +1,7 @@
-"""Concurrent writes: writers on their own connections, released together, save one thing on the same version. Per round
-exactly one wins (or as many as the points allow), the others are refused with a message, nothing is lost or doubled,
-the version moves by the number of winners and the audit trail has one row per winner."""
+"""Concurrent writes, as several app servers make them: writers on their own connections, released together, save one
+thing on the version they all opened. Per round exactly one wins (or as many as the points allow), the others are refused
+with a message, nothing is lost or doubled, the version moves by the number of winners and the audit trail has one row per
+winner. Failed sign-ins arriving together are each counted."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,17 +14,19 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
-from lib.scope import Scope
 from lib.models import AppUser, AuditLog, CampaignStatusChange, ChannelTarget, Province
-from lib.services import campaigns, catalogue, geography, points, targets, users
+from lib.scope import Scope
+from lib.services import campaigns, catalogue, geography, imports, points, targets, users
 from lib.services.catalogue import TierInput
 from lib.services.errors import InputInvalidError, RefusedError
+from lib.services.imports import ImportRejectedError
 from lib.services.targets import TargetsRefusedError
 from tests.app.conftest import audit_actions, fresh_user
 from tests.campaign_helpers import PLAN_YEAR, create, scope_of, stored, valid_plan
 from tests.conftest import TODAY
 from tests.reference import region_id
 from tests.unit.test_geography_service import ANHUI, rows_in_province
+from tests.unit.test_imports import csv_file, facts_between, land, load
 from tests.unit.test_points_service import LUCKY_DRAW, own_member, state, tier_table
 
 WRITERS = 4  # concurrent writers per round (the machine has 2 cores: more only queue)
@@ -51,7 +54,7 @@ def attempt(engine: Engine, barrier: threading.Barrier, writer: int, write: Call
     try:
         with engine.begin() as conn:
             outcomes.append(Outcome(writer, True, result=write(conn, writer)))
-    except (RefusedError, TargetsRefusedError) as refused:
+    except (RefusedError, TargetsRefusedError, ImportRejectedError) as refused:
         outcomes.append(Outcome(writer, False, refusal=refused.key))
     except InputInvalidError as invalid:
         outcomes.append(Outcome(writer, False, refusal=",".join(error.key for error in invalid.errors)))
@@ -249,3 +252,45 @@ def test_one_of_several_moves_of_a_province_wins(engine):
             current = conn.execute(select(Province.region_id).where(Province.adcode == ANHUI)).scalar_one()
             if current != east:
                 geography.move_province(conn, scope, ANHUI, east, current)
+
+
+
+RACE_DAY = dt.date(2020, 2, 1)  # before the demo's history: the import race's own fact (Douyin, East, no campaign)
+
+
+def race_file(spend: float) -> bytes:
+    """A one-row upload setting the race fact's spend."""
+    return csv_file([f"{RACE_DAY},抖音,华东,,{spend:.0f},50000,600,40,22,1"])
+
+
+def race_fact_spend(engine: Engine) -> float:
+    """The race fact's spend (there is exactly one such fact, never two)."""
+    [spend] = facts_between(engine, RACE_DAY, RACE_DAY)["spend"]
+    return float(spend)
+
+
+def commit_file(scope: Scope, files: list[imports.Checked], conn: Connection, writer: int) -> int:
+    """Writer n commits files[n] as a batch; its id."""
+    return imports.commit(conn, scope, files[writer], f"race-{writer}.csv")
+
+
+def roll_back(scope: Scope, batch_id: int, conn: Connection, _writer: int) -> None:
+    """Roll back a batch (refused unless it is the newest)."""
+    imports.rollback(conn, scope, batch_id)
+
+
+def test_concurrent_imports_of_one_fact_roll_back_one_by_one_to_the_value_before(engine):
+    scope = scope_of(engine, "manager")
+    land(engine, race_file(100))
+    files = [load(engine, race_file(1_000 + writer)) for writer in range(WRITERS)]
+    outcomes = race(engine, partial(commit_file, scope, files))
+    assert len(winners(outcomes)) == WRITERS  # imports do not refuse each other: each lands as its own batch
+    spend_of = {outcome.result: 1_000.0 + outcome.writer for outcome in outcomes}
+    batches = sorted(spend_of)  # in the order they committed
+    assert race_fact_spend(engine) == spend_of[batches[-1]]
+    for index in reversed(range(WRITERS)):
+        rolled = race(engine, partial(roll_back, scope, batches[index]))
+        assert len(winners(rolled)) == 1
+        assert [outcome.refusal for outcome in rolled if not outcome.saved] == ["import_not_newest"] * (WRITERS - 1)
+        assert race_fact_spend(engine) == (spend_of[batches[index - 1]] if index else 100.0)
+        assert audit_rows(engine, "import_rollback", batches[index]) == 1
