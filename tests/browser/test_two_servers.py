@@ -104,6 +104,13 @@ def rename_in_editor(page, name: str) -> None:
     wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
 
 
+def save_outcome(page) -> str:
+    """'saved' once the editor has moved on to the saved campaign, 'refused' once it says someone else saved first."""
+    saved, refused = page.get_by_role("heading", name=t("campaign_title")), page.get_by_text(t("refused_stale"))
+    saved.or_(refused).first.wait_for(timeout=LOAD_TIMEOUT_MS)
+    return "saved" if saved.count() else "refused"
+
+
 def update_audits(engine: Engine, campaign_id: int) -> int:
     """How many plan edits of the campaign the audit trail records."""
     with engine.connect() as conn:
@@ -133,7 +140,7 @@ def test_an_edit_saved_on_one_server_shows_on_the_other_at_its_next_rerun(new_pa
     editor = open_as(new_page, first, "manager", f"plan-editor?id={campaign_id}")
     rename_in_editor(editor, new_name)
     editor.get_by_role("button", name=t("save_plan")).click()
-    editor.get_by_text(t("plan_saved", name=new_name)).wait_for(timeout=LOAD_TIMEOUT_MS)
+    assert save_outcome(editor) == "saved"
     assert stored(shared, campaign_id)["name"] == new_name
 
     viewer.get_by_label(t("colour_by")).click()  # any rerun: the query and its arguments are the same as before
@@ -156,15 +163,12 @@ def test_two_editors_saving_one_draft_from_both_servers_leave_exactly_one_winner
     for page in editors.values():  # both saves leave before either answer arrives
         page.get_by_role("button", name=t("save_plan")).click()
 
-    outcomes = {}
-    for username, page in editors.items():
-        saved, refused = page.get_by_text(t("plan_saved", name=names[username])), page.get_by_text(t("refused_stale"))
-        saved.or_(refused).first.wait_for(timeout=LOAD_TIMEOUT_MS)
-        outcomes[username] = "saved" if saved.count() else "refused"
+    outcomes = {username: save_outcome(page) for username, page in editors.items()}
     assert sorted(outcomes.values()) == ["refused", "saved"]
     winner = next(username for username, outcome in outcomes.items() if outcome == "saved")
     loser = next(username for username in editors if username != winner)
     assert editors[loser].get_by_label(t("col_name")).input_value() == names[loser]  # the refused input is kept
+    assert editors[loser].get_by_role("button", name=t("reload_latest")).count() == 1
     after = stored(shared, campaign_id)
     assert (after["name"], after["version"]) == (names[winner], version + 1)
     assert update_audits(shared, campaign_id) == 1
