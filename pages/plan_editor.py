@@ -107,6 +107,7 @@ st.text_area(ui.tr("col_notes"), key="plan_notes", max_chars=campaigns.TEXT_MAX)
 slot("notes")
 
 if st.session_state.get(STALE):
+    st.error(ui.tr("refused_stale"))
     st.button(ui.tr("reload_latest"), on_click=plan_form.reload_latest, key="plan_reload", icon=":material/refresh:")
 if st.button(ui.tr("save_plan"), type="primary", key="plan_save", icon=":material/save:"):
     plan_form.save(scope, editing, slots)

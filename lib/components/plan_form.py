@@ -19,7 +19,7 @@ from lib.services.campaigns import OWNER_ROLES, PLAN_KPIS, CampaignRefusedError,
 
 MARKER = "plan_loaded_for"  # session-state key: which plan the form's state was filled from
 VERSION = "plan_version"  # session-state key: the version of the campaign when the edit began
-STALE = "plan_stale"  # session-state key: the last save was refused because someone else saved first
+STALE = "plan_stale"  # session-state key: the last save was refused because someone else saved first (shown until reloaded)
 NONE = 0  # choice standing for "no model" (all models) and "no region" (national): a selectbox shows None as unchosen
 
 
@@ -125,9 +125,9 @@ def save(scope: Scope, editing: dict | None, slots: dict) -> None:
             (slots.get(error.field) or st).error(text)
     except CampaignRefusedError as refused:
         st.session_state[STALE] = refused.key == "refused_stale"
-        st.error(ui.tr(refused.key))
         if st.session_state[STALE]:
-            st.button(ui.tr("reload_latest"), on_click=reload_latest, key="plan_reload_now", icon=":material/refresh:")
+            st.rerun()  # the page says so above the save button, with the reload button, until the user reloads
+        st.error(ui.tr(refused.key))
     else:
         ui.flash("success", ui.tr("plan_saved", name=markdown_text(plan.name.strip())))
         if overlaps:

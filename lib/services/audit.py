@@ -23,6 +23,15 @@ def record(conn: Connection, action: str, *, user_id: int | None = None, usernam
     ))
 
 
+def serialise_writes(conn: Connection) -> None:
+    """Hold the data-version row (on SQLite the database's write lock) until commit, before a check that decides a write:
+    the check then sees every write committed before, and no other audited write commits in between. SELECT … FOR UPDATE
+    cannot do this alone: SQLite ignores it, and no database locks a row that does not exist yet."""
+    held = conn.execute(update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version))
+    if held.rowcount == 0:
+        bump_data_version(conn)
+
+
 def bump_data_version(conn: Connection) -> None:
     """Tell every app server's caches that the data changed (inside the writing transaction)."""
     changed = conn.execute(update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1))

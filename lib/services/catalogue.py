@@ -159,6 +159,7 @@ def save_tiers(conn: Connection, scope: Scope, started_from: list[TierInput], ti
     errors = validate_tiers(tiers)
     if errors:
         raise InputInvalidError(errors)
+    audit.serialise_writes(conn)  # SQLite ignores the table's FOR UPDATE
     current = _tier_table(conn)
     if current != sorted(started_from, key=lambda tier: tier.min_growth) or {t.tier_id for t in tiers} != {t.tier_id for t in current}:
         raise RefusedError("catalogue_stale")

@@ -41,6 +41,7 @@ def _names(conn: Connection, adcodes: list[int]) -> str:
 def move_province(conn: Connection, scope: Scope, adcode: int, region_id: int, seen_region_id: int) -> dict[str, int]:
     """Put a province into another region (re-assigning its rows); how many rows of each kind moved (empty: nothing to do)."""
     require(scope, "manage_geography", "geo_not_allowed")
+    audit.serialise_writes(conn)  # SQLite ignores the FOR UPDATE below
     current = conn.execute(select(Province.region_id).where(Province.adcode == adcode).with_for_update()).scalar()
     if current is None:
         raise RefusedError("geo_missing")

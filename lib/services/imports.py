@@ -325,6 +325,7 @@ def commit(conn: Connection, scope: Scope, checked: Checked, filename: str) -> i
 def _write_batch(conn: Connection, scope: Scope, checked: Checked, filename: str) -> int:
     """The batch row, the undo rows, the updates and the inserts of a validated file; the batch id."""
     rows = checked.rows.astype({"channel_id": int, "region_key": int, "campaign_key": int})
+    audit.serialise_writes(conn)  # batches commit in id order, and each keeps the values the one before it wrote
     batch_id = conn.execute(insert(ImportBatch).values(kind=KIND, filename=filename[:255], user_id=scope.user_id,
                                                        created_at=now(), row_count=len(rows), status="committed")).inserted_primary_key[0]
     merged = rows.merge(_existing(conn, rows), on=list(KEY), how="left", suffixes=("", "_old"))
@@ -357,6 +358,7 @@ def _plain(values: list, names: tuple[str, ...] = FACT_FIELDS) -> list:
 def rollback(conn: Connection, scope: Scope, batch_id: int) -> None:
     """Undo the newest committed batch: restore the values it overwrote, delete the facts it added."""
     _require_importer(scope)
+    audit.serialise_writes(conn)  # one rollback of a batch, and none while another batch lands
     newest = conn.execute(select(func.max(ImportBatch.id)).where(ImportBatch.kind == KIND, ImportBatch.status == "committed")).scalar()
     if newest is None or batch_id != newest:
         raise ImportRejectedError("import_not_newest")

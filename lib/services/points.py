@@ -4,7 +4,7 @@ The rule (also in lib.queries.members): earn rows and positive adjusts are lots 
 were earned (Feb 29 → Feb 28; on its expiry day a lot is gone). Before anything is taken, the member's lots due by that
 day expire (an expire row for each lot's remainder). Redemptions and negative adjusts then take the oldest lots first.
 A member's balance never goes below zero: a larger redemption or deduction is refused and nothing is written.
-One transaction per action, the member row locked, an audit row.
+One transaction per action, writes serialised (audit.serialise_writes) before the balance is read, an audit row.
 """
 from __future__ import annotations
 
@@ -29,10 +29,12 @@ def expiry_of(earned_on: dt.date) -> dt.date:
 
 
 def _locked_member(conn: Connection, scope: Scope, member_id: int) -> dict:
-    """The member row, locked until commit; refused when absent, out of scope, or the role may not write points."""
+    """The member row, read once other writes are held off until commit; refused when absent, out of scope, or the role
+    may not write points."""
     require(scope, "manage_points", "points_not_allowed")
+    audit.serialise_writes(conn)
     row = conn.execute(select(Member.id, Member.region_id, Member.points_balance).where(
-        Member.id == member_id, scope.region_filter(Member.region_id)).with_for_update()).mappings().first()
+        Member.id == member_id, scope.region_filter(Member.region_id))).mappings().first()
     if row is None:
         raise RefusedError("points_member_missing")
     return dict(row)
@@ -125,12 +127,12 @@ def adjust(conn: Connection, scope: Scope, member_id: int, points: int, reason: 
 def expire_all_due(conn: Connection, day: dt.date) -> tuple[int, int]:
     """The nightly job: expire every member's lots due by a day; (members touched, points expired). Running it again
     writes nothing more."""
+    audit.serialise_writes(conn)
     due = conn.execute(select(PointsLedger.member_id).where(PointsLedger.lot_remaining > 0, PointsLedger.expires_on <= day)
                        .distinct().order_by(PointsLedger.member_id)).scalars().all()
     expired = 0
     for member_id in due:
-        member = conn.execute(select(Member.id, Member.region_id, Member.points_balance).where(Member.id == member_id)
-                              .with_for_update()).mappings().one()
+        member = conn.execute(select(Member.id, Member.region_id, Member.points_balance).where(Member.id == member_id)).mappings().one()
         expired += expire_due(conn, dict(member), day)
     if due:
         audit.record(conn, "points_expire_job", entity="points_ledger", detail={"day": day, "members": len(due), "points": expired})

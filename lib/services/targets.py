@@ -49,15 +49,14 @@ def _require_editor(scope: Scope, region_id: int | None) -> None:
         raise TargetsRefusedError("targets_not_allowed")
 
 
-def month_table(conn: Connection, scope: Scope, month: dt.date, region_id: int | None, lock: bool = False) -> pd.DataFrame:
-    """One row per active channel with its targets for the month (NaN where none is set), for the roles that set them;
-    `lock` holds the rows until commit."""
+def month_table(conn: Connection, scope: Scope, month: dt.date, region_id: int | None) -> pd.DataFrame:
+    """One row per active channel with its targets for the month (NaN where none is set), for the roles that set them."""
     _require_editor(scope, region_id)
     channels = pd.DataFrame(conn.execute(select(Channel.id.label("channel_id"), Channel.name_zh, Channel.name_en)
                                          .where(Channel.active).order_by(Channel.sort_order)).mappings().all())
     query = select(ChannelTarget.channel_id, ChannelTarget.metric, ChannelTarget.target_value).where(
         ChannelTarget.month == month, ChannelTarget.metric.in_(EDITABLE), _region_clause(region_id))
-    stored = pd.DataFrame(conn.execute(query.with_for_update() if lock else query).mappings().all(),
+    stored = pd.DataFrame(conn.execute(query).mappings().all(),
                           columns=["channel_id", "metric", "target_value"])
     wide = stored.pivot_table(index="channel_id", columns="metric", values="target_value", aggfunc="sum") if not stored.empty \
         else pd.DataFrame(index=pd.Index([], name="channel_id"))
@@ -101,7 +100,8 @@ def save(conn: Connection, scope: Scope, month: dt.date, region_id: int | None, 
     errors = validate(edited)
     if errors:
         raise TargetsRefusedError("targets_invalid", errors, count=len(errors))
-    current = _cells(month_table(conn, scope, month, region_id, lock=True))  # a concurrent save waits, then sees ours
+    audit.serialise_writes(conn)  # a concurrent save waits, then sees ours (new cells included)
+    current = _cells(month_table(conn, scope, month, region_id))
     if current != _cells(started_from):
         raise TargetsRefusedError("targets_stale")
     changes = {cell: value for cell, value in _cells(edited).items() if current.get(cell) != value}

@@ -90,6 +90,7 @@ def record_login_success(conn: Connection, username: str) -> None:
 
 def record_login_failure(conn: Connection, username: str) -> bool:
     """Count one failed login (audited); lock the account at the limit. True when it is now locked."""
+    audit.serialise_writes(conn)  # failures arriving at once on several servers are each counted
     user = conn.execute(select(AppUser.id, AppUser.failed_attempts, AppUser.locked_until)
                         .where(AppUser.username == username)).first()
     if user is None:

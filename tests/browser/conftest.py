@@ -8,9 +8,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,24 +62,21 @@ def chromium_path() -> str:
     """Debian's Chromium; under CI a missing browser fails the run instead of skipping."""
     if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
         return CHROMIUM
-    reason = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium fonts-noto-cjk)"
+    missing(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium fonts-noto-cjk)")
+
+
+def missing(reason: str) -> None:
+    """Something a browser test needs is not there: skip with the reason, or fail under CI."""
     if os.environ.get("CI") == "true":
         pytest.fail(reason)
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def app_url(database_url: str) -> Iterator[str]:
-    """Base URL of a `streamlit run Home.py` serving the seeded test database."""
-    with serve(database_url) as url:
-        yield url
-
-
 @contextmanager
-def serve(database_url: str) -> Iterator[str]:
-    """Base URL of a `streamlit run Home.py` on a free local port serving a database, stopped afterwards."""
+def serve(database_url: str, **settings: str) -> Iterator[str]:
+    """Run `streamlit run Home.py` on a free port against a database (with extra settings as environment); its base URL."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **settings}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "Home.py"), "--server.port", str(port),
          "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
@@ -93,6 +91,13 @@ def serve(database_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def app_url(database_url: str) -> Iterator[str]:
+    """Base URL of a `streamlit run Home.py` serving the seeded test database."""
+    with serve(database_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def browser(chromium_path: str):
     """A headless Chromium driven by Playwright."""
     from playwright.sync_api import sync_playwright
@@ -104,11 +109,23 @@ def browser(chromium_path: str):
 
 
 @pytest.fixture
-def page(browser):
+def new_page(browser) -> Iterator[Callable[[], Any]]:
+    """Opens fresh browser pages, each in its own context (own cookies) with a desktop-sized viewport; all closed afterwards."""
+    contexts = []
+
+    def open_page() -> Any:
+        contexts.append(browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN"))
+        return contexts[-1].new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
     """A fresh browser page (own cookies) with a desktop-sized viewport."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
-    yield context.new_page()
-    context.close()
+    return new_page()
 
 
 @pytest.fixture(scope="session")
