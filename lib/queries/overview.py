@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Connection, Integer, and_, func, select, u
 from lib.formatting import ratio
 from lib.models import AppSetting, Campaign, Channel, ChannelDaily, ChannelTarget, Member, PointsLedger
 from lib.scope import Scope
-from lib.sqlfuncs import year_month
+from lib.sqlfuncs import among, year_month
 
 FACT_COLUMNS = ("spend", "impressions", "clicks", "leads", "valid_leads", "orders", "gmv")  # summed facts
 TARGET_METRICS = ("spend", "leads", "valid_leads", "orders")  # additive targets; ratios derive from them
@@ -53,7 +53,7 @@ def fact_totals(conn: Connection, scope: Scope, start: dt.date, end: dt.date) ->
 def _target_region_filter(scope: Scope, region_ids: tuple[int, ...] = ()) -> ColumnElement[bool]:
     """National target rows for HQ roles, the region's own rows for regional staff; the chosen regions' rows when narrowed."""
     if region_ids:
-        return and_(ChannelTarget.region_id.in_(region_ids), scope.region_filter(ChannelTarget.region_id))
+        return and_(among(ChannelTarget.region_id, region_ids), scope.region_filter(ChannelTarget.region_id))
     return ChannelTarget.region_id.is_(None) if scope.sees_all_regions else scope.region_filter(ChannelTarget.region_id)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, func, select
 
 from lib.models import AppSetting, AppUser, AuditLog, DataVersion, ImportBatch, Region
 from lib.scope import Scope
+from lib.sqlfuncs import equals
 
 AUDIT_PAGE_ROWS = 2_000  # most rows the audit page shows at once (newest first)
 SEEDING_MARKER = "seeding_in_progress"  # app_setting present while demo data is being generated (or was cut off)
@@ -51,9 +52,9 @@ def audit_entries(conn: Connection, scope: Scope, since: dt.datetime, action: st
         return pd.DataFrame(columns=columns)
     query = select(*[getattr(AuditLog, name) for name in columns]).where(AuditLog.at >= since)
     if action:
-        query = query.where(AuditLog.action == action)
+        query = query.where(equals(AuditLog.action, action))
     if username:
-        query = query.where(AuditLog.username == username.strip().lower())
+        query = query.where(equals(AuditLog.username, username.strip().lower()))
     rows = conn.execute(query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(AUDIT_PAGE_ROWS)).all()
     return pd.DataFrame(rows, columns=columns)
 
