@@ -250,7 +250,7 @@ def budget_vs_spend(conn: Connection, scope: Scope, campaign_id: int, today: dt.
     query = (select(Channel.code.label("channel"), Channel.name_zh, Channel.name_en, lines.c.amount.label("planned"),
                     spent.c.spent)
              .outerjoin(lines, lines.c.channel_id == Channel.id).outerjoin(spent, spent.c.channel_id == Channel.id)
-             .where(exists().where(equals(Campaign.id, campaign_id), visible(scope)),
+             .where(select(Campaign.id).where(equals(Campaign.id, campaign_id), visible(scope)).exists(),
                     lines.c.amount.is_not(None) | spent.c.spent.is_not(None))
              .order_by(Channel.sort_order))
     frame = _frame(conn, query, ["channel", "name_zh", "name_en", "planned", "spent"])
@@ -265,7 +265,7 @@ def status_history(conn: Connection, scope: Scope, campaign_id: int) -> pd.DataF
                     AppUser.display_name.label("changed_by"), CampaignStatusChange.comment)
              .outerjoin(AppUser, AppUser.id == CampaignStatusChange.changed_by)
              .where(equals(CampaignStatusChange.campaign_id, campaign_id),
-                    exists().where(equals(Campaign.id, campaign_id), visible(scope)))
+                    select(Campaign.id).where(equals(Campaign.id, campaign_id), visible(scope)).exists())
              .order_by(CampaignStatusChange.changed_at, CampaignStatusChange.id))
     return _frame(conn, query, ["changed_at", "from_status", "to_status", "changed_by", "comment"])
 
@@ -274,7 +274,7 @@ def audit_trail(conn: Connection, scope: Scope, campaign_id: int) -> pd.DataFram
     """Every audited change of the campaign, newest first."""
     query = (select(AuditLog.at, AuditLog.username, AuditLog.action, AuditLog.detail)
              .where(AuditLog.entity == "campaign", AuditLog.entity_id == str(campaign_id),
-                    exists().where(equals(Campaign.id, campaign_id), visible(scope)))
+                    select(Campaign.id).where(equals(Campaign.id, campaign_id), visible(scope)).exists())
              .order_by(AuditLog.at.desc(), AuditLog.id.desc()))
     return _frame(conn, query, ["at", "username", "action", "detail"])
 
