@@ -59,9 +59,9 @@ class ChannelFilter:
 
 
 def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
-    """The span of the same length that ends the day before `start`."""
-    length = end - start
-    return start - length - dt.timedelta(days=1), start - dt.timedelta(days=1)
+    """The span of the same length that ends the day before `start` (cut at the first day there is)."""
+    before = min(end - start + dt.timedelta(days=1), start - dt.date.min)
+    return start - before, start - dt.timedelta(days=1) if start > dt.date.min else start
 
 
 def _facts_query(scope: Scope, flt: ChannelFilter, *group_by: ColumnElement) -> Select:
