@@ -12,7 +12,7 @@ from lib.scope import Scope
 from lib.services import audit
 from lib.sqlfuncs import equals
 
-INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # control characters (tab and line breaks
+INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")  # control characters (tab and line breaks
 # allowed) and lone surrogates: nobody types them, they print as nothing, and PostgreSQL refuses NUL
 
 
