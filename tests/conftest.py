@@ -5,6 +5,7 @@ import os
 import secrets
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, MetaData
 
 from lib.clock import today
@@ -13,6 +14,18 @@ from lib.db import get_engine, make_engine
 TEST_SEED = 7  # seed of the test fixture's demo data
 TODAY = today()  # the fixture's data runs up to today (business time zone), like the app's
 os.environ.setdefault("COOKIE_KEY", secrets.token_urlsafe(32))  # a shared database needs a configured key
+HOSTILE_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "60"))  # hostile inputs per property (tests/unit/test_hostile_input.py)
+settings.register_profile("hostile", derandomize=True, deadline=None, max_examples=HOSTILE_EXAMPLES, database=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.load_profile("hostile")  # the same examples on every run and machine, however slow the database
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line saying how many hostile inputs the property tests tried."""
+    from tests.hostile import TRIED
+
+    if TRIED:
+        terminalreporter.write_line(f"hostile inputs tried: {sum(TRIED.values())} in {len(TRIED)} properties")
 
 
 def drop_everything(engine: Engine) -> None:
