@@ -14,7 +14,7 @@ from lib.db import get_engine, make_engine
 TEST_SEED = 7  # seed of the test fixture's demo data
 TODAY = today()  # the fixture's data runs up to today (business time zone), like the app's
 os.environ.setdefault("COOKIE_KEY", secrets.token_urlsafe(32))  # a shared database needs a configured key
-HOSTILE_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "30"))  # hostile inputs per property (tests/unit/test_hostile_input.py)
+HOSTILE_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "50"))  # hostile inputs per property (tests/unit/test_hostile_input.py)
 settings.register_profile("hostile", derandomize=True, deadline=None, max_examples=HOSTILE_EXAMPLES, database=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 settings.load_profile("hostile")  # the same examples on every run and machine, however slow the database
