@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from lib.formatting import markdown_text
 from lib.i18n import t
-from lib.models import AppUser, Campaign, Member, PointsLedger
+from lib.models import AppUser, Campaign, Dealer, Member, PointsLedger
 from lib.services import campaigns
 from tests.app.conftest import click, sign_in
 from tests.app.test_calendar_pages import PASSWORDS, fill_plan, open_page
@@ -138,3 +138,17 @@ def test_a_current_password_too_long_to_check_is_wrong(app):
     app.text_input(key="repeat_password").input("Kettle-Orbit-Lantern-42")
     click(app, t("change_password"))
     assert [error.value for error in app.error] == [t("password_wrong")]
+
+
+def test_hostile_coordinates_are_refused_and_nothing_is_saved(app, engine):
+    open_page(app, "admin", "pages/region_admin.py")
+    with engine.connect() as conn:
+        dealer = conn.execute(select(Dealer.id, Dealer.lat, Dealer.lon).order_by(Dealer.id)).first()
+    app.selectbox(key="geo_dealer").set_value(dealer.id).run()
+    for lat, lon in [(1e308, -1e308), (-91.0, 181.0), (0.0, 0.0), (1e-300, 120.0)]:
+        app.number_input(key=f"geo_lat_{dealer.id}").set_value(lat)
+        app.number_input(key=f"geo_lon_{dealer.id}").set_value(lon)
+        click(app, t("geo_dealer_save"))
+        assert [error.value for error in app.error] == [t("geo_outside_china")], (lat, lon)
+    with engine.connect() as conn:
+        assert tuple(conn.execute(select(Dealer.lat, Dealer.lon).where(Dealer.id == dealer.id)).one()) == (dealer.lat, dealer.lon)
