@@ -849,6 +849,15 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "action_user_update": ("修改用户", "User edited"),
     "action_password_reset": ("重置密码", "Password reset"),
     "action_user_unlock": ("解除锁定", "Account unlocked"),
+    # hostile input: what the checks say about text, numbers and links nobody should type
+    "err_invisible": ("含有不可见的控制字符，请删除后再保存。", "Contains invisible control characters; remove them and save again."),
+    "err_not_a_number": ("请填写一个有效的数字。", "Enter a valid number."),
+    "user_text_invisible": ("姓名或邮箱含有不可见的控制字符，请删除后再保存。",
+                            "The name or e-mail contains invisible control characters; remove them and save again."),
+    "email_too_long": ("邮箱最多 {max} 个字符。", "The e-mail address can have at most {max} characters."),
+    "password_too_long": ("密码最长 {n} 字节（约 {n} 个英文字符或 {zh} 个汉字），且不能含控制字符。",
+                          "The password can be at most {n} bytes long (about {n} Latin letters or {zh} Chinese characters), "
+                          "without control characters."),
 }
 
 

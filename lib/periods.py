@@ -53,5 +53,7 @@ class DaySpan:
 
     @property
     def until(self) -> dt.datetime:
-        """The moment after the period's last day."""
+        """The moment after the period's last day (the last moment there is, for a period ending on the last day there is)."""
+        if self.end >= dt.date.max:
+            return dt.datetime.max
         return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time())

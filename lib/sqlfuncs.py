@@ -1,12 +1,45 @@
 """The one place for dialect-specific SQL: portable functions compiled per database."""
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
+from numbers import Integral
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import BigInteger, ColumnElement, Integer, String, false
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+
+INT32_RANGE = (-2**31, 2**31 - 1)  # what an Integer column holds (PostgreSQL integer, MySQL INT)
+INT64_RANGE = (-2**63, 2**63 - 1)  # what a BigInteger column holds
+
+
+def holdable(column: ColumnElement, value: object) -> bool:
+    """Whether a column could hold the value, so comparing them is safe on every database: a whole number within an integer
+    column's width, text without NUL in a text column (PostgreSQL refuses either otherwise); other columns take anything."""
+    if isinstance(column.type, Integer):
+        low, high = INT64_RANGE if isinstance(column.type, BigInteger) else INT32_RANGE
+        whole = isinstance(value, Integral) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
+        return whole and not isinstance(value, bool) and low <= value <= high
+    if isinstance(column.type, String):
+        return isinstance(value, str) and "\x00" not in value
+    return True
+
+
+def equals(column: ColumnElement, value: object) -> ColumnElement[bool]:
+    """column = value, or false when no row can hold the value (an id beyond the column's range, text with NUL)."""
+    return column == value if holdable(column, value) else false()
+
+
+def contains(column: ColumnElement, text: str) -> ColumnElement[bool]:
+    """The column contains the text, ignoring case, with % and _ matched as characters; false when no row can hold it."""
+    return column.icontains(text, autoescape=True) if holdable(column, text) else false()
+
+
+def among(column: ColumnElement, values: Iterable[object]) -> ColumnElement[bool]:
+    """column IN values, leaving out the values no row can hold (they match nothing; none left matches nothing)."""
+    return column.in_([value for value in values if holdable(column, value)])
 
 
 class year_month(FunctionElement):  # noqa: N801 - reads like the SQL function it is

@@ -28,6 +28,7 @@ LANG_KEY = "lang"  # session-state key of the chosen language
 GATE_KEY = "entered_through_home"  # True only while Home.py (login gate, navigation) runs the page
 VERSION_KEY = "data_version"  # the data version read once per run by Home.py, keying every cached load
 FLASH_KEY = "flash_messages"  # session-state key of messages to show after the next rerun or page switch
+URL_NUMBER_DIGITS = 9  # an id or year in a link has at most this many digits (every id fits the 32-bit columns)
 _QUERIES: dict[str, Callable[..., Any]] = {}  # registered query functions by dotted name
 _SEED_LOCK = threading.Lock()  # guards _SEEDING: one first-start seeding per process, however many sessions arrive
 _SEEDING: dict[str, Any] = {"thread": None, "done": 0.0, "error": None}  # the background seeding and its progress
@@ -58,6 +59,13 @@ def lang() -> str:
 def tr(key: str, **params: object) -> str:
     """A label in the session's language."""
     return t(key, lang(), **params)
+
+
+def whole_number(raw: str | None) -> int | None:
+    """The whole number a URL parameter spells in ASCII digits (at most URL_NUMBER_DIGITS of them), else None."""
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > URL_NUMBER_DIGITS:
+        return None
+    return int(raw)
 
 
 def labelled(prefix: str, codes: tuple[str, ...] | list[str]) -> dict[str, str]:

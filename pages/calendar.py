@@ -28,10 +28,10 @@ def chosen_year() -> int:
     """The year from the URL (?year=2026) if it is a sensible one, else this year; a bad value is said so."""
     years = sorted(set(options["years"]) | {today.year, today.year + 1})
     requested = st.query_params.get("year")
-    if requested is not None and (not requested.isdigit() or int(requested) not in years):
-        st.warning(ui.tr("bad_year_param", value=requested[:12], first=years[0], last=years[-1]))
+    if requested is not None and ui.whole_number(requested) not in years:
+        st.warning(ui.tr("bad_year_param", value=formatting.markdown_text(requested[:12]), first=years[0], last=years[-1]))
         requested = None
-    default = int(requested) if requested else today.year
+    default = ui.whole_number(requested) or today.year
     year = st.selectbox(ui.tr("filter_year"), years, index=years.index(default), key="calendar_year")
     st.query_params["year"] = str(year)
     return year

@@ -21,9 +21,9 @@ def requested_id(choices: pd.DataFrame) -> int | None:
     raw = st.query_params.get("id")
     if raw is None:
         return None
-    if raw.isdigit() and int(raw) in set(choices["id"]):
-        return int(raw)
-    st.warning(ui.tr("campaign_not_found", value=raw[:12]))
+    if ui.whole_number(raw) in set(choices["id"]):
+        return ui.whole_number(raw)
+    st.warning(ui.tr("campaign_not_found", value=markdown_text(raw[:12])))
     return None
 
 

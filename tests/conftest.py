@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -20,6 +21,18 @@ os.environ.setdefault("COOKIE_KEY", secrets.token_urlsafe(32))  # a shared datab
 os.environ.setdefault("PII_HASH_KEY", secrets.token_urlsafe(32))  # and so do its personal-data hashes
 OUTAGE_POSTGRES_URL = os.environ.get("FAULTS_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")  # when the
 # session database is SQLite, the PostgreSQL database the outage tests seed (its tables are dropped first)
+HOSTILE_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "50"))  # hostile inputs per property (tests/unit/test_hostile_input.py)
+settings.register_profile("hostile", derandomize=True, deadline=None, max_examples=HOSTILE_EXAMPLES, database=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.load_profile("hostile")  # the same examples on every run and machine, however slow the database
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line saying how many hostile inputs the property tests tried."""
+    from tests.hostile import TRIED
+
+    if TRIED:
+        terminalreporter.write_line(f"hostile inputs tried: {sum(TRIED.values())} in {len(TRIED)} properties")
 
 
 def drop_everything(engine: Engine) -> None:

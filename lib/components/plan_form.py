@@ -27,10 +27,10 @@ def requested() -> tuple[str, int | None]:
     """('edit', id), ('copy', id) or ('new', None) from the URL; a malformed id is said so."""
     for param, mode in (("id", "edit"), ("copy", "copy")):
         raw = st.query_params.get(param)
-        if raw is not None and raw.isdigit():
-            return mode, int(raw)
+        if ui.whole_number(raw) is not None:
+            return mode, ui.whole_number(raw)
         if raw is not None:
-            st.warning(ui.tr("campaign_not_found", value=raw[:12]))
+            st.warning(ui.tr("campaign_not_found", value=markdown_text(raw[:12])))
     return "new", None
 
 

@@ -31,6 +31,7 @@ from lib.models import (
 from lib.nodes import nodes_for_year
 from lib.periods import month_span
 from lib.scope import Scope
+from lib.sqlfuncs import among, equals
 
 NATIONAL = 0  # the reach filter's value for national campaigns (region ids are positive)
 ACTUAL_FACTS = ("spend", "impressions", "leads", "valid_leads", "orders")  # summed per campaign
@@ -78,19 +79,19 @@ def _filtered_ids(scope: Scope, flt: CalendarFilter) -> Select:
     query = select(Campaign.id).where(
         visible(scope), Campaign.start_date <= dt.date(flt.year, 12, 31), Campaign.end_date >= dt.date(flt.year, 1, 1))
     if flt.types:
-        query = query.where(Campaign.type.in_(flt.types))
+        query = query.where(among(Campaign.type, flt.types))
     if flt.model_ids:
-        query = query.where(Campaign.model_id.in_(flt.model_ids))
+        query = query.where(among(Campaign.model_id, flt.model_ids))
     if flt.statuses:
-        query = query.where(Campaign.status.in_(flt.statuses))
+        query = query.where(among(Campaign.status, flt.statuses))
     if flt.owner_ids:
-        query = query.where(Campaign.owner_id.in_(flt.owner_ids))
+        query = query.where(among(Campaign.owner_id, flt.owner_ids))
     if flt.reaches:
         regions = [reach for reach in flt.reaches if reach != NATIONAL]
-        query = query.where(or_(Campaign.region_id.in_(regions), Campaign.region_id.is_(None) if NATIONAL in flt.reaches else false()))
+        query = query.where(or_(among(Campaign.region_id, regions), Campaign.region_id.is_(None) if NATIONAL in flt.reaches else false()))
     if flt.channel_ids:
         query = query.where(exists().where(CampaignBudgetLine.campaign_id == Campaign.id,
-                                           CampaignBudgetLine.channel_id.in_(flt.channel_ids)))
+                                           among(CampaignBudgetLine.channel_id, flt.channel_ids)))
     return query
 
 
@@ -198,25 +199,25 @@ def campaign_detail(conn: Connection, scope: Scope, campaign_id: int) -> dict | 
     """One visible campaign with its phases, budget lines and KPI targets (None if absent or out of scope)."""
     row = conn.execute(_campaign_select(scope).add_columns(
         Campaign.notes, Campaign.reject_reason, Campaign.review_text, Campaign.created_at, Campaign.updated_at)
-        .where(Campaign.id == campaign_id, visible(scope))).mappings().one_or_none()
+        .where(equals(Campaign.id, campaign_id), visible(scope))).mappings().one_or_none()
     if row is None:
         return None
     detail = dict(row)
     detail["budget_total"] = float(detail["budget_total"])
     detail["phases"] = [dict(phase) for phase in conn.execute(
         select(CampaignPhase.phase, CampaignPhase.start_date, CampaignPhase.end_date)
-        .where(CampaignPhase.campaign_id == campaign_id).order_by(CampaignPhase.start_date)).mappings()]
+        .where(equals(CampaignPhase.campaign_id, campaign_id)).order_by(CampaignPhase.start_date)).mappings()]
     detail["budget_lines"] = {channel_id: float(amount) for channel_id, amount in conn.execute(
-        select(CampaignBudgetLine.channel_id, CampaignBudgetLine.amount).where(CampaignBudgetLine.campaign_id == campaign_id))}
+        select(CampaignBudgetLine.channel_id, CampaignBudgetLine.amount).where(equals(CampaignBudgetLine.campaign_id, campaign_id)))}
     detail["kpi_targets"] = {metric: float(value) for metric, value in conn.execute(
-        select(CampaignKpiTarget.metric, CampaignKpiTarget.target_value).where(CampaignKpiTarget.campaign_id == campaign_id))}
+        select(CampaignKpiTarget.metric, CampaignKpiTarget.target_value).where(equals(CampaignKpiTarget.campaign_id, campaign_id)))}
     return detail
 
 
 def campaign_actuals(conn: Connection, scope: Scope, campaign_id: int, today: dt.date) -> dict[str, float]:
     """Sums of the channel facts attributed to a campaign up to today, within the scope."""
     row = conn.execute(select(*[func.coalesce(func.sum(getattr(ChannelDaily, name)), 0).label(name) for name in ACTUAL_FACTS])
-                       .where(ChannelDaily.campaign_id == campaign_id, ChannelDaily.day <= today,
+                       .where(equals(ChannelDaily.campaign_id, campaign_id), ChannelDaily.day <= today,
                               scope.region_filter(ChannelDaily.region_id))).one()
     return {name: float(value) for name, value in row._mapping.items()}
 
@@ -242,14 +243,14 @@ def plan_vs_actual(conn: Connection, scope: Scope, campaign_id: int, today: dt.d
 def budget_vs_spend(conn: Connection, scope: Scope, campaign_id: int, today: dt.date) -> pd.DataFrame:
     """Per channel of the plan or with attributed spend: the budget line, the spend so far and the share used."""
     spent = (select(ChannelDaily.channel_id, func.sum(ChannelDaily.spend).label("spent"))
-             .where(ChannelDaily.campaign_id == campaign_id, ChannelDaily.day <= today, scope.region_filter(ChannelDaily.region_id))
+             .where(equals(ChannelDaily.campaign_id, campaign_id), ChannelDaily.day <= today, scope.region_filter(ChannelDaily.region_id))
              .group_by(ChannelDaily.channel_id).subquery())
     lines = select(CampaignBudgetLine.channel_id, CampaignBudgetLine.amount).where(
-        CampaignBudgetLine.campaign_id == campaign_id).subquery()
+        equals(CampaignBudgetLine.campaign_id, campaign_id)).subquery()
     query = (select(Channel.code.label("channel"), Channel.name_zh, Channel.name_en, lines.c.amount.label("planned"),
                     spent.c.spent)
              .outerjoin(lines, lines.c.channel_id == Channel.id).outerjoin(spent, spent.c.channel_id == Channel.id)
-             .where(exists().where(Campaign.id == campaign_id, visible(scope)),
+             .where(select(Campaign.id).where(equals(Campaign.id, campaign_id), visible(scope)).exists(),
                     lines.c.amount.is_not(None) | spent.c.spent.is_not(None))
              .order_by(Channel.sort_order))
     frame = _frame(conn, query, ["channel", "name_zh", "name_en", "planned", "spent"])
@@ -263,8 +264,8 @@ def status_history(conn: Connection, scope: Scope, campaign_id: int) -> pd.DataF
     query = (select(CampaignStatusChange.changed_at, CampaignStatusChange.from_status, CampaignStatusChange.to_status,
                     AppUser.display_name.label("changed_by"), CampaignStatusChange.comment)
              .outerjoin(AppUser, AppUser.id == CampaignStatusChange.changed_by)
-             .where(CampaignStatusChange.campaign_id == campaign_id,
-                    exists().where(Campaign.id == campaign_id, visible(scope)))
+             .where(equals(CampaignStatusChange.campaign_id, campaign_id),
+                    select(Campaign.id).where(equals(Campaign.id, campaign_id), visible(scope)).exists())
              .order_by(CampaignStatusChange.changed_at, CampaignStatusChange.id))
     return _frame(conn, query, ["changed_at", "from_status", "to_status", "changed_by", "comment"])
 
@@ -273,7 +274,7 @@ def audit_trail(conn: Connection, scope: Scope, campaign_id: int) -> pd.DataFram
     """Every audited change of the campaign, newest first."""
     query = (select(AuditLog.at, AuditLog.username, AuditLog.action, AuditLog.detail)
              .where(AuditLog.entity == "campaign", AuditLog.entity_id == str(campaign_id),
-                    exists().where(Campaign.id == campaign_id, visible(scope)))
+                    select(Campaign.id).where(equals(Campaign.id, campaign_id), visible(scope)).exists())
              .order_by(AuditLog.at.desc(), AuditLog.id.desc()))
     return _frame(conn, query, ["at", "username", "action", "detail"])
 

@@ -23,7 +23,7 @@ from lib.models import Campaign, Channel, ChannelDaily
 from lib.queries.overview import same_day_last_year, targets_by_channel
 from lib.periods import month_span
 from lib.scope import Scope
-from lib.sqlfuncs import week_start, year_month
+from lib.sqlfuncs import among, week_start, year_month
 
 SUMMED = ("spend", "impressions", "clicks", "leads", "valid_leads", "orders", "gmv")  # additive facts
 RATIOS = {  # ratio -> (numerator, denominator, multiplier)
@@ -59,9 +59,9 @@ class ChannelFilter:
 
 
 def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
-    """The span of the same length that ends the day before `start`."""
-    length = end - start
-    return start - length - dt.timedelta(days=1), start - dt.timedelta(days=1)
+    """The span of the same length that ends the day before `start` (cut at the first day there is)."""
+    before = min(end - start + dt.timedelta(days=1), start - dt.date.min)
+    return start - before, start - dt.timedelta(days=1) if start > dt.date.min else start
 
 
 def _facts_query(scope: Scope, flt: ChannelFilter, *group_by: ColumnElement) -> Select:
@@ -69,11 +69,11 @@ def _facts_query(scope: Scope, flt: ChannelFilter, *group_by: ColumnElement) -> 
     query = select(*group_by, *[func.coalesce(func.sum(getattr(ChannelDaily, name)), 0).label(name) for name in SUMMED]).where(
         ChannelDaily.day.between(flt.start, flt.end), scope.region_filter(ChannelDaily.region_id))
     if flt.region_ids:
-        query = query.where(ChannelDaily.region_id.in_(flt.region_ids))
+        query = query.where(among(ChannelDaily.region_id, flt.region_ids))
     if flt.campaign_ids:
-        query = query.where(ChannelDaily.campaign_id.in_(flt.campaign_ids))
+        query = query.where(among(ChannelDaily.campaign_id, flt.campaign_ids))
     if flt.model_ids:
-        query = query.join(Campaign, Campaign.id == ChannelDaily.campaign_id).where(Campaign.model_id.in_(flt.model_ids))
+        query = query.join(Campaign, Campaign.id == ChannelDaily.campaign_id).where(among(Campaign.model_id, flt.model_ids))
     return query.group_by(*group_by) if group_by else query
 
 

@@ -26,7 +26,7 @@ from lib.models import ChannelDaily, City, Dealer, Lead, Member, Province, Regio
 from lib.queries.funnel import reached
 from lib.periods import DaySpan
 from lib.scope import Scope
-from lib.sqlfuncs import year_month
+from lib.sqlfuncs import among, equals, year_month
 
 METRICS = ("leads", "valid_rate", "orders", "lead_to_order", "cpl", "members", "dealers")  # what the map can colour by
 JUDGED = {"valid_rate": True, "lead_to_order": True, "cpl": False}  # metric -> higher is better (others: volumes)
@@ -59,9 +59,9 @@ def _place_clauses(scope: Scope, flt: MapFilter, region: ColumnElement, province
     """Scope, region and province narrowing on a table's region and province columns."""
     clauses = [scope.region_filter(region)]
     if flt.region_ids:
-        clauses.append(region.in_(flt.region_ids))
+        clauses.append(among(region, flt.region_ids))
     if flt.province_adcodes:
-        clauses.append(province.in_(flt.province_adcodes))
+        clauses.append(among(province, flt.province_adcodes))
     return clauses
 
 
@@ -69,9 +69,9 @@ def _dealer_clauses(scope: Scope, flt: MapFilter) -> list[ColumnElement[bool]]:
     """The dealers the map shows: scope, place, city tier and grade."""
     clauses = _place_clauses(scope, flt, Dealer.region_id, Dealer.province_adcode)
     if flt.city_tiers:
-        clauses.append(Dealer.city_id.in_(select(City.id).where(City.tier.in_(flt.city_tiers))))
+        clauses.append(Dealer.city_id.in_(select(City.id).where(among(City.tier, flt.city_tiers))))
     if flt.grades:
-        clauses.append(Dealer.grade.in_(flt.grades))
+        clauses.append(among(Dealer.grade, flt.grades))
     return clauses
 
 
@@ -85,7 +85,7 @@ def _lead_clauses(scope: Scope, flt: MapFilter) -> list[ColumnElement[bool]]:
     clauses = [*_place_clauses(scope, flt, Lead.region_id, Lead.province_adcode), Lead.created_at >= flt.since,
                Lead.created_at < flt.until, *_of_chosen_dealers(Lead.dealer_id, scope, flt)]
     if flt.model_ids:
-        clauses.append(Lead.model_id.in_(flt.model_ids))
+        clauses.append(among(Lead.model_id, flt.model_ids))
     return clauses
 
 
@@ -225,7 +225,7 @@ def dealer_monthly(conn: Connection, scope: Scope, dealer_id: int, end: dt.date,
     """A dealer's leads received and orders placed per month, for the twelve months ending with `end`'s month."""
     first = (pd.Timestamp(end.replace(day=1)) - pd.DateOffset(months=TREND_MONTHS - 1)).to_pydatetime()
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
-    mine = [scope.region_filter(Lead.region_id), Lead.dealer_id == dealer_id, *([Lead.model_id.in_(model_ids)] if model_ids else [])]
+    mine = [scope.region_filter(Lead.region_id), equals(Lead.dealer_id, dealer_id), *([among(Lead.model_id, model_ids)] if model_ids else [])]
     series = {}
     for name, stamp in (("leads", Lead.created_at), ("orders", Lead.order_at)):
         month = year_month(stamp).label("month")
@@ -246,11 +246,11 @@ def _response_summary(histogram: pd.DataFrame, unanswered: int) -> dict[str, flo
 
 def response_times(conn: Connection, scope: Scope, flt: MapFilter, dealer_id: int) -> dict[str, dict[str, float | None]]:
     """First-response times of the leads dispatched to a dealer in the period, and of its region's (same narrowing)."""
-    region_id = conn.execute(select(Dealer.region_id).where(Dealer.id == dealer_id, scope.region_filter(Dealer.region_id))).scalar()
+    region_id = conn.execute(select(Dealer.region_id).where(equals(Dealer.id, dealer_id), scope.region_filter(Dealer.region_id))).scalar()
     if region_id is None:
         return {}
     summaries = {}
-    for name, clause in (("dealer", Lead.dealer_id == dealer_id), ("region", Lead.region_id == region_id)):
+    for name, clause in (("dealer", equals(Lead.dealer_id, dealer_id)), ("region", Lead.region_id == region_id)):
         where = [*_lead_clauses(scope, flt), clause]
         histogram = _frame(conn, select(Lead.first_response_minutes.label("minutes"), func.count().label("leads"))
                            .where(*where, Lead.first_response_minutes.is_not(None)).group_by(Lead.first_response_minutes),

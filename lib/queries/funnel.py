@@ -21,7 +21,7 @@ from lib.metrics import weighted_quantile
 from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Province, Region, VehicleModel
 from lib.periods import DaySpan
 from lib.scope import Scope
-from lib.sqlfuncs import hours_between, year_month
+from lib.sqlfuncs import among, hours_between, year_month
 
 STAGE_COLUMNS = {"lead": Lead.created_at, "valid": Lead.valid_at, "visit": Lead.visit_at, "test_drive": Lead.test_drive_at,
                  "order": Lead.order_at, "delivery": Lead.delivery_at}  # stage -> its timestamp, in funnel order
@@ -54,7 +54,7 @@ def _narrowing(scope: Scope, flt: FunnelFilter) -> list[ColumnElement[bool]]:
                            (Lead.province_adcode, flt.province_adcodes), (Lead.model_id, flt.model_ids),
                            (Lead.dealer_id, flt.dealer_ids), (Lead.grade, flt.grades), (Lead.campaign_id, flt.campaign_ids)):
         if chosen:
-            clauses.append(column.in_(chosen))
+            clauses.append(among(column, chosen))
     return clauses
 
 

@@ -22,7 +22,7 @@ from lib.models import Campaign, Member, MemberTier, PointsLedger, PointsRule, R
 from lib.periods import DaySpan
 from lib.queries.overview import active_members, outstanding_points_on, point_value_cny, points_budget_cny
 from lib.scope import Scope
-from lib.sqlfuncs import year_month
+from lib.sqlfuncs import equals, year_month
 
 FLOW_KINDS = ("earn", "redeem", "expire", "adjust")  # ledger kinds, the monthly flow's columns
 EXPIRY_WINDOWS = (30, 60, 90)  # days ahead for the "expiring soon" figures
@@ -134,7 +134,7 @@ LEDGER_PAGE_SIZE = 50  # ledger rows shown per page of a member's lookup
 def find_member(conn: Connection, scope: Scope, member_no: str | None = None, phone_hash: str | None = None) -> dict | None:
     """One member of the scope by member number (exact), or the newest by the stored hash of their phone number, with masked
     personal data only; None if absent or out of scope."""
-    match = Member.member_no == member_no.strip().upper() if member_no is not None else Member.phone_hash == phone_hash
+    match = equals(Member.member_no, member_no.strip().upper()) if member_no is not None else equals(Member.phone_hash, phone_hash)
     query = (select(Member.id, Member.member_no, Member.name_masked, Member.phone_masked, Member.is_owner, Member.joined_on,
                     Member.last_active_on, Member.growth_value, Member.points_balance, MemberTier.name_zh.label("tier_zh"),
                     MemberTier.name_en.label("tier_en"))
@@ -150,7 +150,7 @@ def member_ledger(conn: Connection, scope: Scope, member_id: int, page: int = 0)
                     PointsLedger.lot_remaining, PointsRule.name_zh.label("rule_zh"), PointsRule.name_en.label("rule_en"),
                     Reward.name_zh.label("reward_zh"), Reward.name_en.label("reward_en"))
              .outerjoin(PointsRule, PointsRule.id == PointsLedger.rule_id).outerjoin(Reward, Reward.id == PointsLedger.reward_id)
-             .where(PointsLedger.member_id == member_id, scope.region_filter(PointsLedger.region_id))
+             .where(equals(PointsLedger.member_id, member_id), scope.region_filter(PointsLedger.region_id))
              .order_by(PointsLedger.occurred_on.desc(), PointsLedger.id.desc()).limit(LEDGER_PAGE_SIZE).offset(page * LEDGER_PAGE_SIZE))
     return _frame(conn, query, ["id", "occurred_on", "kind", "points", "expires_on", "lot_remaining", "rule_zh", "rule_en",
                                 "reward_zh", "reward_en"])
@@ -159,7 +159,7 @@ def member_ledger(conn: Connection, scope: Scope, member_id: int, page: int = 0)
 def member_expiring(conn: Connection, scope: Scope, member_id: int, today: dt.date) -> pd.DataFrame:
     """A member's open lots by expiry day: the points that expire on each day unless redeemed first."""
     query = (select(PointsLedger.expires_on, func.sum(PointsLedger.lot_remaining).label("points"))
-             .where(PointsLedger.member_id == member_id, scope.region_filter(PointsLedger.region_id), PointsLedger.lot_remaining > 0,
+             .where(equals(PointsLedger.member_id, member_id), scope.region_filter(PointsLedger.region_id), PointsLedger.lot_remaining > 0,
                     PointsLedger.expires_on > today)
              .group_by(PointsLedger.expires_on).order_by(PointsLedger.expires_on))
     return _frame(conn, query, ["expires_on", "points"])

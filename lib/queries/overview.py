@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Connection, Integer, and_, func, select, u
 from lib.formatting import ratio
 from lib.models import AppSetting, Campaign, Channel, ChannelDaily, ChannelTarget, Member, PointsLedger
 from lib.scope import Scope
-from lib.sqlfuncs import year_month
+from lib.sqlfuncs import among, year_month
 
 FACT_COLUMNS = ("spend", "impressions", "clicks", "leads", "valid_leads", "orders", "gmv")  # summed facts
 TARGET_METRICS = ("spend", "leads", "valid_leads", "orders")  # additive targets; ratios derive from them
@@ -35,7 +35,9 @@ DEFAULT_POINT_VALUE_CNY = 0.01  # ¥ per point when no exchange rate is configur
 
 
 def same_day_last_year(day: dt.date) -> dt.date:
-    """The same calendar day a year earlier (29 Feb becomes 28 Feb)."""
+    """The same calendar day a year earlier (29 Feb becomes 28 Feb; in year 1, the first day there is)."""
+    if day.year == dt.MINYEAR:
+        return dt.date.min
     try:
         return day.replace(year=day.year - 1)
     except ValueError:
@@ -53,8 +55,15 @@ def fact_totals(conn: Connection, scope: Scope, start: dt.date, end: dt.date) ->
 def _target_region_filter(scope: Scope, region_ids: tuple[int, ...] = ()) -> ColumnElement[bool]:
     """National target rows for HQ roles, the region's own rows for regional staff; the chosen regions' rows when narrowed."""
     if region_ids:
-        return and_(ChannelTarget.region_id.in_(region_ids), scope.region_filter(ChannelTarget.region_id))
+        return and_(among(ChannelTarget.region_id, region_ids), scope.region_filter(ChannelTarget.region_id))
     return ChannelTarget.region_id.is_(None) if scope.sees_all_regions else scope.region_filter(ChannelTarget.region_id)
+
+
+def month_weight(month: dt.date, start: dt.date, end: dt.date) -> float:
+    """The share of a month's days (month: its first day) inside [start, end]."""
+    days_in_month = calendar.monthrange(month.year, month.month)[1]
+    covered = (min(end, month.replace(day=days_in_month)) - max(start, month)).days + 1
+    return max(covered, 0) / days_in_month
 
 
 def month_weights(start: dt.date, end: dt.date) -> dict[dt.date, float]:
@@ -62,27 +71,25 @@ def month_weights(start: dt.date, end: dt.date) -> dict[dt.date, float]:
     weights: dict[dt.date, float] = {}
     month = start.replace(day=1)
     while month <= end:
-        days_in_month = calendar.monthrange(month.year, month.month)[1]
-        month_end = month.replace(day=days_in_month)
-        covered = (min(end, month_end) - max(start, month)).days + 1
-        weights[month] = covered / days_in_month
-        month = month_end + dt.timedelta(days=1)
+        weights[month] = month_weight(month, start, end)
+        if month.year == dt.MAXYEAR and month.month == 12:
+            break
+        month = (month + dt.timedelta(days=31)).replace(day=1)
     return weights
 
 
 def targets_by_channel(conn: Connection, scope: Scope, start: dt.date, end: dt.date,
                        region_ids: tuple[int, ...] = ()) -> dict[int, dict[str, float]]:
     """Additive targets per channel for the span (of the chosen regions, if any), months pro rata by days covered."""
-    weights = month_weights(start, end)
     query = (select(ChannelTarget.channel_id, ChannelTarget.month, ChannelTarget.metric,
                     func.sum(ChannelTarget.target_value).label("value"))
-             .where(ChannelTarget.month.in_(list(weights)), ChannelTarget.metric.in_(TARGET_METRICS),
+             .where(ChannelTarget.month.between(start.replace(day=1), end), ChannelTarget.metric.in_(TARGET_METRICS),
                     _target_region_filter(scope, region_ids))
              .group_by(ChannelTarget.channel_id, ChannelTarget.month, ChannelTarget.metric))
     totals: dict[int, dict[str, float]] = {}
     for channel_id, month, metric, value in conn.execute(query):
         channel = totals.setdefault(channel_id, {})
-        channel[metric] = channel.get(metric, 0.0) + float(value) * weights[month]
+        channel[metric] = channel.get(metric, 0.0) + float(value) * month_weight(month, start, end)
     return totals
 
 

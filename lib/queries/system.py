@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Connection, func, select
 from lib.periods import DaySpan
 from lib.models import AppSetting, AppUser, AuditLog, DataVersion, ImportBatch, Region
 from lib.scope import Scope
+from lib.sqlfuncs import among, contains, equals
 
 AUDIT_PAGE_ROWS = 2_000  # most rows the audit page shows at once (newest first)
 AUDIT_EXPORT_ROWS = 200_000  # most rows one audit export holds (newest first)
@@ -64,18 +65,18 @@ class AuditFilter(DaySpan):
     text: str | None = None  # part of the details, any case
 
     def where(self) -> list[ColumnElement[bool]]:
-        """The WHERE clauses of this filter (user text bound as parameters, LIKE wildcards escaped)."""
+        """The WHERE clauses of this filter (user text bound as parameters, LIKE wildcards matched as characters)."""
         clauses = [AuditLog.at >= self.since, AuditLog.at < self.until]
         if self.actions:
-            clauses.append(AuditLog.action.in_(self.actions))
+            clauses.append(among(AuditLog.action, self.actions))
         if self.username and self.username.strip():
-            clauses.append(AuditLog.username.icontains(self.username.strip(), autoescape=True))
+            clauses.append(contains(AuditLog.username, self.username.strip()))
         if self.entity:
-            clauses.append(AuditLog.entity == self.entity)
+            clauses.append(equals(AuditLog.entity, self.entity))
         if self.entity_id and self.entity_id.strip():
-            clauses.append(AuditLog.entity_id == self.entity_id.strip())
+            clauses.append(equals(AuditLog.entity_id, self.entity_id.strip()))
         if self.text and self.text.strip():
-            clauses.append(AuditLog.detail.icontains(self.text.strip(), autoescape=True))
+            clauses.append(contains(AuditLog.detail, self.text.strip()))
         return clauses
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
@@ -34,7 +35,8 @@ from lib.models import (
 from lib.queries.calendar import campaign_detail, overlapping
 from lib.scope import Scope
 from lib.services import audit
-from lib.services.errors import FieldError, InputInvalidError, RefusedError
+from lib.services.errors import FieldError, InputInvalidError, RefusedError, has_invisible
+from lib.sqlfuncs import among, equals
 
 NAME_MAX = 128  # characters of a campaign name (the column's width)
 NAME_MIN = 2  # a one-character name says nothing
@@ -105,6 +107,8 @@ def _text_error(field_name: str, text: str | None, *, required: bool, max_len: i
     value = (text or "").strip()
     if not value:
         return FieldError(field_name, "err_required", {}) if required else None
+    if has_invisible(value):
+        return FieldError(field_name, "err_invisible", {})
     if len(value) > max_len:
         return FieldError(field_name, "err_too_long", {"max": max_len})
     if len(value) < min_len:
@@ -160,20 +164,29 @@ def _date_errors(plan: PlanInput) -> list[FieldError]:
     return errors
 
 
+def _is_number(value: object) -> bool:
+    """A finite real number (not a flag, not NaN or infinite)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _money_errors(plan: PlanInput) -> list[FieldError]:
     """Budget ≥ 0 and sane, lines ≥ 0 and within the budget control line, KPI targets ≥ 0, the objective quantified."""
     errors = []
     if plan.budget_total is None:
         errors.append(FieldError("budget_total", "err_required", {}))
-    elif not 0 <= plan.budget_total <= MAX_BUDGET:
+    elif not _is_number(plan.budget_total) or not 0 <= plan.budget_total <= MAX_BUDGET:
         errors.append(FieldError("budget_total", "err_budget_range", {"max": f"{MAX_BUDGET:,.0f}"}))
-    if any(amount is None or amount < 0 for amount in plan.budget_lines.values()):
+    if not all(_is_number(amount) for amount in plan.budget_lines.values()):
+        errors.append(FieldError("budget_lines", "err_not_a_number", {}))
+    elif any(amount < 0 for amount in plan.budget_lines.values()):
         errors.append(FieldError("budget_lines", "err_negative", {}))
-    elif plan.budget_total is not None and sum(plan.budget_lines.values()) > plan.budget_total + 0.005:
+    elif not errors and sum(plan.budget_lines.values()) > plan.budget_total + 0.005:
         errors.append(FieldError("budget_lines", "err_lines_exceed_total",
                                  {"lines": f"{sum(plan.budget_lines.values()):,.0f}", "total": f"{plan.budget_total:,.0f}"}))
     for metric, value in plan.kpi_targets.items():
-        if value is not None and value < 0:
+        if value is not None and not _is_number(value):
+            errors.append(FieldError(f"kpi_{metric}", "err_not_a_number", {}))
+        elif value is not None and value < 0:
             errors.append(FieldError(f"kpi_{metric}", "err_negative", {}))
         elif value is not None and value > MAX_TARGET:
             errors.append(FieldError(f"kpi_{metric}", "err_target_range", {"max": f"{MAX_TARGET:,.0f}"}))
@@ -189,17 +202,17 @@ def _money_errors(plan: PlanInput) -> list[FieldError]:
 def _reference_errors(conn: Connection, scope: Scope, plan: PlanInput) -> list[FieldError]:
     """Model, region, channels and owner exist; regional staff plan for their own region, owned by its people."""
     errors = []
-    if plan.model_id is not None and conn.execute(select(VehicleModel.id).where(VehicleModel.id == plan.model_id)).first() is None:
+    if plan.model_id is not None and conn.execute(select(VehicleModel.id).where(equals(VehicleModel.id, plan.model_id))).first() is None:
         errors.append(FieldError("model_id", "err_choice", {}))
-    if plan.region_id is not None and conn.execute(select(Region.id).where(Region.id == plan.region_id)).first() is None:
+    if plan.region_id is not None and conn.execute(select(Region.id).where(equals(Region.id, plan.region_id))).first() is None:
         errors.append(FieldError("region_id", "err_choice", {}))
     elif not scope.may_touch_region(plan.region_id):
         errors.append(FieldError("region_id", "err_own_region_only", {}))
-    known = set(conn.execute(select(Channel.id).where(Channel.id.in_(list(plan.budget_lines)))).scalars())
+    known = set(conn.execute(select(Channel.id).where(among(Channel.id, plan.budget_lines))).scalars())
     if set(plan.budget_lines) - known:
         errors.append(FieldError("budget_lines", "err_choice", {}))
     owner = None if plan.owner_id is None else conn.execute(
-        select(AppUser.role, AppUser.region_id, AppUser.active).where(AppUser.id == plan.owner_id)).one_or_none()
+        select(AppUser.role, AppUser.region_id, AppUser.active).where(equals(AppUser.id, plan.owner_id))).one_or_none()
     if owner is None:
         errors.append(FieldError("owner_id", "err_required", {}))
     elif not owner.active or owner.role not in OWNER_ROLES:

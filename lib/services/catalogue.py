@@ -14,7 +14,7 @@ from sqlalchemy import Connection, case, select, update
 from lib.models import Member, MemberTier, PointsRule, Reward
 from lib.scope import Scope
 from lib.services import audit
-from lib.services.errors import FieldError, InputInvalidError, RefusedError, require, save_versioned
+from lib.services.errors import FieldError, InputInvalidError, RefusedError, has_invisible, require, save_versioned
 
 NAME_MAX = 32  # characters of a rule's or tier's Chinese name (the column's size)
 LONG_NAME_MAX = 64  # characters of English names and reward names
@@ -68,6 +68,8 @@ def _text_errors(values: dict[str, str], limits: dict[str, int], required: tuple
         text = (values.get(name) or "").strip()
         if name in required and not text:
             errors.append(FieldError(name, "err_required", {}))
+        elif has_invisible(text):
+            errors.append(FieldError(name, "err_invisible", {}))
         elif len(text) > limit:
             errors.append(FieldError(name, "err_too_long", {"max": limit}))
     return errors

@@ -2,6 +2,7 @@
 the checks every service shares: the role's permission, and a save on the version the user opened."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -9,6 +10,10 @@ from sqlalchemy import Connection, select, update
 
 from lib.scope import Scope
 from lib.services import audit
+from lib.sqlfuncs import equals
+
+INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")  # control characters (tab and line breaks
+# allowed) and lone surrogates: nobody types them, they print as nothing, and PostgreSQL refuses NUL
 
 
 class FieldError(NamedTuple):
@@ -36,6 +41,11 @@ class RefusedError(ValueError):
         self.params = params
 
 
+def has_invisible(text: str | None) -> bool:
+    """Whether a text carries characters that cannot be shown or stored as typed (control characters, lone surrogates)."""
+    return bool(text) and INVISIBLE.search(text) is not None
+
+
 def require(scope: Scope, action: str, refusal_key: str) -> None:
     """Refuse (with the message `refusal_key`) unless the scope's role may perform the action."""
     if not scope.can(action):
@@ -46,7 +56,7 @@ def save_versioned(conn: Connection, scope: Scope, table: type, row_id: int, exp
                    refusal_prefix: str) -> bool:
     """Write a versioned row's changed fields on the version the user opened, with an audit row of before/after; False when
     nothing changed. Refusals are '<prefix>_missing' and '<prefix>_stale'."""
-    before = conn.execute(select(*[getattr(table, name) for name in values]).where(table.id == row_id)).mappings().first()
+    before = conn.execute(select(*[getattr(table, name) for name in values]).where(equals(table.id, row_id))).mappings().first()
     if before is None:
         raise RefusedError(f"{refusal_prefix}_missing")
     stored = {name: float(value) if isinstance(value, Decimal) else value for name, value in before.items()}  # money as a number

@@ -17,6 +17,7 @@ from lib.models import DEALER_GRADES, DOUYIN_TIERS, Dealer, Lead, Member, Points
 from lib.scope import Scope
 from lib.services import audit
 from lib.services.errors import FieldError, InputInvalidError, RefusedError, require, save_versioned
+from lib.sqlfuncs import equals
 
 COORDINATE_DECIMALS = 5  # ≈ 1 m: what is stored and compared
 
@@ -42,12 +43,12 @@ def move_province(conn: Connection, scope: Scope, adcode: int, region_id: int, s
     """Put a province into another region (re-assigning its rows); how many rows of each kind moved (empty: nothing to do)."""
     require(scope, "manage_geography", "geo_not_allowed")
     audit.serialise_writes(conn)  # SQLite ignores the FOR UPDATE below
-    current = conn.execute(select(Province.region_id).where(Province.adcode == adcode).with_for_update()).scalar()
+    current = conn.execute(select(Province.region_id).where(equals(Province.adcode, adcode)).with_for_update()).scalar()
     if current is None:
         raise RefusedError("geo_missing")
     if current != seen_region_id:
         raise RefusedError("geo_stale")
-    target = conn.execute(select(Region.name_zh).where(Region.id == region_id)).scalar()
+    target = conn.execute(select(Region.name_zh).where(equals(Region.id, region_id))).scalar()
     if target is None:
         raise InputInvalidError([FieldError("region_id", "err_choice", {})])
     if region_id == current:
@@ -100,7 +101,7 @@ def _rounded(dealer: DealerInput) -> DealerInput:
 def update_dealer(conn: Connection, scope: Scope, dealer_id: int, expected_version: int, dealer: DealerInput) -> bool:
     """Save a dealer's edited fields if nobody saved it since `expected_version`; False when nothing changed."""
     require(scope, "manage_geography", "geo_not_allowed")
-    province = conn.execute(select(Dealer.province_adcode).where(Dealer.id == dealer_id)).scalar()
+    province = conn.execute(select(Dealer.province_adcode).where(equals(Dealer.id, dealer_id))).scalar()
     if province is None:
         raise RefusedError("geo_missing")
     errors = validate_dealer(conn, province, dealer)

@@ -16,7 +16,8 @@ from sqlalchemy import Connection, func, insert, select, update
 from lib.models import Member, PointsLedger, Reward
 from lib.scope import Scope
 from lib.services import audit
-from lib.services.errors import FieldError, InputInvalidError, RefusedError, require
+from lib.services.errors import FieldError, InputInvalidError, RefusedError, has_invisible, require
+from lib.sqlfuncs import equals
 
 LOT_LIFETIME = relativedelta(months=12)  # a lot expires this long after it was earned (month ends clipped)
 MAX_ADJUST = 1_000_000  # a manual adjustment above this many points is a typing error
@@ -34,7 +35,7 @@ def _locked_member(conn: Connection, scope: Scope, member_id: int) -> dict:
     require(scope, "manage_points", "points_not_allowed")
     audit.serialise_writes(conn)
     row = conn.execute(select(Member.id, Member.region_id, Member.points_balance).where(
-        Member.id == member_id, scope.region_filter(Member.region_id))).mappings().first()
+        equals(Member.id, member_id), scope.region_filter(Member.region_id))).mappings().first()
     if row is None:
         raise RefusedError("points_member_missing")
     return dict(row)
@@ -92,7 +93,7 @@ def _spend(conn: Connection, member: dict, day: dt.date, points: int, **ledger: 
 def redeem(conn: Connection, scope: Scope, member_id: int, reward_id: int, day: dt.date) -> int:
     """Redeem an active reward for a member on a day (FIFO); the points it cost."""
     member = _locked_member(conn, scope, member_id)
-    reward = conn.execute(select(Reward.points_cost, Reward.code).where(Reward.id == reward_id, Reward.active)).first()
+    reward = conn.execute(select(Reward.points_cost, Reward.code).where(equals(Reward.id, reward_id), Reward.active)).first()
     if reward is None:
         raise InputInvalidError([FieldError("reward_id", "err_choice", {})])
     _spend(conn, member, day, int(reward.points_cost), kind="redeem", reward_id=reward_id)
@@ -108,6 +109,8 @@ def adjust(conn: Connection, scope: Scope, member_id: int, points: int, reason: 
         errors.append(FieldError("points", "points_adjust_range", {"max": f"{MAX_ADJUST:,}"}))
     if not (reason or "").strip():
         errors.append(FieldError("reason", "err_required", {}))
+    elif has_invisible(reason):
+        errors.append(FieldError("reason", "err_invisible", {}))
     elif len(reason.strip()) > REASON_MAX:
         errors.append(FieldError("reason", "err_too_long", {"max": REASON_MAX}))
     if errors:

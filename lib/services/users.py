@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-
 import re
 
 from sqlalchemy import Connection, select, update
@@ -14,13 +13,17 @@ from lib.clock import now
 from lib.models import ROLES, AppUser, Region
 from lib.scope import Scope
 from lib.services import audit
+from lib.services.errors import has_invisible
+from lib.sqlfuncs import equals
 
 MAX_FAILED_LOGINS = 5  # consecutive failures before the account locks
 LOCKOUT_MINUTES = 15  # how long a locked account stays locked
 MIN_PASSWORD_LENGTH = 10  # password rule: at least this many characters
+MAX_PASSWORD_BYTES = 72  # password rule: bcrypt reads at most this many UTF-8 bytes (and refuses longer ones)
 MIN_PASSWORD_SCORE = 3  # password rule: zxcvbn's guessability score (0–4); common passwords and their variants score 0–2
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")  # lower-case letters, digits, . _ -; 3–64 characters
 DISPLAY_NAME_MAX = 64  # characters of a display name
+EMAIL_MAX = 128  # characters of an e-mail address (the column's width)
 
 
 class UserError(ValueError):
@@ -41,14 +44,23 @@ def hash_password(plain: str) -> str:
 
 
 def check_unknown_user_password(password: str) -> None:
-    """Spend one bcrypt check, so that an unknown name answers as slowly as a known one."""
-    Hasher.check_pw(password, DUMMY_HASH)
+    """Spend one bcrypt check, so that an unknown name answers as slowly as a known one (a password too long for bcrypt
+    answers at once for known names too)."""
+    if password_fits(password):
+        Hasher.check_pw(password, DUMMY_HASH)
+
+
+def password_fits(plain: str) -> bool:
+    """Whether bcrypt can check the password: at most MAX_PASSWORD_BYTES in UTF-8, no NUL, no lone surrogate."""
+    return not has_invisible(plain) and len(plain.encode("utf-8")) <= MAX_PASSWORD_BYTES
 
 
 def check_password_rules(username: str, plain: str) -> None:
     """Raise UserError when the password is too short, is the username, or is common or easy to guess (zxcvbn)."""
     if len(plain) < MIN_PASSWORD_LENGTH:
         raise UserError("password_too_short", n=MIN_PASSWORD_LENGTH)
+    if not password_fits(plain):
+        raise UserError("password_too_long", n=MAX_PASSWORD_BYTES, zh=MAX_PASSWORD_BYTES // 3)
     if plain.strip().lower() == username.strip().lower():
         raise UserError("password_is_username")
     if zxcvbn(plain, user_inputs=[username])["score"] < MIN_PASSWORD_SCORE:
@@ -65,7 +77,7 @@ def create_user(conn: Connection, *, username: str, display_name: str, role: str
     check_password_rules(username, password)
     region_id = None
     if region_code is not None:
-        region_id = conn.execute(select(Region.id).where(Region.code == region_code)).scalar_one_or_none()
+        region_id = conn.execute(select(Region.id).where(equals(Region.code, region_code))).scalar_one_or_none()
         if region_id is None:
             raise UserError("unknown_region", region=region_code)
     if role == "regional_staff" and region_id is None:
@@ -110,7 +122,7 @@ def record_login_failure(conn: Connection, username: str) -> bool:
 def change_password(conn: Connection, username: str, current: str, new: str, repeat: str) -> None:
     """Change one's own password after checking the current one and the rules; audited."""
     user = conn.execute(select(AppUser.id, AppUser.password_hash).where(AppUser.username == username)).one()
-    if not Hasher.check_pw(current, user.password_hash):
+    if not password_fits(current) or not Hasher.check_pw(current, user.password_hash):
         raise UserError("password_wrong")
     if new != repeat:
         raise UserError("password_mismatch")
@@ -139,8 +151,7 @@ def admin_create_user(conn: Connection, scope: Scope, *, username: str, display_
     username = username.strip().lower()
     if not USERNAME.match(username):
         raise UserError("username_format")
-    if not display_name.strip() or len(display_name.strip()) > DISPLAY_NAME_MAX:
-        raise UserError("display_name_length", max=DISPLAY_NAME_MAX)
+    _check_names(display_name, email)
     if conn.execute(select(AppUser.id).where(AppUser.username == username)).first() is not None:
         raise UserError("username_taken")
     return create_user(conn, username=username, display_name=display_name.strip(), role=role, password=password,
@@ -148,10 +159,20 @@ def admin_create_user(conn: Connection, scope: Scope, *, username: str, display_
                        actor=scope.username, must_change_password=True)
 
 
+def _check_names(display_name: str, email: str | None) -> None:
+    """Refuse an empty or overlong display name, an overlong e-mail address, and invisible characters in either."""
+    if has_invisible(display_name) or has_invisible(email):
+        raise UserError("user_text_invisible")
+    if not display_name.strip() or len(display_name.strip()) > DISPLAY_NAME_MAX:
+        raise UserError("display_name_length", max=DISPLAY_NAME_MAX)
+    if len((email or "").strip()) > EMAIL_MAX:
+        raise UserError("email_too_long", max=EMAIL_MAX)
+
+
 def _target(conn: Connection, user_id: int) -> dict:
     """The user row an admin acts on (locked until commit)."""
     row = conn.execute(select(AppUser.id, AppUser.username, AppUser.display_name, AppUser.email, AppUser.role, AppUser.region_id,
-                              AppUser.active, AppUser.version).where(AppUser.id == user_id).with_for_update()).mappings().first()
+                              AppUser.active, AppUser.version).where(equals(AppUser.id, user_id)).with_for_update()).mappings().first()
     if row is None:
         raise UserError("user_missing")
     return dict(row)
@@ -165,11 +186,10 @@ def update_user(conn: Connection, scope: Scope, user_id: int, expected_version: 
     target = _target(conn, user_id)
     if role not in ROLES:
         raise UserError("unknown_role", role=role)
-    if not display_name.strip() or len(display_name.strip()) > DISPLAY_NAME_MAX:
-        raise UserError("display_name_length", max=DISPLAY_NAME_MAX)
+    _check_names(display_name, email)
     region_id = None
     if role == "regional_staff":
-        region_id = conn.execute(select(Region.id).where(Region.code == region_code)).scalar_one_or_none()
+        region_id = conn.execute(select(Region.id).where(equals(Region.code, region_code))).scalar_one_or_none()
         if region_id is None:
             raise UserError("regional_needs_region")
     if target["id"] == scope.user_id and (role != "admin" or not active):

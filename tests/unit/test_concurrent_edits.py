@@ -152,7 +152,7 @@ def test_one_of_several_saves_of_a_month_of_targets_wins_even_when_the_cells_are
     scope, entity = scope_of(engine, "manager"), f"{TARGET_MONTH:%Y-%m}/national"
     for round_no in range(ROUNDS):
         with engine.connect() as conn:
-            started_from = targets.month_table(conn, TARGET_MONTH, None)
+            started_from = targets.month_table(conn, scope, TARGET_MONTH, None)
         audited, before = audit_rows(engine, "targets_update", entity), national_leads_cells(engine)
         values = [10_000.0 * (round_no + 1) + writer for writer in range(WRITERS)]
         outcomes = race(engine, partial(save_leads, scope, started_from, values))
