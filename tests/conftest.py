@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -19,8 +20,8 @@ TEST_SEED = 7  # seed of the test fixture's demo data
 TODAY = today()  # the fixture's data runs up to today (business time zone), like the app's
 os.environ.setdefault("COOKIE_KEY", secrets.token_urlsafe(32))  # a shared database needs a configured key
 os.environ.setdefault("PII_HASH_KEY", secrets.token_urlsafe(32))  # and so do its personal-data hashes
-OUTAGE_POSTGRES_URL = os.environ.get("FAULTS_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")  # when the
-# session database is SQLite, the PostgreSQL database the outage tests seed (its tables are dropped first)
+POSTGRES_ADMIN_URL = os.environ.get("POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")  # the server
+# on which tests that always need PostgreSQL (outages, two app servers) make databases of their own
 HOSTILE_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "50"))  # hostile inputs per property (tests/unit/test_hostile_input.py)
 settings.register_profile("hostile", derandomize=True, deadline=None, max_examples=HOSTILE_EXAMPLES, database=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -62,32 +63,51 @@ def engine(database_url: str) -> Engine:
     return get_engine(database_url)
 
 
-def _reachable_or_skip(url: str) -> None:
+def reachable_or_skip(url: str) -> None:
     """Skip (fail under CI) when the PostgreSQL server of the URL does not answer."""
     probe = make_engine(url)
     try:
         probe.connect().close()
     except OperationalError as error:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is needed for the outage tests and is not reachable at {url}: {error}")
-        pytest.skip(f"PostgreSQL is not reachable at {url}: the outage tests need it")
+            pytest.fail(f"PostgreSQL is needed here and is not reachable at {url}: {error}")
+        pytest.skip(f"PostgreSQL is not reachable at {url}: this test needs it")
     finally:
         probe.dispose()
 
 
-@pytest.fixture(scope="session")
-def postgres_url(database_url: str) -> str:
-    """A seeded PostgreSQL database: the session's when it runs on PostgreSQL, else FAULTS_POSTGRES_URL seeded here."""
-    if database_url.startswith("postgresql"):
-        return database_url
+@contextmanager
+def seeded_postgres(name: str) -> Iterator[str]:
+    """URL of a fresh PostgreSQL database of a test's own on POSTGRES_ADMIN_URL's server, seeded like the session's (tiny);
+    dropped afterwards, connections and all."""
     from lib.seed import seed_database
 
-    _reachable_or_skip(OUTAGE_POSTGRES_URL)
-    scratch = make_engine(OUTAGE_POSTGRES_URL)
-    drop_everything(scratch)
-    seed_database(scratch, scale="tiny", seed=TEST_SEED, today=TODAY)
-    scratch.dispose()
-    return OUTAGE_POSTGRES_URL
+    reachable_or_skip(POSTGRES_ADMIN_URL)
+    admin = make_engine(POSTGRES_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    with admin.connect() as conn:
+        conn.exec_driver_sql(drop)
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        seeded = make_engine(url)
+        seed_database(seeded, scale="tiny", seed=TEST_SEED, today=TODAY)
+        seeded.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(drop)
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(database_url: str) -> Iterator[str]:
+    """A seeded PostgreSQL database: the session's when it runs on PostgreSQL, else one of the session's own."""
+    if database_url.startswith("postgresql"):
+        yield database_url
+        return
+    with seeded_postgres(f"cockpit_outage_{os.getpid()}") as url:
+        yield url
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ A sign-in on one server is honoured by the other; an edit saved on one shows on 
 the other's cache held the old value (caches are keyed by the data version); two editors saving one draft from both
 servers at once leave exactly one winner, and the other keeps their input.
 
-The test makes its own database on the PostgreSQL server of POSTGRES_ADMIN_URL (default: the `postgres` database on
-127.0.0.1:5432, trust auth) and drops it afterwards. Without PostgreSQL or Chromium it is skipped with the reason; under
+The test makes its own database on the PostgreSQL server of POSTGRES_ADMIN_URL (tests/conftest.py: by default the `postgres`
+database on 127.0.0.1:5432) and drops it afterwards. Without PostgreSQL or Chromium it is skipped with the reason; under
 CI=true it fails instead.
 """
 from __future__ import annotations
@@ -15,58 +15,27 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, func, select
 
 from lib.db import make_engine
 from lib.i18n import t
 from lib.models import AuditLog
-from lib.seed import DEMO_ACCOUNTS, seed_database
-from tests.browser.conftest import missing, serve, wait_until_idle
+from lib.seed import DEMO_ACCOUNTS
+from tests.browser.conftest import serve, wait_until_idle
 from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
 from tests.campaign_helpers import PLAN_YEAR, create, stored
-from tests.conftest import TEST_SEED, TODAY
+from tests.conftest import seeded_postgres
 
 pytestmark = pytest.mark.browser
 PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}
-ADMIN_URL = os.environ.get("POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")  # creates the test's database
 DATABASE_NAME = f"cockpit_two_servers_{os.getpid()}"  # the test's own database, dropped afterwards
-
-
-def admin_engine() -> Engine:
-    """An autocommit engine on the server's maintenance database (CREATE/DROP DATABASE run outside transactions)."""
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        admin.connect().close()
-    except OperationalError as error:
-        admin.dispose()
-        missing(f"PostgreSQL is not reachable at {ADMIN_URL} ({type(error.orig).__name__})")
-    return admin
-
-
-def drop_database(admin: Engine) -> None:
-    """Drop the test's database, ending any connection still open to it."""
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
 def shared_url() -> Iterator[str]:
     """URL of a fresh PostgreSQL database of the test's own, seeded like the test fixture (tiny)."""
-    admin = admin_engine()
-    drop_database(admin)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{DATABASE_NAME}"')
-    url = make_url(ADMIN_URL).set(database=DATABASE_NAME).render_as_string(hide_password=False)
-    try:
-        seeded = make_engine(url)
-        seed_database(seeded, scale="tiny", seed=TEST_SEED, today=TODAY)
-        seeded.dispose()
+    with seeded_postgres(DATABASE_NAME) as url:
         yield url
-    finally:
-        drop_database(admin)
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")
