@@ -90,6 +90,7 @@ NOT_SCOPED = {  # functions that read or write with a connection but take no par
     "geography.validate_dealer": "a validator that writes nothing; reads only provinces' names and shapes",
     "audit.record": "internal: the audit row inside a service's own transaction (no screen calls it: checked)",
     "audit.bump_data_version": "internal: inside a service's own transaction (no screen calls it: checked)",
+    "audit.serialise_writes": "internal: a service's write lock before its checks read (no screen calls it: checked)",
     "errors.save_versioned": "internal: called by services after their permission check (no screen calls it: checked)",
     "points.expire_due": "internal: called by redeem and adjust after their check, and by the nightly job (checked)",
     "points.expire_all_due": "the nightly expiry job (python -m lib.expire_points), no user behind it (no screen calls it: checked)",
@@ -99,7 +100,7 @@ NOT_SCOPED = {  # functions that read or write with a connection but take no par
     "users.record_logout": "sign-out bookkeeping of the signed-in name",
     "users.change_password": "one's own password, behind the current password (tests/app/test_account_and_audit.py)",
 }
-INTERNAL = ("audit.record", "audit.bump_data_version", "errors.save_versioned", "points.expire_due", "points.expire_all_due",
+INTERNAL = ("audit.record", "audit.bump_data_version", "audit.serialise_writes", "errors.save_versioned", "points.expire_due", "points.expire_all_due",
             "users.create_user")  # NOT_SCOPED entries that no screen may call
 
 
