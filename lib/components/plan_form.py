@@ -41,21 +41,45 @@ def blank_plan(user: CurrentUser) -> PlanInput:
                      owner_id=user.id if user.role in OWNER_ROLES else None, region_id=own_region)
 
 
+def form_values(plan: PlanInput) -> dict[str, object]:
+    """The form's widget values (session-state key → value) for a plan."""
+    values: dict[str, object] = {f"plan_{name}": getattr(plan, name)
+                                 for name in ("name", "type", "objective", "start_date", "end_date", "budget_total", "owner_id")}
+    values.update({"plan_model_id": plan.model_id or NONE, "plan_region_id": plan.region_id or NONE, "plan_hashtag": plan.hashtag or "",
+                   "plan_notes": plan.notes or "", "plan_channels": list(plan.budget_lines)})
+    for phase in PHASES:
+        values[f"plan_phase_{phase}_start"], values[f"plan_phase_{phase}_end"] = plan.phases.get(phase, (None, None))
+    values.update({f"plan_line_{channel}": amount for channel, amount in plan.budget_lines.items()})
+    values.update({f"plan_kpi_{metric}": plan.kpi_targets.get(metric) for metric in PLAN_KPIS})
+    return values
+
+
+ALWAYS_DRAWN = tuple(form_values(PlanInput(name="", type="", objective="", start_date=None, end_date=None, budget_total=None,
+                                           owner_id=None)))  # the widgets every plan's form draws (channel amounts aside)
+
+
 def fill_state(plan: PlanInput, marker: tuple, version: int | None) -> None:
     """Put a plan into the form's widgets (only when another plan is opened, so typing is never overwritten)."""
+    st.session_state.update(form_values(plan))
+    st.session_state[MARKER], st.session_state[VERSION], st.session_state[STALE] = marker, version, False
+
+
+def restore_missing(plan: PlanInput) -> None:
+    """Put back the plan's values of the widgets whose state Streamlit dropped, keeping what the user typed elsewhere.
+
+    Streamlit forgets the state of widgets a run did not reach when that run ends early for a rerun (a cookie sign-in or
+    a click while the page was still drawing), which emptied the lower half of the form."""
+    chosen = set(st.session_state.get("plan_channels", []))
+    for key, value in form_values(plan).items():
+        if key not in st.session_state and (not key.startswith("plan_line_") or int(key.removeprefix("plan_line_")) in chosen):
+            st.session_state[key] = value
+
+
+def _incomplete() -> bool:
+    """Whether a widget the form always draws, or a chosen channel's amount, has lost its state."""
     state = st.session_state
-    for name in ("name", "type", "objective", "start_date", "end_date", "budget_total", "owner_id"):
-        state[f"plan_{name}"] = getattr(plan, name)
-    state["plan_model_id"], state["plan_region_id"] = plan.model_id or NONE, plan.region_id or NONE
-    state["plan_hashtag"], state["plan_notes"] = plan.hashtag or "", plan.notes or ""
-    for phase in PHASES:
-        state[f"plan_phase_{phase}_start"], state[f"plan_phase_{phase}_end"] = plan.phases.get(phase, (None, None))
-    state["plan_channels"] = list(plan.budget_lines)
-    for channel, amount in plan.budget_lines.items():
-        state[f"plan_line_{channel}"] = amount
-    for metric in PLAN_KPIS:
-        state[f"plan_kpi_{metric}"] = plan.kpi_targets.get(metric)
-    state[MARKER], state[VERSION], state[STALE] = marker, version, False
+    lines = [f"plan_line_{channel}" for channel in state.get("plan_channels", [])]
+    return any(key not in state for key in [*ALWAYS_DRAWN, *lines])
 
 
 def plan_from_state() -> PlanInput:
@@ -72,23 +96,27 @@ def plan_from_state() -> PlanInput:
 
 
 def open_plan(user: CurrentUser, mode: str, campaign_id: int | None) -> dict | None:
-    """Fill the form from the requested plan when it changes; the campaign being edited (None for a new plan)."""
-    scope = user.scope
-    detail = None if campaign_id is None else ui.load(calendar.campaign_detail, scope, campaign_id)
+    """Fill the form from the requested plan when it changes (and put back any widget state Streamlit dropped); the campaign
+    being edited (None for a new plan)."""
+    detail = None if campaign_id is None else ui.load(calendar.campaign_detail, user.scope, campaign_id)
     if campaign_id is not None and detail is None:
         st.warning(ui.tr("campaign_not_found", value=campaign_id))
         mode = "new"
     marker = (mode, campaign_id if detail else None)
-    if st.session_state.get(MARKER) == marker and "plan_name" in st.session_state:
-        return detail if mode == "edit" else None
+    if st.session_state.get(MARKER) != marker or not any(key in st.session_state for key in ALWAYS_DRAWN):  # another plan, or
+        # back from another page (Streamlit dropped every widget's state): the plan as saved now
+        fill_state(_source_plan(user, mode, campaign_id, detail), marker, detail["version"] if mode == "edit" else None)
+    elif _incomplete():
+        restore_missing(_source_plan(user, mode, campaign_id, detail))
+    return detail if mode == "edit" else None
+
+
+def _source_plan(user: CurrentUser, mode: str, campaign_id: int | None, detail: dict | None) -> PlanInput:
+    """The plan the form starts from: the draft being edited, an earlier campaign a year later, or a blank plan."""
     if mode == "copy":
         with ui.engine().connect() as conn:
-            fill_state(campaigns.duplicate_plan(conn, scope, campaign_id), marker, None)
-    elif mode == "edit":
-        fill_state(campaigns.plan_of(detail), marker, detail["version"])
-    else:
-        fill_state(blank_plan(user), marker, None)
-    return detail if mode == "edit" else None
+            return campaigns.duplicate_plan(conn, user.scope, campaign_id)
+    return campaigns.plan_of(detail) if mode == "edit" else blank_plan(user)
 
 
 def reload_latest() -> None:

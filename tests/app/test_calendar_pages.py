@@ -5,6 +5,7 @@ import json
 import pandas as pd
 from sqlalchemy import func, select
 
+from lib.components import plan_form
 from lib.metrics import format_value
 from lib.models import Campaign
 from lib.seed import DEMO_ACCOUNTS
@@ -220,3 +221,21 @@ def test_the_detail_tiles_equal_a_recomputation_from_the_channel_facts(app, engi
     captions = [caption.value for caption in app.caption]
     assert f"预算 {format_value('spend', budget, 'zh')} · 已用 {sums['spend'] / budget * 100:.1f}%" in captions
     assert f"目标 {format_value('leads', targets['leads'], 'zh')} · 达成 {sums['leads'] / targets['leads'] * 100:.1f}%" in captions
+
+
+
+def test_widget_state_dropped_by_a_run_cut_short_comes_back_and_typing_stays(engine, monkeypatch):
+    state: dict = {}
+    monkeypatch.setattr(plan_form.st, "session_state", state)  # the form's state as a plain dict
+    plan = valid_plan(engine)
+    plan_form.fill_state(plan, ("edit", 1), 1)
+    state["plan_name"] = "已输入的名称"
+    channel = state["plan_channels"][0]
+    for key in ("plan_budget_total", "plan_kpi_leads", "plan_owner_id", f"plan_line_{channel}"):
+        del state[key]  # what Streamlit forgets of the widgets a run cut short by a rerun did not reach
+    assert plan_form._incomplete()
+    plan_form.restore_missing(plan)
+    assert not plan_form._incomplete()
+    assert state["plan_name"] == "已输入的名称", "what the user typed stays"
+    assert (state["plan_budget_total"], state["plan_kpi_leads"], state["plan_owner_id"], state[f"plan_line_{channel}"]) == (
+        plan.budget_total, plan.kpi_targets["leads"], plan.owner_id, plan.budget_lines[channel])
