@@ -438,6 +438,12 @@ class Member(Base):
         Index("ix_member_region_active", "region_id", "last_active_on"),
         Index("ix_member_joined", "joined_on"),
         Index("ix_member_phone_hash", "phone_hash"),
+        # Covering indexes chosen from EXPLAIN (SQLite: "SCAN member USING COVERING INDEX"; PostgreSQL: index-only scan):
+        # the map's members per province and dealer (0.25 s → 0.04 s at `large` on SQLite), the tier counts, and the
+        # headline counts and outstanding balance, each read without touching the table's rows.
+        Index("ix_member_place", "province_adcode", "dealer_id", "joined_on", "region_id"),
+        Index("ix_member_tier", "tier_id", "region_id"),
+        Index("ix_member_figures", "joined_on", "region_id", "is_owner", "points_balance"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     member_no: Mapped[str] = mapped_column(String(20), unique=True)
@@ -515,6 +521,97 @@ class PointsLedger(Base):
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
     expires_on: Mapped[dt.date | None] = mapped_column(Date)
     lot_remaining: Mapped[int | None] = mapped_column(Integer)
+
+
+class PointsDaily(Base):
+    """Rollup of the points ledger per day, region, kind, rule, reward and campaign: summed points and row count.
+
+    Kept by lib.rollups in the transaction of every ledger write. Serves the flow, kind, rule, reward and campaign
+    figures and the outstanding balance: 6.4M ledger rows become 117k rows at `large` scale.
+    ix_points_daily_day: the period and balance reads are ranges of days (both databases plan an index range scan).
+    """
+
+    __tablename__ = "points_daily"
+    __table_args__ = (Index("ix_points_daily_day", "day", "region_id"), Index("ix_points_daily_region", "region_id", "day"))
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    region_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8))
+    rule_id: Mapped[int | None] = mapped_column(Integer)
+    reward_id: Mapped[int | None] = mapped_column(Integer)
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(BigInteger)
+    entries: Mapped[int] = mapped_column(BigInteger)
+
+
+class PointsOpenLots(Base):
+    """Rollup of the open lots (ledger rows with points left) per expiry day and region: what is left of them.
+
+    Kept by lib.rollups whenever a lot is earned, consumed or expired; serves the expiring-soon figures and the forecast.
+    """
+
+    __tablename__ = "points_open_lots"
+    expires_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    region_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    points: Mapped[int] = mapped_column(BigInteger)
+    lots: Mapped[int] = mapped_column(BigInteger)
+
+
+class MemberActiveEdges(Base):
+    """Rollup of member activity as edges: per day and region, members who became active minus those who stopped.
+
+    A member is active on a day when they joined, earned, redeemed or were adjusted in the 90 days up to it; their
+    activity days merge into spans, each adding 1 on its first day and −1 on the day after its last active day. The
+    active members on a day are the sum of the edges up to it: a few thousand rows instead of a pass over 90 days of the
+    ledger. Kept by lib.rollups (seed, points services, province moves).
+    """
+
+    __tablename__ = "member_active_edges"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    region_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change: Mapped[int] = mapped_column(BigInteger)
+
+
+class _LeadStageSums:
+    """The counts a lead rollup keeps per group: leads created, and how many of them reached each later stage by now."""
+
+    leads: Mapped[int] = mapped_column(BigInteger)
+    valid: Mapped[int] = mapped_column(BigInteger)
+    visits: Mapped[int] = mapped_column(BigInteger)
+    test_drives: Mapped[int] = mapped_column(BigInteger)
+    orders: Mapped[int] = mapped_column(BigInteger)
+    deliveries: Mapped[int] = mapped_column(BigInteger)
+
+
+class LeadMonthMix(_LeadStageSums, Base):
+    """Rollup of leads per creation month, region, channel and model (21k rows for 2.1M leads at `large` scale).
+
+    Serves the funnel's cohort view when it is narrowed by channel, region or model only; ix_lead_month_mix: by month.
+    """
+
+    __tablename__ = "lead_month_mix"
+    __table_args__ = (Index("ix_lead_month_mix", "month", "region_id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))  # 'YYYY-MM' of created_at
+    region_id: Mapped[int] = mapped_column(Integer)
+    channel_id: Mapped[int] = mapped_column(Integer)
+    model_id: Mapped[int] = mapped_column(Integer)
+
+
+class LeadMonthDealer(_LeadStageSums, Base):
+    """Rollup of leads per creation month, region, province, dealer and channel (240k rows for 2.1M leads at `large`).
+
+    Serves the dealer map and the funnel narrowed by province or dealer; ix_lead_month_dealer: by month.
+    """
+
+    __tablename__ = "lead_month_dealer"
+    __table_args__ = (Index("ix_lead_month_dealer", "month", "region_id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))  # 'YYYY-MM' of created_at
+    region_id: Mapped[int] = mapped_column(Integer)
+    province_adcode: Mapped[int] = mapped_column(Integer)
+    dealer_id: Mapped[int | None] = mapped_column(Integer)
+    channel_id: Mapped[int] = mapped_column(Integer)
 
 
 class AppSetting(Base):

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from numbers import Integral
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, String, false
+from sqlalchemy import BigInteger, ColumnElement, Date, Integer, String, false
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -126,6 +126,42 @@ def _hours_between_mysql(element: hours_between, compiler: SQLCompiler, **kw: An
     """MySQL and MariaDB: seconds ÷ 3600, rounded."""
     first, second = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"CAST(round(timestampdiff(SECOND, {first}, {second}) / 3600) AS SIGNED)"
+
+
+class plus_days(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+    """A date column plus a whole number of days (a literal), as a date, on every supported database."""
+
+    type = Date()
+    name = "plus_days"
+    inherit_cache = True
+
+
+def _date_and_days(element: plus_days, compiler: SQLCompiler, **kw: Any) -> tuple[str, int]:
+    """The compiled date and the literal day count of a plus_days."""
+    day, count = list(element.clauses)
+    return compiler.process(day, **kw), int(count.value)
+
+
+@compiles(plus_days)
+def _plus_days_default(element: plus_days, compiler: SQLCompiler, **kw: Any) -> str:
+    """SQLite: date(x, '+N days')."""
+    day, count = _date_and_days(element, compiler, **kw)
+    return f"date({day}, '{count:+d} days')"
+
+
+@compiles(plus_days, "postgresql")
+def _plus_days_postgresql(element: plus_days, compiler: SQLCompiler, **kw: Any) -> str:
+    """PostgreSQL: date + integer."""
+    day, count = _date_and_days(element, compiler, **kw)
+    return f"({day} + {count})"
+
+
+@compiles(plus_days, "mysql")
+@compiles(plus_days, "mariadb")
+def _plus_days_mysql(element: plus_days, compiler: SQLCompiler, **kw: Any) -> str:
+    """MySQL and MariaDB: date_add."""
+    day, count = _date_and_days(element, compiler, **kw)
+    return f"date_add({day}, INTERVAL {count} DAY)"
 
 
 APPEND_ONLY_MESSAGE = "audit_log is append-only"  # what the database says to an UPDATE or DELETE of an audit row

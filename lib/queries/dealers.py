@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, sele
 
 from lib.metrics import weighted_quantile
 from lib.models import ChannelDaily, City, Dealer, Lead, Member, Province, Region
-from lib.queries.funnel import reached
+from lib.queries.lead_sums import reached, stage_sums
 from lib.periods import DaySpan
 from lib.scope import Scope
 from lib.sqlfuncs import among, equals, year_month
@@ -94,12 +94,30 @@ def _frame(conn: Connection, query: Select, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
 
 
+CELL_KEYS = ("region_id", "province_adcode", "dealer_id", "channel_id")  # what the lead cells are counted by
+
+
+def _cells_from_rollups(scope: Scope, flt: MapFilter) -> Select | None:
+    """The lead cells from the lead rollups (lib.queries.lead_sums), or None when they cannot answer."""
+    narrowing = {"region_id": flt.region_ids, "province_adcode": flt.province_adcodes, "model_id": flt.model_ids}
+    if flt.narrows_dealers:
+        narrowing["dealer_id"] = select(Dealer.id).where(*_dealer_clauses(scope, flt))
+    sums = stage_sums(scope, flt.since, flt.until, narrowing, CELL_KEYS)
+    if sums is None:
+        return None
+    rows = sums.subquery()
+    return select(*[rows.c[key] for key in CELL_KEYS], rows.c.lead.label("leads"),
+                  *[rows.c[stage].label(column) for column, stage in STAGE_SUMS.items()])
+
+
 def lead_cells(conn: Connection, scope: Scope, flt: MapFilter) -> pd.DataFrame:
     """Lead counts per region, province, dealer and channel: leads and how many reached each later stage."""
-    keys = (Lead.region_id, Lead.province_adcode, Lead.dealer_id, Lead.channel_id)
-    stages = [func.sum(case((reached(stage), 1), else_=0)).label(column) for column, stage in STAGE_SUMS.items()]
-    query = select(*keys, func.count().label("leads"), *stages).where(*_lead_clauses(scope, flt)).group_by(*keys)
-    return _frame(conn, query, ["region_id", "province_adcode", "dealer_id", "channel_id", "leads", *STAGE_SUMS])
+    query = _cells_from_rollups(scope, flt)
+    if query is None:
+        keys = [getattr(Lead, key) for key in CELL_KEYS]
+        stages = [func.sum(case((reached(stage), 1), else_=0)).label(column) for column, stage in STAGE_SUMS.items()]
+        query = select(*keys, func.count().label("leads"), *stages).where(*_lead_clauses(scope, flt)).group_by(*keys)
+    return _frame(conn, query, [*CELL_KEYS, "leads", *STAGE_SUMS])
 
 
 def cost_per_lead(conn: Connection, scope: Scope, flt: MapFilter) -> pd.DataFrame:
@@ -108,9 +126,9 @@ def cost_per_lead(conn: Connection, scope: Scope, flt: MapFilter) -> pd.DataFram
     spend = _frame(conn, select(ChannelDaily.region_id, ChannelDaily.channel_id, func.sum(ChannelDaily.spend).label("spend"))
                    .where(ChannelDaily.region_id.is_not(None), scope.region_filter(ChannelDaily.region_id), in_period)
                    .group_by(ChannelDaily.region_id, ChannelDaily.channel_id), ["region_id", "channel_id", "spend"])
-    leads = _frame(conn, select(Lead.region_id, Lead.channel_id, func.count().label("leads"))
-                   .where(scope.region_filter(Lead.region_id), Lead.created_at >= flt.since, Lead.created_at < flt.until)
-                   .group_by(Lead.region_id, Lead.channel_id), ["region_id", "channel_id", "leads"])
+    counted = stage_sums(scope, flt.since, flt.until, {}, ("region_id", "channel_id")).subquery()
+    leads = _frame(conn, select(counted.c.region_id, counted.c.channel_id, counted.c.lead.label("leads")),
+                   ["region_id", "channel_id", "leads"])
     cells = spend.merge(leads, on=["region_id", "channel_id"], how="outer").fillna(0.0)
     cells = cells.astype({"region_id": int, "channel_id": int, "spend": float})
     leadless = cells[cells["leads"] == 0].groupby("region_id")["spend"].sum()

@@ -18,13 +18,12 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, lite
 
 from lib.formatting import ratio
 from lib.metrics import weighted_quantile
+from lib.queries.lead_sums import STAGE_COLUMNS, reached, stage_sums
 from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Province, Region, VehicleModel
 from lib.periods import DaySpan
 from lib.scope import Scope
 from lib.sqlfuncs import among, hours_between, year_month
 
-STAGE_COLUMNS = {"lead": Lead.created_at, "valid": Lead.valid_at, "visit": Lead.visit_at, "test_drive": Lead.test_drive_at,
-                 "order": Lead.order_at, "delivery": Lead.delivery_at}  # stage -> its timestamp, in funnel order
 MODES = ("cohort", "activity")  # how a period selects leads
 BREAKDOWNS = {  # breakdown -> (lead column, table, its name columns)
     "channel": (Lead.channel_id, Channel, (Channel.name_zh, Channel.name_en)),
@@ -58,12 +57,6 @@ def _narrowing(scope: Scope, flt: FunnelFilter) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def reached(stage: str) -> ColumnElement[bool]:
-    """A lead has reached a stage: its timestamp or any later stage's is set (skipped stages count as passed)."""
-    later = list(STAGE_COLUMNS.values())[FUNNEL_STAGES.index(stage):]
-    return (later[0] if len(later) == 1 else func.coalesce(*later)).is_not(None)
-
-
 def _stage_counts(mode: str, flt: FunnelFilter) -> list[ColumnElement]:
     """One summed column per stage: leads that reached it (cohort) or its events in the period (activity)."""
     if mode == "cohort":
@@ -80,10 +73,35 @@ def _period_clause(mode: str, flt: FunnelFilter) -> ColumnElement[bool]:
     return or_(*[and_(column >= flt.since, column < flt.until) for column in STAGE_COLUMNS.values()])
 
 
+ROLLUP_NARROWING = {"channel_ids": "channel_id", "region_ids": "region_id", "province_adcodes": "province_adcode",
+                    "model_ids": "model_id", "dealer_ids": "dealer_id"}  # filter field -> lead column the lead rollups keep
+
+
+def _cohort_from_rollups(scope: Scope, flt: FunnelFilter, breakdown: str | None) -> Select | None:
+    """The cohort's stage counts from the lead rollups (lib.queries.lead_sums), or None when they cannot answer."""
+    if flt.grades or flt.campaign_ids:
+        return None
+    key = None if breakdown is None else BREAKDOWNS[breakdown][0].key
+    sums = stage_sums(scope, flt.since, flt.until, {column: getattr(flt, field) for field, column in ROLLUP_NARROWING.items()},
+                      () if key is None else (key,))
+    if sums is None:
+        return None
+    rows = sums.subquery()
+    stages = [rows.c[stage] for stage in FUNNEL_STAGES]
+    if breakdown is None:
+        return select(literal(None).label("key"), *stages)
+    _, table, (name_zh, name_en) = BREAKDOWNS[breakdown]
+    return (select(rows.c[key].label("key"), name_zh.label("name_zh"), name_en.label("name_en"), *stages)
+            .join(table, table.id == rows.c[key]))
+
+
 def funnel_query(scope: Scope, flt: FunnelFilter, mode: str, breakdown: str | None = None) -> Select:
-    """The stage counts (per breakdown value, if any) as a query."""
+    """The stage counts (per breakdown value, if any) as a query: a cohort from the lead rollups where they can answer."""
     if mode not in MODES or (breakdown is not None and breakdown not in BREAKDOWNS):
         raise ValueError(f"unknown mode {mode!r} or breakdown {breakdown!r}")
+    from_rollups = _cohort_from_rollups(scope, flt, breakdown) if mode == "cohort" else None
+    if from_rollups is not None:
+        return from_rollups
     where = [*_narrowing(scope, flt), _period_clause(mode, flt)]
     if breakdown is None:
         return select(literal(None).label("key"), *_stage_counts(mode, flt)).where(*where)

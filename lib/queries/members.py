@@ -10,6 +10,8 @@ The ledger's rule (domain.md "Members and points"; the seed and the services kee
 - A member's balance is the sum of their ledger rows, and never negative.
 Figures: issued = earn rows; adjusted = adjust rows (signed); redeemed and expired are shown as positive amounts.
 Scope limits every read by the member's region (carried on the ledger rows too).
+Period figures read the points_daily rollup and the expiry figures the points_open_lots rollup (lib.rollups); a single
+member's ledger and the tier upgrades read the ledger itself.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Connection, and_, case, func, select
 
-from lib.models import Campaign, Member, MemberTier, PointsLedger, PointsRule, Reward
+from lib.models import Campaign, Member, MemberTier, PointsDaily, PointsLedger, PointsOpenLots, PointsRule, Reward
 from lib.periods import DaySpan
 from lib.queries.overview import active_members, outstanding_points_on, point_value_cny, points_budget_cny
 from lib.scope import Scope
@@ -29,9 +31,14 @@ EXPIRY_WINDOWS = (30, 60, 90)  # days ahead for the "expiring soon" figures
 FORECAST_MONTHS = 13  # the expiry forecast: the rest of this month and the next twelve, where every open lot expires
 
 
-def _ledger_in(scope: Scope, span: DaySpan) -> list:
-    """Ledger rows of the scope on the span's days."""
-    return [scope.region_filter(PointsLedger.region_id), PointsLedger.occurred_on >= span.start, PointsLedger.occurred_on <= span.end]
+def _daily_in(scope: Scope, span: DaySpan) -> list:
+    """Daily ledger sums of the scope on the span's days."""
+    return [scope.region_filter(PointsDaily.region_id), PointsDaily.day >= span.start, PointsDaily.day <= span.end]
+
+
+def open_lots_due(scope: Scope, after: dt.date, until: dt.date) -> list:
+    """Open lots of the scope expiring after one day and by another."""
+    return [scope.region_filter(PointsOpenLots.region_id), PointsOpenLots.expires_on > after, PointsOpenLots.expires_on <= until]
 
 
 def _frame(conn: Connection, query, columns: list[str]) -> pd.DataFrame:
@@ -41,24 +48,23 @@ def _frame(conn: Connection, query, columns: list[str]) -> pd.DataFrame:
 
 def kind_totals(conn: Connection, scope: Scope, span: DaySpan) -> dict[str, float]:
     """Points per ledger kind over the span: issued, redeemed and expired as positive amounts, adjusted signed."""
-    rows = dict(conn.execute(select(PointsLedger.kind, func.sum(PointsLedger.points)).where(*_ledger_in(scope, span))
-                             .group_by(PointsLedger.kind)).all())
+    rows = dict(conn.execute(select(PointsDaily.kind, func.sum(PointsDaily.points)).where(*_daily_in(scope, span))
+                             .group_by(PointsDaily.kind)).all())
     return {kind: float(rows.get(kind) or 0) * (-1 if kind in ("redeem", "expire") else 1) for kind in FLOW_KINDS}
 
 
 def expiring_within(conn: Connection, scope: Scope, today: dt.date, days: int) -> float:
     """What is left of the lots that expire after today and within `days` days (if nobody redeems them first)."""
-    return float(conn.execute(select(func.coalesce(func.sum(PointsLedger.lot_remaining), 0)).where(
-        scope.region_filter(PointsLedger.region_id), PointsLedger.lot_remaining > 0, PointsLedger.expires_on > today,
-        PointsLedger.expires_on <= today + dt.timedelta(days=days))).scalar_one())
+    return float(conn.execute(select(func.coalesce(func.sum(PointsOpenLots.points), 0)).where(
+        *open_lots_due(scope, today, today + dt.timedelta(days=days)))).scalar_one())
 
 
 def monthly_flow(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
     """Per month of the span: issued, redeemed, expired, adjusted and the outstanding balance at the month's end."""
-    month = year_month(PointsLedger.occurred_on).label("month")
-    sums = [func.coalesce(func.sum(case((PointsLedger.kind == kind, PointsLedger.points), else_=0)), 0).label(kind)
+    month = year_month(PointsDaily.day).label("month")
+    sums = [func.coalesce(func.sum(case((PointsDaily.kind == kind, PointsDaily.points), else_=0)), 0).label(kind)
             for kind in FLOW_KINDS]
-    flow = _frame(conn, select(month, *sums).where(*_ledger_in(scope, span)).group_by(month).order_by(month), ["month", *FLOW_KINDS])
+    flow = _frame(conn, select(month, *sums).where(*_daily_in(scope, span)).group_by(month).order_by(month), ["month", *FLOW_KINDS])
     months = [f"{day:%Y-%m}" for day in pd.date_range(span.start.replace(day=1), span.end, freq="MS")]
     flow = flow.set_index("month").reindex(months, fill_value=0).astype(float).rename_axis("month").reset_index()
     opening = outstanding_points_on(conn, scope, span.start - dt.timedelta(days=1))
@@ -71,30 +77,29 @@ def expiry_forecast(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFr
     """Points that will expire in the rest of this month and each of the next twelve, if not redeemed first (the open lots'
     remainders by expiry month; a lot lasts twelve months, so every open lot is in one of them)."""
     last = (pd.Timestamp(today.replace(day=1)) + pd.DateOffset(months=FORECAST_MONTHS)).date() - dt.timedelta(days=1)
-    month = year_month(PointsLedger.expires_on).label("month")
-    due = dict(conn.execute(select(month, func.sum(PointsLedger.lot_remaining)).where(
-        scope.region_filter(PointsLedger.region_id), PointsLedger.lot_remaining > 0, PointsLedger.expires_on > today,
-        PointsLedger.expires_on <= last).group_by(month)).all())
+    month = year_month(PointsOpenLots.expires_on).label("month")
+    due = dict(conn.execute(select(month, func.sum(PointsOpenLots.points)).where(*open_lots_due(scope, today, last))
+                            .group_by(month)).all())
     months = [f"{day:%Y-%m}" for day in pd.date_range(today.replace(day=1), periods=FORECAST_MONTHS, freq="MS")]
     return pd.DataFrame({"month": months, "points": [float(due.get(m) or 0) for m in months]})
 
 
 def issued_by_rule(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
     """Points issued per earn rule over the span (earn rows; adjustments are not issued by a rule)."""
-    query = (select(PointsLedger.rule_id, PointsRule.name_zh, PointsRule.name_en, func.sum(PointsLedger.points).label("points"))
-             .join(PointsRule, PointsRule.id == PointsLedger.rule_id)
-             .where(*_ledger_in(scope, span), PointsLedger.kind == "earn")
-             .group_by(PointsLedger.rule_id, PointsRule.name_zh, PointsRule.name_en).order_by(func.sum(PointsLedger.points).desc()))
+    query = (select(PointsDaily.rule_id, PointsRule.name_zh, PointsRule.name_en, func.sum(PointsDaily.points).label("points"))
+             .join(PointsRule, PointsRule.id == PointsDaily.rule_id)
+             .where(*_daily_in(scope, span), PointsDaily.kind == "earn")
+             .group_by(PointsDaily.rule_id, PointsRule.name_zh, PointsRule.name_en).order_by(func.sum(PointsDaily.points).desc()))
     return _frame(conn, query, ["rule_id", "name_zh", "name_en", "points"])
 
 
 def redeemed_by_reward(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
     """Redemptions per reward over the span: how many, the points, and their value at the reward's current cash value in ¥."""
-    query = (select(Reward.id.label("reward_id"), Reward.name_zh, Reward.name_en, func.count().label("redemptions"),
-                    (-func.sum(PointsLedger.points)).label("points"), func.sum(Reward.cash_value).label("cash_value"))
-             .join(Reward, Reward.id == PointsLedger.reward_id)
-             .where(*_ledger_in(scope, span), PointsLedger.kind == "redeem")
-             .group_by(Reward.id, Reward.name_zh, Reward.name_en).order_by((-func.sum(PointsLedger.points)).desc()))
+    query = (select(Reward.id.label("reward_id"), Reward.name_zh, Reward.name_en, func.sum(PointsDaily.entries).label("redemptions"),
+                    (-func.sum(PointsDaily.points)).label("points"), func.sum(PointsDaily.entries * Reward.cash_value).label("cash_value"))
+             .join(Reward, Reward.id == PointsDaily.reward_id)
+             .where(*_daily_in(scope, span), PointsDaily.kind == "redeem")
+             .group_by(Reward.id, Reward.name_zh, Reward.name_en).order_by((-func.sum(PointsDaily.points)).desc()))
     return _frame(conn, query, ["reward_id", "name_zh", "name_en", "redemptions", "points", "cash_value"]).astype({"cash_value": float})
 
 
@@ -191,10 +196,10 @@ def tier_upgrades(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame
 
 def issued_by_campaign(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
     """Points issued for activities tied to a campaign (events, tagged posts) over the span, per campaign."""
-    query = (select(Campaign.id.label("campaign_id"), Campaign.name, func.sum(PointsLedger.points).label("points"))
-             .join(Campaign, Campaign.id == PointsLedger.campaign_id)
-             .where(*_ledger_in(scope, span), PointsLedger.kind == "earn")
-             .group_by(Campaign.id, Campaign.name).order_by(func.sum(PointsLedger.points).desc()))
+    query = (select(Campaign.id.label("campaign_id"), Campaign.name, func.sum(PointsDaily.points).label("points"))
+             .join(Campaign, Campaign.id == PointsDaily.campaign_id)
+             .where(*_daily_in(scope, span), PointsDaily.kind == "earn")
+             .group_by(Campaign.id, Campaign.name).order_by(func.sum(PointsDaily.points).desc()))
     return _frame(conn, query, ["campaign_id", "name", "points"])
 
 

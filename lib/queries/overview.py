@@ -16,10 +16,11 @@ import calendar
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Integer, and_, func, select, union
+from sqlalchemy import ColumnElement, Connection, Integer, and_, func, select
 
 from lib.formatting import ratio
-from lib.models import AppSetting, Campaign, Channel, ChannelDaily, ChannelTarget, Member, PointsLedger
+from lib.models import (AppSetting, Campaign, Channel, ChannelDaily, ChannelTarget, Member, MemberActiveEdges, PointsDaily,
+                        PointsLedger)
 from lib.scope import Scope
 from lib.sqlfuncs import among, year_month
 
@@ -199,18 +200,16 @@ def point_value_cny(conn: Connection) -> float:
 
 
 def active_members(conn: Connection, scope: Scope, day: dt.date) -> int:
-    """Members who joined, earned, redeemed or were adjusted in the 90 days up to a day (expiry is no activity)."""
-    since = day - dt.timedelta(days=ACTIVE_MEMBER_DAYS)
-    movers = select(PointsLedger.member_id.label("member_id")).where(
-        PointsLedger.occurred_on.between(since, day), PointsLedger.kind != "expire", scope.region_filter(PointsLedger.region_id))
-    joiners = select(Member.id.label("member_id")).where(Member.joined_on.between(since, day), scope.region_filter(Member.region_id))
-    return conn.execute(select(func.count()).select_from(union(movers, joiners).subquery())).scalar_one()
+    """Members who joined, earned, redeemed or were adjusted in the 90 days up to a day (expiry is no activity): the
+    activity edges summed up to that day (lib.rollups keeps them)."""
+    return int(conn.execute(select(func.coalesce(func.sum(MemberActiveEdges.change), 0)).where(
+        MemberActiveEdges.day <= day, scope.region_filter(MemberActiveEdges.region_id))).scalar_one())
 
 
 def outstanding_points_on(conn: Connection, scope: Scope, day: dt.date) -> float:
     """Points earned and not yet redeemed or expired at the end of a day (the ledger summed up to it)."""
-    return float(conn.execute(select(func.coalesce(func.sum(PointsLedger.points), 0)).where(
-        PointsLedger.occurred_on <= day, scope.region_filter(PointsLedger.region_id))).scalar_one())
+    return float(conn.execute(select(func.coalesce(func.sum(PointsDaily.points), 0)).where(
+        PointsDaily.day <= day, scope.region_filter(PointsDaily.region_id))).scalar_one())
 
 
 def points_budget_cny(conn: Connection, scope: Scope, year: int) -> float | None:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, select, update
 
-from lib import geo
+from lib import geo, rollups
 from lib.models import DEALER_GRADES, DOUYIN_TIERS, Dealer, Lead, Member, PointsLedger, Province, Region
 from lib.scope import Scope
 from lib.services import audit
@@ -68,6 +68,7 @@ def move_province(conn: Connection, scope: Scope, adcode: int, region_id: int, s
                                       .values(region_id=region_id)).rowcount,
     }
     conn.execute(update(Province).where(Province.adcode == adcode).values(region_id=region_id))
+    rollups.refresh_regions(conn, (current, region_id))
     audit.record(conn, "province_region_change", user_id=scope.user_id, username=scope.username, entity="province",
                  entity_id=adcode, detail={"region_id": {"before": current, "after": region_id}, "rows": moved})
     return moved

@@ -4,7 +4,8 @@ The rule (also in lib.queries.members): earn rows and positive adjusts are lots 
 were earned (Feb 29 → Feb 28; on its expiry day a lot is gone). Before anything is taken, the member's lots due by that
 day expire (an expire row for each lot's remainder). Redemptions and negative adjusts then take the oldest lots first.
 A member's balance never goes below zero: a larger redemption or deduction is refused and nothing is written.
-One transaction per action, writes serialised (audit.serialise_writes) before the balance is read, an audit row.
+One transaction per action, writes serialised (audit.serialise_writes) before the balance is read, an audit row, and the
+rollups of the ledger refreshed for what the action touched (lib.rollups), in the same transaction.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import datetime as dt
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Connection, func, insert, select, update
 
+from lib import rollups
 from lib.models import Member, PointsLedger, Reward
 from lib.scope import Scope
 from lib.services import audit
@@ -96,7 +98,8 @@ def redeem(conn: Connection, scope: Scope, member_id: int, reward_id: int, day: 
     reward = conn.execute(select(Reward.points_cost, Reward.code).where(equals(Reward.id, reward_id), Reward.active)).first()
     if reward is None:
         raise InputInvalidError([FieldError("reward_id", "err_choice", {})])
-    _spend(conn, member, day, int(reward.points_cost), kind="redeem", reward_id=reward_id)
+    with rollups.points_kept(conn, member_id, member["region_id"], day):
+        _spend(conn, member, day, int(reward.points_cost), kind="redeem", reward_id=reward_id)
     audit.record(conn, "points_redeem", user_id=scope.user_id, username=scope.username, entity="member", entity_id=member_id,
                  detail={"reward": reward.code, "points": int(reward.points_cost), "day": day})
     return int(reward.points_cost)
@@ -116,27 +119,37 @@ def adjust(conn: Connection, scope: Scope, member_id: int, points: int, reason: 
     if errors:
         raise InputInvalidError(errors)
     member = _locked_member(conn, scope, member_id)
-    if points < 0:
-        _spend(conn, member, day, -points, kind="adjust")
-    else:
-        expire_due(conn, member, day)
-        conn.execute(insert(PointsLedger).values(member_id=member_id, region_id=member["region_id"], occurred_on=day, kind="adjust",
-                                                 points=points, expires_on=expiry_of(day), lot_remaining=points))
-        conn.execute(update(Member).where(Member.id == member_id).values(points_balance=Member.points_balance + points))
+    with rollups.points_kept(conn, member_id, member["region_id"], day):
+        _add_or_take(conn, member, points, day)
     audit.record(conn, "points_adjust", user_id=scope.user_id, username=scope.username, entity="member", entity_id=member_id,
                  detail={"points": points, "reason": reason.strip(), "day": day})
+
+
+def _add_or_take(conn: Connection, member: dict, points: int, day: dt.date) -> None:
+    """An adjustment's rows: a new lot for a positive one, FIFO consumption for a negative one (after expiring what is due)."""
+    if points < 0:
+        _spend(conn, member, day, -points, kind="adjust")
+        return
+    expire_due(conn, member, day)
+    conn.execute(insert(PointsLedger).values(member_id=member["id"], region_id=member["region_id"], occurred_on=day, kind="adjust",
+                                             points=points, expires_on=expiry_of(day), lot_remaining=points))
+    conn.execute(update(Member).where(Member.id == member["id"]).values(points_balance=Member.points_balance + points))
 
 
 def expire_all_due(conn: Connection, day: dt.date) -> tuple[int, int]:
     """The nightly job: expire every member's lots due by a day; (members touched, points expired). Running it again
     writes nothing more."""
     audit.serialise_writes(conn)
-    due = conn.execute(select(PointsLedger.member_id).where(PointsLedger.lot_remaining > 0, PointsLedger.expires_on <= day)
-                       .distinct().order_by(PointsLedger.member_id)).scalars().all()
+    lots = conn.execute(select(PointsLedger.member_id, PointsLedger.region_id, PointsLedger.expires_on).where(
+        PointsLedger.lot_remaining > 0, PointsLedger.expires_on <= day).distinct()).all()
+    due = sorted({member_id for member_id, _, _ in lots})
     expired = 0
     for member_id in due:
         member = conn.execute(select(Member.id, Member.region_id, Member.points_balance).where(Member.id == member_id)).mappings().one()
         expired += expire_due(conn, dict(member), day)
+    for region_id in sorted({region_id for _, region_id, _ in lots}):  # expiry is no activity: the edges stay
+        days = {expires_on for _, lot_region, expires_on in lots if lot_region == region_id}
+        rollups.refresh_points(conn, region_id, days, days)
     if due:
         audit.record(conn, "points_expire_job", entity="points_ledger", detail={"day": day, "members": len(due), "points": expired})
     return len(due), expired

@@ -7,6 +7,7 @@ import pytest
 
 from sqlalchemy import insert
 
+from lib import rollups
 from lib.models import FUNNEL_STAGES, Lead
 from lib.queries import funnel
 from lib.queries.funnel import FunnelFilter
@@ -35,6 +36,7 @@ def add_lead(engine, created_at: dt.datetime, **stamps: dt.datetime) -> None:
             created_at=created_at, channel_id=int(template["channel_id"]), model_id=int(template["model_id"]),
             region_id=int(template["region_id"]), province_adcode=int(template["province_adcode"]), grade="high",
             phone_hash="0" * 64, phone_masked="138****0000", **stamps))
+        rollups.refresh_regions(conn, [int(template["region_id"])])  # as a write path does
 
 
 def cohort_counts(rows: pd.DataFrame, start: dt.date, end: dt.date) -> dict[str, int]:

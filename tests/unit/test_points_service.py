@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, insert, select
 
+from lib import rollups
 from lib.models import AuditLog, Member, PointsLedger
 from lib.queries import members
 from lib.services import catalogue, points
@@ -31,11 +32,13 @@ def own_member(engine, number: str) -> int:
     """A member of the tests' own, with no activity yet (East, a fan)."""
     template = raw(engine, "member").query(f"region_id == {region_id(engine, 'east')}").iloc[0]
     with engine.begin() as conn:
-        return int(conn.execute(insert(Member).values(
+        member_id = int(conn.execute(insert(Member).values(
             member_no=number, region_id=int(template["region_id"]), province_adcode=int(template["province_adcode"]),
             tier_id=int(raw(engine, "member_tier").sort_values("min_growth")["id"].iloc[0]), is_owner=False, joined_on=dt.date(2024, 1, 10),
             last_active_on=dt.date(2024, 1, 10), growth_value=0, points_balance=0, phone_hash="1" * 64,
             phone_masked="139****0000")).inserted_primary_key[0])
+        rollups.refresh_regions(conn, [int(template["region_id"])])  # joining is activity: the rollups see the new member
+    return member_id
 
 
 def state(engine, member_id: int) -> tuple[int, int, int]:

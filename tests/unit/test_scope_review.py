@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 import lib.queries
 import lib.services
 from lib.clock import now
+from lib import rollups
 from lib.config import ROOT
 from lib.models import (
     AppUser,
@@ -235,6 +236,7 @@ def _plant_members(conn: Connection, w: World) -> None:
          "rule_id": None, "campaign_id": None, "expires_on": soon, "lot_remaining": 77},
     ])
     conn.execute(update(Member).where(Member.id == w.sw_member).values(points_balance=Member.points_balance + 77))
+    rollups.refresh_regions(conn, [w.southwest])  # rows written outside the services: their rollups are refreshed too
 
 
 VARIANTS: dict[str, tuple[tuple[str, ...], Callable[[World], tuple] | None]] = {  # argument set -> (filter fields it

@@ -1,0 +1,104 @@
+"""Cohort stage counts of leads (created in a span, and how far they have got by now) read from the lead rollups.
+
+A span is split into whole months, read from the smallest rollup that keeps every dimension asked for, and the days of
+its partial first and last months, read from the leads themselves; the two parts are summed in SQL. A question no
+rollup can answer (e.g. narrowed by grade or campaign) returns None, and the caller reads the leads.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ColumnElement, Select, case, func, select, union_all
+
+from lib.models import FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthMix
+from lib.scope import Scope
+from lib.sqlfuncs import among
+
+ROLLUP_DIMENSIONS = {  # rollup table -> the lead columns it keeps, smallest rollup first
+    LeadMonthMix: ("region_id", "channel_id", "model_id"),
+    LeadMonthDealer: ("region_id", "province_adcode", "dealer_id", "channel_id"),
+}
+ROLLUP_COLUMNS = dict(zip(FUNNEL_STAGES, ("leads", "valid", "visits", "test_drives", "orders", "deliveries")))  # stage -> rollup
+STAGE_COLUMNS = {"lead": Lead.created_at, "valid": Lead.valid_at, "visit": Lead.visit_at, "test_drive": Lead.test_drive_at,
+                 "order": Lead.order_at, "delivery": Lead.delivery_at}  # stage -> its timestamp, in funnel order
+Narrowing = dict[str, tuple | Select]  # lead column -> the values it must be among (or a query of them)
+
+
+def _month_start(moment: dt.datetime) -> dt.datetime:
+    """Midnight on the first day of the moment's month."""
+    return dt.datetime(moment.year, moment.month, 1)
+
+
+def _next_month(moment: dt.datetime) -> dt.datetime | None:
+    """Midnight on the first day of the next month (None after the last month there is)."""
+    if (moment.year, moment.month) == (dt.MAXYEAR, 12):
+        return None
+    return dt.datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1)
+
+
+def _month_text(moment: dt.datetime) -> str:
+    """'YYYY-MM', as the rollups store months."""
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def month_split(since: dt.datetime, until: dt.datetime) -> tuple[tuple[str, str] | None, list[tuple[dt.datetime, dt.datetime]]]:
+    """The whole months inside [since, until) as (first, last) 'YYYY-MM' (None if there is none), and the spans left over."""
+    first = since if since == _month_start(since) else _next_month(since)
+    last = _month_start(until)  # until is exclusive: the months before this one end inside the span
+    if first is None or first >= last:
+        return None, [(since, until)]
+    months = (_month_text(first), _month_text(last - dt.timedelta(days=1)))
+    return months, [(start, end) for start, end in ((since, first), (last, until)) if start < end]
+
+
+def _narrowed(column: ColumnElement, values: tuple | Select) -> ColumnElement[bool]:
+    """column among the values (or in the query's rows)."""
+    return column.in_(values) if isinstance(values, Select) else among(column, values)
+
+
+def _rollup_for(needed: set[str]) -> type | None:
+    """The smallest lead rollup keeping every needed dimension, or None."""
+    return next((table for table, kept in ROLLUP_DIMENSIONS.items() if needed <= set(kept)), None)
+
+
+def reached(stage: str) -> ColumnElement[bool]:
+    """A lead has reached a stage: its timestamp or any later stage's is set (skipped stages count as passed)."""
+    later = list(STAGE_COLUMNS.values())[FUNNEL_STAGES.index(stage):]
+    return (later[0] if len(later) == 1 else func.coalesce(*later)).is_not(None)
+
+
+def stage_count(stage: str) -> ColumnElement:
+    """How many of the grouped leads reached a stage (all of them for the first)."""
+    return func.count() if stage == FUNNEL_STAGES[0] else func.sum(case((reached(stage), 1), else_=0))
+
+
+def _from_rollup(table: type, scope: Scope, months: tuple[str, str], narrowing: Narrowing, keys: tuple[str, ...]) -> Select:
+    """The rollup's rows of the whole months, in the keys' and stages' columns."""
+    return select(*[getattr(table, key).label(key) for key in keys],
+                  *[getattr(table, column).label(stage) for stage, column in ROLLUP_COLUMNS.items()]).where(
+        table.month >= months[0], table.month <= months[1], scope.region_filter(table.region_id),
+        *[_narrowed(getattr(table, name), values) for name, values in narrowing.items()])
+
+
+def _from_leads(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...]) -> Select:
+    """The leads created in [since, until), counted per key the way the rollups count them."""
+    columns = [getattr(Lead, key) for key in keys]
+    return (select(*[column.label(key) for column, key in zip(columns, keys)], *[stage_count(stage).label(stage) for stage in FUNNEL_STAGES])
+            .where(Lead.created_at >= since, Lead.created_at < until, scope.region_filter(Lead.region_id),
+                   *[_narrowed(getattr(Lead, name), values) for name, values in narrowing.items()])
+            .group_by(*columns))
+
+
+def stage_sums(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...] = ()) -> Select | None:
+    """Per group of `keys` (lead columns): the leads created in [since, until) within scope and narrowing, and how many of
+    them reached each later stage (columns named by FUNNEL_STAGES); None when no rollup keeps those dimensions."""
+    narrowing = {name: values for name, values in narrowing.items() if isinstance(values, Select) or values}
+    table = _rollup_for(set(keys) | set(narrowing))
+    if table is None:
+        return None
+    months, leftovers = month_split(since, until)
+    parts = ([_from_rollup(table, scope, months, narrowing, keys)] if months else []) + [
+        _from_leads(scope, start, end, narrowing, keys) for start, end in leftovers]
+    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    grouped = [rows.c[key] for key in keys]
+    return select(*grouped, *[func.coalesce(func.sum(rows.c[stage]), 0).label(stage) for stage in FUNNEL_STAGES]).group_by(*grouped)

@@ -1,0 +1,225 @@
+"""Rollup tables: raw rows pre-aggregated so that dashboards read thousands of rows instead of millions.
+
+Each rollup is a GROUP BY over one raw table (its keys and sums below). The write paths keep them equal to that
+recomputation in the same transaction as the raw write: the seed rebuilds them at its end, the points services refresh
+the days and expiry days they touched, a province move refreshes the two regions it changes. A refresh deletes the
+rollup rows of a slice (e.g. region 3, days 2026-05-01 and 2026-05-02) and inserts the slice's recomputation, so a
+rollup row is never adjusted by a delta that could drift. Leads and the ledger have no other writers (imports write
+channel facts, which are already one row per day, channel and region).
+
+    python -m lib.rollups rebuild [--database-url URL]   recompute every rollup from the raw rows
+    python -m lib.rollups check   [--database-url URL]   count the rows where a rollup differs from its recomputation
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Connection, Select, delete, except_, func, insert, literal, or_, select, union, union_all
+
+from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthMix, Member, MemberActiveEdges, PointsDaily, PointsLedger,
+                        PointsOpenLots)
+from lib.queries.lead_sums import ROLLUP_COLUMNS, stage_count
+from lib.queries.overview import ACTIVE_MEMBER_DAYS
+from lib.sqlfuncs import plus_days, year_month
+
+SLICE_CHUNK = 500  # values per IN list of a slice's delete and recompute
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A rollup table and the GROUP BY over raw rows it must always equal."""
+
+    table: type[Base]
+    keys: dict[str, ColumnElement]  # rollup column -> raw expression grouped by
+    sums: dict[str, ColumnElement]  # rollup column -> aggregate over the raw rows
+    where: tuple[ColumnElement[bool], ...] = ()  # which raw rows count
+
+    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None) -> Select:
+        """The rollup's rows recomputed from the raw rows (only some regions', and those with `by` among `values`)."""
+        clauses = [*([self.keys["region_id"].in_(regions)] if regions is not None else []),
+                   *([self.keys[by].in_(values)] if by else [])]
+        keys = [expression.label(name) for name, expression in self.keys.items()]
+        sums = [expression.label(name) for name, expression in self.sums.items()]
+        return select(*keys, *sums).where(*self.where, *clauses).group_by(*self.keys.values())
+
+    @property
+    def columns(self) -> list[str]:
+        """The rollup's columns, keys first."""
+        return [*self.keys, *self.sums]
+
+
+class ActivityEdges(Rollup):
+    """member_active_edges: recomputed with window functions over each member's activity days (see the model)."""
+
+    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None) -> Select:
+        """Per day and region, the spans of activity starting there minus those that ended the day before."""
+        if by:
+            raise ValueError("activity edges are refreshed by region only")
+        moves = select(PointsLedger.member_id, PointsLedger.region_id, PointsLedger.occurred_on.label("day")).where(
+            PointsLedger.kind != "expire", *([PointsLedger.region_id.in_(regions)] if regions is not None else []))
+        joins = select(Member.id, Member.region_id, Member.joined_on).where(*([Member.region_id.in_(regions)] if regions is not None else []))
+        days = union(moves, joins).subquery()
+        order = {"partition_by": days.c.member_id, "order_by": days.c.day}
+        marked = select(days.c.region_id, days.c.day, func.lag(days.c.day).over(**order).label("before"),
+                        func.lead(days.c.day).over(**order).label("after")).subquery()
+        starts = select(marked.c.day, marked.c.region_id, literal(1).label("change")).where(
+            or_(marked.c.before.is_(None), plus_days(marked.c.before, ACTIVITY_GAP_DAYS) < marked.c.day))
+        stops = select(plus_days(marked.c.day, ACTIVITY_GAP_DAYS).label("day"), marked.c.region_id, literal(-1).label("change")).where(
+            or_(marked.c.after.is_(None), marked.c.after > plus_days(marked.c.day, ACTIVITY_GAP_DAYS)))
+        edges = union_all(starts, stops).subquery()
+        total = func.sum(edges.c.change)
+        return (select(edges.c.day, edges.c.region_id, total.label("change")).group_by(edges.c.day, edges.c.region_id)
+                .having(total != 0))
+
+
+LEAD_SUMS = {column: stage_count(stage) for stage, column in ROLLUP_COLUMNS.items()}  # rollup column -> count over the leads
+LEAD_MONTH = year_month(Lead.created_at)
+ACTIVITY_GAP_DAYS = ACTIVE_MEMBER_DAYS + 1  # activity days this far apart still make one span; its end edge is this after
+
+ROLLUPS: dict[str, Rollup] = {  # name -> definition; the names are the tables'
+    "points_daily": Rollup(PointsDaily, {"day": PointsLedger.occurred_on, "region_id": PointsLedger.region_id,
+                                         "kind": PointsLedger.kind, "rule_id": PointsLedger.rule_id,
+                                         "reward_id": PointsLedger.reward_id, "campaign_id": PointsLedger.campaign_id},
+                           {"points": func.sum(PointsLedger.points), "entries": func.count()}),
+    "points_open_lots": Rollup(PointsOpenLots, {"expires_on": PointsLedger.expires_on, "region_id": PointsLedger.region_id},
+                               {"points": func.sum(PointsLedger.lot_remaining), "lots": func.count()},
+                               (PointsLedger.lot_remaining > 0,)),
+    "member_active_edges": ActivityEdges(MemberActiveEdges, {"day": MemberActiveEdges.day, "region_id": MemberActiveEdges.region_id},
+                                         {"change": MemberActiveEdges.change}),
+    "lead_month_mix": Rollup(LeadMonthMix, {"month": LEAD_MONTH, "region_id": Lead.region_id, "channel_id": Lead.channel_id,
+                                            "model_id": Lead.model_id}, LEAD_SUMS),
+    "lead_month_dealer": Rollup(LeadMonthDealer, {"month": LEAD_MONTH, "region_id": Lead.region_id,
+                                                  "province_adcode": Lead.province_adcode, "dealer_id": Lead.dealer_id,
+                                                  "channel_id": Lead.channel_id}, LEAD_SUMS),
+}
+
+
+def _chunks(values: Iterable, size: int = SLICE_CHUNK) -> Iterable[list]:
+    """Values in lists of at most `size`, sorted (a slice is refreshed in a fixed order)."""
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), size):
+        yield ordered[start:start + size]
+
+
+def refresh(conn: Connection, name: str, region_ids: Iterable[int], by: str | None = None, values: Iterable = ()) -> None:
+    """Recompute a rollup's rows of some regions (and, with `by`, only those whose key column `by` is one of `values`)."""
+    rollup = ROLLUPS[name]
+    regions = sorted(set(region_ids))
+    for chunk in _chunks(values) if by else [None]:
+        stored = [rollup.table.region_id.in_(regions), *([getattr(rollup.table, by).in_(chunk)] if by else [])]
+        conn.execute(delete(rollup.table).where(*stored))
+        conn.execute(insert(rollup.table).from_select(rollup.columns, rollup.recomputed(regions, by, chunk)))
+
+
+def refresh_points(conn: Connection, region_id: int, days: Iterable, expiry_days: Iterable) -> None:
+    """After ledger writes of one region: its daily sums on the days written, its open lots on the expiry days touched."""
+    refresh(conn, "points_daily", [region_id], "day", days)
+    refresh(conn, "points_open_lots", [region_id], "expires_on", expiry_days)
+
+
+def refresh_regions(conn: Connection, region_ids: Iterable[int]) -> None:
+    """Every rollup's rows of some regions (after rows moved between them)."""
+    for name in ROLLUPS:
+        refresh(conn, name, region_ids)
+
+
+def _member_edges(conn: Connection, member_id: int) -> Counter:
+    """The activity edges one member adds to the rollup (the same spans ActivityEdges computes in SQL)."""
+    region_id, joined_on = conn.execute(select(Member.region_id, Member.joined_on).where(Member.id == member_id)).one()
+    days = sorted({joined_on, *conn.execute(select(PointsLedger.occurred_on).where(
+        PointsLedger.member_id == member_id, PointsLedger.kind != "expire").distinct()).scalars()})
+    gap, edges = dt.timedelta(days=ACTIVITY_GAP_DAYS), Counter()
+    for index, day in enumerate(days):
+        if index == 0 or days[index - 1] + gap < day:
+            edges[(day, region_id)] += 1
+        if index == len(days) - 1 or days[index + 1] > day + gap:
+            edges[(day + gap, region_id)] -= 1
+    return edges
+
+
+def _add_edge(conn: Connection, day: dt.date, region_id: int, change: int) -> None:
+    """Add to one edge of the activity rollup (a row that comes to 0 is removed, as the recomputation has none)."""
+    where = (MemberActiveEdges.day == day, MemberActiveEdges.region_id == region_id)
+    current = conn.execute(select(MemberActiveEdges.change).where(*where)).scalar()
+    if current is not None:
+        conn.execute(delete(MemberActiveEdges).where(*where))
+    if (current or 0) + change:
+        conn.execute(insert(MemberActiveEdges).values(day=day, region_id=region_id, change=(current or 0) + change))
+
+
+def _open_expiry_days(conn: Connection, member_id: int) -> set[dt.date]:
+    """The expiry days of a member's open lots."""
+    return set(conn.execute(select(PointsLedger.expires_on).where(PointsLedger.member_id == member_id,
+                                                                  PointsLedger.lot_remaining > 0).distinct()).scalars())
+
+
+@contextmanager
+def points_kept(conn: Connection, member_id: int, region_id: int, day: dt.date) -> Iterator[None]:
+    """Around a points action on one member on a day (expiries due, a redemption or an adjustment): afterwards the rollups
+    hold its effect. Expire rows are dated on their lots' expiry days, so those days are refreshed too."""
+    expiry_days, edges = _open_expiry_days(conn, member_id), _member_edges(conn, member_id)
+    yield
+    expiry_days |= _open_expiry_days(conn, member_id)
+    refresh_points(conn, region_id, {day, *(expiry for expiry in expiry_days if expiry <= day)}, expiry_days)
+    change = _member_edges(conn, member_id)
+    change.subtract(edges)
+    for (edge_day, edge_region), count in sorted(change.items()):
+        if count:
+            _add_edge(conn, edge_day, edge_region, count)
+
+
+def rebuild(conn: Connection, names: Iterable[str] = tuple(ROLLUPS)) -> dict[str, int]:
+    """Empty the rollups and recompute them from all raw rows; the rows each now holds."""
+    counts = {}
+    for name in names:
+        rollup = ROLLUPS[name]
+        conn.execute(delete(rollup.table))
+        conn.execute(insert(rollup.table).from_select(rollup.columns, rollup.recomputed()))
+        counts[name] = conn.execute(select(func.count()).select_from(rollup.table)).scalar_one()
+    return counts
+
+
+def differences(conn: Connection, name: str) -> int:
+    """Rows where a rollup and its recomputation from raw rows differ (0 when it is right)."""
+    rollup = ROLLUPS[name]
+    fresh, stored = rollup.recomputed(), select(*[getattr(rollup.table, name) for name in rollup.columns])
+    missing = conn.execute(select(func.count()).select_from(except_(fresh, stored).subquery())).scalar_one()
+    extra = conn.execute(select(func.count()).select_from(except_(stored, fresh).subquery())).scalar_one()
+    doubled = (conn.execute(select(func.count()).select_from(stored.subquery())).scalar_one()
+               - conn.execute(select(func.count()).select_from(stored.distinct().subquery())).scalar_one())
+    return missing + extra + doubled
+
+
+def main() -> None:
+    """`rebuild` or `check` every rollup of the configured database (or --database-url)."""
+    from lib.db import get_engine, upgrade_to_head
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("rebuild", "check"))
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default: the configured database)")
+    args = parser.parse_args()
+    engine = get_engine(args.database_url)
+    upgrade_to_head(engine)
+    if args.command == "rebuild":
+        started = time.perf_counter()
+        with engine.begin() as conn:
+            counts = rebuild(conn)
+        for name, rows in counts.items():
+            print(f"{name:<20}{rows:>12,} rows")
+        print(f"rebuilt in {time.perf_counter() - started:.1f} s")
+        return
+    with engine.connect() as conn:
+        wrong = {name: differences(conn, name) for name in ROLLUPS}
+    for name, rows in wrong.items():
+        print(f"{name:<20}{rows:>12,} rows differ")
+    raise SystemExit(1 if any(wrong.values()) else 0)
+
+
+if __name__ == "__main__":
+    main()

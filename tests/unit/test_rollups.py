@@ -1,0 +1,195 @@
+"""Rollup tables equal a recomputation from the raw rows after the seed, points actions, refused and rolled-back actions,
+province moves, imports and their rollback; the rollup-backed reads equal reads of the raw rows; the command line."""
+import datetime as dt
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, func, select
+
+from lib import rollups
+from lib.config import ROOT
+from lib.models import Member, PointsLedger, Reward
+from lib.queries import dealers, funnel, overview
+from lib.queries.dealers import MapFilter
+from lib.queries.funnel import FunnelFilter
+from lib.queries.lead_sums import month_split
+from lib.services import geography, imports, points
+from lib.services.errors import InputInvalidError
+from tests.campaign_helpers import scope_of
+from tests.conftest import TODAY
+from tests.reference import raw, region_id
+
+ANHUI = 340000  # an East province that can move to Central and back
+GRADES = ("high", "medium", "low")  # every grade: a filter on all of them reads the raw leads, with the same result
+
+
+def wrong_rows(engine: Engine) -> dict[str, int]:
+    """Rows where each rollup differs from its recomputation."""
+    with engine.connect() as conn:
+        return {name: rollups.differences(conn, name) for name in rollups.ROLLUPS}
+
+
+def stored(engine: Engine) -> dict[str, pd.DataFrame]:
+    """Every rollup's rows, sorted, for comparing before and after."""
+    frames = {}
+    with engine.connect() as conn:
+        for name, rollup in rollups.ROLLUPS.items():
+            frame = pd.DataFrame(conn.execute(select(*[getattr(rollup.table, column) for column in rollup.columns])).mappings().all(),
+                                 columns=rollup.columns)
+            frames[name] = frame.sort_values(rollup.columns, na_position="first").reset_index(drop=True)
+    return frames
+
+
+def richest_member(engine: Engine, region: str = "east") -> dict:
+    """The member of a region with the largest balance."""
+    with engine.connect() as conn:
+        return dict(conn.execute(select(Member.id, Member.region_id, Member.points_balance).where(
+            Member.region_id == region_id(engine, region)).order_by(Member.points_balance.desc(), Member.id).limit(1)).mappings().one())
+
+
+def test_every_rollup_equals_its_recomputation_after_the_seed(engine):
+    assert all(len(rows) > 0 for rows in stored(engine).values())
+    assert wrong_rows(engine) == dict.fromkeys(rollups.ROLLUPS, 0)
+
+
+def test_a_difference_is_found(engine):
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        conn.execute(PointsLedger.__table__.update().where(PointsLedger.id == select(func.min(PointsLedger.id)).scalar_subquery())
+                     .values(points=PointsLedger.points + 1))
+        assert rollups.differences(conn, "points_daily") > 0
+        transaction.rollback()
+
+
+@pytest.mark.parametrize("action", ["redeem", "adjust_up", "adjust_down"])
+def test_points_actions_keep_the_rollups(engine, action):
+    member = richest_member(engine)
+    admin = scope_of(engine, "admin")
+    with engine.begin() as conn:
+        if action == "redeem":
+            reward = conn.execute(select(Reward.id).where(Reward.active).order_by(Reward.points_cost)).scalars().first()
+            points.redeem(conn, admin, member["id"], reward, TODAY)
+        else:
+            points.adjust(conn, admin, member["id"], 50 if action == "adjust_up" else -50, "rollup test", TODAY)
+    assert wrong_rows(engine) == dict.fromkeys(rollups.ROLLUPS, 0)
+
+
+def test_a_new_members_first_activity_and_a_late_one_keep_the_activity_edges(engine):
+    admin = scope_of(engine, "admin")
+    member = richest_member(engine, "north")
+    for day in (TODAY - dt.timedelta(days=200), TODAY - dt.timedelta(days=100), TODAY):  # gaps longer and shorter than 90 days
+        with engine.begin() as conn:
+            points.adjust(conn, admin, member["id"], 10, "rollup test", day)
+    assert wrong_rows(engine)["member_active_edges"] == 0
+
+
+def test_a_refused_or_rolled_back_action_leaves_the_rollups_as_they_were(engine):
+    before = stored(engine)
+    member = richest_member(engine)
+    admin = scope_of(engine, "admin")
+    with pytest.raises(InputInvalidError), engine.begin() as conn:
+        points.adjust(conn, admin, member["id"], -(member["points_balance"] + 1), "more than the balance", TODAY)
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        points.adjust(conn, admin, member["id"], 500, "rolled back", TODAY)
+        transaction.rollback()
+    after = stored(engine)
+    for name in rollups.ROLLUPS:
+        pd.testing.assert_frame_equal(after[name], before[name])
+
+
+def test_the_nightly_expiry_keeps_the_rollups(engine):
+    with engine.begin() as conn:
+        points.expire_all_due(conn, TODAY)
+    assert wrong_rows(engine) == dict.fromkeys(rollups.ROLLUPS, 0)
+
+
+def test_moving_a_province_and_back_keeps_the_rollups(engine):
+    admin = scope_of(engine, "admin")
+    east, central = region_id(engine, "east"), region_id(engine, "central")
+    try:
+        with engine.begin() as conn:
+            geography.move_province(conn, admin, ANHUI, central, east)
+        assert wrong_rows(engine) == dict.fromkeys(rollups.ROLLUPS, 0)
+    finally:
+        with engine.begin() as conn:
+            geography.move_province(conn, admin, ANHUI, east, central)
+    assert wrong_rows(engine) == dict.fromkeys(rollups.ROLLUPS, 0)
+
+
+def test_an_import_and_its_rollback_keep_the_rollups(engine):
+    manager = scope_of(engine, "manager")
+    data = "日期,渠道,大区,活动,花费,曝光,点击,线索,有效线索,订单\n2004-05-06,抖音,华东,,1000.50,50000,600,40,22,1".encode()
+    with engine.connect() as conn:
+        checked = imports.validate(conn, manager, imports.read_upload("facts.csv", data))
+    assert checked.ok, checked.errors
+    with engine.begin() as conn:
+        batch = imports.commit(conn, manager, checked, "facts.csv")
+    assert wrong_rows(engine) == dict.fromkeys(rollups.ROLLUPS, 0)
+    with engine.begin() as conn:
+        imports.rollback(conn, manager, batch)
+    assert wrong_rows(engine) == dict.fromkeys(rollups.ROLLUPS, 0)
+
+
+@pytest.mark.parametrize("since,until,months,leftovers", [
+    (dt.datetime(2026, 1, 1), dt.datetime(2026, 4, 1), ("2026-01", "2026-03"), []),
+    (dt.datetime(2026, 1, 15), dt.datetime(2026, 4, 3), ("2026-02", "2026-03"),
+     [(dt.datetime(2026, 1, 15), dt.datetime(2026, 2, 1)), (dt.datetime(2026, 4, 1), dt.datetime(2026, 4, 3))]),
+    (dt.datetime(2026, 1, 15), dt.datetime(2026, 1, 20), None, [(dt.datetime(2026, 1, 15), dt.datetime(2026, 1, 20))]),
+    (dt.datetime(2025, 12, 2), dt.datetime(2026, 1, 1), None, [(dt.datetime(2025, 12, 2), dt.datetime(2026, 1, 1))]),
+    (dt.datetime.min, dt.datetime.max, ("0001-01", "9999-11"), [(dt.datetime(9999, 12, 1), dt.datetime.max)]),
+])
+def test_a_span_splits_into_whole_months_and_the_days_left_over(since, until, months, leftovers):
+    assert month_split(since, until) == (months, leftovers)
+
+
+SPANS = [(TODAY.replace(month=1, day=1), TODAY), (TODAY.replace(day=1) - dt.timedelta(days=75), TODAY - dt.timedelta(days=3)),
+         (TODAY - dt.timedelta(days=10), TODAY)]  # whole months and partial ones at either end
+
+
+@pytest.mark.parametrize("start,end", SPANS)
+@pytest.mark.parametrize("breakdown", [None, "channel", "region", "model", "dealer"])
+def test_the_funnel_from_rollups_equals_the_funnel_from_leads(engine, start, end, breakdown):
+    scope = scope_of(engine, "exec")
+    with engine.connect() as conn:
+        fast = funnel.funnel(conn, scope, FunnelFilter(start, end), "cohort", breakdown)
+        direct = funnel.funnel(conn, scope, FunnelFilter(start, end, grades=GRADES), "cohort", breakdown)
+    assert fast["lead"].sum() > 0
+    pd.testing.assert_frame_equal(fast.sort_values("key").reset_index(drop=True), direct.sort_values("key").reset_index(drop=True))
+
+
+@pytest.mark.parametrize("start,end", SPANS)
+def test_the_map_cells_from_rollups_equal_the_cells_from_leads(engine, start, end):
+    keys = list(dealers.CELL_KEYS)
+    with engine.connect() as conn:
+        cells = dealers.lead_cells(conn, scope_of(engine, "east"), MapFilter(start, end)).sort_values(keys, na_position="first")
+    leads = raw(engine, "lead")
+    created = pd.to_datetime(leads["created_at"])
+    mine = leads[(leads["region_id"] == region_id(engine, "east")) & (created >= pd.Timestamp(start))
+                 & (created < pd.Timestamp(end + dt.timedelta(days=1)))]
+    expected = mine.groupby(keys, dropna=False).size().rename("leads").reset_index().sort_values(keys, na_position="first")
+    assert cells["leads"].sum() == len(mine) > 0
+    assert (cells[keys + ["leads"]].astype(float).fillna(-1).values.tolist()
+            == expected.astype(float).fillna(-1).values.tolist())
+
+
+def test_active_members_equal_a_count_from_raw_rows(engine):
+    members, ledger = raw(engine, "member"), raw(engine, "points_ledger")
+    moves = ledger[ledger["kind"] != "expire"]
+    for day in (TODAY, TODAY - dt.timedelta(days=45), overview.same_day_last_year(TODAY)):
+        since = pd.Timestamp(day - dt.timedelta(days=overview.ACTIVE_MEMBER_DAYS))
+        moved = moves[pd.to_datetime(moves["occurred_on"]).between(since, pd.Timestamp(day))]["member_id"]
+        joined = members[pd.to_datetime(members["joined_on"]).between(since, pd.Timestamp(day))]["id"]
+        with engine.connect() as conn:
+            assert overview.active_members(conn, scope_of(engine, "exec"), day) == len(set(moved) | set(joined)) > 0
+
+
+def test_the_command_line_checks_and_rebuilds(engine):
+    url = engine.url.render_as_string(hide_password=False)
+    for command in ("rebuild", "check"):
+        done = subprocess.run([sys.executable, "-m", "lib.rollups", command, "--database-url", url], cwd=ROOT, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    assert "rows differ" in done.stdout and wrong_rows(engine) == dict.fromkeys(rollups.ROLLUPS, 0)
