@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, Select, delete, except_, func, insert, literal, or_, select, union, union_all
+from sqlalchemy import ColumnElement, Connection, Select, delete, except_, func, insert, literal, or_, select, union_all
 
 from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthMix, Member, MemberActiveEdges, PointsDaily, PointsLedger,
                         PointsOpenLots)
@@ -64,7 +64,7 @@ class ActivityEdges(Rollup):
         moves = select(PointsLedger.member_id, PointsLedger.region_id, PointsLedger.occurred_on.label("day")).where(
             PointsLedger.kind != "expire", *([PointsLedger.region_id.in_(regions)] if regions is not None else []))
         joins = select(Member.id, Member.region_id, Member.joined_on).where(*([Member.region_id.in_(regions)] if regions is not None else []))
-        days = union(moves, joins).subquery()
+        days = union_all(moves, joins).subquery()  # a day twice starts and ends nothing: its twin is no gap
         order = {"partition_by": days.c.member_id, "order_by": days.c.day}
         marked = select(days.c.region_id, days.c.day, func.lag(days.c.day).over(**order).label("before"),
                         func.lead(days.c.day).over(**order).label("after")).subquery()

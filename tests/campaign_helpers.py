@@ -27,7 +27,7 @@ def valid_plan(engine: Engine, owner: str = "manager", **changes: object) -> Pla
     """A plan every rule accepts (national, model 1, March of next year), with some fields changed."""
     start = dt.date(PLAN_YEAR, 3, 1)
     plan = PlanInput(
-        name=f"测试活动 {next(_numbers)}", type="launch", objective="leads", start_date=start, end_date=start.replace(day=31),
+        name=f"测试活动 {next(_numbers):05d}", type="launch", objective="leads", start_date=start, end_date=start.replace(day=31),
         budget_total=1_000_000.0, owner_id=scope_of(engine, owner).user_id, hashtag="#测试#", model_id=1, region_id=None,
         notes="测试备注", phases={"warmup": (start, start.replace(day=9)), "peak": (start.replace(day=10), start.replace(day=20))},
         budget_lines={1: 400_000.0, 3: 300_000.0}, kpi_targets={"leads": 5_000.0, "valid_leads": 3_000.0, "orders": 140.0})

@@ -5,7 +5,10 @@ import calendar
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, text
+
+from lib import rollups
+from lib.models import Member
 
 EXPECTED_PAGES = {  # the product's decision, written out: who sees which screen
     "exec": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/account.py"},
@@ -62,3 +65,16 @@ def prorated_targets(engine: Engine, region: int | None, start: dt.date, end: dt
                 total += float(value) * overlap / last_day.day
         totals[metric] = total
     return totals
+
+
+def own_member(engine: Engine, number: str) -> int:
+    """A member of the tests' own, with no activity yet (East, a fan)."""
+    template = raw(engine, "member").query(f"region_id == {region_id(engine, 'east')}").iloc[0]
+    with engine.begin() as conn:
+        member_id = int(conn.execute(insert(Member).values(
+            member_no=number, region_id=int(template["region_id"]), province_adcode=int(template["province_adcode"]),
+            tier_id=int(raw(engine, "member_tier").sort_values("min_growth")["id"].iloc[0]), is_owner=False, joined_on=dt.date(2024, 1, 10),
+            last_active_on=dt.date(2024, 1, 10), growth_value=0, points_balance=0, phone_hash="1" * 64,
+            phone_masked="139****0000")).inserted_primary_key[0])
+        rollups.refresh_regions(conn, [int(template["region_id"])])  # joining is activity: the rollups see the new member
+    return member_id

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, Select, case, func, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, Select, case, cast, func, select, union_all
 
 from lib.models import FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthMix
 from lib.scope import Scope
@@ -101,4 +101,5 @@ def stage_sums(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: 
         _from_leads(scope, start, end, narrowing, keys) for start, end in leftovers]
     rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
     grouped = [rows.c[key] for key in keys]
-    return select(*grouped, *[func.coalesce(func.sum(rows.c[stage]), 0).label(stage) for stage in FUNNEL_STAGES]).group_by(*grouped)
+    counts = [cast(func.coalesce(func.sum(rows.c[stage]), 0), BigInteger).label(stage) for stage in FUNNEL_STAGES]  # PostgreSQL
+    return select(*grouped, *counts).group_by(*grouped)  # sums whole numbers as numeric: cast back to whole counts

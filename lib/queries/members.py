@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import BigInteger, Connection, and_, case, cast, func, select
 
 from lib.models import Campaign, Member, MemberTier, PointsDaily, PointsLedger, PointsOpenLots, PointsRule, Reward
 from lib.periods import DaySpan
@@ -95,7 +95,7 @@ def issued_by_rule(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFram
 
 def redeemed_by_reward(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
     """Redemptions per reward over the span: how many, the points, and their value at the reward's current cash value in ¥."""
-    query = (select(Reward.id.label("reward_id"), Reward.name_zh, Reward.name_en, func.sum(PointsDaily.entries).label("redemptions"),
+    query = (select(Reward.id.label("reward_id"), Reward.name_zh, Reward.name_en, cast(func.sum(PointsDaily.entries), BigInteger).label("redemptions"),
                     (-func.sum(PointsDaily.points)).label("points"), func.sum(PointsDaily.entries * Reward.cash_value).label("cash_value"))
              .join(Reward, Reward.id == PointsDaily.reward_id)
              .where(*_daily_in(scope, span), PointsDaily.kind == "redeem")

@@ -5,9 +5,8 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from lib import rollups
 from lib.models import AuditLog, Member, PointsLedger
 from lib.queries import members
 from lib.services import catalogue, points
@@ -15,7 +14,7 @@ from lib.services.catalogue import RewardInput, RuleInput, TierInput
 from lib.services.errors import InputInvalidError, RefusedError
 from tests.campaign_helpers import scope_of
 from tests.conftest import TODAY
-from tests.reference import raw, region_id
+from tests.reference import own_member, raw, region_id
 
 LUCKY_DRAW = 1  # reward id of the 100-point ¥1 lucky draw (the cheapest)
 
@@ -26,19 +25,6 @@ def ledger_current_afterwards(engine):
     yield
     with engine.begin() as conn:
         points.expire_all_due(conn, TODAY)
-
-
-def own_member(engine, number: str) -> int:
-    """A member of the tests' own, with no activity yet (East, a fan)."""
-    template = raw(engine, "member").query(f"region_id == {region_id(engine, 'east')}").iloc[0]
-    with engine.begin() as conn:
-        member_id = int(conn.execute(insert(Member).values(
-            member_no=number, region_id=int(template["region_id"]), province_adcode=int(template["province_adcode"]),
-            tier_id=int(raw(engine, "member_tier").sort_values("min_growth")["id"].iloc[0]), is_owner=False, joined_on=dt.date(2024, 1, 10),
-            last_active_on=dt.date(2024, 1, 10), growth_value=0, points_balance=0, phone_hash="1" * 64,
-            phone_masked="139****0000")).inserted_primary_key[0])
-        rollups.refresh_regions(conn, [int(template["region_id"])])  # joining is activity: the rollups see the new member
-    return member_id
 
 
 def state(engine, member_id: int) -> tuple[int, int, int]:
