@@ -17,6 +17,7 @@ from functools import partial
 from io import BytesIO, StringIO
 
 import openpyxl
+import pandas as pd
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
