@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, Select, delete, except_, func, insert, literal, or_, select, union_all
 
-from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthMix, Member, MemberActiveEdges, PointsDaily, PointsLedger,
+from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthMix, Member, MemberActiveEdges, PointsDaily, PointsLedger,
                         PointsOpenLots)
-from lib.queries.lead_sums import ROLLUP_COLUMNS, stage_count
+from lib.queries.lead_sums import ROLLUP_COLUMNS, STAGE_COLUMNS, stage_count
 from lib.queries.overview import ACTIVE_MEMBER_DAYS
 from lib.sqlfuncs import plus_days, year_month
 
@@ -78,6 +78,21 @@ class ActivityEdges(Rollup):
                 .having(total != 0))
 
 
+class StageEvents(Rollup):
+    """lead_month_events: each stage's events per month of its own timestamp (one GROUP BY per stage, summed)."""
+
+    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None) -> Select:
+        """Per month, stage, region, channel and model: the leads whose stage timestamp falls in that month."""
+        if by:
+            raise ValueError("stage events are refreshed by region only")
+        where = [Lead.region_id.in_(regions)] if regions is not None else []
+        kept = (Lead.region_id, Lead.channel_id, Lead.model_id, Lead.grade, Lead.campaign_id)
+        per_stage = [select(year_month(stamp).label("month"), literal(stage).label("stage"), *kept, func.count().label("events"))
+                     .where(stamp.is_not(None), *where).group_by(year_month(stamp), *kept)
+                     for stage, stamp in STAGE_COLUMNS.items()]
+        return select(*union_all(*per_stage).subquery().c)
+
+
 LEAD_SUMS = {column: stage_count(stage) for stage, column in ROLLUP_COLUMNS.items()}  # rollup column -> count over the leads
 LEAD_MONTH = year_month(Lead.created_at)
 ACTIVITY_GAP_DAYS = ACTIVE_MEMBER_DAYS + 1  # activity days this far apart still make one span; its end edge is this after
@@ -93,7 +108,12 @@ ROLLUPS: dict[str, Rollup] = {  # name -> definition; the names are the tables'
     "member_active_edges": ActivityEdges(MemberActiveEdges, {"day": MemberActiveEdges.day, "region_id": MemberActiveEdges.region_id},
                                          {"change": MemberActiveEdges.change}),
     "lead_month_mix": Rollup(LeadMonthMix, {"month": LEAD_MONTH, "region_id": Lead.region_id, "channel_id": Lead.channel_id,
-                                            "model_id": Lead.model_id}, LEAD_SUMS),
+                                            "model_id": Lead.model_id, "grade": Lead.grade, "campaign_id": Lead.campaign_id},
+                             LEAD_SUMS),
+    "lead_month_events": StageEvents(LeadMonthEvents, {name: getattr(LeadMonthEvents, name) for name in
+                                                       ("month", "stage", "region_id", "channel_id", "model_id", "grade",
+                                                        "campaign_id")},
+                                     {"events": LeadMonthEvents.events}),
     "lead_month_dealer": Rollup(LeadMonthDealer, {"month": LEAD_MONTH, "region_id": Lead.region_id,
                                                   "province_adcode": Lead.province_adcode, "dealer_id": Lead.dealer_id,
                                                   "channel_id": Lead.channel_id}, LEAD_SUMS),

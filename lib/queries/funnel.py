@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, lite
 
 from lib.formatting import ratio
 from lib.metrics import weighted_quantile
-from lib.queries.lead_sums import STAGE_COLUMNS, reached, stage_sums
+from lib.queries.lead_sums import STAGE_COLUMNS, reached, stage_count, stage_events, stage_sums
 from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Province, Region, VehicleModel
 from lib.periods import DaySpan
 from lib.scope import Scope
@@ -57,15 +57,6 @@ def _narrowing(scope: Scope, flt: FunnelFilter) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def _stage_counts(mode: str, flt: FunnelFilter) -> list[ColumnElement]:
-    """One summed column per stage: leads that reached it (cohort) or its events in the period (activity)."""
-    if mode == "cohort":
-        return [func.count().label("lead") if stage == "lead" else func.coalesce(func.sum(case((reached(stage), 1), else_=0)), 0)
-                .label(stage) for stage in FUNNEL_STAGES]
-    return [func.coalesce(func.sum(case((and_(column >= flt.since, column < flt.until), 1), else_=0)), 0).label(stage)
-            for stage, column in STAGE_COLUMNS.items()]
-
-
 def _period_clause(mode: str, flt: FunnelFilter) -> ColumnElement[bool]:
     """Cohort: leads created in the period. Activity: leads with any stage event in it (the sums pick the events)."""
     if mode == "cohort":
@@ -73,17 +64,16 @@ def _period_clause(mode: str, flt: FunnelFilter) -> ColumnElement[bool]:
     return or_(*[and_(column >= flt.since, column < flt.until) for column in STAGE_COLUMNS.values()])
 
 
-ROLLUP_NARROWING = {"channel_ids": "channel_id", "region_ids": "region_id", "province_adcodes": "province_adcode",
-                    "model_ids": "model_id", "dealer_ids": "dealer_id"}  # filter field -> lead column the lead rollups keep
+FILTER_COLUMNS = {"channel_ids": "channel_id", "region_ids": "region_id", "province_adcodes": "province_adcode",
+                  "model_ids": "model_id", "dealer_ids": "dealer_id", "grades": "grade",
+                  "campaign_ids": "campaign_id"}  # filter field -> the lead column it narrows
 
 
-def _cohort_from_rollups(scope: Scope, flt: FunnelFilter, breakdown: str | None) -> Select | None:
-    """The cohort's stage counts from the lead rollups (lib.queries.lead_sums), or None when they cannot answer."""
-    if flt.grades or flt.campaign_ids:
-        return None
+def _counted(scope: Scope, flt: FunnelFilter, mode: str, breakdown: str | None) -> Select | None:
+    """The stage counts from lib.queries.lead_sums (rollups where they can answer), or None for a cohort they cannot."""
     key = None if breakdown is None else BREAKDOWNS[breakdown][0].key
-    sums = stage_sums(scope, flt.since, flt.until, {column: getattr(flt, field) for field, column in ROLLUP_NARROWING.items()},
-                      () if key is None else (key,))
+    narrowing = {column: getattr(flt, field) for field, column in FILTER_COLUMNS.items()}
+    sums = (stage_sums if mode == "cohort" else stage_events)(scope, flt.since, flt.until, narrowing, () if key is None else (key,))
     if sums is None:
         return None
     rows = sums.subquery()
@@ -96,17 +86,19 @@ def _cohort_from_rollups(scope: Scope, flt: FunnelFilter, breakdown: str | None)
 
 
 def funnel_query(scope: Scope, flt: FunnelFilter, mode: str, breakdown: str | None = None) -> Select:
-    """The stage counts (per breakdown value, if any) as a query: a cohort from the lead rollups where they can answer."""
+    """The stage counts (per breakdown value, if any) as a query: from the lead rollups where they can answer, else from
+    the leads (a cohort narrowed both by province or dealer and by model, grade or campaign)."""
     if mode not in MODES or (breakdown is not None and breakdown not in BREAKDOWNS):
         raise ValueError(f"unknown mode {mode!r} or breakdown {breakdown!r}")
-    from_rollups = _cohort_from_rollups(scope, flt, breakdown) if mode == "cohort" else None
-    if from_rollups is not None:
-        return from_rollups
-    where = [*_narrowing(scope, flt), _period_clause(mode, flt)]
+    counted = _counted(scope, flt, mode, breakdown)
+    if counted is not None:
+        return counted
+    where = [*_narrowing(scope, flt), _period_clause("cohort", flt)]
+    stages = [stage_count(stage).label(stage) for stage in FUNNEL_STAGES]
     if breakdown is None:
-        return select(literal(None).label("key"), *_stage_counts(mode, flt)).where(*where)
+        return select(literal(None).label("key"), *stages).where(*where)
     column, table, (name_zh, name_en) = BREAKDOWNS[breakdown]
-    return (select(column.label("key"), name_zh.label("name_zh"), name_en.label("name_en"), *_stage_counts(mode, flt))
+    return (select(column.label("key"), name_zh.label("name_zh"), name_en.label("name_en"), *stages)
             .join(table, table.id == column).where(*where).group_by(column, name_zh, name_en))
 
 

@@ -1,21 +1,23 @@
-"""Cohort stage counts of leads (created in a span, and how far they have got by now) read from the lead rollups.
+"""Stage counts of leads read from the lead rollups: cohorts (the leads created in a span, and how far they have got by
+now) and activity (each stage's events in a span, by the stage's own timestamp).
 
 A span is split into whole months, read from the smallest rollup that keeps every dimension asked for, and the days of
-its partial first and last months, read from the leads themselves; the two parts are summed in SQL. A question no
-rollup can answer (e.g. narrowed by grade or campaign) returns None, and the caller reads the leads.
+its partial first and last months, read from the leads themselves; the two parts are summed in SQL. A cohort no rollup
+can answer (narrowed by province or dealer and by model, grade or campaign) returns None, and the caller reads the leads; activity then reads the
+leads stage by stage, each through its timestamp's index.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ColumnElement, Select, case, cast, func, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, Select, case, cast, func, literal, select, union_all
 
-from lib.models import FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthMix
+from lib.models import FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthMix
 from lib.scope import Scope
 from lib.sqlfuncs import among
 
 ROLLUP_DIMENSIONS = {  # rollup table -> the lead columns it keeps, smallest rollup first
-    LeadMonthMix: ("region_id", "channel_id", "model_id"),
+    LeadMonthMix: ("region_id", "channel_id", "model_id", "grade", "campaign_id"),
     LeadMonthDealer: ("region_id", "province_adcode", "dealer_id", "channel_id"),
 }
 ROLLUP_COLUMNS = dict(zip(FUNNEL_STAGES, ("leads", "valid", "visits", "test_drives", "orders", "deliveries")))  # stage -> rollup
@@ -89,17 +91,51 @@ def _from_leads(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing:
             .group_by(*columns))
 
 
+def _summed(parts: list[Select], keys: tuple[str, ...], stage_value) -> Select:
+    """The parts' rows summed per key, one whole count per stage (stage_value: a stage's value in a part's row)."""
+    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    grouped = [rows.c[key] for key in keys]
+    counts = [cast(func.coalesce(func.sum(stage_value(rows, stage)), 0), BigInteger).label(stage) for stage in FUNNEL_STAGES]
+    return select(*grouped, *counts).group_by(*grouped)  # PostgreSQL sums whole numbers as numeric: cast back to counts
+
+
 def stage_sums(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...] = ()) -> Select | None:
     """Per group of `keys` (lead columns): the leads created in [since, until) within scope and narrowing, and how many of
     them reached each later stage (columns named by FUNNEL_STAGES); None when no rollup keeps those dimensions."""
-    narrowing = {name: values for name, values in narrowing.items() if isinstance(values, Select) or values}
+    narrowing = _present(narrowing)
     table = _rollup_for(set(keys) | set(narrowing))
     if table is None:
         return None
     months, leftovers = month_split(since, until)
     parts = ([_from_rollup(table, scope, months, narrowing, keys)] if months else []) + [
         _from_leads(scope, start, end, narrowing, keys) for start, end in leftovers]
-    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
-    grouped = [rows.c[key] for key in keys]
-    counts = [cast(func.coalesce(func.sum(rows.c[stage]), 0), BigInteger).label(stage) for stage in FUNNEL_STAGES]  # PostgreSQL
-    return select(*grouped, *counts).group_by(*grouped)  # sums whole numbers as numeric: cast back to whole counts
+    return _summed(parts, keys, lambda rows, stage: rows.c[stage])
+
+
+def _present(narrowing: Narrowing) -> Narrowing:
+    """The narrowing that narrows (empty tuples left out)."""
+    return {name: values for name, values in narrowing.items() if isinstance(values, Select) or values}
+
+
+def _events_from_leads(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...]) -> list[Select]:
+    """Each stage's events in [since, until) per key, read through the stage timestamp's index."""
+    columns = [getattr(Lead, key) for key in keys]
+    return [select(*[column.label(key) for column, key in zip(columns, keys)], literal(stage).label("stage"), func.count().label("events"))
+            .where(stamp >= since, stamp < until, scope.region_filter(Lead.region_id),
+                   *[_narrowed(getattr(Lead, name), values) for name, values in narrowing.items()]).group_by(*columns)
+            for stage, stamp in STAGE_COLUMNS.items()]
+
+
+def stage_events(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...] = ()) -> Select:
+    """Per group of `keys`: each stage's events in [since, until) by the stage's own timestamp, within scope and narrowing."""
+    narrowing = _present(narrowing)
+    months, leftovers = month_split(since, until)
+    if months is None or not set(keys) | set(narrowing) <= set(ROLLUP_DIMENSIONS[LeadMonthMix]):
+        months, leftovers = None, [(since, until)]
+    parts = [part for start, end in leftovers for part in _events_from_leads(scope, start, end, narrowing, keys)]
+    if months:
+        parts.append(select(*[getattr(LeadMonthEvents, key).label(key) for key in keys], LeadMonthEvents.stage, LeadMonthEvents.events)
+                     .where(LeadMonthEvents.month >= months[0], LeadMonthEvents.month <= months[1],
+                            scope.region_filter(LeadMonthEvents.region_id),
+                            *[_narrowed(getattr(LeadMonthEvents, name), values) for name, values in narrowing.items()]))
+    return _summed(parts, keys, lambda rows, stage: case((rows.c.stage == stage, rows.c.events), else_=0))

@@ -78,6 +78,28 @@ def test_a_breakdown_by_channel_equals_raw_rows_per_channel(engine):
             assert {stage: int(shown.at[channel, stage]) for stage in FUNNEL_STAGES} == expected
 
 
+SPANS = [(TODAY.replace(month=1, day=1), TODAY), (TODAY.replace(day=1) - dt.timedelta(days=75), TODAY - dt.timedelta(days=3)),
+         (TODAY - dt.timedelta(days=10), TODAY)]  # spans of whole months and partial ones at either end (rollups + leads)
+NARROWINGS = [{}, {"grades": ("high",)}, {"province_adcodes": (510000, 320000)}, {"dealer_ids": (1, 2, 3), "model_ids": (1, 2)}]
+NARROWED_COLUMNS = {"grades": "grade", "province_adcodes": "province_adcode", "dealer_ids": "dealer_id", "model_ids": "model_id"}
+
+
+@pytest.mark.parametrize("start,end", SPANS)
+@pytest.mark.parametrize("mode", ["cohort", "activity"])
+@pytest.mark.parametrize("breakdown,column", [(None, None), ("channel", "channel_id"), ("model", "model_id"), ("dealer", "dealer_id")])
+@pytest.mark.parametrize("narrowing", NARROWINGS, ids=lambda narrowing: ",".join(narrowing) or "all")
+def test_every_span_breakdown_and_narrowing_equals_raw_rows(engine, start, end, mode, breakdown, column, narrowing):
+    rows = leads(engine, None)
+    for field, values in narrowing.items():
+        rows = rows[rows[NARROWED_COLUMNS[field]].isin(values)]
+    count = cohort_counts if mode == "cohort" else activity_counts
+    expected = {key: count(group, start, end) for key, group in (rows.groupby(column) if column else [(None, rows)])}
+    with engine.connect() as conn:
+        shown = funnel.funnel(conn, scope_of(engine, "exec"), FunnelFilter(start, end, **narrowing), mode, breakdown).set_index("key")
+    assert {key: {stage: int(shown.at[key, stage]) for stage in FUNNEL_STAGES} for key in shown.index} == \
+        {key: counts for key, counts in expected.items() if any(counts.values())}
+
+
 def test_an_empty_period_gives_zero_counts_and_no_rates(engine):
     empty = FunnelFilter(dt.date(2001, 1, 1), dt.date(2001, 1, 31))
     with engine.connect() as conn:

@@ -11,9 +11,8 @@ from sqlalchemy import Engine, func, select
 from lib import rollups
 from lib.config import ROOT
 from lib.models import Member, PointsLedger, Reward
-from lib.queries import dealers, funnel, overview
+from lib.queries import dealers, overview
 from lib.queries.dealers import MapFilter
-from lib.queries.funnel import FunnelFilter
 from lib.queries.lead_sums import month_split
 from lib.services import geography, imports, points
 from lib.services.errors import InputInvalidError
@@ -22,7 +21,6 @@ from tests.conftest import TODAY
 from tests.reference import own_member, raw, region_id
 
 ANHUI = 340000  # an East province that can move to Central and back
-GRADES = ("high", "medium", "low")  # every grade: a filter on all of them reads the raw leads, with the same result
 
 
 def wrong_rows(engine: Engine) -> dict[str, int]:
@@ -147,17 +145,6 @@ def test_a_span_splits_into_whole_months_and_the_days_left_over(since, until, mo
 
 SPANS = [(TODAY.replace(month=1, day=1), TODAY), (TODAY.replace(day=1) - dt.timedelta(days=75), TODAY - dt.timedelta(days=3)),
          (TODAY - dt.timedelta(days=10), TODAY)]  # whole months and partial ones at either end
-
-
-@pytest.mark.parametrize("start,end", SPANS)
-@pytest.mark.parametrize("breakdown", [None, "channel", "region", "model", "dealer"])
-def test_the_funnel_from_rollups_equals_the_funnel_from_leads(engine, start, end, breakdown):
-    scope = scope_of(engine, "exec")
-    with engine.connect() as conn:
-        fast = funnel.funnel(conn, scope, FunnelFilter(start, end), "cohort", breakdown)
-        direct = funnel.funnel(conn, scope, FunnelFilter(start, end, grades=GRADES), "cohort", breakdown)
-    assert fast["lead"].sum() > 0
-    pd.testing.assert_frame_equal(fast.sort_values("key").reset_index(drop=True), direct.sort_values("key").reset_index(drop=True))
 
 
 @pytest.mark.parametrize("start,end", SPANS)

@@ -1,5 +1,5 @@
 """rollup tables of the points ledger, member activity and the leads (lib.rollups), filled from the raw rows; covering
-indexes of the member table
+indexes of the member table, an index per lead stage timestamp
 
 Revision ID: 0006
 Revises: 0005
@@ -17,6 +17,7 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # surrogate keys, as 
 MEMBER_INDEXES = {"ix_member_place": ("province_adcode", "dealer_id", "joined_on", "region_id"),
                   "ix_member_tier": ("tier_id", "region_id"),
                   "ix_member_figures": ("joined_on", "region_id", "is_owner", "points_balance")}  # covering indexes, lib.models
+LATER_STAGES = ("valid", "visit", "test_drive", "order", "delivery")  # lead stages after creation, one timestamp index each
 LEAD_SUMS = ("leads", "valid", "visits", "test_drives", "orders", "deliveries")  # lib.models._LeadStageSums
 
 
@@ -40,8 +41,17 @@ def upgrade() -> None:
                     sa.Column("region_id", sa.Integer(), primary_key=True), sa.Column("change", sa.BigInteger(), nullable=False))
     op.create_table("lead_month_mix", sa.Column("id", ID, primary_key=True), sa.Column("month", sa.String(7), nullable=False),
                     sa.Column("region_id", sa.Integer(), nullable=False), sa.Column("channel_id", sa.Integer(), nullable=False),
-                    sa.Column("model_id", sa.Integer(), nullable=False), *_lead_sums())
+                    sa.Column("model_id", sa.Integer(), nullable=False),
+                    sa.Column("grade", sa.String(8), nullable=False), sa.Column("campaign_id", sa.Integer()), *_lead_sums())
     op.create_index("ix_lead_month_mix", "lead_month_mix", ["month", "region_id"])
+    op.create_table("lead_month_events", sa.Column("id", ID, primary_key=True), sa.Column("month", sa.String(7), nullable=False),
+                    sa.Column("stage", sa.String(16), nullable=False), sa.Column("region_id", sa.Integer(), nullable=False),
+                    sa.Column("channel_id", sa.Integer(), nullable=False), sa.Column("model_id", sa.Integer(), nullable=False),
+                    sa.Column("grade", sa.String(8), nullable=False), sa.Column("campaign_id", sa.Integer()),
+                    sa.Column("events", sa.BigInteger(), nullable=False))
+    op.create_index("ix_lead_month_events", "lead_month_events", ["month", "region_id"])
+    for stage in LATER_STAGES:
+        op.create_index(f"ix_lead_{stage}_at", "lead", [f"{stage}_at"])
     op.create_table("lead_month_dealer", sa.Column("id", ID, primary_key=True), sa.Column("month", sa.String(7), nullable=False),
                     sa.Column("region_id", sa.Integer(), nullable=False), sa.Column("province_adcode", sa.Integer(), nullable=False),
                     sa.Column("dealer_id", sa.Integer()), sa.Column("channel_id", sa.Integer(), nullable=False), *_lead_sums())
@@ -57,5 +67,7 @@ def downgrade() -> None:
     """Drop them."""
     for name in MEMBER_INDEXES:
         op.drop_index(name, table_name="member")
-    for table in ("lead_month_dealer", "lead_month_mix", "member_active_edges", "points_open_lots", "points_daily"):
+    for stage in LATER_STAGES:
+        op.drop_index(f"ix_lead_{stage}_at", table_name="lead")
+    for table in ("lead_month_dealer", "lead_month_events", "lead_month_mix", "member_active_edges", "points_open_lots", "points_daily"):
         op.drop_table(table)
