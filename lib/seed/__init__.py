@@ -56,7 +56,7 @@ Modules, in the order their steps run:
 - leads: leads with their funnel stages and exits;
 - channels: daily channel facts, the campaigns' reviews, monthly channel targets;
 - members: members and their points ledger;
-- lib/rollups: the rollup tables, rebuilt from the rows just written (the member activity edges come with the members);
+- rollups: the rollup tables of lib/rollups.py, from the arrays of the lead and member steps;
 - settings: the demo markers and yearly points budgets;
 - __main__: the command line, `python -m lib.seed`.
 """
@@ -71,7 +71,6 @@ from lib import clock, config
 from lib.db import upgrade_to_head
 from lib.queries.system import data_version
 from lib.models import Base
-from lib.rollups import ROLLUPS, rebuild
 from lib.bulk import delete_all_rows, reset_sequences
 from lib.seed.campaigns import seed_campaigns, seed_nodes
 from lib.seed.catalogue import seed_catalogue
@@ -79,13 +78,13 @@ from lib.seed.channels import seed_channel_facts, seed_targets
 from lib.seed.geography import seed_dealers, seed_geography
 from lib.seed.leads import seed_leads
 from lib.seed.members import seed_members
+from lib.seed.rollups import seed_rollups
 from lib.seed.settings import finish_seeding, mark_seeding_started, seed_settings
 from lib.seed.users import DEMO_ACCOUNTS, DemoAccount, seed_users
 from lib.seed.world import DEFAULT_SEED, SCALES, World
 
 __all__ = ["DEMO_ACCOUNTS", "SCALES", "DemoAccount", "Progress", "SeedError", "seed_database"]
 
-SQL_ROLLUPS = tuple(name for name in ROLLUPS if name != "member_active_edges")  # rebuilt in SQL; members writes the edges
 Progress = Callable[[float, str], None]  # (fraction done 0..1, short English message)
 
 
@@ -133,7 +132,7 @@ def seed_database(engine: Engine, scale: str = "demo", seed: int = DEFAULT_SEED,
         (0.01, "geography", seed_geography), (0.01, "catalogue", seed_catalogue), (0.02, "dealers", seed_dealers),
         (0.03, "users", seed_users), (0.01, "marketing nodes", seed_nodes), (0.04, "campaigns", seed_campaigns),
         (0.38, "leads", seed_leads), (0.06, "channel facts", seed_channel_facts), (0.02, "channel targets", seed_targets),
-        (0.41, "members and points", seed_members), (0.04, "rollups", lambda conn, w: rebuild(conn, SQL_ROLLUPS)),
+        (0.41, "members and points", seed_members), (0.02, "rollups", seed_rollups),
         (0.01, "settings", lambda conn, w: seed_settings(conn, w, scale)),
     ]
     total, done = sum(share for share, _, _ in steps), 0.0

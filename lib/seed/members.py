@@ -9,9 +9,8 @@ from typing import NamedTuple
 import numpy as np
 from sqlalchemy import Connection
 
-from lib.models import Member, MemberActiveEdges, PointsLedger
+from lib.models import Member, PointsLedger
 from lib.bulk import as_rows, bulk_insert, indexes_dropped
-from lib.rollups import ACTIVITY_GAP_DAYS
 from lib.seed.campaigns import YEARLY_GROWTH, days_between, plan_regions
 from lib.seed.catalogue import MEMBER_TIERS, POINTS_RULES, REWARDS
 from lib.seed.people import fake_people
@@ -291,31 +290,6 @@ def _write_ledger(conn: Connection, world: World, region: np.ndarray, ledger: Le
                           nullable(ledger.remaining, ledger.remaining >= 0)))
 
 
-def _activity_edges(joined: np.ndarray, region: np.ndarray, ledger: LedgerRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The member activity rollup (lib.rollups.ActivityEdges, in numpy): (day index, region index, change) of each edge."""
-    moved = ledger.kind != "expire"
-    member = np.concatenate([np.arange(len(joined)), ledger.member[moved]])
-    day = np.concatenate([joined, ledger.day[moved]])
-    order = np.lexsort((day, member))
-    member, day = member[order], day[order]
-    other_member = member[1:] != member[:-1]
-    gap = np.diff(day) > ACTIVITY_GAP_DAYS
-    starts, stops = np.r_[True, other_member | gap], np.r_[other_member | gap, True]
-    edge_day = np.concatenate([day[starts], day[stops] + ACTIVITY_GAP_DAYS])
-    edge_region = region[np.concatenate([member[starts], member[stops]])]
-    change = np.concatenate([np.ones(starts.sum(), np.int64), -np.ones(stops.sum(), np.int64)])
-    cells, cell = np.unique(np.stack([edge_day, edge_region]), axis=1, return_inverse=True)
-    total = np.bincount(cell.ravel(), change, minlength=cells.shape[1]).astype(np.int64)
-    kept = total != 0
-    return cells[0][kept], cells[1][kept], total[kept]
-
-
-def _write_activity_edges(conn: Connection, world: World, joined: np.ndarray, region: np.ndarray, ledger: LedgerRows) -> None:
-    """The member activity rollup's rows, from the arrays just written (a GROUP BY of millions of rows would take a minute)."""
-    day, region_index, change = _activity_edges(joined, region, ledger)
-    bulk_insert(conn, MemberActiveEdges.__table__, ("day", "region_id", "change"), as_rows(world.day_texts(day), region_index + 1, change))
-
-
 def seed_members(conn: Connection, world: World) -> None:
     """Members, their points ledger (FIFO, 12-month expiry), balances and tiers."""
     rng = step_rng(world.seed, "members")
@@ -324,7 +298,7 @@ def seed_members(conn: Connection, world: World) -> None:
     ledger = _ledger(rng, world, members.joined, members.owner, members.activity, region)
     _write_members(conn, world, members, ledger)
     _write_ledger(conn, world, region, ledger)
-    _write_activity_edges(conn, world, members.joined, region, ledger)
+    world.ledger, world.member_region, world.member_joined = ledger, region, members.joined
     earned = ledger.kind == "earn"
     by_year = np.bincount(world.day_months(ledger.day[earned]) // 12, ledger.points[earned], minlength=len(world.seeded_years))
     world.points_issued = {year: int(by_year[i]) for i, year in enumerate(world.seeded_years)}

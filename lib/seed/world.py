@@ -7,7 +7,7 @@ import datetime as dt
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -85,6 +85,9 @@ class World:
     cell_campaign: np.ndarray = field(default_factory=lambda: np.zeros(0))  # campaign index per cell, -1: none
     leads: dict[str, np.ndarray] = field(default_factory=dict)  # column → array, by lead index (id - 1)
     points_issued: dict[int, int] = field(default_factory=dict)  # seeded year → points earned that year
+    ledger: Any = None  # lib.seed.members.LedgerRows of the ledger written (for the rollups step)
+    member_region: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # region index, by member index
+    member_joined: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # join day index, by member index
     pii_key: str = ""  # the key of the phone and name hashes (lib.privacy)
 
     @property
