@@ -1,6 +1,8 @@
 """DataFrame -> plotly Figure; no Streamlit here."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -8,6 +10,16 @@ from lib.formatting import chart_text
 from lib.i18n import name_or, t
 
 PALETTE = {"this_year": "#1f6feb", "last_year": "#9ab8e6", "target": "#d9480f"}  # overview trend colours
+
+
+def spec_of(build: Callable[..., go.Figure], *args: object) -> dict:
+    """The plain spec (dicts, lists, arrays) of the figure build(*args) draws: data that pickles cheaply, for a cache."""
+    return build(*args).to_dict()
+
+
+def from_spec(spec: dict) -> go.Figure:
+    """A figure from a spec plotly made itself (spec_of), without validating it again, as plotly loads its own templates."""
+    return go.Figure(spec, _validate=False)
 
 
 def monthly_leads_trend(trend: pd.DataFrame, year: int, lang: str) -> go.Figure:

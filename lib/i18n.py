@@ -612,9 +612,11 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "map_bottom_only": ("只看最差的 {bottom} 家", "Only the worst {bottom}"),
     "map_sheet_dealers": ("经销商排名", "Dealer ranking"),
     "map_ranking": ("经销商排名：{metric}", "Dealer ranking: {metric}"),
-    "map_ranking_caption": ("由好到差；红色底为最差的 {bottom} 家（参与排名不足 20 家时为最差的一半）。比率与成本仅对线索不少于 {minimum} 条的经销商排名。选中一行查看详情。",
-                            "Best first; the worst {bottom} are shaded red (the worst half when fewer than 20 are ranked). Rates and "
-                            "costs are ranked only with at least {minimum} leads. Select a row for the dealer's card."),
+    "map_ranking_caption": ("由好到差；红色“最差”标签为最差的 {bottom} 家（参与排名不足 20 家时为最差的一半）。比率与成本仅对线索不少于 {minimum} 条的经销商排名。选中一行查看详情。",
+                            "Best first; the worst {bottom} carry a red “worst” tag (the worst half when fewer than 20 are ranked). "
+                            "Rates and costs are ranked only with at least {minimum} leads. Select a row for the dealer's card."),
+    "map_col_bottom": ("末位", "Bottom"),
+    "map_bottom_tag": ("最差", "worst"),
     "map_col_region": ("大区", "Region"),
     "map_col_province": ("省份", "Province"),
     "map_col_rank": ("排名", "Rank"),

@@ -5,6 +5,7 @@ with its own MapLibre style server may set MAP_STYLE to draw it underneath.
 """
 from __future__ import annotations
 
+import base64
 import json
 import math
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ PADDING_ZOOM = 0.25  # zoom out this much from a tight fit
 RADIUS_PIXELS = (2.5, 10.0)  # dealer points: smallest and largest radius, by leads
 NO_BASE_MAP = "__MAP_STYLE__"  # pydeck's default-style sentinel: with no provider, Streamlit draws no base map
 TOOLTIP = {"text": "{tip}"}  # plain text (never HTML), so names cannot inject markup
+SWATCH_SVG = "<svg xmlns='http://www.w3.org/2000/svg' width='60' height='20'><rect width='60' height='20' fill='{colour}'/></svg>"  # legend key
 
 
 class CompactDeck(pdk.Deck):
@@ -45,6 +47,18 @@ class CompactDeck(pdk.Deck):
     def to_json(self) -> str:
         """The deck.gl JSON spec, compact."""
         return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
+
+
+class SpecDeck(pdk.Deck):
+    """A deck drawn from a JSON spec made before (see map_spec), so that a cached spec is not built again."""
+
+    def __init__(self, spec: str) -> None:
+        super().__init__(tooltip=TOOLTIP, map_provider=None, map_style=NO_BASE_MAP)  # Streamlit reads the tooltip beside the spec
+        self.spec = spec
+
+    def to_json(self) -> str:
+        """The spec as it was made."""
+        return self.spec
 
 
 @dataclass(frozen=True)
@@ -75,12 +89,18 @@ def bins_for(values: pd.Series, metric: str) -> Bins:
     return Bins(edges, tuple(palette[index] for index in picks))
 
 
+def swatch(colour: str) -> str:
+    """A small image filled with a colour (hex), as a data URL: a legend's key in a table without styling its cells."""
+    svg = SWATCH_SVG.format(colour=colour)
+    return f"data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}"
+
+
 def legend(bins: Bins, metric: str, lang: str) -> pd.DataFrame:
-    """One row per class: its colour (hex) and its range as users read it."""
+    """One row per class: a swatch of its colour (image data URL) and its range as users read it."""
     if not bins.colours:
-        return pd.DataFrame(columns=["colour", "range"])
+        return pd.DataFrame(columns=["swatch", "range"])
     bounds = bins.edges if len(bins.edges) > 1 else bins.edges * 2
-    rows = [{"colour": "#{:02x}{:02x}{:02x}".format(*colour),
+    rows = [{"swatch": swatch("#{:02x}{:02x}{:02x}".format(*colour)),
              "range": f"{format_value(metric, low, lang)} – {format_value(metric, high, lang)}"}
             for colour, low, high in zip(bins.colours, bounds, bounds[1:])]
     return pd.DataFrame(rows)
@@ -194,3 +214,9 @@ def dealer_map(provinces: pd.DataFrame, dealers: pd.DataFrame, metric: str, lang
     view = fit_view(geo.bounds_of(set(provinces["province_adcode"].astype(int))))
     return CompactDeck(layers=layers, initial_view_state=view, tooltip=TOOLTIP, map_provider="carto" if style else None,
                     map_style=style or NO_BASE_MAP)
+
+
+def map_spec(figures: dict[str, pd.DataFrame], metric: str, lang: str) -> str:
+    """The JSON spec of the dealer map of the map figures (dealer_map, classes by bins_for): 0.6 MB, worth caching."""
+    provinces, dealers = figures["provinces"], figures["dealers"]
+    return dealer_map(provinces, dealers, metric, lang, bins_for(provinces[metric], metric), bins_for(dealers[metric], metric)).to_json()

@@ -7,15 +7,16 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from streamlit_authenticator import Authenticate
 
-from lib import clock, config
+from lib import charts, clock, config
 from lib.auth import USER_KEY, CurrentUser, login_gate
 from lib.navigation import pages_for
 from lib.db import get_engine, is_unavailable, upgrade_to_head
@@ -23,13 +24,18 @@ from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, label_or_code, t
 from lib.queries import system
 from lib.seed import seed_database
 
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
 CACHE_TTL_SECONDS = 600  # page data is re-read at least this often, and at once after any write
 LANG_KEY = "lang"  # session-state key of the chosen language
 GATE_KEY = "entered_through_home"  # True only while Home.py (login gate, navigation) runs the page
+DERIVED_ENTRIES = 200  # derived objects kept per process; the largest, a dealer map's spec, is 0.7 MB
 VERSION_KEY = "data_version"  # the data version read once per run by Home.py, keying every cached load
 FLASH_KEY = "flash_messages"  # session-state key of messages to show after the next rerun or page switch
 URL_NUMBER_DIGITS = 9  # an id or year in a link has at most this many digits (every id fits the 32-bit columns)
 _QUERIES: dict[str, Callable[..., Any]] = {}  # registered query functions by dotted name
+_BUILDERS: dict[str, Callable[..., Any]] = {}  # registered builders of derived objects (specs, tables) by name
 _SEED_LOCK = threading.Lock()  # guards _SEEDING: one first-start seeding per process, however many sessions arrive
 _SEEDING: dict[str, Any] = {"thread": None, "done": 0.0, "error": None}  # the background seeding and its progress
 _READY_DATABASES: set[str] = set()  # databases found seeded and with users: not checked again on each rerun
@@ -107,6 +113,20 @@ def refresh_data_version() -> None:
         st.session_state[VERSION_KEY] = system.data_version(conn)
 
 
+@dataclass(frozen=True)
+class Source:
+    """A registered query and its arguments: what load() runs, as a small hashable stand-in for its result."""
+
+    query: str  # dotted name in _QUERIES
+    args: tuple
+    kwargs: tuple  # sorted (name, value) pairs
+
+
+def _dotted_name(function: Callable[..., Any]) -> str:
+    """module.qualname of a function, the name it is registered under."""
+    return f"{function.__module__}.{function.__qualname__}"
+
+
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=500)
 def _run_cached(database: str, query_name: str, version: int, args: tuple, kwargs: tuple) -> Any:
     """Run a registered query on a fresh connection; cached by database, name, data version and arguments."""
@@ -114,11 +134,55 @@ def _run_cached(database: str, query_name: str, version: int, args: tuple, kwarg
         return _QUERIES[query_name](conn, *args, **dict(kwargs))
 
 
+def _resolved(database: str, version: int, value: Any) -> Any:
+    """A Source's (cached) result; any other value as it is."""
+    if isinstance(value, Source):
+        return _run_cached(database, value.query, version, value.args, value.kwargs)
+    return value
+
+
+def source(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Source:
+    """The stand-in of load(query, *args, **kwargs), to pass to derived() and figure() instead of the loaded data."""
+    name = _dotted_name(query)
+    _QUERIES[name] = query
+    return Source(name, args, tuple(sorted(kwargs.items())))
+
+
+def loaded(data: Source) -> Any:
+    """The result of a source's query, cached until the data changes or the TTL passes."""
+    return _resolved(config.database_url(), st.session_state[VERSION_KEY], data)
+
+
 def load(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Result of query(conn, *args, **kwargs), cached until the data changes or the TTL passes."""
-    name = f"{query.__module__}.{query.__qualname__}"
-    _QUERIES[name] = query
-    return _run_cached(config.database_url(), name, st.session_state[VERSION_KEY], args, tuple(sorted(kwargs.items())))
+    return loaded(source(query, *args, **kwargs))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=DERIVED_ENTRIES)
+def _derived_cached(database: str, version: int, builder_name: str, inputs: tuple) -> Any:
+    """Run a registered builder on its inputs (sources loaded); cached by database, data version, builder and inputs."""
+    return _BUILDERS[builder_name](*(_resolved(database, version, value) for value in inputs))
+
+
+def _derived(name: str, builder: Callable[..., Any], inputs: tuple) -> Any:
+    """A builder's cached result, the builder registered under the name first."""
+    _BUILDERS[name] = builder
+    return _derived_cached(config.database_url(), st.session_state[VERSION_KEY], name, inputs)
+
+
+def derived(builder: Callable[..., Any], *inputs: Any) -> Any:
+    """builder(*inputs), each source() among the inputs replaced by its loaded data; cached like load(), keyed by the
+    sources and the other inputs (never by hashing data frames), so a rerun skips building it again.
+
+    Only for pure builders (no st.*, no session state: the language comes in as an input) whose result pickles cheaply:
+    a map's spec, a table for display."""
+    return _derived(_dotted_name(builder), builder, inputs)
+
+
+def figure(builder: Callable[..., go.Figure], *inputs: Any) -> go.Figure:
+    """derived() for a plotly figure builder: cached as the figure's plain spec (a Figure pickles slowly), then a Figure
+    again without validating that spec a second time."""
+    return charts.from_spec(_derived(f"{_dotted_name(builder)}:spec", functools.partial(charts.spec_of, builder), inputs))
 
 
 def setup_page() -> Callable[[], None] | None:

@@ -89,16 +89,15 @@ def display_table(frame):
 
 
 flt, colour_by = read_filters()
-campaigns = ui.load(calendar.campaigns, scope, flt)
-phases = ui.load(calendar.phases, scope, flt)
-nodes = ui.load(calendar.year_nodes, flt.year)
+sources = (ui.source(calendar.campaigns, scope, flt), ui.source(calendar.phases, scope, flt), ui.source(calendar.year_nodes, flt.year))
+campaigns, phases, nodes = (ui.loaded(data) for data in sources)
 summary(ui.load(calendar.plan_summary, scope, flt))
 year_tab, month_tab, list_tab = st.tabs([ui.tr("tab_year"), ui.tr("tab_month"), ui.tr("tab_list")])
 
 with year_tab:
     if campaigns.empty:
         st.info(ui.tr("calendar_empty"))
-    figure = charts.campaign_timeline(campaigns, phases, nodes, flt.year, today, colour_by, lang)
+    figure = ui.figure(charts.campaign_timeline, *sources, flt.year, today, colour_by, lang)
     picked = st.plotly_chart(figure, width="stretch", on_select="rerun", selection_mode="points", key="timeline")
     st.caption(ui.tr("timeline_caption"))
     points = picked.selection.points if picked else []

@@ -72,7 +72,8 @@ def table(card: pd.DataFrame, view: str) -> None:
 
 
 flt = pick_filter()
-card = ui.load(channels.scorecard, scope, flt)
+card_source = ui.source(channels.scorecard, scope, flt)
+card = ui.loaded(card_source)
 previous_start, previous_end = channels.previous_period(flt.start, flt.end)
 st.caption(ui.tr("channels_caption", start=flt.start, end=flt.end, previous_start=previous_start, previous_end=previous_end))
 if not flt.has_targets:
@@ -88,4 +89,4 @@ with scorecard_tab:
                            file_name=f"channel-kpis-{flt.start}-{flt.end}.xlsx", on_click="ignore",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 with trends_tab:
-    channel_trends.show(user, flt, card)
+    channel_trends.show(user, flt, card_source)

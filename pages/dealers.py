@@ -52,16 +52,15 @@ def legend_table(bins: maps.Bins, metric: str, title: str) -> None:
     if rows.empty:
         st.caption(ui.tr("map_no_values", what=title))
         return
-    shown = rows.assign(colour="").rename(columns={"colour": title, "range": ui.tr("map_legend_range")})
-    st.dataframe(shown.style.apply(lambda _: [f"background-color: {colour}" for colour in rows["colour"]], subset=[title]),
-                 hide_index=True, width="stretch")
+    shown = rows.rename(columns={"swatch": title, "range": ui.tr("map_legend_range")})
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={title: st.column_config.ImageColumn()})
 
 
-def show_map(figures: dict[str, pd.DataFrame], metric: str) -> None:
-    """The map with its legends and source line."""
+def show_map(source: ui.Source, figures: dict[str, pd.DataFrame], metric: str) -> None:
+    """The map (its spec cached) with its legends and source line."""
     province_bins = maps.bins_for(figures["provinces"][metric], metric)
     dealer_bins = maps.bins_for(figures["dealers"][metric], metric)
-    deck = maps.dealer_map(figures["provinces"], figures["dealers"], metric, lang, province_bins, dealer_bins)
+    deck = maps.SpecDeck(ui.derived(maps.map_spec, source, metric, lang))
     st.pydeck_chart(deck, height=maps.MAP_HEIGHT, on_select=remember_map_pick, selection_mode="single-object", key=MAP_KEY,
                     alt=ui.tr("map_alt", metric=ui.tr(f"map_metric_{metric}")))
     st.caption(ui.tr("map_source"))
@@ -78,16 +77,17 @@ def show_map(figures: dict[str, pd.DataFrame], metric: str) -> None:
 
 flt, metric = pick_filter()
 st.caption(ui.tr("map_definitions"))
-figures = ui.load(dealers.map_figures, scope, flt)
+source = ui.source(dealers.map_figures, scope, flt)
+figures = ui.loaded(source)
 shown_dealers = figures["dealers"]
 st.caption(ui.tr("map_counts", dealers=f"{int(shown_dealers['active'].astype(bool).sum()):,}",
                  provinces=len(figures["provinces"]), regions=len(figures["regions"])))
 map_column, table_column = st.columns([3, 2])
 with map_column:
-    show_map(figures, metric)
+    show_map(source, figures, metric)
 with table_column:
     map_tables.leagues(figures, flt)
-ranking = dealers.ranked(shown_dealers, metric)
+ranking = ui.derived(map_tables.ranked_dealers, source, metric)
 map_tables.dealer_ranking(ranking, metric, PICK_KEY)
 map_tables.export_button(figures, ranking, flt, scope)
 dealer_card.show(scope, figures, flt, PICK_KEY)

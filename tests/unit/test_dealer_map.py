@@ -266,8 +266,8 @@ def test_the_export_carries_the_tables_shown_and_keeps_names_as_text(engine):
         figures = dealers.map_figures(conn, scope_of(engine, "east"), MapFilter(START, TODAY))
     ranking = dealers.ranked(figures["dealers"], "cpl")
     ranking.loc[0, "name"] = "=HYPERLINK(\"http://x\")"
-    sheets = {"大区": map_tables.league_frame(figures["regions"], "region"),
-              "省份": map_tables.league_frame(figures["provinces"], "province"), "经销商": map_tables.ranking_frame(ranking)}
+    sheets = {"大区": map_tables.league_frame(figures["regions"], "region", "zh"),
+              "省份": map_tables.league_frame(figures["provinces"], "province", "zh"), "经销商": map_tables.ranking_frame(ranking, "zh")}
     workbook = load_workbook(BytesIO(exports.sheets_workbook(scope_of(engine, "admin"), sheets)))
     assert workbook.sheetnames == ["大区", "省份", "经销商"]
     for name, frame in sheets.items():

@@ -1,4 +1,5 @@
 """The map's deck.gl spec: offline (no base map), every province and the maritime line, colours by class, scope, plain-text tips."""
+import base64
 import datetime as dt
 import json
 import math
@@ -7,6 +8,7 @@ import pandas as pd
 import pytest
 
 from lib import geo, maps
+from lib.i18n import t
 from lib.queries import dealers
 from lib.queries.dealers import MapFilter
 from tests.campaign_helpers import scope_of
@@ -20,9 +22,7 @@ def spec(engine, username: str, metric: str = "leads", flt: MapFilter | None = N
     """The map's JSON spec as Streamlit sends it, and the figures it was drawn from."""
     with engine.connect() as conn:
         figures = dealers.map_figures(conn, scope_of(engine, username), flt or MapFilter(START, TODAY))
-    deck = maps.dealer_map(figures["provinces"], figures["dealers"], metric, "zh", maps.bins_for(figures["provinces"][metric], metric),
-                           maps.bins_for(figures["dealers"][metric], metric))
-    return json.loads(deck.to_json()), figures
+    return json.loads(maps.map_spec(figures, metric, "zh")), figures
 
 
 def layer(deck: dict, layer_id: str) -> dict:
@@ -68,7 +68,10 @@ def test_classes_are_quantiles_and_the_legend_reads_them():
     assert bins.edges == pytest.approx((1.0, 2.8, 4.6, 6.4, 8.2, 10.0))
     assert [bins.colour(value) for value in (1, 3, 5, 7, 10)] == list(maps.VOLUME_COLOURS)
     assert bins.colour(None) == maps.NO_DATA
-    assert maps.legend(bins, "leads", "zh")["range"].tolist()[0] == "1 – 3"
+    legend = maps.legend(bins, "leads", "zh")
+    assert legend["range"].tolist()[0] == "1 – 3"
+    first = base64.b64decode(legend["swatch"][0].removeprefix("data:image/svg+xml;base64,")).decode()
+    assert "fill='#{:02x}{:02x}{:02x}'".format(*maps.VOLUME_COLOURS[0]) in first, "each range beside a swatch of its colour"
     single = maps.bins_for(pd.Series([0.5, 0.5]), "valid_rate")
     assert single.colour(0.5) == maps.JUDGED_COLOURS[2] and len(maps.legend(single, "valid_rate", "zh")) == 1, \
         "one value alone is neither good nor bad"
@@ -98,6 +101,15 @@ def test_tooltips_are_plain_text_so_names_cannot_inject_markup(engine):
     assert {label["adcode"] for label in names} == set(shown.index)
     jiangsu = next(label for label in names if label["adcode"] == 320000)
     assert jiangsu["tip"].startswith("江苏 · 华东\n线索量 " + f"{shown.loc[320000, 'leads']:,.0f}")
+
+
+def test_a_deck_made_from_its_spec_draws_that_spec_with_the_plain_text_tooltip(engine):
+    with engine.connect() as conn:
+        figures = dealers.map_figures(conn, scope_of(engine, "exec"), MapFilter(START, TODAY))
+    made = maps.map_spec(figures, "cpl", "en")
+    again = maps.SpecDeck(made)
+    assert again.to_json() is made and again._tooltip == maps.TOOLTIP, "what Streamlit reads of a deck: its JSON and its tooltip"
+    assert t("metric_leads", "en") in json.loads(made)["layers"][-1]["data"][0]["tip"], "built in the language asked for"
 
 
 def test_the_view_fits_the_provinces_shown():
