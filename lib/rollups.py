@@ -1,11 +1,12 @@
 """Rollup tables: raw rows pre-aggregated so that dashboards read thousands of rows instead of millions.
 
-Each rollup is a GROUP BY over one raw table (its keys and sums below). The write paths keep them equal to that
-recomputation in the same transaction as the raw write: the seed rebuilds them at its end, the points services refresh
-the days and expiry days they touched, a province move refreshes the two regions it changes. A refresh deletes the
-rollup rows of a slice (e.g. region 3, days 2026-05-01 and 2026-05-02) and inserts the slice's recomputation, so a
-rollup row is never adjusted by a delta that could drift. Leads and the ledger have no other writers (imports write
-channel facts, which are already one row per day, channel and region).
+Each rollup equals a GROUP BY over raw rows (ROLLUPS below), and the write paths keep it so in the transaction of the raw
+write: the seed writes them from its generated arrays (lib/seed/rollups.py), the points services refresh the days and
+expiry days they touched, a province move refreshes the two regions it changes. A refresh deletes the rollup rows of a
+slice (e.g. region 3, days 2026-05-01 and 2026-05-02) and inserts the slice's recomputation, so no row is adjusted by a
+delta that could drift; the one exception, the member activity edges, is changed by the difference between a member's
+own edges before and after the action, both recomputed from that member's rows. Leads, members and the ledger have no
+other writers; imports write channel facts, which are already one row per day, channel and region.
 
     python -m lib.rollups rebuild [--database-url URL]   recompute every rollup from the raw rows
     python -m lib.rollups check   [--database-url URL]   count the rows where a rollup differs from its recomputation
