@@ -32,7 +32,7 @@ from sqlalchemy import text
 
 from lib import bench_compare, periods
 from lib.config import DATA_DIR, ROOT
-from lib.db import get_engine
+from lib.db import get_engine, upgrade_to_head
 from lib.models import CAMPAIGN_TYPES
 from lib.services.audit import bump_data_version
 
@@ -179,12 +179,10 @@ def synthetic_import(rows: int, channels: list[str], regions: list[str]) -> byte
 def time_import(url: str, rows: int, runs: int) -> dict[str, float | int]:
     """Median seconds to read, check and commit a file of `rows` new facts, and to import it again (all updates);
     every batch is rolled back afterwards, so the bench database is left as it was."""
-    from lib.db import upgrade_to_head
     from lib.scope import scope_for_user
     from lib.services import imports
 
     engine = get_engine(url)
-    upgrade_to_head(engine)
     with engine.connect() as conn:
         manager = conn.execute(text("SELECT id FROM app_user WHERE role = 'campaign_manager' ORDER BY id")).scalar()
         channels = list(conn.execute(text("SELECT name_zh FROM channel ORDER BY sort_order")).scalars())
@@ -227,20 +225,24 @@ def table_cell(figures: dict, column: tuple[str, int, str | None, str, str]) -> 
 
 
 def print_table(result: dict) -> None:
-    """The figures as one table on stdout, then the import and the concurrency lines."""
+    """The pages' figures as one table on stdout."""
     print(f"scale={result['scale']} database={result['database']} seed_s={result['seed_s']} runs={result['runs']} (medians)")
     print(f"{'page':<10}" + "".join(f"  {header:<{width}}" if spec == "" else f"{header:>{width}}"
                                     for header, width, _, _, spec in TABLE_COLUMNS))
     for page, figures in result["pages"].items():
-        print(f"{page:<10}" + "".join(table_cell(figures, column) for column in TABLE_COLUMNS))
-    if result.get("import"):
-        figures = result["import"]
-        print(f"import of {figures['rows']:,} rows: new {figures['new_median_s']:.2f} s, again (updates) "
-              f"{figures['again_median_s']:.2f} s, median of {figures['runs']}")
-    if result.get("concurrency"):
-        figures = result["concurrency"]
-        print(f"concurrency: {figures['sessions']} sessions, {figures['renders']} renders ({figures['method']}): "
-              f"p50 {figures['p50_s']:.3f} s, p95 {figures['p95_s']:.3f} s, max {figures['max_s']:.3f} s")
+        print(f"{page:<10}" + "".join(table_cell(figures, column) for column in TABLE_COLUMNS), flush=True)
+
+
+def import_line(figures: dict) -> str:
+    """The import's medians in a line."""
+    return (f"import of {figures['rows']:,} rows: new {figures['new_median_s']:.2f} s, again (updates) "
+            f"{figures['again_median_s']:.2f} s, median of {figures['runs']}")
+
+
+def concurrency_line(figures: dict) -> str:
+    """The concurrent sessions' render times in a line."""
+    return (f"concurrency: {figures['sessions']} sessions, {figures['renders']} renders ({figures['method']}): "
+            f"p50 {figures['p50_s']:.3f} s, p95 {figures['p95_s']:.3f} s, max {figures['max_s']:.3f} s")
 
 
 def time_pages(url: str, keys: list[str], runs: int, compare: bool) -> dict[str, dict]:
@@ -276,16 +278,19 @@ def main() -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("COOKIE_KEY", secrets.token_urlsafe(32))  # the bench database is not the embedded demo
     seed_s = ensure_seeded(url, args.scale)
+    upgrade_to_head(get_engine(url))  # a pending migration runs here, not inside a timed render
     result = {"scale": args.scale, "database": get_engine(url).dialect.name, "seed_s": None if seed_s is None else round(seed_s, 2),
               "runs": args.runs, "pages": time_pages(url, keys, args.runs, not args.skip_compare)}
+    print_table(result)  # each part as soon as it is measured: a later part failing keeps the earlier ones on screen
     if args.import_rows:
         result["import"] = time_import(url, args.import_rows, max(1, args.runs // 2))
+        print(import_line(result["import"]), flush=True)
     if args.sessions:
         from lib.bench_sessions import time_sessions
 
         result["concurrency"] = time_sessions(url, [BENCH_PAGES[key] for key in keys], BENCH_USER, args.sessions,
                                               args.session_renders)
-    print_table(result)
+        print(concurrency_line(result["concurrency"]))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
 
