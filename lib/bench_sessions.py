@@ -7,7 +7,7 @@ BackMsg/ForwardMsg over /_stcore/stream), as a browser tab does, all against one
 each signs in with the re-login cookie in its handshake's Cookie header (the token streamlit-authenticator sets, signed with
 the server's COOKIE_KEY; such a sign-in writes nothing to the database), then asks for pages in turn; a render lasts from the request to the
 server's "script finished". After every session has signed in, the data version is bumped once: the timed renders start
-with cold caches.
+with cold caches. A second pass over the same pages, all cached by then, shows what concurrency alone costs.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lib import config
 from lib.config import ROOT
@@ -146,18 +147,20 @@ async def browse(session: Session, paths: list[str]) -> list[float]:
     return [await run_page(session, session.page_hashes[path]) for path in paths]
 
 
-async def all_sessions(port: int, username: str, plans: list[list[str]], url: str) -> tuple[list[Session], list[list[float]]]:
-    """Sign every session in, bump the data version (cold caches), then let all of them browse at once."""
+async def all_sessions(port: int, username: str, plans: list[list[str]], url: str) -> tuple[list[Session], list[float], list[float]]:
+    """Sign every session in, bump the data version (cold caches), then let all of them browse at once, twice: the
+    seconds of every render of the first pass (from cold caches) and of the second (the same pages, cached)."""
     paths = {path for plan in plans for path in plan}
     sessions = await asyncio.gather(*[sign_in(port, username, paths) for _ in plans])
     with get_engine(url).begin() as conn:
         bump_data_version(conn)
     try:
-        seconds = await asyncio.gather(*[browse(session, plan) for session, plan in zip(sessions, plans)])
+        passes = [await asyncio.gather(*[browse(session, plan) for session, plan in zip(sessions, plans)]) for _ in range(2)]
     finally:
         for session in sessions:
             await session.socket.close()
-    return sessions, seconds
+    cold, warm = ([value for session in seconds for value in session] for seconds in passes)
+    return sessions, cold, warm
 
 
 def plans(paths: list[str], sessions: int, renders: int) -> list[list[str]]:
@@ -171,22 +174,27 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-def time_sessions(url: str, page_files: list[str], username: str, sessions: int, renders: int) -> dict[str, float | int | str]:
-    """p50, p95 and max seconds of every render of `sessions` concurrent sessions, `renders` pages each, on one server."""
+def spread(seconds: list[float]) -> dict[str, float]:
+    """Median, 95th percentile and maximum of render times."""
+    return {"p50_s": round(statistics.median(seconds), 3), "p95_s": round(percentile(seconds, PERCENTILE), 3),
+            "max_s": round(max(seconds), 3)}
+
+
+def time_sessions(url: str, page_files: list[str], username: str, sessions: int, renders: int) -> dict[str, Any]:
+    """p50, p95 and max seconds of every render of `sessions` concurrent sessions, `renders` pages each, on one server,
+    from cold caches; and of a second pass over the same pages ("warm")."""
     paths = [spec.url_path for spec in PAGES if spec.path in page_files]
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "streamlit.log"
         port = free_port()
         server = start_server(url, port, log)
         try:
-            done, seconds = asyncio.run(all_sessions(port, username, plans(paths, sessions, renders), url))
+            done, cold, warm = asyncio.run(all_sessions(port, username, plans(paths, sessions, renders), url))
         finally:
             server.terminate()
             server.wait(timeout=30)
     problems = [problem for session in done for problem in session.problems]
     if problems:
         raise RuntimeError(f"pages failed under concurrency: {problems[:5]}")
-    every = [value for session in seconds for value in session]
-    return {"method": "websocket clients on one streamlit server", "sessions": sessions, "renders": len(every),
-            "p50_s": round(statistics.median(every), 3), "p95_s": round(percentile(every, PERCENTILE), 3),
-            "max_s": round(max(every), 3)}
+    return {"method": "websocket clients on one streamlit server", "sessions": sessions, "renders": len(cold), **spread(cold),
+            "warm": spread(warm)}
