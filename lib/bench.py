@@ -1,8 +1,18 @@
-"""Page timings: every registered page rendered through AppTest as an executive, cold and warm.
+"""Page timings: every registered page rendered through AppTest as an executive, cold, warm and after a filter change;
+each page's heaviest query beside the naive way and DuckDB; an import; concurrent sessions on one server.
 
-Usage: python -m lib.bench --scale tiny|demo|large [--database-url URL] [--runs N] [--json PATH] [--import-rows N]
-Seeds the database at that scale first when it is empty. Prints medians and writes JSON shaped
-{"scale", "database", "seed_s", "pages": {page: {"cold_median_s", "warm_median_s", "runs"}}}.
+Usage: python -m lib.bench --scale tiny|demo|large [--database-url URL] [--runs N] [--pages a,b] [--json PATH]
+       [--import-rows N] [--skip-compare] [--sessions N] [--session-renders N]
+Seeds the database at that scale first when it is empty. Prints one table and writes JSON shaped
+{"scale", "database", "seed_s", "runs",
+ "pages": {page: {"cold_median_s", "warm_median_s", "runs",
+                  "filter_change": {"filter", "median_s", "runs"} | null (a page without filters),
+                  "compare": {"query", "query_median_s", "naive_median_s", "naive_ratio" (naive ÷ query),
+                              "duckdb_median_s", "duckdb_ratio" (query ÷ DuckDB)}  (absent with --skip-compare)}},
+ "import": {"rows", "new_median_s", "again_median_s", "runs"}  (absent with --import-rows 0),
+ "concurrency": {"method", "sessions", "renders" (per pass), "p50_s", "p95_s", "max_s" (from cold caches),
+                 "warm": {"p50_s", "p95_s", "max_s"} (the same renders again, cached)}  (absent with --sessions 0)}.
+The comparisons are lib.bench_compare's, the concurrent sessions lib.bench_sessions'.
 """
 from __future__ import annotations
 
@@ -13,13 +23,18 @@ import os
 import secrets
 import statistics
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import text
 
+from lib import bench_compare, periods
 from lib.config import DATA_DIR, ROOT
-from lib.db import get_engine
+from lib.db import get_engine, upgrade_to_head
+from lib.models import CAMPAIGN_TYPES
 from lib.services.audit import bump_data_version
 
 BENCH_PAGES = {  # bench key -> page file; each screen's issue registers its page here
@@ -78,19 +93,24 @@ def signed_in_app(page: str):
     return app.switch_page(page)
 
 
+def timed_run(app, page: str) -> float:
+    """Seconds of one run of the app, which must draw the page's title and no exception (an error box may be content:
+    the overview's over-budget alerts are st.error)."""
+    started = time.perf_counter()
+    app.run()
+    elapsed = time.perf_counter() - started
+    if app.exception or not app.title:
+        raise RuntimeError(f"{page} did not render: {app.exception[0].message if app.exception else 'no title'}")
+    return elapsed
+
+
 def render_seconds(page: str, clear_caches: bool) -> float:
     """Seconds for one full render of the page (every data cache missed first when asked)."""
     app = signed_in_app(page)
     if clear_caches:
         with get_engine().begin() as conn:
             bump_data_version(conn)  # as after any write: every cached page load misses
-    started = time.perf_counter()
-    app.run()
-    elapsed = time.perf_counter() - started
-    if app.exception or app.error or not app.title:
-        problem = app.exception[0].message if app.exception else [error.value for error in app.error]
-        raise RuntimeError(f"{page} did not render: {problem or 'no title'}")
-    return elapsed
+    return timed_run(app, page)
 
 
 def time_page(page: str, runs: int) -> dict[str, float | int]:
@@ -99,6 +119,49 @@ def time_page(page: str, runs: int) -> dict[str, float | int]:
     cold = [render_seconds(page, clear_caches=True) for _ in range(runs)]
     warm = [render_seconds(page, clear_caches=False) for _ in range(runs)]
     return {"cold_median_s": round(statistics.median(cold), 4), "warm_median_s": round(statistics.median(warm), 4), "runs": runs}
+
+
+@dataclass(frozen=True)
+class FilterChange:
+    """A page's filter widget set to a value no earlier run showed, so every load that depends on it misses its cache."""
+
+    name: str  # as printed
+    widget: str  # AppTest's accessor for the widget's kind
+    key: str
+    values: Callable[[dt.date], list]  # values not shown by default, given the last day with data
+    setup: tuple[tuple[str, str, Any], ...] = ()  # (accessor, key, value) set and run first, untimed
+
+
+def previous_quarters(prefix: str) -> FilterChange:
+    """The period picker with that key prefix switched to quarters (untimed), then to earlier quarters."""
+    return FilterChange("earlier quarter", "selectbox", f"{prefix}_quarter", lambda day: periods.recent_quarters(day)[1:],
+                        (("segmented_control", f"{prefix}_period", "quarter"),))
+
+
+FILTER_CHANGES = {  # bench key -> its filter change; the overview has no filter
+    "calendar": FilterChange("campaign type", "multiselect", "calendar_types", lambda _day: [[kind] for kind in CAMPAIGN_TYPES]),
+    "channels": FilterChange("earlier month", "selectbox", "channels_month", lambda day: periods.recent_months(day)[1:]),
+    "funnel": previous_quarters("funnel"),
+    "dealers": previous_quarters("map"),
+    "members": previous_quarters("points"),
+}
+
+
+def time_filter_change(key: str, runs: int, last_day: dt.date) -> dict[str, float | int | str] | None:
+    """Median seconds of a render after the page's filter changes to a value not seen before (at most one run per value)."""
+    change = FILTER_CHANGES.get(key)
+    if change is None:
+        return None
+    seconds = []
+    for value in change.values(last_day)[:runs]:
+        app = signed_in_app(BENCH_PAGES[key])
+        app.run()
+        for widget, widget_key, setting in change.setup:
+            getattr(app, widget)(key=widget_key).set_value(setting)
+            app.run()
+        getattr(app, change.widget)(key=change.key).set_value(value)
+        seconds.append(timed_run(app, BENCH_PAGES[key]))
+    return {"filter": change.name, "median_s": round(statistics.median(seconds), 4), "runs": len(seconds)}
 
 
 IMPORT_FIRST_DAY = dt.date(2010, 1, 1)  # synthetic import rows start here, years before any demo history
@@ -117,12 +180,10 @@ def synthetic_import(rows: int, channels: list[str], regions: list[str]) -> byte
 def time_import(url: str, rows: int, runs: int) -> dict[str, float | int]:
     """Median seconds to read, check and commit a file of `rows` new facts, and to import it again (all updates);
     every batch is rolled back afterwards, so the bench database is left as it was."""
-    from lib.db import upgrade_to_head
     from lib.scope import scope_for_user
     from lib.services import imports
 
     engine = get_engine(url)
-    upgrade_to_head(engine)
     with engine.connect() as conn:
         manager = conn.execute(text("SELECT id FROM app_user WHERE role = 'campaign_manager' ORDER BY id")).scalar()
         channels = list(conn.execute(text("SELECT name_zh FROM channel ORDER BY sort_order")).scalars())
@@ -147,16 +208,57 @@ def time_import(url: str, rows: int, runs: int) -> dict[str, float | int]:
             "runs": runs}
 
 
+TABLE_COLUMNS = (  # header, width, where in a page's figures (None: the page's own), field, format ("": text)
+    ("cold s", 8, None, "cold_median_s", ".3f"), ("warm s", 8, None, "warm_median_s", ".3f"),
+    ("filter s", 9, "filter_change", "median_s", ".3f"), ("filter changed", 17, "filter_change", "filter", ""),
+    ("heaviest query", 23, "compare", "query", ""), ("query s", 9, "compare", "query_median_s", ".4f"),
+    ("naive s", 9, "compare", "naive_median_s", ".3f"), ("naive÷q", 9, "compare", "naive_ratio", ".1f"),
+    ("duckdb s", 9, "compare", "duckdb_median_s", ".4f"), ("q÷duckdb", 9, "compare", "duckdb_ratio", ".1f"),
+)
+
+
+def table_cell(figures: dict, column: tuple[str, int, str | None, str, str]) -> str:
+    """One cell of the table: the figure formatted to the column's width, a dash where there is none."""
+    _, width, section, name, spec = column
+    value = (figures if section is None else figures.get(section) or {}).get(name)
+    shown = "—" if value is None else format(value, spec)
+    return f"  {shown:<{width}}" if spec == "" else f"{shown:>{width}}"
+
+
 def print_table(result: dict) -> None:
-    """The medians as a small table on stdout."""
-    print(f"scale={result['scale']} database={result['database']} seed_s={result['seed_s']}")
-    print(f"{'page':<12}{'cold median s':>15}{'warm median s':>15}{'runs':>6}")
+    """The pages' figures as one table on stdout."""
+    print(f"scale={result['scale']} database={result['database']} seed_s={result['seed_s']} runs={result['runs']} (medians)")
+    print(f"{'page':<10}" + "".join(f"  {header:<{width}}" if spec == "" else f"{header:>{width}}"
+                                    for header, width, _, _, spec in TABLE_COLUMNS))
     for page, figures in result["pages"].items():
-        print(f"{page:<12}{figures['cold_median_s']:>15.3f}{figures['warm_median_s']:>15.3f}{figures['runs']:>6}")
-    if result.get("import"):
-        figures = result["import"]
-        print(f"import of {figures['rows']:,} rows: new {figures['new_median_s']:.2f} s, again (updates) "
-              f"{figures['again_median_s']:.2f} s, median of {figures['runs']}")
+        print(f"{page:<10}" + "".join(table_cell(figures, column) for column in TABLE_COLUMNS), flush=True)
+
+
+def import_line(figures: dict) -> str:
+    """The import's medians in a line."""
+    return (f"import of {figures['rows']:,} rows: new {figures['new_median_s']:.2f} s, again (updates) "
+            f"{figures['again_median_s']:.2f} s, median of {figures['runs']}")
+
+
+def concurrency_line(figures: dict) -> str:
+    """The concurrent sessions' render times in a line."""
+    warm = figures["warm"]
+    return (f"concurrency: {figures['sessions']} sessions, {figures['renders']} renders ({figures['method']}), from cold caches: "
+            f"p50 {figures['p50_s']:.3f} s, p95 {figures['p95_s']:.3f} s, max {figures['max_s']:.3f} s; again, cached: "
+            f"p50 {warm['p50_s']:.3f} s, p95 {warm['p95_s']:.3f} s, max {warm['max_s']:.3f} s")
+
+
+def time_pages(url: str, keys: list[str], runs: int, compare: bool) -> dict[str, dict]:
+    """Cold, warm and filter-change medians of each page, and its heaviest query's comparison unless skipped."""
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        setting = bench_compare.bench_setting(conn, BENCH_USER)
+    pages = {key: {**time_page(BENCH_PAGES[key], runs), "filter_change": time_filter_change(key, runs, setting.today)}
+             for key in keys}
+    for comparison in bench_compare.COMPARISONS if compare else ():
+        if comparison.page in pages:
+            pages[comparison.page]["compare"] = bench_compare.compare(engine, comparison, setting, runs)
+    return pages
 
 
 def main() -> None:
@@ -164,21 +266,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=("tiny", "demo", "large"), default="demo")
     parser.add_argument("--database-url", help="default: data/bench-<scale>.db (SQLite)")
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5, help="runs behind every median")
     parser.add_argument("--json", type=Path, help="write the results to this file")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the timed import (0: skip it)")
     parser.add_argument("--pages", help=f"comma-separated pages to time (default: all of {', '.join(BENCH_PAGES)})")
+    parser.add_argument("--skip-compare", action="store_true", help="leave out the naive and DuckDB comparisons")
+    parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions on one server (0: skip them)")
+    parser.add_argument("--session-renders", type=int, default=3, help="pages each concurrent session renders")
     args = parser.parse_args()
+    keys = args.pages.split(",") if args.pages else list(BENCH_PAGES)
+    if not set(keys) <= set(BENCH_PAGES):
+        parser.error(f"unknown pages {sorted(set(keys) - set(BENCH_PAGES))}: choose from {', '.join(BENCH_PAGES)}")
     url = args.database_url or default_url(args.scale)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("COOKIE_KEY", secrets.token_urlsafe(32))  # the bench database is not the embedded demo
     seed_s = ensure_seeded(url, args.scale)
-    result = {"scale": args.scale, "database": get_engine(url).dialect.name,
-              "seed_s": None if seed_s is None else round(seed_s, 2),
-              "pages": {key: time_page(BENCH_PAGES[key], args.runs) for key in (args.pages.split(",") if args.pages else BENCH_PAGES)}}
+    upgrade_to_head(get_engine(url))  # a pending migration runs here, not inside a timed render
+    result = {"scale": args.scale, "database": get_engine(url).dialect.name, "seed_s": None if seed_s is None else round(seed_s, 2),
+              "runs": args.runs, "pages": time_pages(url, keys, args.runs, not args.skip_compare)}
+    print_table(result)  # each part as soon as it is measured: a later part failing keeps the earlier ones on screen
     if args.import_rows:
         result["import"] = time_import(url, args.import_rows, max(1, args.runs // 2))
-    print_table(result)
+        print(import_line(result["import"]), flush=True)
+    if args.sessions:
+        from lib.bench_sessions import time_sessions
+
+        result["concurrency"] = time_sessions(url, [BENCH_PAGES[key] for key in keys], BENCH_USER, args.sessions,
+                                              args.session_renders)
+        print(concurrency_line(result["concurrency"]))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
 
