@@ -2,7 +2,7 @@
 each page's heaviest query beside the naive way and DuckDB; an import; concurrent sessions on one server.
 
 Usage: python -m lib.bench --scale tiny|demo|large [--database-url URL] [--runs N] [--pages a,b] [--json PATH]
-       [--import-rows N] [--skip-compare] [--sessions N] [--session-renders N]
+       [--import-rows N] [--skip-compare] [--sessions N] [--session-renders N] [--server-processes N]
 Seeds the database at that scale first when it is empty. Prints one table and writes JSON shaped
 {"scale", "database", "seed_s", "runs",
  "pages": {page: {"cold_median_s", "warm_median_s", "runs",
@@ -10,7 +10,7 @@ Seeds the database at that scale first when it is empty. Prints one table and wr
                   "compare": {"query", "query_median_s", "naive_median_s", "naive_ratio" (naive ÷ query),
                               "duckdb_median_s", "duckdb_ratio" (query ÷ DuckDB)}  (absent with --skip-compare)}},
  "import": {"rows", "new_median_s", "again_median_s", "runs"}  (absent with --import-rows 0),
- "concurrency": {"method", "sessions", "renders" (per pass), "p50_s", "p95_s", "max_s" (from cold caches),
+ "concurrency": {"method", "processes", "sessions", "renders" (per pass), "p50_s", "p95_s", "max_s" (from cold caches),
                  "warm": {"p50_s", "p95_s", "max_s"} (the same renders again, cached)}  (absent with --sessions 0)}.
 The comparisons are lib.bench_compare's, the concurrent sessions lib.bench_sessions'.
 """
@@ -273,6 +273,8 @@ def main() -> None:
     parser.add_argument("--skip-compare", action="store_true", help="leave out the naive and DuckDB comparisons")
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions on one server (0: skip them)")
     parser.add_argument("--session-renders", type=int, default=3, help="pages each concurrent session renders")
+    parser.add_argument("--server-processes", type=int, default=1,
+                        help="streamlit servers on this machine the sessions are spread over (one per core: no shared interpreter lock)")
     args = parser.parse_args()
     keys = args.pages.split(",") if args.pages else list(BENCH_PAGES)
     if not set(keys) <= set(BENCH_PAGES):
@@ -292,7 +294,7 @@ def main() -> None:
         from lib.bench_sessions import time_sessions
 
         result["concurrency"] = time_sessions(url, [BENCH_PAGES[key] for key in keys], BENCH_USER, args.sessions,
-                                              args.session_renders)
+                                              args.session_renders, args.server_processes)
         print(concurrency_line(result["concurrency"]))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -147,11 +147,12 @@ async def browse(session: Session, paths: list[str]) -> list[float]:
     return [await run_page(session, session.page_hashes[path]) for path in paths]
 
 
-async def all_sessions(port: int, username: str, plans: list[list[str]], url: str) -> tuple[list[Session], list[float], list[float]]:
-    """Sign every session in, bump the data version (cold caches), then let all of them browse at once, twice: the
-    seconds of every render of the first pass (from cold caches) and of the second (the same pages, cached)."""
+async def all_sessions(ports: list[int], username: str, plans: list[list[str]], url: str) -> tuple[list[Session], list[float], list[float]]:
+    """Sign every session in (on the servers in turn, as a sticky proxy spreads them), bump the data version (cold
+    caches), then let all of them browse at once, twice: the seconds of every render of the first pass (from cold caches)
+    and of the second (the same pages, cached)."""
     paths = {path for plan in plans for path in plan}
-    sessions = await asyncio.gather(*[sign_in(port, username, paths) for _ in plans])
+    sessions = await asyncio.gather(*[sign_in(ports[index % len(ports)], username, paths) for index in range(len(plans))])
     with get_engine(url).begin() as conn:
         bump_data_version(conn)
     try:
@@ -180,21 +181,22 @@ def spread(seconds: list[float]) -> dict[str, float]:
             "max_s": round(max(seconds), 3)}
 
 
-def time_sessions(url: str, page_files: list[str], username: str, sessions: int, renders: int) -> dict[str, Any]:
-    """p50, p95 and max seconds of every render of `sessions` concurrent sessions, `renders` pages each, on one server,
-    from cold caches; and of a second pass over the same pages ("warm")."""
+def time_sessions(url: str, page_files: list[str], username: str, sessions: int, renders: int, processes: int = 1) -> dict[str, Any]:
+    """p50, p95 and max seconds of every render of `sessions` concurrent sessions, `renders` pages each, on `processes`
+    streamlit servers of this machine, from cold caches; and of a second pass over the same pages ("warm")."""
     paths = [spec.url_path for spec in PAGES if spec.path in page_files]
     with tempfile.TemporaryDirectory() as folder:
-        log = Path(folder) / "streamlit.log"
-        port = free_port()
-        server = start_server(url, port, log)
+        ports = [free_port() for _ in range(processes)]
+        servers = [start_server(url, port, Path(folder) / f"streamlit-{port}.log") for port in ports]
         try:
-            done, cold, warm = asyncio.run(all_sessions(port, username, plans(paths, sessions, renders), url))
+            done, cold, warm = asyncio.run(all_sessions(ports, username, plans(paths, sessions, renders), url))
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=30)
     problems = [problem for session in done for problem in session.problems]
     if problems:
         raise RuntimeError(f"pages failed under concurrency: {problems[:5]}")
-    return {"method": "websocket clients on one streamlit server", "sessions": sessions, "renders": len(cold), **spread(cold),
-            "warm": spread(warm)}
+    where = "one streamlit server" if processes == 1 else f"{processes} streamlit servers of one machine, sessions spread in turn"
+    return {"method": f"websocket clients on {where}", "processes": processes, "sessions": sessions, "renders": len(cold),
+            **spread(cold), "warm": spread(warm)}
