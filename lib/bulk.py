@@ -93,6 +93,20 @@ def reset_sequences(conn: Connection) -> None:
                          {"table": table.name})
 
 
+SQLITE_ANALYSIS_LIMIT = 1000  # index rows SQLite's ANALYZE samples per index: statistics in a second, not a full pass
+
+
+def analyze(conn: Connection) -> None:
+    """Refresh the planner's statistics after a bulk load (the planner would otherwise guess the new tables' sizes)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        conn.exec_driver_sql("ANALYZE")
+        return
+    for table in Base.metadata.sorted_tables:
+        conn.exec_driver_sql(f"ANALYZE TABLE {_quoted(conn, table.name)}")
+
+
 def _set_sqlite_foreign_keys(conn: Connection, on: bool) -> None:
     """Switch SQLite's foreign-key checks (only takes effect outside a transaction)."""
     conn.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")

@@ -44,7 +44,7 @@ Choices where the product brief leaves room:
 Modules, in the order their steps run:
 - world: the scales, the World the steps fill in and build on, CampaignPlan, shared helpers
   (each step's random generator, date/timestamp texts, grouped choices);
-- lib/bulk (shared with imports): the one dialect-specific place: bulk inserts, index drop/rebuild, id sequences, emptying
+- lib/bulk (shared with imports): the one dialect-specific place: bulk inserts, index drop/rebuild, id sequences, planner statistics, emptying
   the database;
 - people: fake personal data (hashed phone numbers, masked numbers and names);
 - geography: regions, provinces and cities from data/*.csv, and the dealers spread over them;
@@ -71,7 +71,7 @@ from lib import clock, config
 from lib.db import upgrade_to_head
 from lib.queries.system import data_version
 from lib.models import Base
-from lib.bulk import delete_all_rows, reset_sequences
+from lib.bulk import analyze, delete_all_rows, reset_sequences
 from lib.seed.campaigns import seed_campaigns, seed_nodes
 from lib.seed.catalogue import seed_catalogue
 from lib.seed.channels import seed_channel_facts, seed_targets
@@ -143,6 +143,7 @@ def seed_database(engine: Engine, scale: str = "demo", seed: int = DEFAULT_SEED,
         done += share
     with engine.begin() as conn:
         reset_sequences(conn)
+        analyze(conn)
         finish_seeding(conn, previous_version)
         counts = _row_counts(conn)
     report(1.0, "done")
