@@ -2,6 +2,8 @@
 
 These are the GROUP BYs of lib.rollups.ROLLUPS done in pandas over the generated arrays; tests compare every rollup
 with its SQL recomputation after seeding. A GROUP BY over the written rows takes SQLite a minute at `large` scale.
+Rows are written in key order (pandas' group order), as a SQL rebuild writes them: a month's or a day's rows then sit
+side by side, and a period's are read from few pages (the map's year to date: 0.07 s instead of 0.10 s on SQLite).
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ def _write(conn: Connection, model: type, frame: pd.DataFrame) -> None:
 
 def _summed(frame: pd.DataFrame, keys: list[str], sums: dict[str, str]) -> pd.DataFrame:
     """The frame grouped by keys (missing keys kept), with the named sums."""
-    return frame.groupby(keys, dropna=False, sort=False).agg(**{name: (column, "sum") for name, column in sums.items()}).reset_index()
+    return frame.groupby(keys, dropna=False).agg(**{name: (column, "sum") for name, column in sums.items()}).reset_index()
 
 
 def _lead_frame(world: World) -> pd.DataFrame:
@@ -71,7 +73,7 @@ def _write_lead_rollups(conn: Connection, world: World) -> None:
     events = [frame.loc[world.leads["reached"][:, index], [f"{stage}_month", *kept]].rename(columns={f"{stage}_month": "month"})
               .assign(stage=stage) for index, stage in enumerate(FUNNEL_STAGES)]
     merged = pd.concat(events, ignore_index=True)
-    _write(conn, LeadMonthEvents, merged.groupby(["month", "stage", *kept], dropna=False, sort=False).size().rename("events").reset_index())
+    _write(conn, LeadMonthEvents, merged.groupby(["month", "stage", *kept], dropna=False).size().rename("events").reset_index())
 
 
 def _activity_edges(joined: np.ndarray, region: np.ndarray, member: np.ndarray, day: np.ndarray) -> pd.DataFrame:
@@ -84,7 +86,7 @@ def _activity_edges(joined: np.ndarray, region: np.ndarray, member: np.ndarray, 
     edges = pd.DataFrame({"day": np.concatenate([day[starts], day[stops] + ACTIVITY_GAP_DAYS]),
                           "region_id": region[np.concatenate([member[starts], member[stops]])] + 1,
                           "change": np.r_[np.ones(starts.sum(), np.int64), -np.ones(stops.sum(), np.int64)]})
-    summed = edges.groupby(["day", "region_id"], sort=False)["change"].sum().reset_index()
+    summed = edges.groupby(["day", "region_id"])["change"].sum().reset_index()
     return summed[summed["change"] != 0]
 
 
@@ -93,11 +95,11 @@ def _write_points_rollups(conn: Connection, world: World) -> None:
     ledger, region = world.ledger, world.member_region
     frame = pd.DataFrame({"day": ledger.day, "region_id": region[ledger.member] + 1, "kind": ledger.kind, "rule_id": _ids(ledger.rule),
                           "reward_id": _ids(ledger.reward), "campaign_id": _ids(ledger.campaign), "points": ledger.points})
-    daily = frame.groupby(["day", "region_id", "kind", "rule_id", "reward_id", "campaign_id"], dropna=False, sort=False).agg(
+    daily = frame.groupby(["day", "region_id", "kind", "rule_id", "reward_id", "campaign_id"], dropna=False).agg(
         points=("points", "sum"), entries=("points", "size")).reset_index()
     _write(conn, PointsDaily, daily.assign(day=world.day_texts(daily["day"].to_numpy())))
     open_lots = pd.DataFrame({"expires_on": ledger.expires, "region_id": region[ledger.member] + 1, "points": ledger.remaining})
-    open_lots = open_lots[open_lots["points"] > 0].groupby(["expires_on", "region_id"], sort=False).agg(
+    open_lots = open_lots[open_lots["points"] > 0].groupby(["expires_on", "region_id"]).agg(
         points=("points", "sum"), lots=("points", "size")).reset_index()
     _write(conn, PointsOpenLots, open_lots.assign(expires_on=world.day_texts(open_lots["expires_on"].to_numpy())))
     moved = ledger.kind != "expire"
