@@ -96,15 +96,18 @@ def reset_sequences(conn: Connection) -> None:
 SQLITE_ANALYSIS_LIMIT = 1000  # index rows SQLite's ANALYZE samples per index: statistics in a second, not a full pass
 
 
-def analyze(conn: Connection) -> None:
-    """Refresh the planner's statistics after a bulk load (the planner would otherwise guess the new tables' sizes)."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
-    if conn.dialect.name in ("sqlite", "postgresql"):
-        conn.exec_driver_sql("ANALYZE")
-        return
-    for table in Base.metadata.sorted_tables:
-        conn.exec_driver_sql(f"ANALYZE TABLE {_quoted(conn, table.name)}")
+def refresh_statistics(engine: Engine) -> None:
+    """After a bulk load: the planner's statistics, and on PostgreSQL the visibility map too (VACUUM), without which an
+    index-only scan still reads every table row it covers (the map's members per dealer: 0.08 s instead of 0.03 s)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
+            conn.exec_driver_sql("ANALYZE")
+        elif conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("VACUUM (ANALYZE)")
+        else:
+            for table in Base.metadata.sorted_tables:
+                conn.exec_driver_sql(f"ANALYZE TABLE {_quoted(conn, table.name)}")
 
 
 def _set_sqlite_foreign_keys(conn: Connection, on: bool) -> None:

@@ -219,7 +219,7 @@ def differences(conn: Connection, name: str) -> int:
 
 def main() -> None:
     """`rebuild` or `check` every rollup of the configured database (or --database-url)."""
-    from lib.bulk import analyze
+    from lib.bulk import refresh_statistics
     from lib.db import get_engine, upgrade_to_head
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -232,7 +232,7 @@ def main() -> None:
         started = time.perf_counter()
         with engine.begin() as conn:
             counts = rebuild(conn)
-            analyze(conn)
+        refresh_statistics(engine)
         for name, rows in counts.items():
             print(f"{name:<20}{rows:>12,} rows")
         print(f"rebuilt in {time.perf_counter() - started:.1f} s")

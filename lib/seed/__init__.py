@@ -71,7 +71,7 @@ from lib import clock, config
 from lib.db import upgrade_to_head
 from lib.queries.system import data_version
 from lib.models import Base
-from lib.bulk import analyze, delete_all_rows, reset_sequences
+from lib.bulk import delete_all_rows, refresh_statistics, reset_sequences
 from lib.seed.campaigns import seed_campaigns, seed_nodes
 from lib.seed.catalogue import seed_catalogue
 from lib.seed.channels import seed_channel_facts, seed_targets
@@ -143,8 +143,8 @@ def seed_database(engine: Engine, scale: str = "demo", seed: int = DEFAULT_SEED,
         done += share
     with engine.begin() as conn:
         reset_sequences(conn)
-        analyze(conn)
         finish_seeding(conn, previous_version)
         counts = _row_counts(conn)
+    refresh_statistics(engine)
     report(1.0, "done")
     return counts
