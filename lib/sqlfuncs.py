@@ -32,9 +32,19 @@ def equals(column: ColumnElement, value: object) -> ColumnElement[bool]:
     return column == value if holdable(column, value) else false()
 
 
+LIKE_PATTERN_MAX_BYTES = 49_000  # SQLite refuses LIKE patterns over 50,000 bytes ("pattern too complex"); escapes add a few
+
+
+def _could_contain(column: ColumnElement, text: str) -> bool:
+    """Whether a row's value could contain the text: not longer than the column holds, nor than a LIKE pattern may be."""
+    length = getattr(column.type, "length", None)
+    return (holdable(column, text) and (length is None or len(text) <= length)
+            and 2 * len(text.encode("utf-8")) <= LIKE_PATTERN_MAX_BYTES)  # every character might need an escape
+
+
 def contains(column: ColumnElement, text: str) -> ColumnElement[bool]:
     """The column contains the text, ignoring case, with % and _ matched as characters; false when no row can hold it."""
-    return column.icontains(text, autoescape=True) if holdable(column, text) else false()
+    return column.icontains(text, autoescape=True) if _could_contain(column, text) else false()
 
 
 def among(column: ColumnElement, values: Iterable[object]) -> ColumnElement[bool]:

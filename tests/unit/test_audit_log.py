@@ -60,7 +60,9 @@ FILTERS = [RECENT, dataclasses.replace(RECENT, actions=("login",)), dataclasses.
            dataclasses.replace(RECENT, username="AUDIT.pro"), dataclasses.replace(RECENT, text="50%_off"),
            dataclasses.replace(RECENT, text="<B>粗体"), dataclasses.replace(RECENT, entity="campaign", entity_id="900003"),
            dataclasses.replace(RECENT, entity="campaign", username=MARKER, text="ΑΒΓ"),
-           dataclasses.replace(RECENT, username="%"), AuditFilter(dt.date(2001, 1, 1), dt.date(2001, 1, 31))]
+           dataclasses.replace(RECENT, username="%"), AuditFilter(dt.date(2001, 1, 1), dt.date(2001, 1, 31)),
+           dataclasses.replace(RECENT, username="长" * 20_000),  # longer than the column: nothing, not an error
+           dataclasses.replace(RECENT, text="长" * 30_000)]  # longer than SQLite lets a LIKE pattern be
 
 
 @pytest.mark.parametrize("flt", FILTERS, ids=range(len(FILTERS)))
