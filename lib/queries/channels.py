@@ -80,7 +80,7 @@ def _facts_query(scope: Scope, flt: ChannelFilter, *group_by: ColumnElement) -> 
 def sums_by_channel(conn: Connection, scope: Scope, flt: ChannelFilter) -> dict[int, dict[str, float]]:
     """channel id → summed facts over the filter's span."""
     return {row.channel_id: {name: float(row._mapping[name]) for name in SUMMED}
-            for row in conn.execute(_facts_query(scope, flt, ChannelDaily.channel_id))}
+            for row in conn.execute(_facts_query(scope, flt, ChannelDaily.channel_id).order_by(ChannelDaily.channel_id))}
 
 
 def with_ratios(sums: dict[str, float]) -> dict[str, float | None]:

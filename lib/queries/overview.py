@@ -86,7 +86,8 @@ def targets_by_channel(conn: Connection, scope: Scope, start: dt.date, end: dt.d
                     func.sum(ChannelTarget.target_value).label("value"))
              .where(ChannelTarget.month.between(start.replace(day=1), end), ChannelTarget.metric.in_(TARGET_METRICS),
                     _target_region_filter(scope, region_ids))
-             .group_by(ChannelTarget.channel_id, ChannelTarget.month, ChannelTarget.metric))
+             .group_by(ChannelTarget.channel_id, ChannelTarget.month, ChannelTarget.metric)
+             .order_by(ChannelTarget.channel_id, ChannelTarget.month, ChannelTarget.metric))  # one summing order: same figures
     totals: dict[int, dict[str, float]] = {}
     for channel_id, month, metric, value in conn.execute(query):
         channel = totals.setdefault(channel_id, {})
