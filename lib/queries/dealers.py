@@ -19,11 +19,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
 from lib.metrics import weighted_quantile
 from lib.models import ChannelDaily, City, Dealer, Lead, Member, Province, Region
-from lib.queries.lead_sums import reached, stage_sums
+from lib.queries.lead_sums import stage_count, stage_sums
 from lib.periods import DaySpan
 from lib.scope import Scope
 from lib.sqlfuncs import among, equals, year_month
@@ -115,7 +115,7 @@ def lead_cells(conn: Connection, scope: Scope, flt: MapFilter) -> pd.DataFrame:
     query = _cells_from_rollups(scope, flt)
     if query is None:
         keys = [getattr(Lead, key) for key in CELL_KEYS]
-        stages = [func.sum(case((reached(stage), 1), else_=0)).label(column) for column, stage in STAGE_SUMS.items()]
+        stages = [stage_count(stage).label(column) for column, stage in STAGE_SUMS.items()]
         query = select(*keys, func.count().label("leads"), *stages).where(*_lead_clauses(scope, flt)).group_by(*keys)
     return _frame(conn, query, [*CELL_KEYS, "leads", *STAGE_SUMS])
 

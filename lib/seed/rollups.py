@@ -16,9 +16,7 @@ from lib.models import (FUNNEL_STAGES, LEAD_GRADES, LeadMonthDealer, LeadMonthEv
                         PointsDaily, PointsOpenLots)
 from lib.queries.lead_sums import ROLLUP_COLUMNS
 from lib.rollups import ACTIVITY_GAP_DAYS
-from lib.seed.world import World
-
-SECONDS_PER_DAY = 86_400
+from lib.seed.world import SECONDS_PER_DAY, World
 
 
 def _month_texts(world: World, days: np.ndarray) -> np.ndarray:
