@@ -3,7 +3,8 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from lib import config, ui
-from lib.auth import CurrentUser, logout_button
+from lib import auth
+from lib.auth import CurrentUser
 from lib.navigation import pages_for
 
 st.set_page_config(page_title=f"{ui.tr('app_title')} · Marketing Cockpit", page_icon=config.DATA_DIR / "favicon.svg", layout="wide")
@@ -27,11 +28,11 @@ def navigation_for(user: CurrentUser) -> StreamlitPage:
 def keep_navigation() -> None:
     """During an outage, keep the signed-in user's navigation (no page runs), so the page and its input come back after it."""
     known = st.session_state.get(ui.USER_KEY)
-    if known is not None and st.session_state.get("authentication_status"):  # signed in, not signed out since
+    if known is not None and auth.signed_in():  # signed in, not signed out since
         navigation_for(known)
 
 
-user, authenticator, setup = ui.gate(lang, on_outage=keep_navigation)
+user, setup = ui.gate(lang, on_outage=keep_navigation)
 
 if user is None:  # one hidden page, so that Streamlit never falls back to listing pages/
     st.navigation([st.Page(setup or signed_out_page, title=ui.tr("login_title"), url_path="login")], position="hidden").run()
@@ -46,7 +47,8 @@ with ui.outage_notice(notice):
         st.caption(ui.tr("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
         if user.region_id is not None:
             st.caption(ui.tr("region_label", region=user.region_name(lang)))
-        logout_button(ui.engine(), authenticator, ui.tr("logout"))
+        st.button(ui.tr("logout"), key="sign_out", on_click=ui.keeps_input_on_outage(auth.sign_out), args=(ui.engine(),))
+        auth.deliver_cookie()
 
     ui.refresh_data_version()
     st.session_state[ui.GATE_KEY] = True

@@ -81,14 +81,14 @@ def signed_in_app(page: str):
 
     from sqlalchemy import select
 
+    from lib.auth import SESSION_KEY
     from lib.models import AppUser
+    from lib.services import sessions
 
     app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=APP_TIMEOUT_S)
-    with get_engine().connect() as conn:
-        name = conn.execute(select(AppUser.display_name).where(AppUser.username == BENCH_USER)).scalar_one()
-    app.session_state["authentication_status"] = True
-    app.session_state["username"] = BENCH_USER
-    app.session_state["name"] = name
+    with get_engine().begin() as conn:
+        user_id = conn.execute(select(AppUser.id).where(AppUser.username == BENCH_USER)).scalar_one()
+        app.session_state[SESSION_KEY] = sessions.open_session(conn, user_id, sessions.Client("bench")).session_id
     app.run()
     return app.switch_page(page)
 

@@ -4,15 +4,14 @@ AppTest cannot stand in for concurrent sessions: each run swaps process-wide sta
 None per run, the pages manager, patched config options), so two AppTests in threads break each other, and AppTests in
 processes would be many servers with caches of their own. The clients here speak Streamlit's own protocol instead (protobuf
 BackMsg/ForwardMsg over /_stcore/stream), as a browser tab does, all against one server process and so one set of caches:
-each signs in with the re-login cookie in its handshake's Cookie header (the token streamlit-authenticator sets, signed with
-the server's COOKIE_KEY; such a sign-in writes nothing to the database), then asks for pages in turn; a render lasts from the request to the
+each signs in with a session cookie in its handshake's Cookie header (a session opened and claimed through
+lib.services.sessions, as a password sign-in and the page's claim make one), then asks for pages in turn; a render lasts from the request to the
 server's "script finished". After every session has signed in, the data version is bumped once: the timed renders start
 with cold caches. A second pass over the same pages, all cached by then, shows what concurrency alone costs.
 """
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 import statistics
 import subprocess
@@ -58,9 +57,9 @@ def free_port() -> int:
 
 
 def start_server(url: str, port: int, log: Path) -> subprocess.Popen:
-    """`streamlit run Home.py` on the port against the database; returns once it answers its health check."""
+    """`streamlit run server.py` on the port against the database; returns once it answers its health check."""
     env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "Home.py"), "--server.headless", "true",
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "server.py"), "--server.headless", "true",
                "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
@@ -78,12 +77,17 @@ def start_server(url: str, port: int, log: Path) -> subprocess.Popen:
     raise RuntimeError(f"streamlit did not answer within {SERVER_START_TIMEOUT_S} s: {log.read_text()[-2000:]}")
 
 
-def cookie_token(username: str) -> str:
-    """The re-login cookie streamlit-authenticator would have set for the user (valid for a day)."""
-    import jwt
+def cookie_token(url: str, username: str) -> str:
+    """A session cookie token for the user, opened and claimed through the sessions service as a sign-in would."""
+    from sqlalchemy import select
 
-    expires = (dt.datetime.now() + dt.timedelta(days=config.COOKIE_EXPIRY_DAYS)).timestamp()
-    return jwt.encode({"username": username, "exp_date": expires}, config.cookie_key(), algorithm="HS256")
+    from lib.models import AppUser
+    from lib.services import sessions
+
+    with get_engine(url).begin() as conn:
+        user_id = conn.execute(select(AppUser.id).where(AppUser.username == username)).scalar_one()
+        token, _ends = sessions.claim(conn, sessions.open_session(conn, user_id, sessions.Client("bench")).handoff_code)
+    return token
 
 
 def rerun_message(page_hash: str) -> bytes:
@@ -128,17 +132,17 @@ async def run_page(session: Session, page_hash: str) -> float:
                 raise RuntimeError("the app did not compile")
 
 
-async def sign_in(port: int, username: str, paths: set[str]) -> Session:
-    """A new session whose first run signs it in through the re-login cookie (and shows the default page); it must be
-    offered the pages to browse."""
+async def sign_in(port: int, token: str, paths: set[str]) -> Session:
+    """A new session whose first run signs it in through its session cookie (and shows the default page); it must be offered
+    the pages to browse."""
     from websockets.asyncio.client import connect
 
     socket = await connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"], max_size=None,
-                           additional_headers={"Cookie": f"{config.COOKIE_NAME}={cookie_token(username)}"})
+                           additional_headers={"Cookie": f"{config.SESSION_COOKIE_NAME}={token}"})
     session = Session(socket)
     await run_page(session, "")
     if not paths <= set(session.page_hashes):
-        raise RuntimeError(f"{username} was not signed in by the cookie, or not offered {paths}: {session.problems}")
+        raise RuntimeError(f"the session was not signed in by its cookie, or not offered {paths}: {session.problems}")
     return session
 
 
@@ -152,7 +156,8 @@ async def all_sessions(ports: list[int], username: str, plans: list[list[str]], 
     caches), then let all of them browse at once, twice: the seconds of every render of the first pass (from cold caches)
     and of the second (the same pages, cached)."""
     paths = {path for plan in plans for path in plan}
-    sessions = await asyncio.gather(*[sign_in(ports[index % len(ports)], username, paths) for index in range(len(plans))])
+    sessions = await asyncio.gather(*[sign_in(ports[index % len(ports)], cookie_token(url, username), paths)
+                                      for index in range(len(plans))])
     with get_engine(url).begin() as conn:
         bump_data_version(conn)
     try:

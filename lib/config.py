@@ -10,8 +10,9 @@ DATA_DIR = ROOT / "data"  # geo layers (committed) and the demo database (ignore
 DEFAULT_DATABASE_URL = f"sqlite:///{DATA_DIR / 'cockpit.db'}"  # embedded demo install
 COOKIE_KEY_FILE = DATA_DIR / ".cookie_key"  # generated once per demo install, ignored by git
 PII_KEY_FILE = DATA_DIR / ".pii_key"  # the demo install's key of the personal-data hashes, ignored by git
-COOKIE_NAME = "cockpit_auth"  # name of the re-login cookie in the browser
-COOKIE_EXPIRY_DAYS = 1.0  # a re-login cookie lasts one working day
+SESSION_COOKIE_NAME = "cockpit_session"  # the sign-in cookie: a random token, HttpOnly, checked against user_session
+DEFAULT_SESSION_IDLE_HOURS = 8.0  # a session unused this long ends (SESSION_IDLE_HOURS)
+DEFAULT_SESSION_MAX_DAYS = 7.0  # a session ends this long after the sign-in, used or not (SESSION_MAX_DAYS)
 
 
 def _secret(key: str) -> str | None:
@@ -35,7 +36,36 @@ def database_url() -> str:
 
 
 class ConfigError(RuntimeError):
-    """A setting the deployment must provide is missing."""
+    """A setting the deployment must provide is missing or unusable."""
+
+
+def positive_number(key: str, default: float) -> float:
+    """A setting that must be a number above zero (the default when it is not set)."""
+    raw = setting(key)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"{key} must be a number above zero, not {raw!r}")
+    return value
+
+
+def session_idle_hours() -> float:
+    """Hours without any use after which a sign-in session ends."""
+    return positive_number("SESSION_IDLE_HOURS", DEFAULT_SESSION_IDLE_HOURS)
+
+
+def session_max_days() -> float:
+    """Days after the sign-in after which a session ends however much it is used."""
+    return positive_number("SESSION_MAX_DAYS", DEFAULT_SESSION_MAX_DAYS)
+
+
+def trusted_proxies() -> frozenset[str]:
+    """Addresses of reverse proxies whose X-Forwarded-For is believed (besides this machine's own loopback)."""
+    return frozenset(part.strip() for part in (setting("TRUSTED_PROXIES") or "").split(",") if part.strip())
 
 
 def is_demo_install() -> bool:

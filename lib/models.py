@@ -47,6 +47,10 @@ FUNNEL_STAGES = ("lead", "valid", "visit", "test_drive", "order", "delivery")  #
 LOST_REASONS = ("no_answer", "bought_elsewhere", "budget", "not_interested", "invalid_contact", "other")
 LEDGER_KINDS = ("earn", "redeem", "expire", "adjust")
 IMPORT_STATUSES = ("committed", "rolled_back")
+SESSION_END_REASONS = (  # why a sign-in session ended
+    "logout", "password_change", "password_reset", "deactivated", "role_change", "admin", "idle", "expired",
+)
+THROTTLE_KINDS = ("pair", "address", "account")  # failed sign-ins counted per name and address, per address, per name
 MONEY = Numeric(16, 2)  # CNY amounts
 
 
@@ -188,12 +192,49 @@ class AppUser(Base):
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
     password_hash: Mapped[str] = mapped_column(String(128))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class UserSession(Base):
+    """A signed-in browser: the cookie holds a random token, this row only its SHA-256 digest. The session ends when it is
+    revoked (sign-out, password or role change, an admin), idle too long or past its absolute lifetime."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (
+        CheckConstraint(_in("ended_reason", SESSION_END_REASONS), name="ck_session_ended_reason"),
+        Index("ix_session_user", "user_id", "ended_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)  # set when the browser claims its cookie
+    handoff_digest: Mapped[str | None] = mapped_column(String(64), unique=True)  # the one-time code that claims it
+    handoff_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)  # the absolute lifetime's end
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(64))  # the client address as the proxy saw it
+    user_agent: Mapped[str | None] = mapped_column(String(256))
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins counted per typed name and client address, per address and per name (known or not), each with the
+    moment until which further attempts are refused; the count restarts after a quiet day or a successful sign-in."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (CheckConstraint(_in("kind", THROTTLE_KINDS), name="ck_throttle_kind"),
+                      Index("ix_throttle_blocked", "blocked_until"))
+    key_digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of kind, name and address
+    kind: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str | None] = mapped_column(String(64))  # as typed (phone numbers masked), for the admins' list
+    address: Mapped[str | None] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Campaign(Base):

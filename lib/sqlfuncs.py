@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from numbers import Integral
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Date, Integer, String, false
+from sqlalchemy import BigInteger, ColumnElement, Connection, Date, Integer, String, Table, false, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -172,6 +173,19 @@ def _plus_days_mysql(element: plus_days, compiler: SQLCompiler, **kw: Any) -> st
     """MySQL and MariaDB: date_add."""
     day, count = _date_and_days(element, compiler, **kw)
     return f"date_add({day}, INTERVAL {count} DAY)"
+
+
+def insert_unless_present(conn: Connection, table: Table, values: dict[str, Any]) -> None:
+    """Insert a row unless one with its key exists, a row another transaction is inserting at the same moment included
+    (ON CONFLICT DO NOTHING on PostgreSQL and SQLite, INSERT IGNORE on MySQL and MariaDB)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        statement = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    else:
+        statement = insert(table).values(**values).prefix_with("IGNORE")
+    conn.execute(statement)
 
 
 APPEND_ONLY_MESSAGE = "audit_log is append-only"  # what the database says to an UPDATE or DELETE of an audit row

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from streamlit_authenticator import Authenticate
-
 from lib import charts, clock, config
 from lib.auth import USER_KEY, CurrentUser, login_gate
 from lib.navigation import pages_for
@@ -153,6 +151,13 @@ def loaded(data: Source) -> Any:
     return _resolved(config.database_url(), st.session_state[VERSION_KEY], data)
 
 
+def fresh(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Result of query(conn, *args, **kwargs) read now, uncached: for what changes without an audited write (the last use
+    of a sign-in)."""
+    with engine().connect() as conn:
+        return query(conn, *args, **kwargs)
+
+
 def load(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Result of query(conn, *args, **kwargs), cached until the data changes or the TTL passes."""
     return loaded(source(query, *args, **kwargs))
@@ -200,17 +205,15 @@ def setup_page() -> Callable[[], None] | None:
     return None
 
 
-def gate(lang_code: str, on_outage: Callable[[], None] | None = None) -> tuple[CurrentUser | None, Authenticate | None,
-                                                                                Callable[[], None] | None]:
-    """First-start setup or sign-in: (user, authenticator, setup page); a clear stop if the database or a setting is missing
-    (on_outage runs first when the database cannot be reached)."""
+def gate(lang_code: str, on_outage: Callable[[], None] | None = None) -> tuple[CurrentUser | None, Callable[[], None] | None]:
+    """First-start setup or sign-in: (user, setup page); a clear stop if the database or a setting is missing (on_outage runs
+    first when the database cannot be reached)."""
     try:
         with outage_notice(before=on_outage):
             setup = setup_page()
             if setup is not None:
-                return None, None, setup
-            user, authenticator = login_gate(engine(), lang_code)
-            return user, authenticator, None
+                return None, setup
+            return login_gate(engine(), lang_code), None
     except config.ConfigError as error:
         st.error(tr("config_missing", error=str(error)))
     st.stop()

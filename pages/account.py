@@ -1,11 +1,14 @@
-"""My account (我的账号): who I am, my role and region, change my password."""
+"""My account (我的账号): who I am, my role and region, change my password, where I am signed in."""
 import streamlit as st
 
-from lib import ui
-from lib.services import users
+from lib import auth, config, ui
+from lib.queries import system
+from lib.services import sessions, users
 
 user = ui.page_user(__file__)
+current_session = st.session_state.get(auth.SESSION_KEY)
 st.title(ui.tr("account_title"))
+ui.show_flash()
 st.write(ui.tr("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
 if user.region_id is not None:
     st.write(ui.tr("region_label", region=user.region_name(ui.lang())))
@@ -22,10 +25,27 @@ with st.form("change_password"):
 if submitted:
     try:
         with ui.engine().begin() as conn:
-            users.change_password(conn, user.username, current, new, repeat)
+            users.change_password(conn, user.username, current, new, repeat, session_id=current_session)
     except users.UserError as error:
         st.error(ui.tr(error.key, **error.params))
     else:
         st.success(ui.tr("password_changed"))
         if user.must_change_password:
             st.rerun()
+
+
+@ui.keeps_input_on_outage
+def sign_out_elsewhere() -> None:
+    """Button callback: end every other sign-in of mine."""
+    with ui.engine().begin() as conn:
+        ended = sessions.sign_out_elsewhere(conn, user.id, keep=current_session)
+    ui.flash("success", ui.tr("sessions_ended", n=ended))
+
+
+st.subheader(ui.tr("my_sessions"))
+st.caption(ui.tr("my_sessions_caption", hours=config.session_idle_hours(), days=config.session_max_days()))
+mine = ui.fresh(system.user_sessions, user.scope, user.id)
+columns = ("created_at", "last_seen_at", "expires_at", "address", "user_agent")
+st.dataframe(mine[list(columns)].rename(columns={name: ui.tr(f"session_col_{name}") for name in columns}), hide_index=True,
+             width="stretch")
+st.button(ui.tr("sessions_end_others"), key="sign_out_elsewhere", on_click=sign_out_elsewhere, disabled=len(mine) <= 1)

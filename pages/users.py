@@ -1,11 +1,14 @@
-"""User administration (用户管理, admins only): create users, change role, region and status, reset a password, unlock."""
+"""User administration (用户管理, admins only): create users, change role, region and status, reset a password, lift sign-in
+limits, see and end a user's sign-ins."""
 import pandas as pd
 import streamlit as st
 
 from lib import ui
 from lib.models import ROLES
 from lib.queries import calendar, system
-from lib.services import users
+from lib.services import sessions, throttle, users
+from lib.services.sessions import SessionError
+from lib.services.throttle import ThrottleError
 from lib.services.users import UserError
 
 user = ui.page_user(__file__)
@@ -22,8 +25,8 @@ def run(action, *args: object, **kwargs: object) -> None:
     try:
         with ui.engine().begin() as conn:
             action(conn, scope, *args, **kwargs)
-    except UserError as refused:
-        ui.flash("error", ui.tr(refused.key, **refused.params))
+    except (UserError, SessionError, ThrottleError) as refused:
+        ui.flash("error", ui.tr(refused.key, **getattr(refused, "params", {})))
     else:
         ui.flash("success", ui.tr("users_saved"))
 
@@ -47,10 +50,9 @@ def save(user_id: int, version: int) -> None:
 def user_table(frame: pd.DataFrame) -> None:
     """Everybody, with role, region, status and last sign-in."""
     shown = frame.assign(role=frame["role"].map(roles), region=frame[f"region_{lang}"].fillna(""),
-                         locked=frame["locked_until"].notna(), email=frame["email"].fillna(""))
-    st.dataframe(shown[["username", "display_name", "role", "region", "active", "locked", "must_change_password", "last_login_at"]]
-                 .rename(columns={name: ui.tr(f"users_col_{name}") for name in ("username", "display_name", "role", "region", "active",
-                                                                              "locked", "must_change_password", "last_login_at")}),
+                         locked=frame["throttled"].astype(bool), email=frame["email"].fillna(""))
+    columns = ("username", "display_name", "role", "region", "active", "locked", "signed_in", "must_change_password", "last_login_at")
+    st.dataframe(shown[list(columns)].rename(columns={name: ui.tr(f"users_col_{name}") for name in columns}),
                  hide_index=True, width="stretch")
 
 
@@ -92,12 +94,49 @@ def edit_form(frame: pd.DataFrame) -> None:
         if st.form_submit_button(ui.tr("users_reset")):
             run(users.reset_password, int(user_id), password)
             st.rerun()
-    if right.button(ui.tr("users_unlock"), key=f"users_unlock_{user_id}", disabled=pd.isna(row["locked_until"]) and not row["failed_attempts"]):
+    if right.button(ui.tr("users_unlock"), key=f"users_unlock_{user_id}", disabled=not row["throttled"]):
         run(users.unlock_user, int(user_id))
+        st.rerun()
+    sign_ins(int(user_id))
+
+
+def sign_ins(user_id: int) -> None:
+    """The user's browsers that are signed in, and ending some or all of them."""
+    st.subheader(ui.tr("users_sessions"))
+    frame = ui.fresh(system.user_sessions, scope, user_id)
+    if frame.empty:
+        st.caption(ui.tr("users_sessions_none"))
+        return
+    columns = ("created_at", "last_seen_at", "expires_at", "address", "user_agent", "cookie")
+    st.dataframe(frame[list(columns)].rename(columns={name: ui.tr(f"session_col_{name}") for name in columns}), hide_index=True,
+                 width="stretch")
+    described = {int(row.id): f"{row.created_at:%Y-%m-%d %H:%M} · {row.address or ui.tr('throttle_local')}" for row in frame.itertuples()}
+    chosen = st.multiselect(ui.tr("users_sessions_pick"), list(described), format_func=described.get, key=f"users_sessions_{user_id}")
+    left, right = st.columns(2)
+    if left.button(ui.tr("users_sessions_end"), key=f"users_sessions_end_{user_id}", disabled=not chosen):
+        run(sessions.admin_end_sessions, chosen)
+        st.rerun()
+    if right.button(ui.tr("users_sessions_end_all"), key=f"users_sessions_end_all_{user_id}"):
+        run(sessions.admin_end_sessions, list(described))
         st.rerun()
 
 
-everyone = ui.load(system.user_list, scope)
-user_table(everyone)
-create_form()
-edit_form(everyone)
+def sign_in_limits() -> None:
+    """The sign-in throttle counters refusing attempts now, and lifting them."""
+    st.subheader(ui.tr("throttles_title"))
+    st.caption(ui.tr("throttles_caption", max=int(throttle.MAX_DELAY.total_seconds() // 60), **throttle.FREE_FAILURES))
+    frame = ui.load(system.login_limits, scope).rename(columns={"key_digest": "id"})
+    if frame.empty:
+        st.caption(ui.tr("throttles_none"))
+        return
+    kinds = ui.labelled("throttle_kind", tuple(throttle.FREE_FAILURES))
+    shown = frame.assign(kind=frame["kind"].map(kinds), address=frame["address"].fillna(ui.tr("throttle_local")))
+    columns = ("kind", "username", "address", "failures", "blocked_until")
+    st.dataframe(shown[list(columns)].rename(columns={name: ui.tr(f"throttle_col_{name}") for name in columns}), hide_index=True,
+                 width="stretch")
+    described = {row.id: " · ".join(str(part) for part in (row.kind, row.username, row.address) if pd.notna(part))
+                 for row in shown.itertuples()}
+    chosen = st.multiselect(ui.tr("throttles_pick"), list(described), format_func=described.get, key="users_throttles")
+    if st.button(ui.tr("throttles_lift"), key="users_throttles_lift", disabled=not chosen):
+        run(throttle.lift, chosen)
+        st.rerun()

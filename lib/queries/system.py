@@ -1,14 +1,17 @@
 """System facts: data version, demo-data marker, whether users exist, the audit trail."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, func, select
 
+from lib.clock import now
+from lib.config import session_idle_hours
 from lib.periods import DaySpan
-from lib.models import AppSetting, AppUser, AuditLog, DataVersion, ImportBatch, Region
+from lib.models import AppSetting, AppUser, AuditLog, DataVersion, ImportBatch, LoginThrottle, Region, UserSession
 from lib.scope import Scope
 from lib.sqlfuncs import among, contains, equals
 
@@ -136,13 +139,47 @@ def import_batches(conn: Connection, scope: Scope, limit: int = 50) -> pd.DataFr
 
 
 def user_list(conn: Connection, scope: Scope) -> pd.DataFrame:
-    """Every user with role, region, status and last sign-in (never a password hash); nothing for roles that may not manage users."""
-    columns = ["id", "username", "display_name", "email", "role", "region_code", "region_zh", "region_en", "active", "locked_until",
-               "failed_attempts", "must_change_password", "last_login_at", "version"]
+    """Every user with role, region, status, last sign-in, whether sign-ins under the name are being throttled now and how
+    many browsers are signed in (never a password hash); nothing for roles that may not manage users."""
+    columns = ["id", "username", "display_name", "email", "role", "region_code", "region_zh", "region_en", "active", "throttled",
+               "signed_in", "must_change_password", "last_login_at", "version"]
     if not scope.can("manage_users"):
         return pd.DataFrame(columns=columns)
+    moment = now()
+    throttled = (select(func.count()).where(LoginThrottle.username == AppUser.username, LoginThrottle.kind != "address",
+                                            LoginThrottle.blocked_until > moment).scalar_subquery())
+    signed_in = select(func.count()).where(*_open_sessions(moment), UserSession.user_id == AppUser.id).scalar_subquery()
     query = (select(AppUser.id, AppUser.username, AppUser.display_name, AppUser.email, AppUser.role, Region.code.label("region_code"),
-                    Region.name_zh.label("region_zh"), Region.name_en.label("region_en"), AppUser.active, AppUser.locked_until,
-                    AppUser.failed_attempts, AppUser.must_change_password, AppUser.last_login_at, AppUser.version)
+                    Region.name_zh.label("region_zh"), Region.name_en.label("region_en"), AppUser.active,
+                    (throttled > 0).label("throttled"), signed_in.label("signed_in"), AppUser.must_change_password,
+                    AppUser.last_login_at, AppUser.version)
              .outerjoin(Region, Region.id == AppUser.region_id).order_by(AppUser.username))
+    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+
+
+def _open_sessions(moment: dt.datetime) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of a session that still signs its user in at a moment (not ended, within both lifetimes)."""
+    idle_since = moment - dt.timedelta(hours=session_idle_hours())
+    return UserSession.ended_at.is_(None), UserSession.expires_at > moment, UserSession.last_seen_at > idle_since
+
+
+def user_sessions(conn: Connection, scope: Scope, user_id: int) -> pd.DataFrame:
+    """A user's sessions that still sign in, newest first: when, from where, which browser, whether its cookie is set; admins
+    see anybody's, everybody else only their own."""
+    columns = ["id", "created_at", "last_seen_at", "expires_at", "address", "user_agent", "cookie"]
+    if not (scope.can("manage_users") or user_id == scope.user_id):
+        return pd.DataFrame(columns=columns)
+    query = (select(UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.expires_at, UserSession.address,
+                    UserSession.user_agent, UserSession.token_digest.is_not(None).label("cookie"))
+             .where(*_open_sessions(now()), equals(UserSession.user_id, user_id)).order_by(UserSession.id.desc()))
+    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+
+
+def login_limits(conn: Connection, scope: Scope) -> pd.DataFrame:
+    """The sign-in throttle counters refusing attempts now, longest first (admins only)."""
+    columns = ["key_digest", "kind", "username", "address", "failures", "last_failure_at", "blocked_until"]
+    if not scope.can("manage_users"):
+        return pd.DataFrame(columns=columns)
+    query = (select(*(LoginThrottle.__table__.c[name] for name in columns)).where(LoginThrottle.blocked_until > now())
+             .order_by(LoginThrottle.blocked_until.desc()))
     return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)

@@ -23,8 +23,8 @@ class DemoAccount(NamedTuple):
     password: str
 
 
-DEMO_PASSWORD = "Demo@2026!"  # password of every demo account but admin
-DEMO_ADMIN_PASSWORD = "Admin@2026!"  # password of the demo admin
+DEMO_PASSWORD = "Spring-Lantern-26"  # password of every demo account but admin
+DEMO_ADMIN_PASSWORD = "Harbor-Compass-26"  # password of the demo admin
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (  # the README lists these
     DemoAccount("exec", "executive", None, "王总监", DEMO_PASSWORD),
     DemoAccount("manager", "campaign_manager", None, "李经理", DEMO_PASSWORD),

@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 from lib.config import ROOT
-from lib.models import AppUser, AuditLog
+from lib.models import AppUser, AuditLog, LoginThrottle
 from lib.seed import DEMO_ACCOUNTS
 from lib.services import users
 
@@ -18,8 +18,8 @@ def fresh_user(engine, username: str, password: str = "Right-Password-1", role: 
     users, and the audit log is append-only, so users are never deleted)."""
     with engine.begin() as conn:
         reset = conn.execute(update(AppUser).where(AppUser.username == username).values(
-            password_hash=users.hash_password(password), role=role, region_id=None, active=True, failed_attempts=0,
-            locked_until=None, must_change_password=False, version=AppUser.version + 1))
+            password_hash=users.hash_password(password), role=role, region_id=None, active=True, must_change_password=False,
+            version=AppUser.version + 1))
         if reset.rowcount == 0:
             users.create_user(conn, username=username, display_name=username, role=role, password=password)
 
@@ -50,6 +50,18 @@ def click(app: AppTest, label: str) -> AppTest:
     labelled(app.button, label).click().run()
     assert not app.exception, app.exception
     return app
+
+
+def forget_failed_sign_ins(engine) -> None:
+    """No failed sign-in counted anywhere (the suite's many wrong passwords all come from this machine's one address)."""
+    with engine.begin() as conn:
+        conn.execute(update(LoginThrottle).values(failures=0, blocked_until=None))
+
+
+@pytest.fixture(autouse=True)
+def no_sign_in_limits(engine) -> None:
+    """Each test starts with no failed sign-ins counted."""
+    forget_failed_sign_ins(engine)
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def test_password_change_is_audited_and_the_new_password_works(app, engine):
 
 
 def test_admin_reads_the_audit_log_filtered_by_action_and_text(app, engine):
-    sign_in(app, "admin", "Admin@2026!")
+    sign_in(app, "admin", "Harbor-Compass-26")
     app.switch_page("pages/audit.py").run()
     assert not app.exception and not app.error
     app.multiselect(key="audit_actions").select("login").run()
@@ -59,7 +59,7 @@ def test_admin_reads_the_audit_log_filtered_by_action_and_text(app, engine):
 
 
 def test_the_audit_log_is_in_english_too(app, engine):
-    sign_in(app, "admin", "Admin@2026!")
+    sign_in(app, "admin", "Harbor-Compass-26")
     app.sidebar.selectbox[0].select("en").run()
     app.switch_page("pages/audit.py").run()
     assert not app.exception and app.title[0].value == "Audit log"

@@ -5,10 +5,11 @@ import pytest
 from sqlalchemy import select, update
 
 from lib.clock import now
-from lib.models import AppUser, AuditLog
+from lib.models import AppUser, AuditLog, LoginThrottle
 from lib.navigation import PAGES, pages_for
 from lib.seed import DEMO_ACCOUNTS
-from lib.services import users
+from lib.services import throttle
+from lib.sqlfuncs import insert_unless_present
 from tests.app.conftest import audit_actions, fresh_user, sign_in
 from tests.reference import EXPECTED_PAGES
 
@@ -32,31 +33,45 @@ def test_unknown_user_is_refused_and_audited(app, engine):
     assert audit_actions(engine, "nobody")[-1] == "login_failed"
 
 
-def test_lockout_after_repeated_failures(app, engine):
+THROTTLED = "登录失败次数过多"  # the start of the message of a refused attempt (known or unknown name alike)
+
+
+def test_repeated_failures_refuse_even_the_right_password_for_a_while(app, engine):
     fresh_user(engine, "locktest")
-    for _ in range(users.MAX_FAILED_LOGINS):
+    for _ in range(throttle.FREE_FAILURES["pair"]):
         sign_in(app, "locktest", "wrong-password")
-    assert any("锁定" in error.value for error in app.error)
     sign_in(app, "locktest", "Right-Password-1")
-    assert any("锁定" in error.value for error in app.error), "the right password must not open a locked account"
+    assert any(THROTTLED in error.value for error in app.error), "the right password must not pass a throttled name"
     assert not app.metric
-    with engine.connect() as conn:
-        user = conn.execute(select(AppUser.__table__).where(AppUser.username == "locktest")).one()
-    assert user.locked_until is not None and user.failed_attempts == users.MAX_FAILED_LOGINS
     actions = audit_actions(engine, "locktest")
-    assert actions.count("login_failed") == users.MAX_FAILED_LOGINS and "user_locked" in actions
+    assert actions.count("login_failed") == throttle.FREE_FAILURES["pair"] + 1 and "login_throttled" in actions
+    assert "login" not in actions
 
 
-def test_lock_lapses_and_success_resets_the_count(app, engine):
+def test_an_unknown_name_is_throttled_exactly_like_a_known_one(app, engine):
+    fresh_user(engine, "knownname")
+    answers = {}
+    for name in ("knownname", "nosuchname"):
+        for _ in range(throttle.FREE_FAILURES["pair"] + 1):
+            sign_in(app, name, "wrong-password")
+        answers[name] = [error.value for error in app.error]
+    assert answers["knownname"] == answers["nosuchname"] and THROTTLED in answers["nosuchname"][0]
+
+
+def test_a_lapsed_limit_lets_the_right_password_in_and_clears_the_count(app, engine):
     fresh_user(engine, "lapsed")
+    pair, _address, name = throttle.counters("lapsed", None)
     with engine.begin() as conn:
-        conn.execute(update(AppUser).where(AppUser.username == "lapsed").values(
-            failed_attempts=users.MAX_FAILED_LOGINS, locked_until=now() - dt.timedelta(minutes=1)))
+        for counter in (pair, name):
+            insert_unless_present(conn, LoginThrottle.__table__, {"key_digest": counter.key, "kind": counter.kind, "failures": 0})
+            conn.execute(update(LoginThrottle).where(LoginThrottle.key_digest == counter.key).values(
+                failures=throttle.FREE_FAILURES["pair"], last_failure_at=now(), blocked_until=now() - dt.timedelta(seconds=1)))
     sign_in(app, "lapsed", "Right-Password-1")
     assert app.title and app.title[0].value == "经营总览"
     with engine.connect() as conn:
+        failures = conn.execute(select(LoginThrottle.failures).where(LoginThrottle.key_digest.in_([pair.key, name.key]))).scalars().all()
         user = conn.execute(select(AppUser.__table__).where(AppUser.username == "lapsed")).one()
-    assert user.failed_attempts == 0 and user.locked_until is None and user.last_login_at is not None
+    assert failures == [0, 0] and user.last_login_at is not None
 
 
 def test_deactivated_user_cannot_sign_in(app, engine):

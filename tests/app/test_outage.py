@@ -70,7 +70,7 @@ def user_table(app: AppTest) -> list[str]:
 
 
 def test_an_outage_between_reruns_shows_a_notice_keeps_the_choices_and_recovers(through_proxy, proxy, app):
-    sign_in(app, "admin", "Admin@2026!")
+    sign_in(app, "admin", "Harbor-Compass-26")
     app.switch_page("pages/users.py").run()
     listed = user_table(app)
     assert "admin" in listed
@@ -88,7 +88,7 @@ def test_an_outage_between_reruns_shows_a_notice_keeps_the_choices_and_recovers(
 
 
 def test_an_outage_in_the_middle_of_a_run_shows_a_notice_and_the_page_comes_back(through_proxy, proxy, app):
-    sign_in(app, "exec", "Demo@2026!")
+    sign_in(app, "exec", "Spring-Lantern-26")
     overview = [metric.value for metric in app.metric]
     assert overview, "the overview shows its figures"
 
@@ -139,7 +139,7 @@ def other_writer(on_sqlite: str) -> sqlite3.Connection:
 
 
 def test_a_save_while_another_writer_holds_sqlite_says_nothing_was_saved_and_works_afterwards(on_sqlite, other_writer, app):
-    sign_in(app, "admin", "Admin@2026!")
+    sign_in(app, "admin", "Harbor-Compass-26")
     app.switch_page("pages/users.py").run()
     form = {t("users_col_username"): "locked.out", t("users_col_display_name"): "锁定测试", t("users_first_password"): "Quiet-Harbour-Lantern-47"}
     for label, value in form.items():

@@ -28,7 +28,7 @@ def heading(page) -> str:
 
 
 def test_an_outage_shows_the_notice_and_retry_brings_the_page_back(page, proxied_app_url, proxy, screenshots):
-    sign_in(page, proxied_app_url, "admin", "Admin@2026!")
+    sign_in(page, proxied_app_url, "admin", "Harbor-Compass-26")
     assert heading(page) == t("overview_title")
     page.locator('[data-testid="stSidebarNav"]').get_by_text(t("nav_users"), exact=True).click()
     assert heading(page) == t("users_title")

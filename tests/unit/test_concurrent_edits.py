@@ -1,7 +1,7 @@
 """Concurrent writes, as several app servers make them: writers on their own connections, released together, save one
 thing on the version they all opened. Per round exactly one wins (or as many as the points allow), the others are refused
 with a message, nothing is lost or doubled, the version moves by the number of winners and the audit trail has one row per
-winner. Failed sign-ins arriving together are each counted."""
+winner. (Sign-ins arriving together: tests/unit/test_sign_in.py.)"""
 from __future__ import annotations
 
 import dataclasses
@@ -14,14 +14,13 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
-from lib.models import AppUser, AuditLog, CampaignStatusChange, ChannelTarget, Province
+from lib.models import AuditLog, CampaignStatusChange, ChannelTarget, Province
 from lib.scope import Scope
-from lib.services import campaigns, catalogue, geography, imports, points, targets, users
+from lib.services import campaigns, catalogue, geography, imports, points, targets
 from lib.services.catalogue import TierInput
 from lib.services.errors import InputInvalidError, RefusedError
 from lib.services.imports import ImportRejectedError
 from lib.services.targets import TargetsRefusedError
-from tests.app.conftest import audit_actions, fresh_user
 from tests.campaign_helpers import PLAN_YEAR, create, scope_of, stored, valid_plan
 from tests.conftest import TODAY
 from tests.reference import region_id
@@ -187,22 +186,6 @@ def test_concurrent_redemptions_and_deductions_never_overdraw_a_member(engine):
         assert (audit_rows(engine, "points_redeem", member_id) - redeemed) + (audit_rows(engine, "points_adjust", member_id) - deducted) \
             == len(won)
 
-
-
-def fail_sign_in(username: str, conn: Connection, _writer: int) -> bool:
-    """A wrong password for the user, as one app server records it; whether the account is now locked."""
-    return users.record_login_failure(conn, username)
-
-
-def test_failed_sign_ins_on_several_servers_at_once_are_all_counted(engine):
-    for round_no in range(ROUNDS):
-        username = f"race_login_{round_no}"
-        fresh_user(engine, username)
-        outcomes = race(engine, partial(fail_sign_in, username))
-        assert [outcome.result for outcome in outcomes] == [False] * WRITERS  # WRITERS < MAX_FAILED_LOGINS: not locked yet
-        with engine.connect() as conn:
-            counted = conn.execute(select(AppUser.failed_attempts).where(AppUser.username == username)).scalar_one()
-        assert counted == audit_actions(engine, username).count("login_failed") == WRITERS
 
 
 def rename_tier(scope: Scope, started_from: list[TierInput], names: list[str], conn: Connection, writer: int) -> int:
