@@ -38,7 +38,7 @@ if submitted:
 def sign_out_elsewhere() -> None:
     """Button callback: end every other sign-in of mine."""
     with ui.engine().begin() as conn:
-        ended = sessions.sign_out_elsewhere(conn, user.id, keep=current_session)
+        ended = sessions.sign_out_elsewhere(conn, user.scope, keep=current_session)
     ui.flash("success", ui.tr("sessions_ended", n=ended))
 
 

@@ -140,3 +140,10 @@ def sign_in_limits() -> None:
     if st.button(ui.tr("throttles_lift"), key="users_throttles_lift", disabled=not chosen):
         run(throttle.lift, chosen)
         st.rerun()
+
+
+everyone = ui.load(system.user_list, scope)
+user_table(everyone)
+create_form()
+edit_form(everyone)
+sign_in_limits()

@@ -178,9 +178,9 @@ def end_user_sessions(conn: Connection, user_id: int, reason: str, keep: int | N
     return sum(_end(conn, row.id, reason, user_id, row.username) for row in open_ones if row.id != keep)
 
 
-def sign_out_elsewhere(conn: Connection, user_id: int, keep: int | None) -> int:
-    """A user signs out every browser but the one asking; how many sign-ins ended."""
-    return end_user_sessions(conn, user_id, "logout", keep=keep)
+def sign_out_elsewhere(conn: Connection, scope: Scope, keep: int | None) -> int:
+    """The signed-in user signs out every browser of theirs but the one asking; how many sign-ins ended."""
+    return end_user_sessions(conn, scope.user_id, "logout", keep=keep) if scope.user_id is not None else 0
 
 
 def admin_end_sessions(conn: Connection, scope: Scope, session_ids: list[int]) -> int:

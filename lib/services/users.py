@@ -25,7 +25,7 @@ MAX_PASSWORD_BYTES = 72  # password rule: bcrypt reads at most this many UTF-8 b
 MIN_PASSWORD_SCORE = 3  # password rule: zxcvbn's guessability score (0–4); common passwords and their variants score 0–2
 THEMED_WORDS = (  # words of this app, its trade and its roles: a password must be more than these plus digits and symbols
     "cockpit", "marketing", "驾驶舱", "营销", "yingxiao", "jiashicang", "dashboard", "campaign", "dealer", "channel", "douyin", "autohome",
-    "leads", "member", "points", "admin", "manager", "executive", "regional", "demo", "password", "welcome",
+    "leads", "member", "points", "admin", "manager", "executive", "regional", "demo",
 )
 MIN_OWN_LETTERS = 4  # password rule: letters (any script) beyond the username and THEMED_WORDS
 LOOKALIKES = str.maketrans("@4013$57", "aaoiesst")  # digits and symbols written for letters ("C0ckp1t")

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from lib import privacy
 from lib.models import AuditLog, Member
 from lib.queries import members
-from lib.services import users
+from lib.services import sessions, users
 from tests.campaign_helpers import scope_of
 from tests.reference import raw, region_id
 
@@ -52,7 +52,7 @@ def test_numbers_inside_text_are_masked_and_other_digits_kept():
 
 def test_a_phone_number_typed_as_a_username_is_masked_in_the_audit_log(engine):
     with engine.begin() as conn:
-        users.record_login_failure(conn, "13987654321")
+        users.sign_in_failed(conn, "13987654321", sessions.Client())
     with engine.connect() as conn:
         last = conn.execute(select(AuditLog.username, AuditLog.detail).order_by(AuditLog.id.desc()).limit(1)).one()
     assert last.username == "139****4321"

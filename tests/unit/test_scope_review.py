@@ -46,6 +46,7 @@ from lib.models import (
     Dealer,
     ImportBatch,
     Lead,
+    LoginThrottle,
     Member,
     MemberTier,
     PointsLedger,
@@ -53,6 +54,7 @@ from lib.models import (
     Province,
     Region,
     Reward,
+    UserSession,
 )
 from lib.periods import DaySpan
 from lib.queries import calendar, channels, dealers, funnel, members, overview, system
@@ -61,12 +63,14 @@ from lib.queries.channels import ChannelFilter
 from lib.queries.dealers import MapFilter
 from lib.queries.funnel import FunnelFilter
 from lib.scope import Scope
-from lib.services import campaigns, catalogue, geography, imports, points, targets, users
+from lib.services import campaigns, catalogue, geography, imports, points, sessions, targets, throttle, users
 from lib.services.catalogue import RewardInput, RuleInput, TierInput
 from lib.services.errors import InputInvalidError, RefusedError
 from lib.services.geography import DealerInput
 from lib.services.imports import ImportRejectedError
 from lib.services.targets import TargetsRefusedError
+from lib.services.sessions import SessionError
+from lib.services.throttle import ThrottleError
 from lib.services.users import UserError
 from tests.campaign_helpers import create, scope_of, step, valid_plan
 from tests.conftest import TODAY
@@ -76,7 +80,8 @@ PERIOD_START = TODAY - dt.timedelta(days=90)  # the probes' period: the last 91 
 SICHUAN = 510000  # a Southwest province (四川)
 CANARY = "哨兵"  # in the text of every canary row
 CANARY_MEMBER_NO = "MCANARY01"  # the canary's new Southwest member
-REFUSALS = (RefusedError, InputInvalidError, TargetsRefusedError, ImportRejectedError, UserError)  # how services refuse
+REFUSALS = (RefusedError, InputInvalidError, TargetsRefusedError, ImportRejectedError, UserError, SessionError,
+            ThrottleError)  # how services refuse
 PAGE_SOURCES = ("Home.py", "pages", "lib/components")  # where the screens call lib from
 
 NOT_SCOPED = {  # functions that read or write with a connection but take no part in the scope, and why
@@ -96,13 +101,23 @@ NOT_SCOPED = {  # functions that read or write with a connection but take no par
     "points.expire_due": "internal: called by redeem and adjust after their check, and by the nightly job (checked)",
     "points.expire_all_due": "the nightly expiry job (python -m lib.expire_points), no user behind it (no screen calls it: checked)",
     "users.create_user": "internal: used by the seed and by admin_create_user after its check (no screen calls it: checked)",
-    "users.record_login_success": "sign-in bookkeeping for the name just authenticated, before a scope exists",
-    "users.record_login_failure": "sign-in bookkeeping for a failed attempt, before a scope exists",
-    "users.record_logout": "sign-out bookkeeping of the signed-in name",
+    "users.sign_in_succeeded": "sign-in bookkeeping for the name whose password was just checked, before a scope exists",
+    "users.sign_in_failed": "sign-in bookkeeping of a refused attempt, before a scope exists",
+    "throttle.admit": "sign-in throttling of a typed name and address, before a scope exists",
+    "throttle.succeeded": "sign-in throttling: a right password clears its name's counters, before a scope exists",
+    "throttle.lift_for_user": "internal: called by reset_password and unlock_user after their admin check (no screen calls it: checked)",
+    "sessions.open_session": "internal: the session of a user whose password was just checked (no screen calls it: checked)",
+    "sessions.claim": "a browser's one-time code for its own session's cookie (lib.web), before a scope exists",
+    "sessions.check": "this tab's own session, checked on every run before a scope exists",
+    "sessions.resume": "the browser's own cookie, checked before a scope exists",
+    "sessions.sign_out": "this tab's own session, ended by its user",
+    "sessions.sign_out_elsewhere": "the signed-in user's own other sessions only (scope.user_id)",
+    "sessions.end_user_sessions": "internal: called by the user services after their checks (no screen calls it: checked)",
     "users.change_password": "one's own password, behind the current password (tests/app/test_account_and_audit.py)",
 }
 INTERNAL = ("audit.record", "audit.bump_data_version", "audit.serialise_writes", "errors.save_versioned", "points.expire_due", "points.expire_all_due",
-            "users.create_user")  # NOT_SCOPED entries that no screen may call
+            "users.create_user", "throttle.lift_for_user", "sessions.open_session", "sessions.end_user_sessions")  # NOT_SCOPED
+# entries that no screen may call
 
 
 @dataclass(frozen=True)
@@ -167,7 +182,11 @@ def plant_canary(conn: Connection, w: World) -> None:
     conn.execute(update(Dealer).where(Dealer.id == w.sw_dealer).values(name=f"成都{CANARY}4S店", version=Dealer.version + 1))
     user = conn.execute(insert(AppUser).values(
         username="canary_sw", display_name=f"西南{CANARY}", role="regional_staff", region_id=w.southwest, password_hash="-",
-        active=True, failed_attempts=0, must_change_password=False, version=1, created_at=moment)).inserted_primary_key[0]
+        active=True, must_change_password=False, version=1, created_at=moment)).inserted_primary_key[0]
+    conn.execute(insert(UserSession).values(user_id=w.sw_user, created_at=moment, last_seen_at=moment,
+                                            expires_at=moment + dt.timedelta(days=1), address=f"西南{CANARY}"))
+    conn.execute(insert(LoginThrottle).values(key_digest="0" * 64, kind="account", username=f"西南{CANARY}", failures=99,
+                                              last_failure_at=moment, blocked_until=moment + dt.timedelta(hours=1)))
     conn.execute(update(Campaign).where(Campaign.id == w.sw_campaign).values(
         name=f"西南{CANARY}活动", budget_total=Campaign.budget_total + 1, owner_id=user, model_id=1))
     for table in (CampaignPhase, CampaignBudgetLine, CampaignKpiTarget):
@@ -393,6 +412,8 @@ PROBES: list[Probe] = [
           blind="the canary's audit row names an object kind the trail already has"),
     plain("system.import_batches", lambda conn, scope, w: system.import_batches(conn, scope), witness="admin"),
     plain("system.user_list", lambda conn, scope, w: system.user_list(conn, scope), witness="admin"),
+    plain("system.user_sessions", lambda conn, scope, w: system.user_sessions(conn, scope, w.sw_user), "southwest_user", witness="admin"),
+    plain("system.login_limits", lambda conn, scope, w: system.login_limits(conn, scope), witness="admin"),
 ]
 
 
@@ -615,6 +636,22 @@ def _user(service: str) -> Callable[[Engine, World], Call]:
     return prepare
 
 
+def _end_session(engine: Engine, w: World) -> Call:
+    """End a sign-in of Southwest's staff member (one is opened for the case)."""
+    with engine.begin() as conn:
+        opened = sessions.open_session(conn, w.sw_user, sessions.Client("10.0.0.9"))
+    return lambda conn, scope: sessions.admin_end_sessions(conn, scope, [opened.session_id])
+
+
+def _lift(engine: Engine, w: World) -> Call:
+    """Lift a sign-in limit (one is made for the case by failures of an unknown name)."""
+    with engine.begin() as conn:
+        for _ in range(throttle.FREE_FAILURES["pair"]):
+            throttle.admit(conn, "scope_probe_nobody", "10.0.0.8")
+    key = throttle.counters("scope_probe_nobody", "10.0.0.8")[0].key
+    return lambda conn, scope: throttle.lift(conn, scope, [key])
+
+
 def campaign_rows(w: World):
     """The campaigns the cases aim at."""
     return select(Campaign.__table__).where(Campaign.id.in_(
@@ -687,6 +724,10 @@ REFUSAL_CASES: list[Refusal] = [
           for service in ("validate", "commit", "rollback")],
         *[Refusal(f"users.{service}", username, "southwest_user", _user(service), "users_not_allowed", southwest_user_row)
           for service in ("admin_create_user", "update_user", "reset_password", "unlock_user")],
+        Refusal("sessions.admin_end_sessions", username, "southwest_user_session", _end_session, "users_not_allowed",
+                lambda w: select(UserSession.__table__).where(UserSession.user_id == w.sw_user)),
+        Refusal("throttle.lift", username, "a_limit", _lift, "users_not_allowed",
+                lambda w: select(LoginThrottle.__table__).order_by(LoginThrottle.key_digest)),
     )],
 ]
 

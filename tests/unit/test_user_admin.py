@@ -2,14 +2,14 @@
 be changed; admins cannot lock themselves out; every change audited without the password."""
 import json
 
-import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from streamlit_authenticator.utilities.hasher import Hasher
 
-from lib.models import AuditLog
+from lib.clock import now
+from lib.models import AuditLog, LoginThrottle
 from lib.queries import system
-from lib.services import users
+from lib.services import throttle, users
 from lib.services.users import UserError
 from tests.campaign_helpers import scope_of
 from tests.reference import raw
@@ -27,6 +27,13 @@ def row(engine, username: str) -> dict:
     """A user row's plain columns."""
     users_table = raw(engine, "app_user")
     return users_table[users_table["username"] == username].iloc[0].to_dict()
+
+
+def listed(engine, username: str) -> dict:
+    """A user as the admins' list shows them."""
+    with engine.connect() as conn:
+        everyone = system.user_list(conn, scope_of(engine, "admin"))
+    return everyone[everyone["username"] == username].iloc[0].to_dict()
 
 
 @pytest.mark.parametrize(("password", "key"), [("short", "password_too_short"), ("new.analyst", "password_is_username"),
@@ -92,23 +99,36 @@ def test_role_region_and_status_changes_are_versioned_audited_and_never_lock_out
     assert detail["region_id"] == {"before": int(target["region_id"]), "after": int(row(engine, "east")["region_id"])}
 
 
-def test_a_reset_password_must_be_changed_and_unlocks(engine):
+def limited(engine, username: str) -> int:
+    """How many of the name's sign-in counters (not the address's) refuse attempts now."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).where(LoginThrottle.username == username, LoginThrottle.kind != "address",
+                                                       LoginThrottle.blocked_until > now())).scalar_one()
+
+
+def fail_sign_ins(engine, username: str, times: int) -> None:
+    """Failed sign-ins of the name from one address, as the form charges them."""
+    with engine.begin() as conn:
+        for _ in range(times):
+            throttle.admit(conn, username, "10.11.0.1")
+
+
+def test_a_reset_password_must_be_changed_and_lifts_the_sign_in_limits(engine):
     with engine.begin() as conn:
         users.create_user(conn, username="forgetful", display_name="forgetful", role="executive", password=GOOD)
-        for _ in range(users.MAX_FAILED_LOGINS):
-            users.record_login_failure(conn, "forgetful")
-    assert pd.notna(row(engine, "forgetful")["locked_until"])
+    fail_sign_ins(engine, "forgetful", throttle.FREE_FAILURES["pair"])
+    assert limited(engine, "forgetful") == 1
     user_id = int(row(engine, "forgetful")["id"])
     with pytest.raises(UserError, match="password_common"):
         act(engine, "admin", users.reset_password, user_id, "letmein123")
     act(engine, "admin", users.reset_password, user_id, "Temporary-Kite-58")
     reset = row(engine, "forgetful")
-    assert bool(reset["must_change_password"]) and reset["failed_attempts"] == 0 and pd.isna(reset["locked_until"])
+    assert bool(reset["must_change_password"]) and limited(engine, "forgetful") == 0
     assert Hasher.check_pw("Temporary-Kite-58", reset["password_hash"])
-    with engine.begin() as conn:
-        users.record_login_failure(conn, "forgetful")
+    fail_sign_ins(engine, "forgetful", throttle.FREE_FAILURES["pair"])
+    assert listed(engine, "forgetful")["throttled"]
     act(engine, "admin", users.unlock_user, user_id)
-    assert row(engine, "forgetful")["failed_attempts"] == 0
+    assert limited(engine, "forgetful") == 0 and not listed(engine, "forgetful")["throttled"]
     with engine.connect() as conn:
         actions = conn.execute(select(AuditLog.action).where(AuditLog.entity == "app_user", AuditLog.entity_id == str(user_id))).scalars().all()
     assert "password_reset" in actions and "user_unlock" in actions
