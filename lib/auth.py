@@ -240,20 +240,23 @@ def deliver_cookie() -> None:
     """Have the browser claim this tab's session cookie (HttpOnly, set by lib.web) with the one-time code, until it has."""
     code = st.session_state.get(HANDOFF_KEY)
     if code is not None and web.serving():
-        _browser_post(web.CLAIM_PATH, {"code": code})
+        _browser_post(web.CLAIM_PATH, {"code": code}, "set")
 
 
 def clear_cookie_after_sign_out() -> None:
     """After a sign-out, have the browser drop its (already ended) session cookie."""
     if st.session_state.pop(CLEAR_COOKIE_KEY, False) and web.serving():
-        _browser_post(web.END_PATH, {})
+        _browser_post(web.END_PATH, {}, "cleared")
 
 
-def _browser_post(path: str, body: dict) -> None:
-    """A same-origin POST from the page to one of lib.web's routes (their custom header keeps other sites out)."""
+def _browser_post(path: str, body: dict, done: str) -> None:
+    """A same-origin POST from the page to one of lib.web's routes (their custom header keeps other sites out); once it is
+    answered, the page's root element carries data-cockpit-session=done (what browser tests wait for)."""
     request = {"method": "POST", "credentials": "same-origin", "body": json.dumps(body),
                "headers": {"Content-Type": "application/json", web.GUARD_HEADER: "1"}}
-    st.html(f"<script>fetch({json.dumps(web.public_path(path))}, {json.dumps(request)});</script>", unsafe_allow_javascript=True)
+    st.html(f"<script>fetch({json.dumps(web.public_path(path))}, {json.dumps(request)}).then((answer) => {{"
+            f" if (answer.ok) document.documentElement.dataset.cockpitSession = {json.dumps(done)}; }});</script>",
+            unsafe_allow_javascript=True)
 
 
 def sign_out(engine: Engine) -> None:

@@ -20,6 +20,7 @@ TEST_SEED = 7  # seed of the test fixture's demo data
 TODAY = today()  # the fixture's data runs up to today (business time zone), like the app's
 os.environ.setdefault("COOKIE_KEY", secrets.token_urlsafe(32))  # a shared database needs a configured key
 os.environ.setdefault("PII_HASH_KEY", secrets.token_urlsafe(32))  # and so do its personal-data hashes
+os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")  # a failing test shows the app's traceback (production: none)
 POSTGRES_ADMIN_URL = os.environ.get("POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")  # the server
 # on which tests that always need PostgreSQL (outages, two app servers) make databases of their own
 HOSTILE_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "50"))  # hostile inputs per property (tests/unit/test_hostile_input.py)

@@ -74,11 +74,11 @@ def missing(reason: str) -> None:
 
 @contextmanager
 def serve(database_url: str, **settings: str) -> Iterator[str]:
-    """Run `streamlit run Home.py` on a free port against a database (with extra settings as environment); its base URL."""
+    """Run `streamlit run server.py` on a free port against a database (with extra settings as environment); its base URL."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **settings}
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "Home.py"), "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "server.py"), "--server.port", str(port),
          "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -92,7 +92,7 @@ def serve(database_url: str, **settings: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def app_url(database_url: str) -> Iterator[str]:
-    """Base URL of a `streamlit run Home.py` serving the seeded test database."""
+    """Base URL of a `streamlit run server.py` serving the seeded test database."""
     with serve(database_url) as url:
         yield url
 

@@ -2,7 +2,6 @@
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from lib.config import COOKIE_NAME
 from lib.i18n import t
 from lib.navigation import PAGES
 from lib.seed import DEMO_ACCOUNTS
@@ -13,9 +12,9 @@ pytestmark = pytest.mark.browser
 LOAD_TIMEOUT_MS = 60_000  # a cold page render on a busy 2-core machine stays well below this
 
 
-SIGN_IN_ATTEMPTS = 3  # the cookie component's first rerun can re-render the form under the typing hands
-COOKIE_SET = "(name) => document.cookie.split('; ').some((pair) => pair.startsWith(name + '='))"  # the re-login cookie
-# is written by a component after sign-in, and the rerun it triggers would otherwise undo a navigation made meanwhile
+SIGN_IN_ATTEMPTS = 3  # a rerun can briefly re-render the form under the typing hands
+COOKIE_SET = "() => document.documentElement.dataset.cockpitSession === 'set'"  # the page has claimed its session cookie
+# (HttpOnly, so not in document.cookie: lib.auth marks the page once the server answered the claim)
 ANSWERED = """() => document.querySelector('h1') !== null
   || document.querySelector('[data-testid="stAlertContentError"]') !== null"""  # the app answered the form
 
@@ -34,7 +33,7 @@ def sign_in(page, base_url: str, username: str, password: str) -> None:
         except PlaywrightTimeoutError:
             continue
         if page.locator('[data-testid="stAlertContentError"]').count() == 0:  # signed in: let the cookie land first
-            page.wait_for_function(COOKIE_SET, arg=COOKIE_NAME, timeout=LOAD_TIMEOUT_MS)
+            page.wait_for_function(COOKIE_SET, timeout=LOAD_TIMEOUT_MS)
             wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
         return
     raise AssertionError(f"the login form never answered after {SIGN_IN_ATTEMPTS} submissions")
