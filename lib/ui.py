@@ -19,7 +19,7 @@ from streamlit_authenticator import Authenticate
 from lib import charts, clock, config
 from lib.auth import USER_KEY, CurrentUser, login_gate
 from lib.navigation import pages_for
-from lib.db import get_engine, is_unavailable, upgrade_to_head
+from lib.db import SchemaBehindError, get_engine, is_unavailable, upgrade_to_head
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, label_or_code, t
 from lib.queries import system
 from lib.seed import seed_database
@@ -202,8 +202,8 @@ def setup_page() -> Callable[[], None] | None:
 
 def gate(lang_code: str, on_outage: Callable[[], None] | None = None) -> tuple[CurrentUser | None, Authenticate | None,
                                                                                 Callable[[], None] | None]:
-    """First-start setup or sign-in: (user, authenticator, setup page); a clear stop if the database or a setting is missing
-    (on_outage runs first when the database cannot be reached)."""
+    """First-start setup or sign-in: (user, authenticator, setup page); a clear stop if the database or a setting is missing,
+    or the schema is behind and the app's role may not migrate it (on_outage runs first when the database cannot be reached)."""
     try:
         with outage_notice(before=on_outage):
             setup = setup_page()
@@ -213,6 +213,8 @@ def gate(lang_code: str, on_outage: Callable[[], None] | None = None) -> tuple[C
             return user, authenticator, None
     except config.ConfigError as error:
         st.error(tr("config_missing", error=str(error)))
+    except SchemaBehindError as behind:
+        st.error(tr("schema_behind", current=behind.current, head=behind.head))
     st.stop()
 
 
