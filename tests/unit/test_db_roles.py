@@ -81,11 +81,10 @@ def deployment() -> Iterator[Deployment]:
         owner.dispose()
 
 
-def audit_rows(engine: Engine) -> tuple[int, int, str]:
-    """(count, highest id, a digest of every row) of the audit log."""
+def audit_rows(engine: Engine) -> tuple[int, int]:
+    """(count, highest id) of the audit log."""
     with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*), coalesce(max(id), 0), md5(coalesce(string_agg(audit_log::text, '|' "
-                                 "ORDER BY id), '')) FROM audit_log")).one()._tuple()
+        return conn.execute(select(func.count(), func.coalesce(func.max(AuditLog.id), 0))).one()._tuple()
 
 
 def test_the_owner_role_is_no_superuser_and_owns_the_tables(deployment):
@@ -159,22 +158,27 @@ def test_the_app_role_adds_and_reads_audit_rows(deployment):
     assert audit_rows(deployment.app)[0] == before[0] + 1
 
 
+def refusal(engine: Engine, statement: str) -> str:
+    """What the database says to a statement, run in a transaction rolled back whatever happens (so one that wrongly goes
+    through spoils no other test); '' when it went through."""
+    with engine.connect() as conn:
+        try:
+            conn.exec_driver_sql(statement)
+        except DBAPIError as error:
+            return f"{error.orig.sqlstate}: {error.orig}"
+        finally:
+            conn.rollback()
+    return ""
+
+
 @pytest.mark.parametrize("statement", list(TAMPERING))
 def test_the_app_role_can_neither_change_nor_empty_the_audit_log_nor_lift_its_guards(deployment, statement):
-    before = audit_rows(deployment.owner)
-    with pytest.raises(DBAPIError) as refused, deployment.app.begin() as conn:
-        conn.exec_driver_sql(TAMPERING[statement])
-    assert refused.value.orig.sqlstate == INSUFFICIENT_PRIVILEGE, refused.value.orig
-    assert audit_rows(deployment.owner) == before
+    assert refusal(deployment.app, TAMPERING[statement]).startswith(f"{INSUFFICIENT_PRIVILEGE}: ")
 
 
 @pytest.mark.parametrize("statement", ["TRUNCATE audit_log", "TRUNCATE app_user, audit_log CASCADE"])
 def test_the_owner_cannot_truncate_the_audit_log_either(deployment, statement):
-    before = audit_rows(deployment.owner)
-    with pytest.raises(DBAPIError) as refused, deployment.owner.begin() as conn:
-        conn.exec_driver_sql(statement)
-    assert APPEND_ONLY_MESSAGE in str(refused.value.orig)
-    assert audit_rows(deployment.owner) == before
+    assert APPEND_ONLY_MESSAGE in refusal(deployment.owner, statement)
 
 
 def test_the_app_role_is_at_head_without_migrating(deployment):
@@ -204,5 +208,4 @@ def test_the_demo_reset_works_for_the_owner_and_puts_the_guards_back(deployment)
         triggers = set(conn.execute(text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass "
                                          "AND NOT tgisinternal")).scalars())
     assert triggers == {"audit_log_append_only", "audit_log_no_truncate"}
-    with pytest.raises(DBAPIError, match=APPEND_ONLY_MESSAGE), deployment.owner.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE audit_log")
+    assert APPEND_ONLY_MESSAGE in refusal(deployment.owner, "TRUNCATE audit_log")
