@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, MetaData, Table, bindparam, insert, text
 
 from lib.models import Base
-from lib.sqlfuncs import append_only_guard, drop_append_only_guard
+from lib.sqlfuncs import audit_guards, drop_audit_guards
 
 CORE_INSERT_BATCH = 10_000  # rows per executemany on dialects without a bulk path (MySQL)
 
@@ -117,25 +117,24 @@ def _set_sqlite_foreign_keys(conn: Connection, on: bool) -> None:
 
 
 def delete_all_rows(engine: Engine) -> None:
-    """Empty every table, children before parents: one TRUNCATE on PostgreSQL (which the audit log's row triggers let
-    through); elsewhere with the audit log's append-only guard lifted meanwhile, and on SQLite with the foreign-key
-    checks paused, which lets it truncate tables instead of deleting row by row."""
+    """Empty every table, children before parents, with the audit log's guards lifted meanwhile (which only its owner may
+    do): one TRUNCATE on PostgreSQL; elsewhere DELETEs, on SQLite with the foreign-key checks paused, which lets it
+    truncate tables instead of deleting row by row."""
     tables = list(reversed(Base.metadata.sorted_tables))
     with engine.connect() as conn:
         dialect = conn.dialect.name
-        if dialect == "postgresql":
-            with conn.begin():
-                conn.execute(text("TRUNCATE TABLE " + ", ".join(_quoted(conn, table.name) for table in tables)))
-            return
         if dialect == "sqlite":
             _set_sqlite_foreign_keys(conn, on=False)
         try:
             with conn.begin():
-                for statement in drop_append_only_guard(dialect):  # emptying the database is no edit of the log
+                for statement in drop_audit_guards(dialect):  # emptying the database is no edit of the log
                     conn.exec_driver_sql(statement)
-                for table in tables:
-                    conn.execute(table.delete())
-                for statement in append_only_guard(dialect):
+                if dialect == "postgresql":
+                    conn.execute(text("TRUNCATE TABLE " + ", ".join(_quoted(conn, table.name) for table in tables)))
+                else:
+                    for table in tables:
+                        conn.execute(table.delete())
+                for statement in audit_guards(dialect):
                     conn.exec_driver_sql(statement)
         finally:
             if dialect == "sqlite":

@@ -13,6 +13,7 @@ from lib.config import database_url
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # wait this long for another writer before failing
 SERVER_CONNECT_TIMEOUT_S = 10  # a database server that does not answer fails the page after this long instead of hanging it
 SQLITE_GENERIC_ERROR = 1  # SQLITE_ERROR: a missing table or bad SQL, raised as OperationalError but a bug, not an outage
+INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for a statement the role may not run (DDL on a table it does not own)
 
 
 def normalise_url(url: str) -> str:
@@ -84,9 +85,35 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+class SchemaBehindError(RuntimeError):
+    """The schema is older than the code, and the role the app connects as may not migrate it: the owner role must."""
+
+    def __init__(self, current: str, head: str) -> None:
+        super().__init__(f"the database schema is at revision {current}, the code needs {head}, and this database role may "
+                         "not migrate it: run `DATABASE_URL=<owner url> alembic upgrade head` as the owner role")
+        self.current, self.head = current, head
+
+
+def schema_revisions(conn: Connection) -> tuple[str, str]:
+    """(the database's Alembic revision, the code's head revision); 'none' for a database never migrated."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    current = ", ".join(MigrationContext.configure(conn).get_current_heads()) or "none"
+    return current, ", ".join(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def upgrade_to_head(engine: Engine | None = None) -> None:
-    """Bring the database schema to the newest migration (a no-op when it is there already)."""
+    """Bring the database schema to the newest migration (a no-op when it is there already, needing no right beyond reading
+    alembic_version); SchemaBehindError when it is behind and the role in use may not change the schema."""
     from alembic import command
 
-    with (engine or get_engine()).begin() as conn:
-        command.upgrade(alembic_config(conn), "head")
+    target = engine or get_engine()
+    try:
+        with target.begin() as conn:
+            command.upgrade(alembic_config(conn), "head")
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+            raise
+        with target.connect() as conn:
+            raise SchemaBehindError(*schema_revisions(conn)) from error

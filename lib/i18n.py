@@ -35,6 +35,11 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "no_users": ("数据库中还没有用户。请运行 `python -m lib.seed` 生成演示数据，或由管理员创建账号。",
                  "The database has no users yet. Run `python -m lib.seed` for demo data, or have an admin create accounts."),
     "config_missing": ("配置缺失，请联系系统管理员：{error}", "A setting is missing; please tell the system administrator: {error}"),
+    "schema_behind": ("数据库结构（版本 {current}）比本版应用所需的（{head}）旧，而应用连接数据库所用的角色无权修改结构。迁移由数据库的"
+                      "属主角色执行：请系统管理员运行 `DATABASE_URL=<属主角色的 URL> alembic upgrade head`，完成后刷新本页。",
+                      "The database schema (revision {current}) is older than this version of the app needs ({head}), and the "
+                      "database role the app connects as may not change it. Migrations are run by the owner role: ask the system "
+                      "administrator to run `DATABASE_URL=<owner role's URL> alembic upgrade head`, then reload this page."),
     "page_not_allowed": ("您的角色无权打开此页面。", "Your role may not open this page."),
     # the database unavailable (an outage, a lock held too long)
     "db_unavailable": ("数据库暂时无法连接或正忙，页面无法显示。刚才的操作没有完成，也没有写入任何内容；您填写的内容仍然保留。请稍后点击“重试”。（{error}）",

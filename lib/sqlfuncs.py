@@ -188,7 +188,7 @@ def insert_unless_present(conn: Connection, table: Table, values: dict[str, Any]
     conn.execute(statement)
 
 
-APPEND_ONLY_MESSAGE = "audit_log is append-only"  # what the database says to an UPDATE or DELETE of an audit row
+APPEND_ONLY_MESSAGE = "audit_log is append-only"  # what the database says to an UPDATE, DELETE or TRUNCATE of the audit log
 
 
 def append_only_guard(dialect: str) -> list[str]:
@@ -210,3 +210,28 @@ def drop_append_only_guard(dialect: str) -> list[str]:
     if dialect == "postgresql":
         return ["DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log", "DROP FUNCTION IF EXISTS audit_log_append_only()"]
     return [f"DROP TRIGGER IF EXISTS audit_log_no_{verb}" for verb in ("update", "delete")]
+
+
+def truncate_guard(dialect: str) -> list[str]:
+    """DDL refusing a TRUNCATE of the audit log, which fires no row trigger (PostgreSQL only, migration 0007). SQLite has no
+    TRUNCATE: a DELETE of every row fires the row triggers (they turn its truncate optimisation off). MariaDB's TRUNCATE fires
+    no trigger and has none of its own; it needs the DROP privilege, which the app's account must not have there."""
+    if dialect != "postgresql":
+        return []
+    return ["CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"]
+
+
+def drop_truncate_guard(dialect: str) -> list[str]:
+    """DDL removing the TRUNCATE guard again."""
+    return ["DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log"] if dialect == "postgresql" else []
+
+
+def audit_guards(dialect: str) -> list[str]:
+    """DDL of every guard of the audit log (row and TRUNCATE), as the migrations leave them."""
+    return append_only_guard(dialect) + truncate_guard(dialect)
+
+
+def drop_audit_guards(dialect: str) -> list[str]:
+    """DDL removing every guard of the audit log (the demo reset that empties every table puts them back afterwards)."""
+    return drop_truncate_guard(dialect) + drop_append_only_guard(dialect)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from lib import charts, clock, config
 from lib.auth import USER_KEY, CurrentUser, login_gate
 from lib.navigation import pages_for
-from lib.db import get_engine, is_unavailable, upgrade_to_head
+from lib.db import SchemaBehindError, get_engine, is_unavailable, upgrade_to_head
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, label_or_code, t
 from lib.queries import system
 from lib.seed import seed_database
@@ -206,8 +206,8 @@ def setup_page() -> Callable[[], None] | None:
 
 
 def gate(lang_code: str, on_outage: Callable[[], None] | None = None) -> tuple[CurrentUser | None, Callable[[], None] | None]:
-    """First-start setup or sign-in: (user, setup page); a clear stop if the database or a setting is missing (on_outage runs
-    first when the database cannot be reached)."""
+    """First-start setup or sign-in: (user, setup page); a clear stop if the database or a setting is missing, or the schema
+    is behind and the app's role may not migrate it (on_outage runs first when the database cannot be reached)."""
     try:
         with outage_notice(before=on_outage):
             setup = setup_page()
@@ -216,6 +216,8 @@ def gate(lang_code: str, on_outage: Callable[[], None] | None = None) -> tuple[C
             return login_gate(engine(), lang_code), None
     except config.ConfigError as error:
         st.error(tr("config_missing", error=str(error)))
+    except SchemaBehindError as behind:
+        st.error(tr("schema_behind", current=behind.current, head=behind.head))
     st.stop()
 
 

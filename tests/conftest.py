@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, settings
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Connection, Engine, MetaData
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -78,27 +78,45 @@ def reachable_or_skip(url: str) -> None:
 
 
 @contextmanager
+def own_postgres(name: str, owner: str | None = None, later_roles: tuple[str, ...] = ()) -> Iterator[str]:
+    """URL of a fresh empty PostgreSQL database of a test's own on POSTGRES_ADMIN_URL's server, as the server's admin; with an
+    owner, a new login role without superuser owns the database and the URL is that role's. Dropped afterwards, connections
+    and all, then the owner and the roles the test said it would create (roles are cluster-wide: name them uniquely)."""
+    reachable_or_skip(POSTGRES_ADMIN_URL)
+    admin = make_engine(POSTGRES_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+    roles, password = ((*later_roles, owner) if owner else ()), secrets.token_hex(16)
+
+    def drop_all(conn: Connection) -> None:
+        """Drop the database, then the roles."""
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for role in roles:
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+
+    with admin.connect() as conn:
+        drop_all(conn)
+        if owner:
+            conn.exec_driver_sql(f"CREATE ROLE \"{owner}\" LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB PASSWORD '{password}'")
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' OWNER "{owner}"' if owner else ""))
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name, **({"username": owner, "password": password} if owner else {}))
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            drop_all(conn)
+        admin.dispose()
+
+
+@contextmanager
 def seeded_postgres(name: str) -> Iterator[str]:
     """URL of a fresh PostgreSQL database of a test's own on POSTGRES_ADMIN_URL's server, seeded like the session's (tiny);
     dropped afterwards, connections and all."""
     from lib.seed import seed_database
 
-    reachable_or_skip(POSTGRES_ADMIN_URL)
-    admin = make_engine(POSTGRES_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
-    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    with admin.connect() as conn:
-        conn.exec_driver_sql(drop)
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with own_postgres(name) as url:
         seeded = make_engine(url)
         seed_database(seeded, scale="tiny", seed=TEST_SEED, today=TODAY)
         seeded.dispose()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(drop)
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -138,11 +138,13 @@ def test_details_without_a_before_and_after_keep_their_values():
     assert system.detail_changes(None).empty
 
 
-@pytest.mark.parametrize("statement", ["update", "delete"])
+@pytest.mark.parametrize("statement", ["update", "delete", "delete_every_row"])
 def test_the_database_refuses_to_change_or_remove_an_audit_row(engine, probe_rows, statement):
+    """A DELETE of every row too: on SQLite that is its TRUNCATE, which the row triggers must still stop."""
     with engine.connect() as conn:
         target = conn.execute(select(AuditLog.id, AuditLog.detail).where(AuditLog.username == MARKER).limit(1)).one()
-    change = (update(AuditLog).values(detail="{}") if statement == "update" else delete(AuditLog)).where(AuditLog.id == target.id)
+    change = {"update": update(AuditLog).values(detail="{}").where(AuditLog.id == target.id),
+              "delete": delete(AuditLog).where(AuditLog.id == target.id), "delete_every_row": delete(AuditLog)}[statement]
     with pytest.raises(DBAPIError) as refused, engine.begin() as conn:
         conn.execute(change)
     assert APPEND_ONLY_MESSAGE in str(refused.value)

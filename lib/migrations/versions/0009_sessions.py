@@ -1,15 +1,15 @@
 """server-side sign-in sessions (the cookie holds a random token, the table its digest) and login throttling per name and
 address, replacing the per-account failure count and lock of app_user
 
-Revision ID: 0008
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 20:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0008'
-down_revision = '0006'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
