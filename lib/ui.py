@@ -205,6 +205,7 @@ def gate(lang_code: str, on_outage: Callable[[], None] | None = None) -> tuple[C
     """First-start setup or sign-in: (user, authenticator, setup page); a clear stop if the database or a setting is missing
     (on_outage runs first when the database cannot be reached)."""
     try:
+        config.check_secret_keys()
         with outage_notice(before=on_outage):
             setup = setup_page()
             if setup is not None:
@@ -212,7 +213,7 @@ def gate(lang_code: str, on_outage: Callable[[], None] | None = None) -> tuple[C
             user, authenticator = login_gate(engine(), lang_code)
             return user, authenticator, None
     except config.ConfigError as error:
-        st.error(tr("config_missing", error=str(error)))
+        st.error(tr("config_missing", error=error.text(lang_code)))
     st.stop()
 
 
