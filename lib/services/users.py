@@ -106,7 +106,7 @@ def record_login_failure(conn: Connection, username: str) -> bool:
     user = conn.execute(select(AppUser.id, AppUser.failed_attempts, AppUser.locked_until)
                         .where(AppUser.username == username)).first()
     if user is None:
-        audit.record(conn, "login_failed", username=username[:64], detail={"reason": "unknown_user"})
+        audit.record(conn, "login_failed", username=username, detail={"reason": "unknown_user"})
         return False
     moment = now()
     lock_lapsed = user.locked_until is not None and user.locked_until <= moment

@@ -1,5 +1,6 @@
 """Login: wrong passwords refused, lockout, deactivation, each role's exact navigation, logout."""
 import datetime as dt
+import logging
 
 import pytest
 from sqlalchemy import select, update
@@ -133,3 +134,16 @@ def test_a_guessable_key_stops_the_app_at_start_with_a_message_that_hides_it(dat
     assert weak not in message
     shown = [element.value for kind in (app.markdown, app.caption, app.warning, app.info) for element in kind]
     assert not any(weak in str(value) for value in shown)
+
+
+def test_the_app_masks_phone_numbers_in_its_log(database_url, caplog):
+    installed = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(logging.LogRecord)  # as a fresh server process starts
+    try:
+        app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=APP_TIMEOUT_S).run()
+        sign_in(app, "+86 138 1234 5678", "whatever-password")  # a phone typed as a user name
+        with caplog.at_level(logging.WARNING):
+            logging.getLogger("lib.ui").warning("database unavailable: %s", "WHERE username = '+86 138 1234 5678'")
+    finally:
+        logging.setLogRecordFactory(installed)
+    assert "database unavailable: WHERE username = '+86 138 **** 5678'" in caplog.text
