@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository root
@@ -62,13 +63,14 @@ def is_demo_install() -> bool:
     return database_url() == DEFAULT_DATABASE_URL or setting("SEED_DEMO") == "1"
 
 
-def example_placeholders() -> set[str]:
-    """The CHANGE_ME values of .streamlit/secrets.toml.example: a key copied from it is known to everyone."""
+@lru_cache(maxsize=1)
+def example_placeholders() -> frozenset[str]:
+    """The CHANGE_ME values of .streamlit/secrets.toml.example (read once): a key copied from it is known to everyone."""
     try:
         documented = tomllib.loads(EXAMPLE_SECRETS.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
-        return set()
-    return {value for value in documented.values() if isinstance(value, str) and PLACEHOLDER_MARK in value}
+        return frozenset()
+    return frozenset(value for value in documented.values() if isinstance(value, str) and PLACEHOLDER_MARK in value)
 
 
 def key_weakness(key: str) -> str | None:

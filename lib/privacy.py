@@ -159,7 +159,7 @@ def redact_values(value: Any) -> Any:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, (int, float, Decimal)):
-        whole = math.isfinite(value) and value == int(value)
+        whole = isinstance(value, int) or (math.isfinite(value) and value == int(value))  # an int of any size, never a float
         return redact(str(int(value))) if whole and normalise_phone(str(int(value))) else value
     if isinstance(value, dict):
         return {redact_values(key): redact_values(item) for key, item in value.items()}
