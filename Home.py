@@ -2,11 +2,11 @@
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from lib import config, ui
-from lib import auth
+from lib import auth, config, privacy, ui
 from lib.auth import CurrentUser
 from lib.navigation import pages_for
 
+privacy.redact_logs()  # what people type (a phone as a user name, in a search) never reaches the server's log whole
 st.set_page_config(page_title=f"{ui.tr('app_title')} · Marketing Cockpit", page_icon=config.DATA_DIR / "favicon.svg", layout="wide")
 lang = ui.language_switch()
 

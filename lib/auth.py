@@ -112,7 +112,8 @@ def client() -> sessions.Client:
     headers, peer = st.context.headers, _text(st.context.ip_address)  # ip_address is None for a loopback peer
     forwarded = (_text(headers.get("X-Forwarded-For")) or "").split(",")[-1].strip()
     trusted = peer is None or peer in config.trusted_proxies()
-    return sessions.Client(forwarded if forwarded and trusted else peer, _text(headers.get("User-Agent")))
+    address = forwarded if forwarded and trusted else peer
+    return sessions.Client(address and address[:sessions.ADDRESS_MAX], _text(headers.get("User-Agent")))
 
 
 def browser_cookie() -> str | None:

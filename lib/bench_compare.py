@@ -198,7 +198,7 @@ MEMBER_FIGURES = ("members", "new_ytd", "active", "active_last_year", "outstandi
 def member_figure_days(setting: Setting) -> dict[str, dt.date]:
     """The days member_figures looks at: year start, a year ago, the 90-day windows, the expiry horizon."""
     last_year = overview.same_day_last_year(setting.today)
-    active = dt.timedelta(days=overview.ACTIVE_MEMBER_DAYS)
+    active = dt.timedelta(days=overview.ACTIVE_MEMBER_DAYS - 1)  # the window's first day: the day and the 89 before it
     return {"today": setting.today, "year_start": setting.ytd.start, "last_year": last_year, "since": setting.today - active,
             "since_last_year": last_year - active, "expiry_end": setting.today + dt.timedelta(days=overview.EXPIRY_WINDOW_DAYS)}
 

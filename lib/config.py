@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import tomllib
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository root
@@ -13,6 +15,12 @@ PII_KEY_FILE = DATA_DIR / ".pii_key"  # the demo install's key of the personal-d
 SESSION_COOKIE_NAME = "cockpit_session"  # the sign-in cookie: a random token, HttpOnly, checked against user_session
 DEFAULT_SESSION_IDLE_HOURS = 8.0  # a session unused this long ends (SESSION_IDLE_HOURS)
 DEFAULT_SESSION_MAX_DAYS = 7.0  # a session ends this long after the sign-in, used or not (SESSION_MAX_DAYS)
+PRIVATE_FILE_MODE = 0o600  # keys and the embedded database: readable and writable by their owner only
+EXAMPLE_SECRETS = ROOT / ".streamlit" / "secrets.toml.example"  # documents the settings; its CHANGE_ME values are no keys
+PLACEHOLDER_MARK = "CHANGE_ME"  # marks a value of the example file that a deployment must replace
+SECRET_KEYS = ("COOKIE_KEY", "PII_HASH_KEY")  # settings that must not be guessable outside a demo install
+KEY_MIN_LENGTH = 32  # characters of a secret key at least (secrets.token_urlsafe(32) gives 43)
+KEY_MIN_DISTINCT = 8  # different characters in a secret key at least ("aaaa…" is no key; random hex has 14–16 in 32)
 
 
 def _secret(key: str) -> str | None:
@@ -36,7 +44,19 @@ def database_url() -> str:
 
 
 class ConfigError(RuntimeError):
-    """A setting the deployment must provide is missing or unusable."""
+    """A setting the deployment must provide is missing or unsafe; its message is lib.i18n labels, said in English when
+    printed, in the user's language by text()."""
+
+    def __init__(self, *label_keys: str, **params: object) -> None:
+        """The labels saying what is wrong and what to do, with their parameters (never a secret's value)."""
+        self.label_keys, self.params = label_keys, params
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str) -> str:
+        """The message in a language."""
+        from lib.i18n import t
+
+        return " ".join(t(key, lang, **self.params) for key in self.label_keys)
 
 
 def positive_number(key: str, default: float) -> float:
@@ -49,7 +69,7 @@ def positive_number(key: str, default: float) -> float:
     except ValueError:
         value = 0.0
     if not 0 < value < float("inf"):
-        raise ConfigError(f"{key} must be a number above zero, not {raw!r}")
+        raise ConfigError("config_not_positive", key=key)
     return value
 
 
@@ -73,35 +93,77 @@ def is_demo_install() -> bool:
     return database_url() == DEFAULT_DATABASE_URL or setting("SEED_DEMO") == "1"
 
 
+@lru_cache(maxsize=1)
+def example_placeholders() -> frozenset[str]:
+    """The CHANGE_ME values of .streamlit/secrets.toml.example (read once): a key copied from it is known to everyone."""
+    try:
+        documented = tomllib.loads(EXAMPLE_SECRETS.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return frozenset()
+    return frozenset(value for value in documented.values() if isinstance(value, str) and PLACEHOLDER_MARK in value)
+
+
+def key_weakness(key: str) -> str | None:
+    """Why a secret key can be guessed (the label saying so), or None: the example's placeholder, too short, or too few
+    different characters or one piece repeated ("aaaa…", "abcdabcd…")."""
+    if key in example_placeholders():
+        return "config_key_placeholder"
+    if len(key) < KEY_MIN_LENGTH:
+        return "config_key_too_short"
+    if len(set(key)) < KEY_MIN_DISTINCT or key in (key + key)[1:-1]:  # s is a piece repeated iff s occurs inside s+s shifted
+        return "config_key_guessable"
+    return None
+
+
+def configured_key(name: str) -> str | None:
+    """A secret key setting as configured (None if not set); outside a demo install a guessable one is refused."""
+    configured = setting(name)
+    weakness = None if not configured or is_demo_install() else key_weakness(configured)
+    if weakness is not None:
+        raise ConfigError(weakness, "config_key_rule", setting=name, length=len(configured), min_length=KEY_MIN_LENGTH,
+                          min_distinct=KEY_MIN_DISTINCT)
+    return configured
+
+
+def check_secret_keys() -> None:
+    """Refuse at start a configured secret key that can be guessed (ConfigError), before anything is signed or hashed."""
+    for name in SECRET_KEYS:
+        configured_key(name)
+
+
 def cookie_key() -> str:
     """Secret key signing the re-login cookie: COOKIE_KEY, or one a demo install generates and keeps."""
-    configured = setting("COOKIE_KEY")
+    configured = configured_key("COOKIE_KEY")
     if configured:
         return configured
     if not is_demo_install():
-        raise ConfigError("COOKIE_KEY is not set: every app server of a shared database needs the same secret key")
+        raise ConfigError("config_cookie_key_missing")
     return _generated_secret(COOKIE_KEY_FILE)
 
 
 def pii_hash_key(fake_people: bool = False) -> str:
     """Secret key of the phone and name hashes: PII_HASH_KEY, or one generated and kept for a demo install (or fake people)."""
-    configured = setting("PII_HASH_KEY")
+    configured = configured_key("PII_HASH_KEY")
     if configured:
         return configured
     if not (fake_people or is_demo_install()):
-        raise ConfigError("PII_HASH_KEY is not set: phone numbers and names are matched by a keyed hash, and every app server "
-                          "and import of one database needs the same secret key")
+        raise ConfigError("config_pii_key_missing")
     return _generated_secret(PII_KEY_FILE)
+
+
+def open_private(path: Path) -> int | None:
+    """A new empty file readable by its owner only (mode 600; its folder made), open for writing; None if it exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:  # there already, or another process created it a moment ago
+        return None
 
 
 def _generated_secret(path: Path) -> str:
     """A random secret kept in a file readable by its owner only, created on first use."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it a moment ago
-            return path.read_text().strip()
+    descriptor = None if path.exists() else open_private(path)
+    if descriptor is not None:
         with os.fdopen(descriptor, "w") as key_file:
             key_file.write(secrets.token_urlsafe(32))
     return path.read_text().strip()

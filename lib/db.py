@@ -1,14 +1,16 @@
 """One engine per database URL and process, the SQLite pragmas, migrations to head."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
+from pathlib import Path
 
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from lib.config import database_url
+from lib.config import database_url, open_private
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # wait this long for another writer before failing
 SERVER_CONNECT_TIMEOUT_S = 10  # a database server that does not answer fails the page after this long instead of hanging it
@@ -35,6 +37,14 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+def _create_private_database(path: Path) -> None:
+    """Create a missing SQLite file readable by its owner only (users' password hashes, people's phone hashes); SQLite gives
+    the -wal and -shm files it makes beside it the same mode. An existing file keeps the mode it has."""
+    descriptor = open_private(path)
+    if descriptor is not None:
+        os.close(descriptor)  # an empty file is an empty SQLite database
+
+
 def make_engine(url: str) -> Engine:
     """A new engine for the URL, with the per-dialect settings this project needs; bound values never appear in its logs or
     error messages (they can hold what people typed)."""
@@ -42,9 +52,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:":
-            from pathlib import Path
-
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private_database(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -34,12 +34,28 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "must_change_password": ("管理员已重置您的密码，请先设置新密码。", "An admin reset your password: please set a new one first."),
     "no_users": ("数据库中还没有用户。请运行 `python -m lib.seed` 生成演示数据，或由管理员创建账号。",
                  "The database has no users yet. Run `python -m lib.seed` for demo data, or have an admin create accounts."),
-    "config_missing": ("配置缺失，请联系系统管理员：{error}", "A setting is missing; please tell the system administrator: {error}"),
+    "config_missing": ("配置缺失或不安全，请联系系统管理员：{error}", "A setting is missing or unsafe; please tell the system administrator: {error}"),
+    "config_cookie_key_missing": ("未设置 COOKIE_KEY：共用一个数据库的每台应用服务器都需要同一个密钥。",
+                                  "COOKIE_KEY is not set: every app server of a shared database needs the same secret key."),
+    "config_pii_key_missing": ("未设置 PII_HASH_KEY：手机号和姓名以带密钥的哈希匹配，同一数据库的每台应用服务器和每次导入都需要同一个密钥。",
+                               "PII_HASH_KEY is not set: phone numbers and names are matched by a keyed hash, and every app server "
+                               "and import of one database needs the same secret key."),
+    "config_key_placeholder": ("{setting} 仍是 .streamlit/secrets.toml.example 中的占位值，人人都能看到，不能作为密钥。",
+                               "{setting} is still the placeholder of .streamlit/secrets.toml.example, which anyone can read: it is no secret."),
+    "config_key_too_short": ("{setting} 只有 {length} 个字符，太短，容易被猜出。", "{setting} has only {length} characters: too short, it can be guessed."),
+    "config_key_guessable": ("{setting} 只由少数几种字符组成或是一段字符的重复，容易被猜出。",
+                             "{setting} is made of a few different characters or of one piece repeated: it can be guessed."),
+    "config_key_rule": ("除演示安装外，密钥至少 {min_length} 个字符、至少 {min_distinct} 种不同字符，不能是一段字符的重复，也不能是示例文件中的占位值。"
+                        "请用 `python -c \"import secrets; print(secrets.token_urlsafe(32))\"` 生成一个，在每台应用服务器上设置同一个值，然后重启。",
+                        "Outside a demo install a key needs at least {min_length} characters and {min_distinct} different ones, must not be "
+                        "one piece repeated, nor the example file's placeholder. Make one with "
+                        "`python -c \"import secrets; print(secrets.token_urlsafe(32))\"`, set the same value on every app server, and restart."),
     "schema_behind": ("数据库结构（版本 {current}）比本版应用所需的（{head}）旧，而应用连接数据库所用的角色无权修改结构。迁移由数据库的"
                       "属主角色执行：请系统管理员运行 `DATABASE_URL=<属主角色的 URL> alembic upgrade head`，完成后刷新本页。",
                       "The database schema (revision {current}) is older than this version of the app needs ({head}), and the "
                       "database role the app connects as may not change it. Migrations are run by the owner role: ask the system "
                       "administrator to run `DATABASE_URL=<owner role's URL> alembic upgrade head`, then reload this page."),
+    "config_not_positive": ("设置 {key} 须为大于零的数字。", "The setting {key} must be a number above zero."),
     "page_not_allowed": ("您的角色无权打开此页面。", "Your role may not open this page."),
     # the database unavailable (an outage, a lock held too long)
     "db_unavailable": ("数据库暂时无法连接或正忙，页面无法显示。刚才的操作没有完成，也没有写入任何内容；您填写的内容仍然保留。请稍后点击“重试”。（{error}）",

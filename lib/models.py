@@ -604,10 +604,10 @@ class PointsOpenLots(Base):
 class MemberActiveEdges(Base):
     """Rollup of member activity as edges: per day and region, members who became active minus those who stopped.
 
-    A member is active on a day when they joined, earned, redeemed or were adjusted in the 90 days up to it; their
-    activity days merge into spans, each adding 1 on its first day and −1 on the day after its last active day. The
-    active members on a day are the sum of the edges up to it: a few thousand rows instead of a pass over 90 days of the
-    ledger. Kept by lib.rollups (seed, points services, province moves).
+    A member is active on a day D when they joined, earned, redeemed or were adjusted in the 90 days up to it (D−89 … D,
+    近90天); their activity days merge into spans, each adding 1 on its first day and −1 on the day after its last active
+    day (90 days after its last activity). The active members on a day are the sum of the edges up to it: a few thousand
+    rows instead of a pass over 90 days of the ledger. Kept by lib.rollups (seed, points services, province moves).
     """
 
     __tablename__ = "member_active_edges"

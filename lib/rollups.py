@@ -96,7 +96,8 @@ class StageEvents(Rollup):
 
 LEAD_SUMS = {column: stage_count(stage) for stage, column in ROLLUP_COLUMNS.items()}  # rollup column -> count over the leads
 LEAD_MONTH = year_month(Lead.created_at)
-ACTIVITY_GAP_DAYS = ACTIVE_MEMBER_DAYS + 1  # activity days this far apart still make one span; its end edge is this after
+ACTIVITY_GAP_DAYS = ACTIVE_MEMBER_DAYS  # an activity day keeps a member active on it and the 89 days after (近90天: a day and the
+# 89 before it), so activity days this far apart still make one span, and a span's end edge (−1) is this many days after its last
 
 ROLLUPS: dict[str, Rollup] = {  # name -> definition; the names are the tables'
     "points_daily": Rollup(PointsDaily, {"day": PointsLedger.occurred_on, "region_id": PointsLedger.region_id,

@@ -209,13 +209,14 @@ def gate(lang_code: str, on_outage: Callable[[], None] | None = None) -> tuple[C
     """First-start setup or sign-in: (user, setup page); a clear stop if the database or a setting is missing, or the schema
     is behind and the app's role may not migrate it (on_outage runs first when the database cannot be reached)."""
     try:
+        config.check_secret_keys()
         with outage_notice(before=on_outage):
             setup = setup_page()
             if setup is not None:
                 return None, setup
             return login_gate(engine(), lang_code), None
     except config.ConfigError as error:
-        st.error(tr("config_missing", error=str(error)))
+        st.error(tr("config_missing", error=error.text(lang_code)))
     except SchemaBehindError as behind:
         st.error(tr("schema_behind", current=behind.current, head=behind.head))
     st.stop()

@@ -80,7 +80,7 @@ def target_note(metric: str, target: float | None, attainment: float | None, par
 def plan_vs_actual(detail: dict) -> None:
     """Targets against the channel facts attributed to the campaign so far."""
     st.subheader(ui.tr("plan_vs_actual"))
-    partial = not scope.sees_all_regions and detail["region_id"] is None
+    partial = calendar.targets_hidden(scope, detail["region_id"])
     st.caption(ui.tr("actuals_region_part" if partial else "actuals_caption", end=min(today, detail["end_date"]).isoformat()))
     rows = ui.load(calendar.plan_vs_actual, scope, detail["id"], today).set_index("metric")
     shown = [metric for metric in calendar.PLAN_METRICS if metric != "impressions" or detail["objective"] == "awareness"

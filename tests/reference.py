@@ -39,6 +39,18 @@ def in_scope(frame: pd.DataFrame, region: int | None) -> pd.DataFrame:
     return frame if region is None else frame[frame["region_id"] == region]
 
 
+ACTIVE_WINDOW = dt.timedelta(days=89)  # 近90天: a member is active on day D with any activity on D−89 … D (the day and 89 before)
+
+
+def active_member_ids(members: pd.DataFrame, ledger: pd.DataFrame, day: dt.date) -> set[int]:
+    """Members who joined or have a ledger row other than an expiry on `day` or the 89 days before it (raw rows)."""
+    def within(days: pd.Series) -> pd.Series:
+        """Whether each stored day falls in the window."""
+        return pd.to_datetime(days).dt.date.between(day - ACTIVE_WINDOW, day)
+    moved = ledger.loc[(ledger["kind"] != "expire") & within(ledger["occurred_on"]), "member_id"]
+    return set(moved.astype(int)) | set(members.loc[within(members["joined_on"]), "id"].astype(int))
+
+
 def fact_sums(engine: Engine, region: int | None, start: dt.date, end: dt.date) -> dict[str, float]:
     """Channel-fact sums between two days, for the whole company or one region."""
     facts = in_scope(raw(engine, "channel_daily"), region)

@@ -7,6 +7,7 @@ within the viewer's scope: regional staff see their region's part of a national 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -58,6 +59,23 @@ class CalendarFilter:
 def visible(scope: Scope) -> ColumnElement[bool]:
     """WHERE clause: the campaigns a scope may see."""
     return scope.national_or_region_filter(Campaign.region_id)
+
+
+def targets_hidden(scope: Scope, region_id: int | None) -> bool:
+    """Whether a campaign's KPI targets are kept from this scope: a national campaign's are national figures, which regional
+    staff do not see (they see their region's part of its actuals, without attainment)."""
+    return region_id is None and not scope.sees_all_regions
+
+
+def _targets_left_out(detail: str | None) -> str | None:
+    """A campaign's audit detail with the KPI targets' values left out (a change to them is still named)."""
+    if not detail:
+        return detail
+    values = json.loads(detail)
+    for part in (values, *(value for value in values.values() if isinstance(value, dict))):
+        if "kpi_targets" in part:
+            part["kpi_targets"] = None
+    return json.dumps(values, ensure_ascii=False)
 
 
 def _overlaps(other: type[Campaign], scope: Scope, campaign_id: ColumnElement | int, model_id: ColumnElement | int,
@@ -196,7 +214,8 @@ def filter_options(conn: Connection, scope: Scope) -> dict[str, list[dict]]:
 
 
 def campaign_detail(conn: Connection, scope: Scope, campaign_id: int) -> dict | None:
-    """One visible campaign with its phases, budget lines and KPI targets (None if absent or out of scope)."""
+    """One visible campaign with its phases, budget lines and KPI targets (none where targets_hidden; None if absent or out
+    of scope)."""
     row = conn.execute(_campaign_select(scope).add_columns(
         Campaign.notes, Campaign.reject_reason, Campaign.review_text, Campaign.created_at, Campaign.updated_at)
         .where(equals(Campaign.id, campaign_id), visible(scope))).mappings().one_or_none()
@@ -209,7 +228,7 @@ def campaign_detail(conn: Connection, scope: Scope, campaign_id: int) -> dict | 
         .where(equals(CampaignPhase.campaign_id, campaign_id)).order_by(CampaignPhase.start_date)).mappings()]
     detail["budget_lines"] = {channel_id: float(amount) for channel_id, amount in conn.execute(
         select(CampaignBudgetLine.channel_id, CampaignBudgetLine.amount).where(equals(CampaignBudgetLine.campaign_id, campaign_id)))}
-    detail["kpi_targets"] = {metric: float(value) for metric, value in conn.execute(
+    detail["kpi_targets"] = {} if targets_hidden(scope, detail["region_id"]) else {metric: float(value) for metric, value in conn.execute(
         select(CampaignKpiTarget.metric, CampaignKpiTarget.target_value).where(equals(CampaignKpiTarget.campaign_id, campaign_id)))}
     return detail
 
@@ -271,12 +290,17 @@ def status_history(conn: Connection, scope: Scope, campaign_id: int) -> pd.DataF
 
 
 def audit_trail(conn: Connection, scope: Scope, campaign_id: int) -> pd.DataFrame:
-    """Every audited change of the campaign, newest first."""
-    query = (select(AuditLog.at, AuditLog.username, AuditLog.action, AuditLog.detail)
-             .where(AuditLog.entity == "campaign", AuditLog.entity_id == str(campaign_id),
-                    select(Campaign.id).where(equals(Campaign.id, campaign_id), visible(scope)).exists())
-             .order_by(AuditLog.at.desc(), AuditLog.id.desc()))
-    return _frame(conn, query, ["at", "username", "action", "detail"])
+    """Every audited change of the campaign, newest first (the KPI targets' values left out where targets_hidden)."""
+    columns = ["at", "username", "action", "detail"]
+    campaign = conn.execute(select(Campaign.region_id).where(equals(Campaign.id, campaign_id), visible(scope))).one_or_none()
+    if campaign is None:
+        return pd.DataFrame(columns=columns)
+    trail = _frame(conn, select(AuditLog.at, AuditLog.username, AuditLog.action, AuditLog.detail)
+                   .where(AuditLog.entity == "campaign", AuditLog.entity_id == str(campaign_id))
+                   .order_by(AuditLog.at.desc(), AuditLog.id.desc()), columns)
+    if targets_hidden(scope, campaign.region_id):
+        trail["detail"] = trail["detail"].map(_targets_left_out)
+    return trail
 
 
 def overlapping(conn: Connection, scope: Scope, model_id: int | None, start: dt.date, end: dt.date,

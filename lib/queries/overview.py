@@ -31,7 +31,7 @@ HIGHER_IS_BETTER = {"spend": None, "leads": True, "cpl": False, "cpql": False, "
 UNDER_TARGET_ALERT = 0.9  # a channel below 90% of its pro-rated leads target raises an alert
 UNDER_TARGET_GRACE_DAYS = 7  # no under-target alerts in the year's first week: a day or two says nothing
 EXPIRY_WINDOW_DAYS = 30  # alert horizon for points about to expire
-ACTIVE_MEMBER_DAYS = 90  # a member active within this many days counts as active
+ACTIVE_MEMBER_DAYS = 90  # 近90天: a member with activity on the day or the 89 days before it counts as active
 DEFAULT_POINT_VALUE_CNY = 0.01  # ¥ per point when no exchange rate is configured
 
 
@@ -201,7 +201,7 @@ def point_value_cny(conn: Connection) -> float:
 
 
 def active_members(conn: Connection, scope: Scope, day: dt.date) -> int:
-    """Members who joined, earned, redeemed or were adjusted in the 90 days up to a day (expiry is no activity): the
+    """Members who joined, earned, redeemed or were adjusted in the 90 days up to a day, D−89 … D (expiry is no activity): the
     activity edges summed up to that day (lib.rollups keeps them)."""
     return int(conn.execute(select(func.coalesce(func.sum(MemberActiveEdges.change), 0)).where(
         MemberActiveEdges.day <= day, scope.region_filter(MemberActiveEdges.region_id))).scalar_one())

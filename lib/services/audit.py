@@ -8,18 +8,21 @@ from sqlalchemy import Connection, insert, update
 
 from lib.clock import now
 from lib.models import AuditLog, DataVersion
-from lib.privacy import redact
+from lib.privacy import redact, redact_values
+
+USERNAME_LENGTH = AuditLog.__table__.c.username.type.length  # the column's width: a longer name typed at sign-in is cut
 
 
 def record(conn: Connection, action: str, *, user_id: int | None = None, username: str | None = None,
            entity: str | None = None, entity_id: object = None, detail: dict[str, Any] | None = None) -> None:
     """Append one audit row inside the caller's transaction (any mobile number in it masked: a phone typed as a username, a
-    value of a form); every audited write also bumps the data version."""
+    value of a form, a number field holding one; each text before encoding; a long username is cut after masking, so no
+    cut number escapes it); every audited write also bumps the data version."""
     bump_data_version(conn)
     conn.execute(insert(AuditLog).values(
-        at=now(), user_id=user_id, username=None if username is None else redact(username), action=action, entity=entity,
-        entity_id=None if entity_id is None else str(entity_id),
-        detail=None if detail is None else redact(json.dumps(detail, ensure_ascii=False, default=str)),
+        at=now(), user_id=user_id, username=None if username is None else redact(username)[:USERNAME_LENGTH], action=action,
+        entity=entity, entity_id=None if entity_id is None else str(entity_id),
+        detail=None if detail is None else json.dumps(redact_values(detail), ensure_ascii=False),
     ))
 
 

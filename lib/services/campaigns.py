@@ -422,7 +422,8 @@ def shift_year(day: dt.date | None, years: int) -> dt.date | None:
 
 def duplicate_plan(conn: Connection, scope: Scope, campaign_id: int, years: int = 1) -> PlanInput:
     """A starting point from an earlier visible campaign, for planning roles: its plan moved `years` later, the first year
-    in its name too."""
+    in its name too. Regional staff get it as their own region's plan; from a national campaign without its national figures:
+    no KPI targets (the query keeps them from her), no budget, and its channels at ¥0 to plan for her region."""
     if not scope.can("edit_campaign"):
         raise CampaignRefusedError("refused_role")
     plan = plan_of(_current(conn, scope, campaign_id))
@@ -430,5 +431,7 @@ def duplicate_plan(conn: Connection, scope: Scope, campaign_id: int, years: int 
     plan.start_date, plan.end_date = shift_year(plan.start_date, years), shift_year(plan.end_date, years)
     plan.phases = {phase: (shift_year(first, years), shift_year(last, years)) for phase, (first, last) in plan.phases.items()}
     if not scope.sees_all_regions:  # regional staff start from it as their own region's plan
+        if plan.region_id is None:
+            plan.budget_total, plan.budget_lines = None, dict.fromkeys(plan.budget_lines, 0.0)
         plan.owner_id, plan.region_id = scope.user_id, scope.region_ids[0]
     return plan

@@ -61,7 +61,7 @@ class Admission:
 
 def counters(username: str, address: str | None) -> tuple[Counter, ...]:
     """The counters an attempt with this typed name from this address is charged to, in the order they are locked."""
-    name = username.strip().lower()[:NAME_MAX]
+    name = username.strip().lower()
     return Counter("pair", name, address), Counter("address", None, address), Counter("account", name, None)
 
 
@@ -85,11 +85,16 @@ def _charge(conn: Connection, counter: Counter, state: Row, moment: dt.datetime)
             "kind": counter.kind, "address": counter.address, "failures": failures, "until": moment + wait})
 
 
+def shown_name(username: str | None) -> str | None:
+    """A typed name as the admins' list keeps it: any phone number in it masked, then cut to the column."""
+    return None if username is None else redact(username)[:NAME_MAX]
+
+
 def _locked_state(conn: Connection, counter: Counter) -> Row:
     """A counter's row, created if missing, locked until commit (on SQLite the insert already holds the write lock)."""
     insert_unless_present(conn, LoginThrottle.__table__, {
         "key_digest": counter.key, "kind": counter.kind, "failures": 0, "address": counter.address,
-        "username": None if counter.username is None else redact(counter.username)})
+        "username": shown_name(counter.username)})
     return conn.execute(select(LoginThrottle.failures, LoginThrottle.last_failure_at, LoginThrottle.blocked_until)
                         .where(LoginThrottle.key_digest == counter.key).with_for_update()).one()
 
@@ -133,5 +138,5 @@ def lift(conn: Connection, scope: Scope, key_digests: list[str]) -> int:
 def lift_for_user(conn: Connection, username: str) -> int:
     """Clear the name's counters from every address (an admin's unlock or password reset); how many were counting."""
     row = LoginThrottle.__table__.c
-    return conn.execute(update(LoginThrottle).where(equals(row.username, redact(username)), row.kind != "address", row.failures > 0)
+    return conn.execute(update(LoginThrottle).where(equals(row.username, shown_name(username)), row.kind != "address", row.failures > 0)
                         .values(failures=0, blocked_until=None)).rowcount

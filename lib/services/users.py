@@ -159,7 +159,7 @@ def sign_in_failed(conn: Connection, username: str, client: sessions.Client, *, 
     """Audit a refused sign-in: a wrong password, an unknown name, or an attempt refused by the throttle."""
     user_id = conn.execute(select(AppUser.id).where(equals(AppUser.username, username))).scalar_one_or_none()
     reason = "throttled" if throttled else "unknown_user" if user_id is None else "wrong_password"
-    audit.record(conn, "login_failed", user_id=user_id, username=username[:64],
+    audit.record(conn, "login_failed", user_id=user_id, username=username,
                  detail={"reason": reason, "address": client.address})
 
 

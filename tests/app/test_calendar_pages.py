@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from lib.components import plan_form
 from lib.metrics import format_value
 from lib.models import Campaign
+from lib.queries import calendar
 from lib.seed import DEMO_ACCOUNTS
 from lib.services import campaigns
 from tests.app.conftest import click, sign_in
@@ -239,3 +240,36 @@ def test_widget_state_dropped_by_a_run_cut_short_comes_back_and_typing_stays(eng
     assert state["plan_name"] == "已输入的名称", "what the user typed stays"
     assert (state["plan_budget_total"], state["plan_kpi_leads"], state["plan_owner_id"], state[f"plan_line_{channel}"]) == (
         plan.budget_total, plan.kpi_targets["leads"], plan.owner_id, plan.budget_lines[channel])
+
+
+def test_a_regional_copy_of_a_national_campaign_brings_none_of_its_national_figures(app, engine):
+    national = create(engine, name=f"{PLAN_YEAR} 全国新车上市")
+    source = valid_plan(engine)  # what create() stored: its targets, budget and channel lines
+    open_page(app, "southwest", "pages/plan_editor.py", copy=national)
+    value = {key: app.session_state[key] for key in plan_form.ALWAYS_DRAWN}
+    assert value["plan_name"] == f"{PLAN_YEAR + 1} 全国新车上市" and value["plan_region_id"] == region_id(engine, "southwest")
+    assert value["plan_start_date"] == source.start_date.replace(year=PLAN_YEAR + 1)
+    assert (value["plan_type"], value["plan_objective"], value["plan_model_id"]) == (source.type, source.objective, source.model_id)
+    assert value["plan_phase_peak_start"] == source.phases["peak"][0].replace(year=PLAN_YEAR + 1)
+    assert [value[f"plan_kpi_{metric}"] for metric in campaigns.PLAN_KPIS] == [None] * len(campaigns.PLAN_KPIS)
+    assert value["plan_budget_total"] is None and value["plan_owner_id"] == scope_of(engine, "southwest").user_id
+    assert value["plan_channels"] == list(source.budget_lines)
+    assert [app.number_input(key=f"plan_line_{channel}").value for channel in source.budget_lines] == [0.0] * len(source.budget_lines)
+    shown = [widget.value for widget in app.number_input]
+    assert not {*source.kpi_targets.values(), source.budget_total, *source.budget_lines.values()} & set(shown)
+
+
+def test_the_detail_and_change_log_of_a_national_campaign_keep_its_targets_from_regional_staff(app, engine):
+    national = create(engine, name="AppTest 全国目标保密")
+    with engine.begin() as conn:
+        campaigns.update_campaign(conn, scope_of(engine, "manager"), national, 1,
+                                  valid_plan(engine, name="AppTest 全国目标保密", kpi_targets={"leads": 7_777.0, "orders": 333.0}))
+    with engine.connect() as conn:
+        east = calendar.campaign_detail(conn, scope_of(engine, "east"), national)
+        trail = calendar.audit_trail(conn, scope_of(engine, "east"), national)
+        manager_trail = calendar.audit_trail(conn, scope_of(engine, "manager"), national)
+    assert east["kpi_targets"] == {} and east["name"] == "AppTest 全国目标保密"
+    assert "7777" in "".join(manager_trail["detail"]) and not any("7777" in detail or "5000" in detail for detail in trail["detail"])
+    assert "kpi_targets" in json.loads(trail["detail"].iloc[0]), "the change is still named"
+    open_page(app, "east", "pages/campaign.py", id=national)
+    assert "7,777" not in str([metric.value for metric in app.metric]) + str([caption.value for caption in app.caption])

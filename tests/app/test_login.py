@@ -1,16 +1,19 @@
 """Login: wrong passwords refused, lockout, deactivation, each role's exact navigation, logout."""
 import datetime as dt
+import logging
 
 import pytest
 from sqlalchemy import select, update
+from streamlit.testing.v1 import AppTest
 
 from lib.clock import now
+from lib.config import ROOT
 from lib.models import AppUser, AuditLog, LoginThrottle
 from lib.navigation import PAGES, pages_for
 from lib.seed import DEMO_ACCOUNTS
 from lib.services import throttle
 from lib.sqlfuncs import insert_unless_present
-from tests.app.conftest import audit_actions, fresh_user, sign_in
+from tests.app.conftest import APP_TIMEOUT_S, audit_actions, fresh_user, sign_in
 from tests.reference import EXPECTED_PAGES
 
 ACCOUNTS = {account.username: account for account in DEMO_ACCOUNTS}
@@ -132,3 +135,30 @@ def test_logout_returns_to_the_login_form(app):
 def test_english_switch_changes_the_labels(app):
     app.sidebar.selectbox[0].select("en").run()
     assert [field.label for field in app.text_input] == ["Username", "Password"]
+
+
+@pytest.mark.parametrize("setting", ["COOKIE_KEY", "PII_HASH_KEY"])
+@pytest.mark.parametrize("weak", ["CHANGE_ME_to_a_long_random_string", "CHANGE_ME_to_another_long_random_string", "admin123", "k" * 40])
+def test_a_guessable_key_stops_the_app_at_start_with_a_message_that_hides_it(database_url, monkeypatch, setting, weak):
+    monkeypatch.setenv(setting, weak)
+    app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=APP_TIMEOUT_S).run()
+    assert not app.exception, app.exception
+    assert not app.text_input, "no sign-in form: nothing may be signed with that key"
+    [message] = [error.value for error in app.error]
+    assert setting in message and "secrets.token_urlsafe(32)" in message and "32" in message
+    assert weak not in message
+    shown = [element.value for kind in (app.markdown, app.caption, app.warning, app.info) for element in kind]
+    assert not any(weak in str(value) for value in shown)
+
+
+def test_the_app_masks_phone_numbers_in_its_log(database_url, caplog):
+    installed = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(logging.LogRecord)  # as a fresh server process starts
+    try:
+        app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=APP_TIMEOUT_S).run()
+        sign_in(app, "+86 138 1234 5678", "whatever-password")  # a phone typed as a user name
+        with caplog.at_level(logging.WARNING):
+            logging.getLogger("lib.ui").warning("database unavailable: %s", "WHERE username = '+86 138 1234 5678'")
+    finally:
+        logging.setLogRecordFactory(installed)
+    assert "database unavailable: WHERE username = '+86 138 **** 5678'" in caplog.text

@@ -218,3 +218,15 @@ def test_a_regional_copy_becomes_her_own_regions_plan(engine):
     with engine.connect() as conn:
         copy = campaigns.duplicate_plan(conn, scope_of(engine, "east"), national)
     assert (copy.region_id, copy.owner_id) == (region_id(engine, "east"), scope_of(engine, "east").user_id)
+    source = valid_plan(engine)
+    assert (copy.kpi_targets, copy.budget_total) == ({}, None), "a national plan's targets and budget are national figures"
+    assert copy.budget_lines == dict.fromkeys(source.budget_lines, 0.0) and copy.phases and copy.model_id == source.model_id
+
+
+def test_a_regional_copy_of_her_own_regions_campaign_keeps_its_figures(engine):
+    east = region_id(engine, "east")
+    own = create(engine, "east", owner="east", region_id=east)
+    with engine.connect() as conn:
+        copy = campaigns.duplicate_plan(conn, scope_of(engine, "east"), own)
+    source = valid_plan(engine)
+    assert (copy.kpi_targets, copy.budget_total, copy.budget_lines) == (source.kpi_targets, source.budget_total, source.budget_lines)

@@ -4,23 +4,29 @@ import datetime as dt
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, func, select
+from alembic import command as alembic_command
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, delete, func, select, text
 
 from lib import rollups
 from lib.config import ROOT
-from lib.models import Member, PointsLedger, Reward
+from lib.db import alembic_config
+from lib.models import Member, MemberActiveEdges, PointsLedger, Reward
 from lib.queries import dealers, overview
 from lib.queries.dealers import MapFilter
 from lib.queries.lead_sums import month_split
 from lib.services import geography, imports, points
+from lib.seed.rollups import _activity_edges
 from lib.services.errors import InputInvalidError
 from tests.campaign_helpers import scope_of
 from tests.conftest import TODAY
-from tests.reference import own_member, raw, region_id
+from tests.reference import active_member_ids, own_member, raw, region_id
 
 ANHUI = 340000  # an East province that can move to Central and back
+ACTIVE_WINDOW_REVISION = "0008"  # the migration that rebuilds the activity edges with the 90-day window
 
 
 def wrong_rows(engine: Engine) -> dict[str, int]:
@@ -164,13 +170,53 @@ def test_the_map_cells_from_rollups_equal_the_cells_from_leads(engine, start, en
 
 def test_active_members_equal_a_count_from_raw_rows(engine):
     members, ledger = raw(engine, "member"), raw(engine, "points_ledger")
-    moves = ledger[ledger["kind"] != "expire"]
     for day in (TODAY, TODAY - dt.timedelta(days=45), overview.same_day_last_year(TODAY)):
-        since = pd.Timestamp(day - dt.timedelta(days=overview.ACTIVE_MEMBER_DAYS))
-        moved = moves[pd.to_datetime(moves["occurred_on"]).between(since, pd.Timestamp(day))]["member_id"]
-        joined = members[pd.to_datetime(members["joined_on"]).between(since, pd.Timestamp(day))]["id"]
         with engine.connect() as conn:
-            assert overview.active_members(conn, scope_of(engine, "exec"), day) == len(set(moved) | set(joined)) > 0
+            assert overview.active_members(conn, scope_of(engine, "exec"), day) == len(active_member_ids(members, ledger, day)) > 0
+
+
+def active_by_definition(activity: list[int], day: int) -> bool:
+    """近90天 written out: some activity on the day or one of the 89 days before it."""
+    return any(0 <= day - active <= 89 for active in activity)
+
+
+WINDOW_DAYS = (89, 90, 179, 180, 181, 270, 271)  # around activity on days 0, 90 (a gap of exactly 90) and 181 (91)
+
+
+def test_activity_89_days_before_a_day_counts_and_90_days_before_does_not(engine):
+    member_id, east = own_member(engine, "R0000089"), region_id(engine, "east")
+    first = TODAY - dt.timedelta(days=WINDOW_DAYS[-1] + 10)
+    for offset in (0, 90, 181):
+        with engine.begin() as conn:
+            points.adjust(conn, scope_of(engine, "admin"), member_id, 10, "window test", first + dt.timedelta(days=offset))
+    members, ledger = raw(engine, "member"), raw(engine, "points_ledger")
+    for offset in WINDOW_DAYS:
+        day = first + dt.timedelta(days=offset)
+        expected = active_member_ids(members[members["region_id"] == east], ledger[ledger["region_id"] == east], day)
+        assert (member_id in expected) == active_by_definition([0, 90, 181], offset)
+        with engine.connect() as conn:
+            assert overview.active_members(conn, scope_of(engine, "east"), day) == len(expected), offset
+    assert wrong_rows(engine)["member_active_edges"] == 0
+
+
+def test_the_seed_writes_the_same_90_day_window():
+    activity = [90, 181]
+    edges = _activity_edges(np.array([0]), np.array([0]), np.zeros(len(activity), int), np.array(activity))
+    for day in (0, *WINDOW_DAYS):
+        assert edges.loc[edges["day"] <= day, "change"].sum() == active_by_definition([0, *activity], day), day
+
+
+def test_the_migration_rebuilds_the_activity_edges_written_the_old_way(engine):
+    with engine.begin() as conn:
+        config = alembic_config(conn)
+        before = ScriptDirectory.from_config(config).get_revision(ACTIVE_WINDOW_REVISION).down_revision
+        head = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        conn.execute(delete(MemberActiveEdges))
+        conn.execute(text("UPDATE alembic_version SET version_num = :before"), {"before": before})
+        alembic_command.upgrade(config, ACTIVE_WINDOW_REVISION)
+        assert rollups.differences(conn, "member_active_edges") == 0
+        conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+    assert wrong_rows(engine)["member_active_edges"] == 0
 
 
 def test_the_command_line_checks_and_rebuilds(engine):
