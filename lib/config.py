@@ -69,7 +69,7 @@ def positive_number(key: str, default: float) -> float:
     except ValueError:
         value = 0.0
     if not 0 < value < float("inf"):
-        raise ConfigError("config_not_positive", key=key)
+        raise ConfigError("config_not_positive", setting=key)
     return value
 
 

@@ -55,7 +55,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
                       "The database schema (revision {current}) is older than this version of the app needs ({head}), and the "
                       "database role the app connects as may not change it. Migrations are run by the owner role: ask the system "
                       "administrator to run `DATABASE_URL=<owner role's URL> alembic upgrade head`, then reload this page."),
-    "config_not_positive": ("设置 {key} 须为大于零的数字。", "The setting {key} must be a number above zero."),
+    "config_not_positive": ("设置 {setting} 须为大于零的数字。", "The setting {setting} must be a number above zero."),
     "page_not_allowed": ("您的角色无权打开此页面。", "Your role may not open this page."),
     # the database unavailable (an outage, a lock held too long)
     "db_unavailable": ("数据库暂时无法连接或正忙，页面无法显示。刚才的操作没有完成，也没有写入任何内容；您填写的内容仍然保留。请稍后点击“重试”。（{error}）",
