@@ -268,6 +268,7 @@ def sign_out(engine: Engine) -> None:
             sessions.sign_out(conn, session_id)
     _forget_sign_in("logout")
     st.session_state[CLEAR_COOKIE_KEY] = True
+    st.session_state[REFUSED_COOKIE_KEY] = browser_cookie()  # this tab still holds the cookie it connected with: ended now
 
 
 def signed_in() -> bool:
