@@ -1,5 +1,5 @@
-"""CSV files: binary content refused, the encoding found, line lengths and the row count checked at C speed (nothing
-kept), then the records streamed one by one."""
+"""CSV files: binary content refused, the encoding found and line lengths checked, the header record read; then the
+records counted at C speed (nothing kept) and streamed one by one."""
 from __future__ import annotations
 
 import codecs
@@ -19,20 +19,25 @@ Record = tuple[int, list[str]]  # the file's row number (the header is row 1) an
 
 
 def csv_records(data: bytes, limits: ReadLimits) -> tuple[list[str], Iterator[Record]]:
-    """The header row, and the rows after it as a lazy stream; a file that is not CSV text, has a line too long, or more
-    rows than allowed is refused first."""
+    """The header row, and the rows after it as a lazy stream counted before it is parsed; a file that is not CSV text or
+    has a line too long is refused first."""
     if data.startswith(BINARY_SIGNATURES):
         raise FileRefusedError("import_not_csv")
     encoding = detect_encoding(data)
     if b"\x00" in data:  # no UTF-8 or GB18030 text holds a NUL byte: a binary file renamed
         raise FileRefusedError("import_not_csv")
     _check_line_lengths(data, limits)
-    _check_row_count(data, encoding, limits)
     records = _records(data, encoding)
     first = next(records, None)
     if first is None:
         raise FileRefusedError("import_empty")  # e.g. only a byte-order mark
-    return first[1], records
+    return first[1], _body(data, encoding, records, limits)
+
+
+def _body(data: bytes, encoding: str, records: Iterator[Record], limits: ReadLimits) -> Iterator[Record]:
+    """The records after the header, once there are not too many of them."""
+    _check_row_count(data, encoding, limits)
+    yield from records
 
 
 def detect_encoding(data: bytes) -> str:
@@ -51,24 +56,25 @@ def detect_encoding(data: bytes) -> str:
 
 
 def _check_line_lengths(data: bytes, limits: ReadLimits) -> None:
-    """Refuse a physical line longer than max_line_bytes, scanning the bytes a chunk at a time."""
-    lines_before, carried = 0, b""
-    for start in range(0, len(data), CHUNK):
-        lines = (carried + data[start:start + CHUNK]).splitlines(keepends=True)  # at \n, \r\n and \r, as csv reads them
-        carried = b"" if not lines or lines[-1].endswith((b"\n", b"\r")) else lines.pop()  # the line goes on
-        _refuse_long_line([*lines, carried], lines_before, limits)
-        lines_before += len(lines)
+    """Refuse a physical line over max_line_bytes without splitting the file into lines: such a line spans a whole aligned
+    stretch of half that length with no line break, and only the lines around such stretches are measured."""
+    stretch = limits.max_line_bytes // 2
+    for start in range(0, len(data) - stretch + 1, stretch):
+        end = start + stretch
+        if data.find(b"\n", start, end) >= 0 or data.find(b"\r", start, end) >= 0:
+            continue
+        line_start = max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start)) + 1
+        line_end = min(found for found in (data.find(b"\n", end), data.find(b"\r", end), len(data)) if found >= 0)
+        if line_end - line_start > limits.max_line_bytes:
+            _refuse_long_line(data, line_start, line_end, limits)
 
 
-def _refuse_long_line(lines: list[bytes], lines_before: int, limits: ReadLimits) -> None:
-    """Refuse the first line over max_line_bytes, if any (a first line that long, with that many commas, has too many
-    columns)."""
-    if max(map(len, lines)) <= limits.max_line_bytes:
-        return
-    index = next(index for index, line in enumerate(lines) if len(line) > limits.max_line_bytes)
-    if lines_before + index == 0 and lines[0].count(b",") >= limits.max_columns:
+def _refuse_long_line(data: bytes, line_start: int, line_end: int, limits: ReadLimits) -> None:
+    """Refuse the line between two offsets, naming its number (a first line that long, with that many commas, has too
+    many columns)."""
+    if line_start == 0 and data.count(b",", 0, line_end) >= limits.max_columns:
         raise FileRefusedError("import_too_many_columns", max=limits.max_columns)
-    raise FileRefusedError("import_line_too_long", row=lines_before + index + 1, max=f"{limits.max_line_bytes:,}")
+    raise FileRefusedError("import_line_too_long", row=_line_breaks(data, line_start) + 1, max=f"{limits.max_line_bytes:,}")
 
 
 def _reader(data: bytes, encoding: str) -> csv.Reader:
@@ -77,14 +83,23 @@ def _reader(data: bytes, encoding: str) -> csv.Reader:
 
 
 def _check_row_count(data: bytes, encoding: str, limits: ReadLimits) -> None:
-    """Refuse more than max_rows records after the header, counted by the csv module at C speed up to the limit (no
-    record kept); a broken record is left for the read to name."""
-    try:
-        last = deque(islice(enumerate(_reader(data, encoding), start=1), limits.max_rows + 2), maxlen=1)
-    except csv.Error:
-        return
-    if last and last[0][0] > limits.max_rows + 1:
+    """Refuse more than max_rows records after the header, counted at C speed and no record kept: the line breaks of a
+    file without quotes, else the csv module's records up to the limit (a broken record is left for the read to name)."""
+    if b'"' not in data:  # no quoted cell can span lines: each line is a record, blank ones included
+        records = _line_breaks(data, len(data)) + (not data.endswith((b"\n", b"\r")))
+    else:
+        try:
+            last = deque(islice(enumerate(_reader(data, encoding), start=1), limits.max_rows + 2), maxlen=1)
+        except csv.Error:
+            return
+        records = last[0][0] if last else 0
+    if records > limits.max_rows + 1:
         raise FileRefusedError("import_too_many_rows", rows=f"{limits.max_rows:,}")
+
+
+def _line_breaks(data: bytes, end: int) -> int:
+    """Line breaks (\n, \r\n or \r) before an offset."""
+    return data.count(b"\n", 0, end) + data.count(b"\r", 0, end) - data.count(b"\r\n", 0, end)
 
 
 def _records(data: bytes, encoding: str) -> Iterator[Record]:

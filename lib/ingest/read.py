@@ -28,7 +28,7 @@ class Table:
 
 def open_table(filename: str, data: bytes, limits: ReadLimits) -> Table:
     """The upload's checked header and its body rows as a stream; refuses a file that breaks a limit or cannot be read."""
-    if not data or not data.strip():
+    if not data or data.isspace():
         raise FileRefusedError("import_empty")
     if len(data) > limits.max_bytes:
         raise FileRefusedError("import_too_big", mb=limits.max_bytes // (1024 * 1024))

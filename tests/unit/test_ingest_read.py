@@ -2,6 +2,7 @@
 keeping their row numbers, the header rules, cells under no header, line endings, and sheets written with a namespace
 prefix, dates, formulas and formatted shared strings."""
 import datetime as dt
+from dataclasses import replace
 from io import BytesIO
 
 import openpyxl
@@ -90,6 +91,24 @@ def test_header_rules_refuse_naming_the_columns(header, key, params):
     with pytest.raises(FileRefusedError) as refused:
         open_table("x.csv", csv_file(header, "this row, if parsed, would break the limit of columns,,,,,,,,x"), LIMITS)
     assert (refused.value.key, refused.value.params) == (key, params)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("padding", [0, 7, 40])  # where the long line falls against the stretches the check looks at
+def test_a_line_one_byte_over_the_limit_is_refused_and_one_at_it_is_read(ending, padding):
+    limits = replace(LIMITS, max_line_bytes=64)
+    lines = ["日期,渠道", f"2026-11-01,{'x' * padding}", "2026-11-02,{}"]
+    at_limit = ending.join(lines).format("y" * (64 - len("2026-11-02,"))).encode()
+    assert [number for number, _cells in open_table("x.csv", at_limit, limits).rows] == [2, 3]
+    with pytest.raises(FileRefusedError) as refused:
+        open_table("x.csv", ending.join(lines).format("y" * (65 - len("2026-11-02,"))).encode(), limits)
+    assert (refused.value.key, refused.value.params) == ("import_line_too_long", {"row": 3, "max": "64"})
+
+
+def test_a_first_line_over_the_limit_with_many_commas_has_too_many_columns():
+    with pytest.raises(FileRefusedError) as refused:
+        open_table("x.csv", ("日期,渠道" + "," * 100 + "\n2026-11-01,抖音").encode(), replace(LIMITS, max_line_bytes=64))
+    assert refused.value.key == "import_too_many_columns"
 
 
 def test_listed_names_are_few_and_short():
