@@ -7,7 +7,7 @@ import csv
 from collections import deque
 from collections.abc import Iterator
 from io import BytesIO, TextIOWrapper
-from itertools import islice
+from itertools import count, islice
 
 from lib.ingest.limits import MIB, FileRefusedError, ReadLimits
 
@@ -27,17 +27,25 @@ def csv_records(data: bytes, limits: ReadLimits) -> tuple[list[str], Iterator[Re
     if b"\x00" in data:  # no UTF-8 or GB18030 text holds a NUL byte: a binary file renamed
         raise FileRefusedError("import_not_csv")
     _check_line_lengths(data, limits)
-    records = _records(data, encoding)
-    first = next(records, None)
-    if first is None:
+    reader = _reader(data, encoding)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise FileRefusedError("import_csv_broken", row=1) from error
+    if header is None:
         raise FileRefusedError("import_empty")  # e.g. only a byte-order mark
-    return first[1], _body(data, encoding, records, limits)
+    return header, _body(data, encoding, reader, limits)
 
 
-def _body(data: bytes, encoding: str, records: Iterator[Record], limits: ReadLimits) -> Iterator[Record]:
-    """The records after the header, once there are not too many of them."""
+def _body(data: bytes, encoding: str, reader: Iterator[list[str]], limits: ReadLimits) -> Iterator[Record]:
+    """The records after the header with their row numbers, once there are not too many of them; a quote never closed is
+    refused with its row (its cell soon grows past the csv module's field limit of 131,072 characters)."""
     _check_row_count(data, encoding, limits)
-    yield from records
+    numbers = count(2)  # zip takes the next number before it asks the reader for the record
+    try:
+        yield from zip(numbers, reader)
+    except csv.Error as error:
+        raise FileRefusedError("import_csv_broken", row=next(numbers) - 1) from error
 
 
 def detect_encoding(data: bytes) -> str:
@@ -100,14 +108,3 @@ def _check_row_count(data: bytes, encoding: str, limits: ReadLimits) -> None:
 def _line_breaks(data: bytes, end: int) -> int:
     """Line breaks (\n, \r\n or \r) before an offset."""
     return data.count(b"\n", 0, end) + data.count(b"\r", 0, end) - data.count(b"\r\n", 0, end)
-
-
-def _records(data: bytes, encoding: str) -> Iterator[Record]:
-    """Each record with its row number; a quote never closed is refused (its cell soon grows past the csv module's field
-    limit of 131,072 characters)."""
-    number = 0
-    try:
-        for number, cells in enumerate(_reader(data, encoding), start=1):
-            yield number, cells
-    except csv.Error as error:
-        raise FileRefusedError("import_csv_broken", row=number + 1) from error

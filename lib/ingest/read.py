@@ -74,15 +74,19 @@ def listed(names: list[str]) -> str:
 
 def _body(rows: Iterator[tuple[int, list[object]]], width: int, limits: ReadLimits) -> Iterator[tuple[int, list[object]]]:
     """The body rows padded to the header's width; refused past the row limit or with a value under no header."""
+    last_row = limits.max_rows + 1
     for number, cells in rows:
-        if number > limits.max_rows + 1:
+        if number > last_row:
             raise FileRefusedError("import_too_many_rows", rows=f"{limits.max_rows:,}")
-        if len(cells) > width:
-            outside = next((index for index in range(width, len(cells)) if not _blank(cells[index])), None)
-            if outside is not None:
-                raise FileRefusedError("import_cell_outside_header", row=number, column=column_name(outside))
-            cells = cells[:width]
-        yield number, cells if len(cells) == width else cells + [None] * (width - len(cells))
+        yield number, cells if len(cells) == width else _fitted(number, cells, width)
+
+
+def _fitted(number: int, cells: list[object], width: int) -> list[object]:
+    """A row cut or padded to the header's width; a value beyond it is refused."""
+    outside = next((index for index in range(width, len(cells)) if not _blank(cells[index])), None)
+    if outside is not None:
+        raise FileRefusedError("import_cell_outside_header", row=number, column=column_name(outside))
+    return cells[:width] + [None] * (width - len(cells))
 
 
 def _blank(cell: object) -> bool:
