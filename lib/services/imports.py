@@ -222,7 +222,7 @@ def validate(conn: Connection, scope: Scope, frame: pd.DataFrame, last_day: dt.d
     flag(days.isna(), "day", "import_err_date")
     flag(days.notna() & ((days < pd.Timestamp(EARLIEST_DAY)) | (days > pd.Timestamp(last_day))), "day", "import_err_day_range",
          first=EARLIEST_DAY.isoformat(), last=last_day.isoformat())
-    out["day"] = days.dt.date
+    out["day"] = days.where(days >= pd.Timestamp(EARLIEST_DAY)).dt.date  # flagged above; year 0 has no Python date
     out["channel_id"], unknown = _lookup(frame["channel"], _names(conn, Channel, Channel.code, Channel.name_zh, Channel.name_en))
     flag(unknown | _text(frame["channel"]).eq(""), "channel", "import_err_channel")
     regions = frame["region"] if "region" in frame else pd.Series("", index=frame.index)
