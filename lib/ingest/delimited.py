@@ -9,16 +9,14 @@ from collections.abc import Iterator
 from io import BytesIO, TextIOWrapper
 from itertools import count, islice
 
-from lib.ingest.limits import MIB, FileRefusedError, ReadLimits
+from lib.ingest.limits import MIB, FileRefusedError, ReadLimits, Row
 
 ENCODINGS = ("utf-8-sig", "gb18030")  # tried in order; gb18030 reads GBK and GB2312 too
 CHUNK = MIB  # bytes decoded or scanned at a time (nothing decoded is kept)
 BINARY_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # a zip archive (an .xlsx) and an OLE file (an old .xls)
 
-Record = tuple[int, list[str]]  # the file's row number (the header is row 1) and the row's cells
 
-
-def csv_records(data: bytes, limits: ReadLimits) -> tuple[list[str], Iterator[Record]]:
+def csv_records(data: bytes, limits: ReadLimits) -> tuple[list[str], Iterator[Row]]:
     """The header row, and the rows after it as a lazy stream counted before it is parsed; a file that is not CSV text or
     has a line too long is refused first."""
     if data.startswith(BINARY_SIGNATURES):
@@ -37,7 +35,7 @@ def csv_records(data: bytes, limits: ReadLimits) -> tuple[list[str], Iterator[Re
     return header, _body(data, encoding, reader, limits)
 
 
-def _body(data: bytes, encoding: str, reader: Iterator[list[str]], limits: ReadLimits) -> Iterator[Record]:
+def _body(data: bytes, encoding: str, reader: Iterator[list[str]], limits: ReadLimits) -> Iterator[Row]:
     """The records after the header with their row numbers, once there are not too many of them; a quote never closed is
     refused with its row (its cell soon grows past the csv module's field limit of 131,072 characters)."""
     _check_row_count(data, encoding, limits)

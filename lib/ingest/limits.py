@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MIB = 1024 * 1024  # bytes in a mebibyte
+Row = tuple[int, list[object]]  # a row's number in the file (the header is row 1) and its cells, column A first
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from lib.ingest.delimited import csv_records
-from lib.ingest.limits import FileRefusedError, ReadLimits, column_name
+from lib.ingest.limits import FileRefusedError, ReadLimits, Row, column_name
 from lib.ingest.workbook import workbook_records
 
 NAMES_LISTED = 5  # offending header names a message lists at most
@@ -23,7 +23,7 @@ class Table:
     """A file's header names (trimmed), and its body rows as (row number, cells padded to the header's width), lazily."""
 
     header: list[str]
-    rows: Iterator[tuple[int, list[object]]]
+    rows: Iterator[Row]
 
 
 def open_table(filename: str, data: bytes, limits: ReadLimits) -> Table:
@@ -72,7 +72,7 @@ def listed(names: list[str]) -> str:
     return "、".join(shown) + ("、…" if len(names) > NAMES_LISTED else "")
 
 
-def _body(rows: Iterator[tuple[int, list[object]]], width: int, limits: ReadLimits) -> Iterator[tuple[int, list[object]]]:
+def _body(rows: Iterator[Row], width: int, limits: ReadLimits) -> Iterator[Row]:
     """The body rows padded to the header's width; refused past the row limit or with a value under no header."""
     last_row = limits.max_rows + 1
     for number, cells in rows:

@@ -26,9 +26,7 @@ from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.constants import ARC_STYLE, SHARED_STRINGS, SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
-from lib.ingest.limits import MIB, FileRefusedError, ReadLimits
-
-Record = tuple[int, list[object]]  # the sheet's row number (the header is row 1) and the row's values, column A first
+from lib.ingest.limits import MIB, FileRefusedError, ReadLimits, Row
 
 ZIP_SIGNATURE = b"PK\x03\x04"  # every .xlsx is a zip archive starting with a local file header
 END_OF_DIRECTORY = b"PK\x05\x06"  # the zip's end record; its entry count is at offset 10
@@ -95,7 +93,7 @@ class MeteredStream:
         return data
 
 
-def workbook_records(data: bytes, limits: ReadLimits) -> tuple[list[object], Iterator[Record]]:
+def workbook_records(data: bytes, limits: ReadLimits) -> tuple[list[object], Iterator[Row]]:
     """The first sheet's header row (row 1), and the rows after it as a lazy stream counted before it is parsed."""
     if not data.startswith(ZIP_SIGNATURE):
         raise FileRefusedError("import_not_xlsx")
@@ -158,7 +156,7 @@ def open_workbook(data: bytes, limits: ReadLimits) -> Book:
     return Book(reader.archive, sheet, SharedStrings(strings), reader.wb)
 
 
-def _parsed_rows(book: Book, source: IO[bytes]) -> Iterator[Record]:
+def _parsed_rows(book: Book, source: IO[bytes]) -> Iterator[Row]:
     """Each row element of the sheet as its values, in order (rows without cells are not in the XML); numbers formatted
     as dates become dates once the workbook's styles are applied."""
     parser = WorkSheetParser(source, book.strings, data_only=False, epoch=book.workbook.epoch,
@@ -187,7 +185,7 @@ def _values(cells: list[dict]) -> list[object]:
     return values
 
 
-def _body(book: Book, limits: ReadLimits) -> Iterator[Record]:
+def _body(book: Book, limits: ReadLimits) -> Iterator[Row]:
     """The rows after the header, once the raw XML shows there are not too many of them, with the styles applied."""
     with unreadable_refused():
         _count_rows(book, limits)

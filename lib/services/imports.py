@@ -25,7 +25,7 @@ from lib.bulk import bulk_insert, bulk_update
 from lib.clock import now, today
 from lib.db import is_unavailable
 from lib.ingest import read
-from lib.ingest.limits import FileRefusedError, ReadLimits
+from lib.ingest.limits import FileRefusedError, ReadLimits, Row
 from lib.models import Base, Campaign, Channel, ChannelDaily, ChannelDailyUndo, ImportBatch, Region
 from lib.scope import Scope
 from lib.services import audit
@@ -146,7 +146,7 @@ def _template_fields(header: list[str]) -> dict[int, str]:
     return fields
 
 
-def _frame(rows: Iterator[tuple[int, list[object]]], fields: dict[int, str]) -> pd.DataFrame:
+def _frame(rows: Iterator[Row], fields: dict[int, str]) -> pd.DataFrame:
     """The template columns of the body rows, indexed by file row − 2 (what validate() numbers from); blank rows dropped."""
     pick = itemgetter(*fields)  # at least the two required columns: a tuple of cells per row
     picked = [(number - 2, pick(cells)) for number, cells in rows]  # the read stops at the row limit; only the template's
