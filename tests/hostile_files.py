@@ -144,3 +144,16 @@ def understated_bomb(unpacked_bytes: int = 16 * MIB, stated_bytes: int = 1_000) 
 def many_sheets_xlsx(sheets: int) -> bytes:
     """A workbook of that many sheets, the first one holding a good header and one row."""
     return workbook([f"<row>{inline_cell('2026-11-01')}{inline_cell('抖音')}</row>".encode()], sheets=sheets)
+
+
+def understated_count_zip(parts: int = 30_000, stated: int = 5) -> bytes:
+    """A zip of many tiny files whose end record states only a few (zipfile still reads every directory entry)."""
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", content_types(1, False))
+        for n in range(parts):
+            archive.writestr(f"p{n}", b"")
+    data = bytearray(buffer.getvalue())
+    end = data.rindex(b"PK\x05\x06")
+    data[end + 8:end + 12] = stated.to_bytes(2, "little") * 2  # the entries on this disk and in all
+    return bytes(data)

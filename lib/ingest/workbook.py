@@ -31,6 +31,7 @@ from lib.ingest.limits import MIB, FileRefusedError, ReadLimits, Row
 ZIP_SIGNATURE = b"PK\x03\x04"  # every .xlsx is a zip archive starting with a local file header
 END_OF_DIRECTORY = b"PK\x05\x06"  # the zip's end record; its entry count is at offset 10
 END_RECORD_SPAN = 22 + 65_535  # the end record and the longest comment that may follow it
+DIRECTORY_ENTRY_BYTES = 1024  # room for one directory entry: 46 bytes, the part's name, extra fields and a comment
 CONTENT_TYPES = "[Content_Types].xml"  # the part every Office Open XML package has
 STRING_TAG = f"{{{SHEET_MAIN_NS}}}si"  # one shared string
 TEXT_TAG = f"{{{SHEET_MAIN_NS}}}t"  # its text, when it has no formatted runs
@@ -117,11 +118,13 @@ def unreadable_refused() -> Iterator[None]:
 
 
 def _check_part_count(data: bytes, limits: ReadLimits) -> None:
-    """Refuse an archive of more than max_parts files, read from its end record before the directory is parsed."""
+    """Refuse an archive of more than max_parts files, read from its end record before the directory is parsed: the count
+    it states, and the directory's size (zipfile reads entries until that size is used up, whatever the count says)."""
     end = data.rfind(END_OF_DIRECTORY, max(0, len(data) - END_RECORD_SPAN))
-    if end < 0 or end + 12 > len(data):
+    if end < 0 or end + 16 > len(data):
         return  # not a readable zip: opening it says so
-    if int.from_bytes(data[end + 10:end + 12], "little") > limits.max_parts:
+    parts, directory_bytes = int.from_bytes(data[end + 10:end + 12], "little"), int.from_bytes(data[end + 12:end + 16], "little")
+    if parts > limits.max_parts or directory_bytes > limits.max_parts * DIRECTORY_ENTRY_BYTES:
         raise FileRefusedError("import_too_many_parts", max=f"{limits.max_parts:,}")
 
 

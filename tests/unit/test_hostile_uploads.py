@@ -30,6 +30,7 @@ from tests.hostile_files import (
     sheet_bomb,
     strings_bomb,
     understated_bomb,
+    understated_count_zip,
     workbook,
 )
 
@@ -108,6 +109,13 @@ def test_a_part_that_unpacks_to_more_than_it_states_is_cut_off_and_refused():
 
 def test_a_workbook_of_too_many_parts_is_refused_before_its_directory_is_read():
     refused = refused_in_time("facts.xlsx", many_sheets_xlsx(1_200))
+    assert (refused.key, refused.params) == ("import_too_many_parts", {"max": "1,000"})
+
+
+def test_an_archive_whose_end_record_understates_its_parts_is_refused_by_its_directory_size():
+    data = understated_count_zip()
+    assert len(zipfile.ZipFile(BytesIO(data)).infolist()) > 30 * imports.LIMITS.max_parts
+    refused = refused_in_time("facts.xlsx", data)
     assert (refused.key, refused.params) == ("import_too_many_parts", {"max": "1,000"})
 
 
