@@ -523,6 +523,35 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "import_has_errors": ("文件有 {count} 处错误，不能导入。", "The file has {count} problem(s) and cannot be imported."),
     "import_not_allowed": ("您的角色不能导入数据。", "Your role may not import data."),
     "import_repeated_columns": ("同一列出现了两次（中英文表头只保留一个）：{columns}", "A column appears twice (keep either the Chinese or the English header): {columns}"),
+    "import_repeated_headers": ("表头中有重复的列名：{names}。每个列名只能出现一次。",
+                                "The header repeats column names: {names}. Each name may appear only once."),
+    "import_empty_headers": ("表头中第 {columns} 列没有列名。请填写列名，或删除这些列。",
+                             "The header has no name in column(s) {columns}. Name these columns or delete them."),
+    "import_header_too_long": ("表头中第 {columns} 列的列名超过 {max} 个字符。", "The header name in column(s) {columns} is longer than {max} characters."),
+    "import_too_many_columns": ("表头超过 {max} 列。请只保留模板中的列后再导入。",
+                                "The header has more than {max} columns. Keep only the template's columns and import again."),
+    "import_cell_outside_header": ("第 {row} 行第 {column} 列有内容，但这一列没有表头。请为该列填写列名，或删除该内容。",
+                                   "Row {row} has a value in column {column}, which has no header. Name the column or delete the value."),
+    "import_line_too_long": ("第 {row} 行超过 {max} 字节，不像是表格数据。", "Line {row} is longer than {max} bytes; it does not look like table data."),
+    "import_csv_broken": ("第 {row} 行起的内容无法按 CSV 读取：很可能这一行有一个引号（\"）没有成对出现。请在 Excel 中打开并重新另存为 CSV。",
+                          "From row {row} on the file cannot be read as CSV: most likely a quote (\") in that row is not closed. "
+                          "Open the file in Excel and save it as CSV again."),
+    "import_not_csv": ("文件扩展名是 .csv，但内容不是文本（可能是 Excel 工作簿或其他文件改了扩展名）。请在 Excel 中“另存为” CSV 或 .xlsx 后再上传。",
+                       "The file is named .csv but is not text (perhaps an Excel workbook or another file renamed). Save it from Excel "
+                       "as CSV or .xlsx and upload it again."),
+    "import_not_xlsx": ("文件扩展名是 .xlsx，但内容不是 Excel 工作簿（可能是旧版 .xls、设置了打开密码的文件，或改了扩展名的文件）。"
+                        "请在 Excel 中“另存为” .xlsx 后再上传。",
+                        "The file is named .xlsx but is not an Excel workbook (perhaps an old .xls, a password-protected file or "
+                        "another file renamed). Save it from Excel as .xlsx and upload it again."),
+    "import_too_many_parts": ("工作簿内部包含超过 {max} 个文件，不像是数据表格。请把数据复制到新的工作簿，或另存为 CSV 后再导入。",
+                              "The workbook holds more than {max} files inside; it does not look like a data table. Copy the data "
+                              "into a new workbook, or save it as CSV, and import again."),
+    "import_part_too_big": ("工作簿中有一部分解压后超过 {mb} MB（文件可能是“压缩炸弹”或带有多余内容）。请把数据复制到新的工作簿，或另存为 CSV 后再导入。",
+                            "A part of the workbook unpacks to more than {mb} MB (the file may be a zip bomb, or carry more than the "
+                            "data). Copy the data into a new workbook, or save it as CSV, and import again."),
+    "import_header_too_big": ("工作表开头 {mb} MB 内没有读完第 1 行（表头）。请删除多余的列和格式后再导入。",
+                              "The sheet's first row (the header) does not end within its first {mb} MB. Delete the extra columns "
+                              "and formatting and import again."),
     "import_database_refused": ("数据库拒绝了写入（{error}），没有任何数据被导入。", "The database refused the write ({error}); nothing was imported."),
     "import_columns_updated": ("将写入的列：{columns}。已存在的数据只更新这些列，其余列保持原值；新数据中缺少的列记为 0。",
                                "Columns written: {columns}. Existing facts get only these columns updated and keep the rest; new facts get 0 where a column is missing."),

@@ -34,6 +34,11 @@ def field_label(name: str) -> str:
     return column.zh if lang == "zh" else column.en
 
 
+def refusal(refused: ImportRejectedError) -> str:
+    """A refused file's message, with what the file brought (header names) shown as typed, not as Markdown."""
+    return ui.tr(refused.key, **{name: markdown_text(str(value)) for name, value in refused.params.items()})
+
+
 def check(upload: UploadedFile) -> imports.Checked | None:
     """Read and validate an upload once (kept while the same file stays chosen); None with a message if unreadable."""
     stored = st.session_state.get(CHECKED_KEY)
@@ -47,7 +52,7 @@ def check(upload: UploadedFile) -> imports.Checked | None:
             checked = imports.validate(conn, scope, frame, ui.as_of())
     except ImportRejectedError as refused:
         progress.empty()
-        st.error(ui.tr(refused.key, **refused.params))
+        st.error(refusal(refused))
         return None
     progress.empty()
     st.session_state[CHECKED_KEY] = (upload.file_id, checked)
@@ -71,7 +76,7 @@ def commit(checked: imports.Checked, filename: str) -> None:
         with ui.engine().begin() as conn:
             batch = imports.commit(conn, scope, checked, filename)
     except ImportRejectedError as refused:  # nothing was written: the transaction rolled back
-        st.error(ui.tr(refused.key, **refused.params))
+        st.error(refusal(refused))
         return
     st.session_state.pop(CHECKED_KEY, None)
     st.session_state[UPLOADS_KEY] = st.session_state.get(UPLOADS_KEY, 0) + 1  # a fresh, empty uploader

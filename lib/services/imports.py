@@ -1,6 +1,8 @@
 """Import of daily channel facts from CSV or Excel: read, validate every row, then commit all or nothing.
 
-- Files: .csv (UTF-8, or GBK/GB18030 as Excel saves it in China) or .xlsx; Chinese or English headers (TEMPLATE).
+- Files: .csv (UTF-8, or GBK/GB18030 as Excel saves it in China) or .xlsx; Chinese or English headers (TEMPLATE). They are
+  read as streams by lib.ingest.read within LIMITS: the header is checked before any row is parsed, rows are counted as
+  they come and the read stops at MAX_ROWS, so a hostile file is refused in a moment.
 - Every row is checked; errors name the spreadsheet row (the header is row 1) and the column. One bad row: nothing lands.
 - A row whose day, channel, region and campaign already exist updates that fact (upsert); the values it replaced are
   kept, so rolling the batch back restores them. Rows new to the database are deleted by a rollback.
@@ -10,13 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from io import BytesIO, StringIO
+from operator import itemgetter
 from typing import NamedTuple
 
-import openpyxl
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
@@ -24,19 +24,20 @@ from sqlalchemy.exc import DBAPIError
 from lib.bulk import bulk_insert, bulk_update
 from lib.clock import now, today
 from lib.db import is_unavailable
+from lib.ingest import read
+from lib.ingest.limits import FileRefusedError, ReadLimits, Row
 from lib.models import Base, Campaign, Channel, ChannelDaily, ChannelDailyUndo, ImportBatch, Region
 from lib.scope import Scope
 from lib.services import audit
 
 KIND = "channel_daily"  # the import_batch.kind of these imports
 MAX_FILE_BYTES = 30 * 1024 * 1024  # larger uploads are refused before parsing
-MAX_ROWS = 300_000  # rows per file
+MAX_ROWS = 300_000  # rows per file after the header, blank ones included
 EARLIEST_DAY = dt.date(2000, 1, 1)  # facts before this are typing errors
 MAX_MONEY = 1e10  # ¥100亿 on one channel-day is a typing error
 MAX_COUNT = 1e12  # no channel-day has a trillion impressions (64-bit columns)
 INT32_MAX = 2_147_483_647  # the largest value of the 32-bit count columns
 ERRORS_SHOWN = 200  # errors listed at most (the count says how many more)
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # tried in order; gb18030 reads GBK and GB2312 too
 
 
 class TemplateColumn(NamedTuple):
@@ -65,6 +66,8 @@ TEMPLATE: tuple[TemplateColumn, ...] = (
     TemplateColumn("live_sessions", "直播场次", "live_sessions", False),
     TemplateColumn("live_views", "直播观看", "live_views", False),
 )
+MAX_COLUMNS = 4 * len(TEMPLATE)  # header cells a file may have (columns not in the template are ignored, with a warning)
+LIMITS = ReadLimits(max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS, max_columns=MAX_COLUMNS)  # what an upload may hold
 MONEY_FIELDS = ("spend", "gmv")  # amounts in CNY, two decimals
 COUNT_FIELDS = ("impressions", "clicks", "leads", "valid_leads", "coupons", "orders", "fans", "live_sessions", "live_views")
 WIDE_COUNTS = frozenset({"impressions", "clicks", "live_views"})  # 64-bit columns; the other counts are 32-bit
@@ -116,76 +119,43 @@ def _header_aliases() -> dict[str, str]:
     return {alias.strip().lower(): column.field for column in TEMPLATE for alias in (column.zh, column.en, column.field)}
 
 
-def _decode(data: bytes) -> str:
-    """CSV bytes as text: UTF-8 (with or without BOM), else GBK/GB18030."""
-    for encoding in CSV_ENCODINGS:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if not text.strip():
-            raise ImportRejectedError("import_empty")  # e.g. only a byte-order mark
-        return text
-    raise ImportRejectedError("import_bad_encoding")
-
-
 def read_upload(filename: str, data: bytes) -> pd.DataFrame:
-    """The uploaded table as text cells with template field names; refuses unreadable files with a reason."""
-    if not data or not data.strip():
-        raise ImportRejectedError("import_empty")
-    if len(data) > MAX_FILE_BYTES:
-        raise ImportRejectedError("import_too_big", mb=MAX_FILE_BYTES // (1024 * 1024))
-    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
+    """The uploaded table as cells with template field names, read as a stream with its header checked first; refuses
+    unreadable and hostile files with a reason."""
     try:
-        if suffix == "csv":
-            frame = pd.read_csv(StringIO(_decode(data)), dtype=str, keep_default_na=False, skipinitialspace=True,
-                                skip_blank_lines=False)  # blank lines kept, so row numbers match the file
-        elif suffix in ("xlsx", "xlsm"):
-            frame = _read_workbook(data)
-        else:
-            raise ImportRejectedError("import_bad_type")
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile, pd.errors.ParserError) as error:
-        if isinstance(error, ImportRejectedError):
-            raise
-        raise ImportRejectedError("import_unreadable", error=type(error).__name__) from error
-    return _with_fields(frame)
+        table = read.open_table(filename, data, LIMITS)
+        fields = _template_fields(table.header)
+        frame = _frame(table.rows, fields)
+    except FileRefusedError as refused:
+        raise ImportRejectedError(refused.key, **refused.params) from refused
+    frame.attrs["ignored_columns"] = [name for index, name in enumerate(table.header) if index not in fields]
+    return frame
 
 
-def _read_workbook(data: bytes) -> pd.DataFrame:
-    """The first sheet of an .xlsx as cells, formulas kept as their text (=SUM(…)) so that they are refused, not computed."""
-    workbook = openpyxl.load_workbook(BytesIO(data), read_only=True, data_only=False)
-    try:
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # some exporters store a wrong sheet size; read every row there is
-        rows = list(sheet.iter_rows(values_only=True))
-    finally:
-        workbook.close()
-    if not rows:
-        raise ImportRejectedError("import_empty")
-    header = [str(value).strip() if value is not None else "" for value in rows[0]]
-    width = len(header)
-    return pd.DataFrame([(list(row) + [None] * width)[:width] for row in rows[1:]], columns=header, dtype=object)
-
-
-def _with_fields(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns renamed to template fields; missing required columns refused; blank rows dropped."""
+def _template_fields(header: list[str]) -> dict[int, str]:
+    """The header's template columns (position → field); a field given twice or a required one missing is refused."""
     aliases = _header_aliases()
-    renamed = {column: aliases[str(column).strip().lower()] for column in frame.columns if str(column).strip().lower() in aliases}
-    repeated = sorted({field for field in renamed.values() if list(renamed.values()).count(field) > 1})
+    fields = {index: aliases[name.lower()] for index, name in enumerate(header) if name.lower() in aliases}
+    repeated = {field for field in fields.values() if list(fields.values()).count(field) > 1}
     if repeated:
         raise ImportRejectedError("import_repeated_columns", columns="、".join(
             column.zh for column in TEMPLATE if column.field in repeated))
-    missing = [column.zh for column in TEMPLATE if column.required and column.field not in renamed.values()]
+    missing = [column.zh for column in TEMPLATE if column.required and column.field not in fields.values()]
     if missing:
         raise ImportRejectedError("import_missing_columns", columns="、".join(missing))
-    ignored = [str(column) for column in frame.columns if column not in renamed]
-    frame = frame.rename(columns=renamed)[list(renamed.values())]
+    return fields
+
+
+def _frame(rows: Iterator[Row], fields: dict[int, str]) -> pd.DataFrame:
+    """The template columns of the body rows, indexed by file row − 2 (what validate() numbers from); blank rows dropped."""
+    pick = itemgetter(*fields)  # at least the two required columns: a tuple of cells per row
+    picked = [(number - 2, pick(cells)) for number, cells in rows]  # the read stops at the row limit; only the template's
+    # cells are kept, as tuples of plain values, which the garbage collector stops tracking (lists would slow it down)
+    frame = pd.DataFrame([cells for _index, cells in picked], index=[index for index, _cells in picked],
+                         columns=list(fields.values()), dtype=object)
     frame = frame.loc[~frame.apply(_text).eq("").all(axis=1)]
     if frame.empty:
         raise ImportRejectedError("import_empty")
-    if len(frame) > MAX_ROWS:
-        raise ImportRejectedError("import_too_many_rows", rows=MAX_ROWS)
-    frame.attrs["ignored_columns"] = ignored
     return frame
 
 
@@ -252,7 +222,7 @@ def validate(conn: Connection, scope: Scope, frame: pd.DataFrame, last_day: dt.d
     flag(days.isna(), "day", "import_err_date")
     flag(days.notna() & ((days < pd.Timestamp(EARLIEST_DAY)) | (days > pd.Timestamp(last_day))), "day", "import_err_day_range",
          first=EARLIEST_DAY.isoformat(), last=last_day.isoformat())
-    out["day"] = days.dt.date
+    out["day"] = days.where(days >= pd.Timestamp(EARLIEST_DAY)).dt.date  # flagged above; year 0 has no Python date
     out["channel_id"], unknown = _lookup(frame["channel"], _names(conn, Channel, Channel.code, Channel.name_zh, Channel.name_en))
     flag(unknown | _text(frame["channel"]).eq(""), "channel", "import_err_channel")
     regions = frame["region"] if "region" in frame else pd.Series("", index=frame.index)

@@ -167,6 +167,11 @@ def test_formulas_huge_numbers_unknown_names_and_duplicates_are_row_errors(engin
     assert next(error for error in checked.errors if error.key == "import_err_duplicate").params == {"first": 9}
 
 
+def test_a_day_in_year_zero_is_a_row_error(engine):
+    checked = load(engine, csv_file(["0000-01-01,抖音,华东,,1,100,10,5,2,0"]))
+    assert [(error.row, error.field, error.key) for error in checked.errors] == [(2, "day", "import_err_day_range")]
+
+
 def test_an_xlsx_formula_is_refused_not_computed(engine):
     workbook = openpyxl.Workbook()
     workbook.active.append(["日期", "渠道", "花费"])
