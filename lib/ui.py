@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from streamlit_authenticator import Authenticate
 
-from lib import charts, clock, config
+from lib import charts, clock, config, literal
 from lib.auth import USER_KEY, CurrentUser, login_gate
 from lib.navigation import pages_for
 from lib.db import get_engine, is_unavailable, upgrade_to_head
@@ -65,6 +65,12 @@ def lang() -> str:
 def tr(key: str, **params: object) -> str:
     """A label in the session's language."""
     return t(key, lang(), **params)
+
+
+def tr_literal(key: str, **params: object) -> str:
+    """A label in the session's language for an element that renders Markdown, its parameters (names, reasons, values from
+    services or files) shown as typed."""
+    return t(key, lang(), **{name: literal.markdown(value) for name, value in params.items()})
 
 
 def whole_number(raw: str | None) -> int | None:

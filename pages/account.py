@@ -6,9 +6,9 @@ from lib.services import users
 
 user = ui.page_user(__file__)
 st.title(ui.tr("account_title"))
-st.write(ui.tr("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
+st.write(ui.tr_literal("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
 if user.region_id is not None:
-    st.write(ui.tr("region_label", region=user.region_name(ui.lang())))
+    st.write(ui.tr_literal("region_label", region=user.region_name(ui.lang())))
 if user.must_change_password:
     st.warning(ui.tr("must_change_password"))
 
@@ -24,7 +24,7 @@ if submitted:
         with ui.engine().begin() as conn:
             users.change_password(conn, user.username, current, new, repeat)
     except users.UserError as error:
-        st.error(ui.tr(error.key, **error.params))
+        st.error(ui.tr_literal(error.key, **error.params))
     else:
         st.success(ui.tr("password_changed"))
         if user.must_change_password:

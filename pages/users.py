@@ -23,7 +23,7 @@ def run(action, *args: object, **kwargs: object) -> None:
         with ui.engine().begin() as conn:
             action(conn, scope, *args, **kwargs)
     except UserError as refused:
-        ui.flash("error", ui.tr(refused.key, **refused.params))
+        ui.flash("error", ui.tr_literal(refused.key, **refused.params))
     else:
         ui.flash("success", ui.tr("users_saved"))
 
