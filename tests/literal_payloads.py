@@ -4,13 +4,14 @@ through the services where they exist (reference data, which the imports will br
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, Row, select, update
 
 from lib.db import make_engine
 from lib.models import AppUser, Campaign, Channel, City, Dealer, Member, MemberTier, PointsRule, Province, Region, Reward, VehicleModel
@@ -21,6 +22,10 @@ from lib.services.catalogue import RewardInput, RuleInput, TierInput
 from tests.campaign_helpers import scope_of
 from tests.conftest import TEST_SEED, TODAY, drop_everything, seeded_postgres
 
+TRICKY_PIECES = ("www.", "WWW.", "http://", "https://", "@", "mailto:", ":material/face:", ":material_face:", ":streamlit:", ":smile:",
+                 ":red[", "](", "![", "<img ", "<b>", "&amp;", "$x^2$", "**", "~~", "| - |", "1. ", "# ", "> ", " -> ", " <- ",
+                 " -- ", " >= ", " <= ", " ~= ", "\\", "\n", "    ", "营销", "😀")  # what Markdown, GFM, Streamlit or plotly could
+# read as markup, mixed into texts that test the escaping
 MARKERS = ("b-", "s-", "r-", "a-")  # a piece's marker is one of these and its field's tag: shown bold, red or as a link
 # only if the piece was rendered
 SPENT = 5_000.0  # ¥ the import attributes to the over-budget campaign
@@ -53,7 +58,7 @@ class Planted:
     database_url: str
     texts: dict[str, str] = field(default_factory=dict)  # tag -> payload
     campaigns: dict[str, int] = field(default_factory=dict)  # 'over_budget', 'rejected', 'reviewed', 'cancelled' -> id
-    dealer_id: int = 0  # the dealer renamed (with its city and province)
+    dealer_id: int = 0  # the dealer renamed (with its city and province), alone on the national map
     member_no: str = ""  # the member whose masked name and phone carry payloads
     channel_ids: tuple[int, int] = (0, 0)  # the two renamed channels (budget lines of the over-budget campaign)
 
@@ -63,13 +68,29 @@ class Planted:
         return self.texts[tag]
 
 
+def _roomiest_dealer(conn: Connection, region_id: int) -> Row:
+    """The active dealer of a region farthest, on a web-mercator map, from every other dealer and province name: pointing at
+    it on the national map picks it alone."""
+    dealers = conn.execute(select(Dealer.id, Dealer.city_id, Dealer.province_adcode, Dealer.region_id, Dealer.lon, Dealer.lat)
+                           .where(Dealer.active).order_by(Dealer.id)).all()
+    names = conn.execute(select(Province.lon, Province.lat)).all()
+
+    def at(lon: float, lat: float) -> tuple[float, float]:
+        return math.radians(lon), math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    def room(dealer: Row) -> float:
+        return min(math.dist(at(dealer.lon, dealer.lat), at(other.lon, other.lat))
+                   for other in [*names, *(other for other in dealers if other.id != dealer.id)])
+
+    return max((dealer for dealer in dealers if dealer.region_id == region_id), key=room)
+
+
 def _rename_reference_data(engine: Engine, planted: Planted) -> None:
     """Names no service edits (the imports will bring them): two channels, the East region, a dealer of East with its code,
     city and province (the short name pages show), the first model, and the masked name and phone of a member of East."""
     with engine.begin() as conn:
         east = conn.execute(select(Region.id).where(Region.code == "east")).scalar_one()
-        dealer = conn.execute(select(Dealer.id, Dealer.city_id, Dealer.province_adcode).where(Dealer.region_id == east, Dealer.active)
-                              .order_by(Dealer.id)).first()
+        dealer = _roomiest_dealer(conn, east)
         first, second = conn.execute(select(Channel.id).where(Channel.active).order_by(Channel.sort_order).limit(2)).scalars()
         member_id, planted.member_no = conn.execute(select(Member.id, Member.member_no).where(Member.region_id == east)
                                                     .order_by(Member.id)).first()
@@ -176,7 +197,7 @@ def planted_database(folder: Path, port: int) -> Iterator[tuple[str, Planted]]:
     """A seeded database of the caller's own with payloads planted (PostgreSQL when the session runs on it, else an SQLite
     file in the folder); its URL and what was planted."""
     if (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql"):
-        with seeded_postgres(f"cockpit_literal_{os.getpid()}") as url:
+        with seeded_postgres(f"cockpit_literal_{os.getpid()}_{port}") as url:
             engine = make_engine(url)
             yield url, plant(engine, port)
             engine.dispose()

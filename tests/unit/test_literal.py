@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lib import literal
+from tests.literal_payloads import TRICKY_PIECES
 
 SYNTAX = set(string.punctuation) - set(",;?%'\"^")  # punctuation with a meaning in Markdown, GFM or Streamlit's extensions
 STREAMLIT_REWRITES = [  # patterns Streamlit's Markdown pipeline applies to parsed text (StreamlitMarkdown.tsx, remark-gfm)
@@ -21,10 +22,7 @@ STREAMLIT_REWRITES = [  # patterns Streamlit's Markdown pipeline applies to pars
     re.compile(r"[-.\w+]+@[-\w]+(?:\.[-\w]+)+"),  # GFM's e-mail links
     re.compile(r"(?:^|\s)(?:<->|->|<-|--|>=|<=|~=)(?:\s|$)"),  # arrows and signs
 ]
-TRICKY = st.sampled_from(["www.", "WWW.", "http://", "https://", "@", "mailto:", ":material/face:", ":material_face:",
-                          ":streamlit:", ":smile:", ":red[", "](", "![", "<img ", "<b>", "&amp;", "$x^2$", "**", "~~", "| - |",
-                          "1. ", "# ", "> ", " -> ", " <- ", " -- ", " >= ", " <= ", " ~= ", "\\", "\n", "营销", "😀"])
-TEXTS = st.lists(st.one_of(TRICKY, st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=4)),
+TEXTS = st.lists(st.one_of(st.sampled_from(TRICKY_PIECES), st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=4)),
                  max_size=12).map("".join)  # tricky pieces among any characters
 
 
