@@ -1,7 +1,7 @@
 """User text on every page family, through AppTest on a database of the module's own where every kind of user text carries
 markup (tests/literal_payloads.py): where Streamlit renders Markdown the page sends it escaped (lib.literal.markdown),
-plotly labels carry it as entities, the map's data never begins with deck.gl's @@ code. What Chromium then shows, and
-that nothing is fetched, is tests/browser/test_literal_browser.py's part."""
+plotly labels carry it as entities, and the map's tooltips are plain text. What Chromium then shows, and that nothing is
+fetched, is tests/browser/test_literal_browser.py's part."""
 import json
 
 import pytest
