@@ -44,9 +44,9 @@ navigation = navigation_for(user)
 notice = st.container()  # the top of the page: where a database outage is explained, whatever the page had drawn
 with ui.outage_notice(notice):
     with st.sidebar:
-        st.caption(ui.tr("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
+        st.caption(ui.tr_literal("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
         if user.region_id is not None:
-            st.caption(ui.tr("region_label", region=user.region_name(lang)))
+            st.caption(ui.tr_literal("region_label", region=user.region_name(lang)))
         st.button(ui.tr("logout"), key="sign_out", on_click=ui.keeps_input_on_outage(auth.sign_out), args=(ui.engine(),))
         auth.deliver_cookie()
 

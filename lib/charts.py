@@ -6,7 +6,7 @@ from collections.abc import Callable
 import pandas as pd
 import plotly.graph_objects as go
 
-from lib.formatting import chart_text
+from lib import literal
 from lib.i18n import name_or, t
 
 PALETTE = {"this_year": "#1f6feb", "last_year": "#9ab8e6", "target": "#d9480f"}  # overview trend colours
@@ -92,10 +92,10 @@ def _node_marks(nodes: pd.DataFrame, today: object, lang: str) -> tuple[list[dic
 def campaign_timeline(campaigns: pd.DataFrame, phases: pd.DataFrame, nodes: pd.DataFrame, year: int,
                       today: object, colour_by: str, lang: str) -> go.Figure:
     """One bar per campaign (phases shaded), coloured by type, model or status, with the year's nodes and a today line."""
-    labels = {row.id: f"{'⚠ ' if row.overlaps else ''}{chart_text(row.name)}" for row in campaigns.itertuples()}
+    labels = {row.id: f"{'⚠ ' if row.overlaps else ''}{literal.plotly(row.name)}" for row in campaigns.itertuples()}
     if len(set(labels.values())) < len(labels):
         labels = {campaign_id: f"{label} · {campaign_id}" for campaign_id, label in labels.items()}
-    groups = {row["id"]: chart_text(_group_label(row, colour_by, lang)) for _, row in campaigns.iterrows()}
+    groups = {row["id"]: literal.plotly(_group_label(row, colour_by, lang)) for _, row in campaigns.iterrows()}
     colours = _group_colours(list(groups.values()), colour_by, list(campaigns["status"]))
     traces: dict[tuple[str, str], list[tuple[int, object, object]]] = {}  # (group, phase) -> its segments
     for campaign_id, phase, first, last in _timeline_segments(campaigns, phases):
@@ -108,7 +108,7 @@ def campaign_timeline(campaigns: pd.DataFrame, phases: pd.DataFrame, nodes: pd.D
             customdata=[[campaign_id, str(first), str(last)] for campaign_id, first, last in segments],
             marker={"color": colours[group], "opacity": PLAN_OPACITY if phase == "plan" else PHASE_OPACITY[phase]},
             name=group, legendgroup=group, showlegend=phase == "plan",
-            hovertemplate=f"<b>%{{y}}</b><br>{t(f'phase_{phase}', lang)}: %{{customdata[1]}} – %{{customdata[2]}}<extra>{group}</extra>")
+            hovertemplate=f"<b>%{{y}}</b><br>{t(f'phase_{phase}', lang)}: %{{customdata[1]}} – %{{customdata[2]}}<extra>%{{fullData.name}}</extra>")
     shapes, labels_above = _node_marks(nodes, today, lang)
     figure.update_layout(
         shapes=shapes, annotations=labels_above,
@@ -122,7 +122,7 @@ def campaign_timeline(campaigns: pd.DataFrame, phases: pd.DataFrame, nodes: pd.D
 
 def budget_vs_spend(budget: pd.DataFrame, lang: str) -> go.Figure:
     """Per channel: the planned budget line and the spend attributed so far, as grouped horizontal bars."""
-    labels = budget[f"name_{lang}"]
+    labels = [literal.plotly(name) for name in budget[f"name_{lang}"]]
     figure = go.Figure()
     figure.add_bar(y=labels, x=budget["planned"], name=t("budget_planned", lang), orientation="h",
                    marker_color=PALETTE["last_year"], hovertemplate="¥%{x:,.0f}<extra></extra>")
@@ -141,7 +141,7 @@ def channel_trend(trend: pd.DataFrame, metric: str, lang: str) -> go.Figure:
     """One line per channel of a metric over the periods."""
     figure = go.Figure()
     for index, (name, rows) in enumerate(trend.groupby(f"name_{lang}", sort=False)):
-        figure.add_scatter(x=rows["period"], y=rows[metric], name=chart_text(name), mode="lines+markers",
+        figure.add_scatter(x=rows["period"], y=rows[metric], name=literal.plotly(name), mode="lines+markers",
                            line={"color": GROUP_COLOURS[index % len(GROUP_COLOURS)]})
     figure.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.12},
                          yaxis={"title": t(f"metric_{metric}", lang), "rangemode": "tozero"}, hovermode="x unified")
@@ -177,7 +177,7 @@ def cost_versus_volume(card: pd.DataFrame, lang: str) -> go.Figure:
     """Per channel: leads (x) against CPL (y), bubble size by spend, with the CPL target and industry lines."""
     rows = card[card["leads"] > 0]
     figure = go.Figure()
-    figure.add_scatter(x=rows["leads"], y=rows["cpl"], mode="markers+text", text=[chart_text(name) for name in rows[f"name_{lang}"]],
+    figure.add_scatter(x=rows["leads"], y=rows["cpl"], mode="markers+text", text=[literal.plotly(name) for name in rows[f"name_{lang}"]],
                        textposition="top center", marker={"size": (rows["spend"] / rows["spend"].max() * 40 + 8).fillna(8),
                                                           "color": PALETTE["this_year"], "opacity": 0.7},
                        hovertemplate="%{text}<br>" + t("metric_leads", lang) + " %{x:,.0f}<br>CPL ¥%{y:,.0f}<extra></extra>",
@@ -261,7 +261,7 @@ def tier_upgrades(upgrades: pd.DataFrame, names: dict[int, str], lang: str) -> g
     """Members reaching each tier per month, stacked."""
     figure = go.Figure()
     for index, tier_id in enumerate(upgrades.columns):
-        figure.add_bar(x=list(upgrades.index), y=upgrades[tier_id], name=chart_text(names.get(tier_id, str(tier_id))),
+        figure.add_bar(x=list(upgrades.index), y=upgrades[tier_id], name=literal.plotly(names.get(tier_id, str(tier_id))),
                        marker_color=GROUP_COLOURS[index % len(GROUP_COLOURS)])
     figure.update_layout(barmode="stack", height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.15},
                          xaxis={"type": "category"}, yaxis={"title": t("tiers_upgrades", lang)})

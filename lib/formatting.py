@@ -1,11 +1,8 @@
 """Numbers as Chinese users read them: ¥, 万/亿 in Chinese, K/M/B in English, '—' for no value."""
 from __future__ import annotations
 
-import html
 import math
-import re
 
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>:$=&])")  # characters Markdown (and Streamlit's directives) interpret
 NO_VALUE = "—"  # shown where a value is missing or a ratio has no denominator
 ZH_UNITS = ((1e8, "亿"), (1e4, "万"))  # Chinese large-number units, largest first
 EN_UNITS = ((1e9, "B"), (1e6, "M"), (1e3, "K"))  # English large-number units, largest first
@@ -60,12 +57,3 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
         return None
     return numerator / denominator
 
-
-def markdown_text(text: str | None) -> str:
-    """User text made inert for Markdown: every special character escaped, so it shows as typed (no links, images, colours)."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", text or "")
-
-
-def chart_text(text: str | None) -> str:
-    """User text made inert for plotly labels, which render a subset of HTML (links included)."""
-    return html.escape(text or "", quote=False)

@@ -15,7 +15,7 @@ import pandas as pd
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from lib import config, geo
+from lib import config, geo, literal
 from lib.i18n import t
 from lib.metrics import format_value
 from lib.queries.dealers import JUDGED
@@ -156,11 +156,11 @@ def _dealer_layer(dealers: pd.DataFrame, metric: str, bins: Bins, lang: str) -> 
     largest = max(float(dealers["leads"].max()), 1.0) if not dealers.empty else 1.0
     smallest, biggest = RADIUS_PIXELS
     points = pd.DataFrame({
-        "id": dealers["id"].astype(int), "code": dealers["code"], "lon": dealers["lon"], "lat": dealers["lat"],
+        "id": dealers["id"].astype(int), "code": dealers["code"].map(literal.deck), "lon": dealers["lon"], "lat": dealers["lat"],
         "radius": smallest + (biggest - smallest) * np.sqrt(dealers["leads"].astype(float) / largest),
         "fill": [[*(DEALER_NEUTRAL if metric == "dealers" else bins.colour(value)), 255 if active else 60]
                  for value, active in zip(dealers[metric], dealers["active"])],
-        "tip": [dealer_tip(row, lang) for _, row in dealers.iterrows()],
+        "tip": [literal.deck(dealer_tip(row, lang)) for _, row in dealers.iterrows()],
     })
     return pdk.Layer("ScatterplotLayer", points, id="dealers", pickable=True, stroked=True, filled=True,
                      get_position="[lon, lat]", get_radius="radius", radius_units=pdk.types.String("pixels"), get_fill_color="fill",
@@ -173,8 +173,8 @@ def _province_labels(provinces: pd.DataFrame, lang: str) -> pdk.Layer:
     The names carry the province tooltips because a pickable polygon layer stops Streamlit (1.67) from reporting clicks
     on the dealer points above it."""
     labels = pd.DataFrame({"adcode": provinces["province_adcode"].astype(int), "lon": provinces["lon"], "lat": provinces["lat"],
-                           "label": provinces[f"name_{lang}"],
-                           "tip": [province_tip(row, lang) for _, row in provinces.iterrows()]})
+                           "label": provinces[f"name_{lang}"].map(literal.deck),
+                           "tip": [literal.deck(province_tip(row, lang)) for _, row in provinces.iterrows()]})
     return pdk.Layer("TextLayer", labels, id="province-names", pickable=True, get_position="[lon, lat]", get_text="label",
                      get_size=12, get_color=list(PROVINCE_LABEL), character_set=pdk.types.String("auto"), outline_width=2,
                      outline_color=[255, 255, 255], font_settings={"sdf": True})
@@ -183,7 +183,7 @@ def _province_labels(provinces: pd.DataFrame, lang: str) -> pdk.Layer:
 def _region_labels(provinces: pd.DataFrame, lang: str) -> pdk.Layer:
     """Each shown region's name at the middle of its provinces' label points."""
     labels = (provinces.groupby(f"region_{lang}", as_index=False)[["lon", "lat"]].mean()
-              .rename(columns={f"region_{lang}": "label"}))
+              .rename(columns={f"region_{lang}": "label"}).assign(label=lambda frame: frame["label"].map(literal.deck)))
     return pdk.Layer("TextLayer", labels, id="regions", get_position="[lon, lat]", get_text="label", get_size=18,
                      get_color=list(LABEL), character_set=pdk.types.String("auto"), font_weight=700, outline_width=3,
                      outline_color=[255, 255, 255], font_settings={"sdf": True})

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from lib import charts, clock, config
+from lib import charts, clock, config, literal
 from lib.auth import USER_KEY, CurrentUser, login_gate
 from lib.navigation import pages_for
 from lib.db import SchemaBehindError, get_engine, is_unavailable, upgrade_to_head
@@ -63,6 +63,12 @@ def lang() -> str:
 def tr(key: str, **params: object) -> str:
     """A label in the session's language."""
     return t(key, lang(), **params)
+
+
+def tr_literal(key: str, **params: object) -> str:
+    """A label in the session's language for an element that renders Markdown, its parameters (names, reasons, values from
+    services or files) shown as typed."""
+    return t(key, lang(), **{name: literal.markdown(value) for name, value in params.items()})
 
 
 def whole_number(raw: str | None) -> int | None:

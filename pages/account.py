@@ -9,9 +9,9 @@ user = ui.page_user(__file__)
 current_session = st.session_state.get(auth.SESSION_KEY)
 st.title(ui.tr("account_title"))
 ui.show_flash()
-st.write(ui.tr("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
+st.write(ui.tr_literal("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
 if user.region_id is not None:
-    st.write(ui.tr("region_label", region=user.region_name(ui.lang())))
+    st.write(ui.tr_literal("region_label", region=user.region_name(ui.lang())))
 if user.must_change_password:
     st.warning(ui.tr("must_change_password"))
 
@@ -27,7 +27,7 @@ if submitted:
         with ui.engine().begin() as conn:
             users.change_password(conn, user.username, current, new, repeat, session_id=current_session)
     except users.UserError as error:
-        st.error(ui.tr(error.key, **error.params))
+        st.error(ui.tr_literal(error.key, **error.params))
     else:
         st.success(ui.tr("password_changed"))
         if user.must_change_password:

@@ -29,7 +29,7 @@ def chosen_year() -> int:
     years = sorted(set(options["years"]) | {today.year, today.year + 1})
     requested = st.query_params.get("year")
     if requested is not None and ui.whole_number(requested) not in years:
-        st.warning(ui.tr("bad_year_param", value=formatting.markdown_text(requested[:12]), first=years[0], last=years[-1]))
+        st.warning(ui.tr_literal("bad_year_param", value=requested[:12], first=years[0], last=years[-1]))
         requested = None
     default = ui.whole_number(requested) or today.year
     year = st.selectbox(ui.tr("filter_year"), years, index=years.index(default), key="calendar_year")

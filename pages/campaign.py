@@ -2,9 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from lib import charts, formatting, ui
+from lib import charts, formatting, literal, ui
 from lib.components import workflow
-from lib.formatting import markdown_text
 from lib.i18n import name_or
 from lib.metrics import format_value
 from lib.queries import calendar
@@ -23,7 +22,7 @@ def requested_id(choices: pd.DataFrame) -> int | None:
         return None
     if ui.whole_number(raw) in set(choices["id"]):
         return ui.whole_number(raw)
-    st.warning(ui.tr("campaign_not_found", value=markdown_text(raw[:12])))
+    st.warning(ui.tr_literal("campaign_not_found", value=raw[:12]))
     return None
 
 
@@ -45,7 +44,7 @@ def pick_campaign() -> int | None:
 
 def header(detail: dict) -> None:
     """Who, what, when and how much, at a glance (user-typed text shown as typed, never as Markdown)."""
-    st.subheader(markdown_text(detail["name"]))
+    st.subheader(literal.markdown(detail["name"]))
     st.badge(ui.tr(f"status_{detail['status']}"), color=workflow.STATUS_BADGE[detail["status"]])
     facts = [
         ("col_type", ui.tr(f"type_{detail['type']}")), ("col_objective", ui.tr(f"objective_{detail['objective']}")),
@@ -54,13 +53,13 @@ def header(detail: dict) -> None:
         ("col_budget", formatting.money(detail["budget_total"], lang)), ("col_hashtag", detail["hashtag"] or formatting.NO_VALUE)]
     for index, column in enumerate(st.columns(4)):
         for label, value in facts[2 * index:2 * index + 2]:
-            column.markdown(f"**{ui.tr(label)}**  \n{markdown_text(value)}")
+            column.markdown(f"**{ui.tr(label)}**  \n{literal.markdown(value)}")
     if detail["notes"]:
         st.text(detail["notes"])
     if detail["overlaps"]:
         st.warning(ui.tr("overlap_warning", count=detail["overlaps"]), icon=":material/warning:")
     if detail["status"] == "draft" and detail["reject_reason"]:
-        st.error(ui.tr("last_rejection", reason=markdown_text(detail["reject_reason"])), icon=":material/undo:")
+        st.error(ui.tr_literal("last_rejection", reason=detail["reject_reason"]), icon=":material/undo:")
     if detail["review_text"]:
         with st.expander(ui.tr("review_title"), expanded=detail["status"] == "reviewed"):
             st.text(detail["review_text"])

@@ -4,7 +4,6 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from lib import exports, ui
-from lib.formatting import markdown_text
 from lib.queries import calendar, system
 from lib.services import imports
 from lib.services.imports import ImportRejectedError
@@ -34,11 +33,6 @@ def field_label(name: str) -> str:
     return column.zh if lang == "zh" else column.en
 
 
-def refusal(refused: ImportRejectedError) -> str:
-    """A refused file's message, with what the file brought (header names) shown as typed, not as Markdown."""
-    return ui.tr(refused.key, **{name: markdown_text(str(value)) for name, value in refused.params.items()})
-
-
 def check(upload: UploadedFile) -> imports.Checked | None:
     """Read and validate an upload once (kept while the same file stays chosen); None with a message if unreadable."""
     stored = st.session_state.get(CHECKED_KEY)
@@ -52,7 +46,7 @@ def check(upload: UploadedFile) -> imports.Checked | None:
             checked = imports.validate(conn, scope, frame, ui.as_of())
     except ImportRejectedError as refused:
         progress.empty()
-        st.error(refusal(refused))
+        st.error(ui.tr_literal(refused.key, **refused.params))
         return None
     progress.empty()
     st.session_state[CHECKED_KEY] = (upload.file_id, checked)
@@ -76,7 +70,7 @@ def commit(checked: imports.Checked, filename: str) -> None:
         with ui.engine().begin() as conn:
             batch = imports.commit(conn, scope, checked, filename)
     except ImportRejectedError as refused:  # nothing was written: the transaction rolled back
-        st.error(refusal(refused))
+        st.error(ui.tr_literal(refused.key, **refused.params))
         return
     st.session_state.pop(CHECKED_KEY, None)
     st.session_state[UPLOADS_KEY] = st.session_state.get(UPLOADS_KEY, 0) + 1  # a fresh, empty uploader
@@ -101,7 +95,7 @@ upload = st.file_uploader(ui.tr("import_upload"), type=["csv", "xlsx"], key=f"im
 if upload is not None:
     checked = check(upload)
     if checked is not None and checked.ignored_columns:
-        st.warning(ui.tr("import_ignored_columns", columns="、".join(markdown_text(column) for column in checked.ignored_columns)))
+        st.warning(ui.tr_literal("import_ignored_columns", columns="、".join(checked.ignored_columns)))
     if checked is not None and checked.errors:
         show_errors(checked)
     elif checked is not None:

@@ -3,7 +3,6 @@ import pandas as pd
 import streamlit as st
 
 from lib import charts, exports, formatting, ui
-from lib.formatting import markdown_text
 from lib.components import period_picker, region_picker
 from lib.metrics import BENCHMARK_KEYS
 from lib.models import FUNNEL_STAGES, LEAD_GRADES, LOST_REASONS
@@ -162,7 +161,7 @@ def show_list() -> None:
     stage = st.selectbox(ui.tr("list_stage"), FUNNEL_STAGES, format_func=ui.labelled("stage", FUNNEL_STAGES).get, key="funnel_list_stage")
     drill_by, drill_key, drill_name = st.session_state.get(DRILL_KEY) or (None, None, None)
     if drill_by is not None:
-        st.info(ui.tr("drill_active", breakdown=ui.tr(f"breakdown_{drill_by}"), value=markdown_text(str(drill_name))))
+        st.info(ui.tr_literal("drill_active", breakdown=ui.tr(f"breakdown_{drill_by}"), value=drill_name))
         st.button(ui.tr("drill_clear"), on_click=lambda: st.session_state.pop(DRILL_KEY, None), key="funnel_drill_clear")
     page = st.number_input(ui.tr("list_page"), min_value=1, value=1, step=1, key="funnel_list_page") - 1
     total, rows = ui.load(funnel.lead_list, scope, flt, mode, stage, drill_by, drill_key, int(page))

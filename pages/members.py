@@ -14,7 +14,7 @@ st.title(ui.tr("points_title"))
 ui.demo_banner()
 ui.show_flash()
 if not scope.sees_all_regions:
-    st.caption(ui.tr("points_scope_region", region=user.region_name(lang)))
+    st.caption(ui.tr_literal("points_scope_region", region=user.region_name(lang)))
 span = DaySpan(*period_picker.pick("points", last_day, default="ytd"))
 figures = ui.load(members.headline, scope, span, last_day)
 programme = ui.load(members.programme)

@@ -11,7 +11,7 @@ scope, lang, today = user.scope, ui.lang(), ui.as_of()
 st.title(ui.tr("overview_title"))
 ui.demo_banner()
 st.caption(ui.tr("overview_caption", start=today.replace(month=1, day=1).isoformat(), end=today.isoformat()))
-st.caption(ui.tr("overview_scope_all") if scope.sees_all_regions else ui.tr("overview_scope_region", region=user.region_name(lang)))
+st.caption(ui.tr("overview_scope_all") if scope.sees_all_regions else ui.tr_literal("overview_scope_region", region=user.region_name(lang)))
 
 
 def metric_tile(column, row) -> None:
@@ -61,10 +61,10 @@ with alerts_column:
     under = ui.load(overview.channels_under_target, scope, today)
     over = ui.load(overview.campaigns_over_budget, scope, today)
     for row in under.to_dict("records"):
-        st.warning(ui.tr("alert_channel_under", channel=row[f"name_{lang}"], leads=formatting.compact(row["leads"], lang),
+        st.warning(ui.tr_literal("alert_channel_under", channel=row[f"name_{lang}"], leads=formatting.compact(row["leads"], lang),
                          attainment=formatting.percent(row["attainment"])), icon=":material/trending_down:")
     for row in over.to_dict("records"):
-        st.error(ui.tr("alert_campaign_over", name=row["name"], over=formatting.percent(row["over_by"]),
+        st.error(ui.tr_literal("alert_campaign_over", name=row["name"], over=formatting.percent(row["over_by"]),
                        spent=formatting.money(row["spent"], lang), budget=formatting.money(row["budget_total"], lang)),
                  icon=":material/savings:")
     if members["expiring_points"] > 0:

@@ -5,7 +5,7 @@ The form's input lives in session state, so a refused save keeps everything the 
 """
 import streamlit as st
 
-from lib import formatting, ui
+from lib import formatting, literal, ui
 from lib.components import plan_form
 from lib.components.plan_form import NONE, STALE
 from lib.models import CAMPAIGN_TYPES, OBJECTIVES, PHASES
@@ -88,7 +88,7 @@ st.multiselect(ui.tr("col_budget_lines"), list(channels), format_func=channels.g
 line_columns = st.columns(4)
 for index, channel in enumerate(st.session_state["plan_channels"]):
     st.session_state.setdefault(f"plan_line_{channel}", 0.0)
-    line_columns[index % 4].number_input(channels[channel], key=f"plan_line_{channel}", step=10_000.0, format="%.0f")
+    line_columns[index % 4].number_input(literal.markdown(channels[channel]), key=f"plan_line_{channel}", step=10_000.0, format="%.0f")
 allocated = sum(st.session_state.get(f"plan_line_{channel}") or 0 for channel in st.session_state["plan_channels"])
 st.caption(ui.tr("allocation", allocated=formatting.money(allocated, lang),
                  total=formatting.money(st.session_state["plan_budget_total"], lang)))

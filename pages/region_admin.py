@@ -2,7 +2,6 @@
 import streamlit as st
 
 from lib import ui
-from lib.formatting import markdown_text
 from lib.models import DEALER_GRADES, DOUYIN_TIERS
 from lib.queries import calendar, dealers
 from lib.services import geography
@@ -21,7 +20,7 @@ st.caption(ui.tr("geo_caption"))
 
 def refused_message(error: RefusedError) -> None:
     """Queue the message of a refused save."""
-    ui.flash("error", ui.tr(error.key, **error.params))
+    ui.flash("error", ui.tr_literal(error.key, **error.params))
 
 
 @ui.keeps_input_on_outage
@@ -34,7 +33,7 @@ def move_province(adcode: int, seen_region_id: int) -> None:
         refused_message(refused)
     except InputInvalidError as invalid:
         for error in invalid.errors:
-            ui.flash("error", ui.tr(error.key, **error.params))
+            ui.flash("error", ui.tr_literal(error.key, **error.params))
     else:
         ui.flash("success", ui.tr("geo_moved", **{kind: f"{count:,}" for kind, count in moved.items()}) if moved
                  else ui.tr("geo_nothing_changed"))
@@ -74,7 +73,7 @@ def show_errors(errors: list[FieldError], field: str) -> None:
     """The messages of one field's broken rules, under it."""
     for error in errors:
         if error.field == field:
-            st.error(ui.tr(error.key, **error.params))
+            st.error(ui.tr_literal(error.key, **error.params))
 
 
 def province_section() -> None:
@@ -109,8 +108,7 @@ def dealer_section() -> None:
     seen = st.session_state.setdefault(seen_version_key(dealer_id), int(row["version"]))
     errors_of, errors = st.session_state.get(ERRORS_KEY, (None, []))
     errors = errors if errors_of == dealer_id else []
-    st.caption(ui.tr("geo_dealer_place", province=markdown_text(row[f"province_{lang}"]), region=markdown_text(row[f"region_{lang}"]),
-                     version=seen))
+    st.caption(ui.tr_literal("geo_dealer_place", province=row[f"province_{lang}"], region=row[f"region_{lang}"], version=seen))
     with st.form(f"geo_dealer_form_{dealer_id}"):
         left, right = st.columns(2)
         left.selectbox(ui.tr("map_col_grade"), DEALER_GRADES, index=DEALER_GRADES.index(row["grade"]), key=f"geo_grade_{dealer_id}",

@@ -69,12 +69,12 @@ if save_column.button(ui.tr("targets_save"), type="primary", key="targets_save",
         with ui.engine().begin() as conn:
             changed = targets.save(conn, scope, month, region_id, st.session_state[BASE_KEY][3], edited)
     except TargetsRefusedError as refused:
-        st.error(ui.tr(refused.key, **refused.params))
+        st.error(ui.tr_literal(refused.key, **refused.params))
         if refused.key == "targets_stale":
             st.button(ui.tr("reload_latest"), on_click=lambda: st.session_state.pop(BASE_KEY, None), key="targets_reload")
         names = dict(zip(shown["channel_id"], shown[f"name_{lang}"]))
         for error in refused.errors:
-            st.error(ui.tr("target_cell_error", channel=names.get(error.channel_id, error.channel_id),
+            st.error(ui.tr_literal("target_cell_error", channel=names.get(error.channel_id, error.channel_id),
                            metric=ui.tr(f"metric_{error.metric}"), message=ui.tr(error.key, **error.params)))
     else:
         st.session_state.pop(BASE_KEY, None)

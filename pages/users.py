@@ -26,7 +26,7 @@ def run(action, *args: object, **kwargs: object) -> None:
         with ui.engine().begin() as conn:
             action(conn, scope, *args, **kwargs)
     except (UserError, SessionError, ThrottleError) as refused:
-        ui.flash("error", ui.tr(refused.key, **getattr(refused, "params", {})))
+        ui.flash("error", ui.tr_literal(refused.key, **getattr(refused, "params", {})))
     else:
         ui.flash("success", ui.tr("users_saved"))
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lib import charts, formatting, ui
-from lib.formatting import markdown_text
+from lib import charts, formatting, literal, ui
 from lib.metrics import format_value
 from lib.models import CITY_TIERS, DEALER_GRADES, DOUYIN_TIERS
 from lib.queries import dealers, funnel
@@ -28,9 +27,9 @@ def _pick(frame: pd.DataFrame, pick_key: str) -> int | None:
 def _header(row: pd.Series) -> None:
     """Name, code, place, tier, grade, Douyin tier, status."""
     lang = ui.lang()
-    st.subheader(ui.tr("card_title", name=markdown_text(row["name"]), code=markdown_text(row["code"])))
+    st.subheader(ui.tr_literal("card_title", name=row["name"], code=row["code"]))
     status = ui.tr("dealer_active") if row["active"] else ui.tr("dealer_closed")
-    st.caption(" · ".join([markdown_text(row[f"city_{lang}"]), markdown_text(row[f"province_{lang}"]), markdown_text(row[f"region_{lang}"]),
+    st.caption(" · ".join([literal.markdown(row[f"city_{lang}"]), literal.markdown(row[f"province_{lang}"]), literal.markdown(row[f"region_{lang}"]),
                            ui.labelled("tier", CITY_TIERS)[row["tier"]], ui.labelled("dealer_grade", DEALER_GRADES)[row["grade"]],
                            ui.tr("card_douyin", tier=ui.labelled("douyin", DOUYIN_TIERS)[row["douyin_tier"]]), status]))
 

@@ -9,7 +9,6 @@ import streamlit as st
 
 from lib import ui
 from lib.components import workflow
-from lib.formatting import markdown_text
 from lib.auth import CurrentUser
 from lib.models import PHASES
 from lib.queries import calendar
@@ -30,7 +29,7 @@ def requested() -> tuple[str, int | None]:
         if ui.whole_number(raw) is not None:
             return mode, ui.whole_number(raw)
         if raw is not None:
-            st.warning(ui.tr("campaign_not_found", value=markdown_text(raw[:12])))
+            st.warning(ui.tr_literal("campaign_not_found", value=raw[:12]))
     return "new", None
 
 
@@ -157,8 +156,8 @@ def save(scope: Scope, editing: dict | None, slots: dict) -> None:
             st.rerun()  # the page says so above the save button, with the reload button, until the user reloads
         st.error(ui.tr(refused.key))
     else:
-        ui.flash("success", ui.tr("plan_saved", name=markdown_text(plan.name.strip())))
+        ui.flash("success", ui.tr_literal("plan_saved", name=plan.name.strip()))
         if overlaps:
-            ui.flash("warning", ui.tr("overlap_saved", names="、".join(markdown_text(name) for name in overlaps)))
+            ui.flash("warning", ui.tr_literal("overlap_saved", names="、".join(overlaps)))
         st.session_state.pop(MARKER, None)
         st.switch_page("pages/campaign.py", query_params={"id": str(campaign_id)})

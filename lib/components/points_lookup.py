@@ -7,8 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from lib import privacy, ui
-from lib.formatting import markdown_text
+from lib import literal, privacy, ui
 from lib.queries import members
 from lib.scope import Scope
 from lib.services import points
@@ -24,9 +23,9 @@ def _write(action, *args: object) -> None:
             action(conn, *args)
     except InputInvalidError as invalid:
         for error in invalid.errors:
-            ui.flash("error", ui.tr(error.key, **error.params))
+            ui.flash("error", ui.tr_literal(error.key, **error.params))
     except RefusedError as refused:
-        ui.flash("error", ui.tr(refused.key, **refused.params))
+        ui.flash("error", ui.tr_literal(refused.key, **refused.params))
     else:
         ui.flash("success", ui.tr("points_saved"))
 
@@ -89,12 +88,12 @@ def show(scope: Scope, today: dt.date, rewards: pd.DataFrame) -> None:
     member = (ui.load(members.find_member, scope, phone_hash=phone_hash) if phone_hash else ui.load(members.find_member, scope, number))
     if member is None:
         shown = privacy.mask_phone(number) if phone_hash else number.strip()
-        st.warning(ui.tr("points_member_not_found", number=markdown_text(shown)))
+        st.warning(ui.tr_literal("points_member_not_found", number=shown))
         return
-    st.subheader(f"{markdown_text(member['member_no'])} · {markdown_text(member['name_masked'] or '')} · {member['phone_masked']}")
+    st.subheader(" · ".join(literal.markdown(member[field]) for field in ("member_no", "name_masked", "phone_masked")))
     tiles = st.columns(4)
     tiles[0].metric(ui.tr("points_balance"), f"{member['points_balance']:,}", border=True)
-    tiles[1].metric(ui.tr("points_tier"), member[f"tier_{lang}"], border=True)
+    tiles[1].metric(ui.tr("points_tier"), literal.markdown(member[f"tier_{lang}"]), border=True)
     tiles[2].metric(ui.tr("points_growth"), f"{member['growth_value']:,}", border=True)
     tiles[3].metric(ui.tr("points_owner") if member["is_owner"] else ui.tr("points_fan"), str(member["joined_on"]), border=True,
                     help=ui.tr("points_joined_help", last=member["last_active_on"]))

@@ -30,10 +30,10 @@ def _save(action, *args: object) -> bool:
             changed = action(conn, *args)
     except InputInvalidError as invalid:
         for error in invalid.errors:
-            ui.flash("error", ui.tr("field_error", field=_field_label(error.field), message=ui.tr(error.key, **error.params)))
+            ui.flash("error", ui.tr("field_error", field=_field_label(error.field), message=ui.tr_literal(error.key, **error.params)))
         return False
     except RefusedError as refused:
-        ui.flash("error", ui.tr(refused.key, **refused.params))
+        ui.flash("error", ui.tr_literal(refused.key, **refused.params))
     else:
         ui.flash("success", ui.tr("points_saved") if changed else ui.tr("geo_nothing_changed"))
     return True

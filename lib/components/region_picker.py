@@ -12,7 +12,7 @@ def pick(column: DeltaGenerator, user: CurrentUser, regions: list[dict], key: st
     """Chosen region ids (none: every region); regional staff get a caption instead, their scope applies in the queries."""
     lang = ui.lang()
     if not user.scope.sees_all_regions:
-        column.caption(ui.tr(caption_key, region=user.region_name(lang)))
+        column.caption(ui.tr_literal(caption_key, region=user.region_name(lang)))
         return ()
     names = {row["id"]: row[f"name_{lang}"] for row in regions}
     return tuple(column.multiselect(ui.tr("filter_reach"), list(names), format_func=names.get, key=key,

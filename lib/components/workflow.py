@@ -28,7 +28,7 @@ FIELD_LABELS = {"name": "col_name", "hashtag": "col_hashtag", "type": "col_type"
 def error_texts(errors: list[campaigns.FieldError]) -> list[str]:
     """Field errors as messages in the session's language, each naming its field."""
     return [ui.tr("field_error", field=ui.tr(FIELD_LABELS.get(error.field, error.field.replace("kpi_", "metric_"))),
-                  message=ui.tr(error.key, **error.params)) for error in errors]
+                  message=ui.tr_literal(error.key, **error.params)) for error in errors]
 
 
 @ui.keeps_input_on_outage
@@ -45,7 +45,7 @@ def run_action(scope: Scope, campaign_id: int, version: int, action: str) -> Non
         for text in error_texts(invalid.errors):
             ui.flash("error", text)
     except CampaignRefusedError as refused:
-        ui.flash("error", ui.tr(refused.key, **{**refused.params, "status": ui.tr(f"status_{refused.params.get('status', '')}")}))
+        ui.flash("error", ui.tr_literal(refused.key, **{**refused.params, "status": ui.tr(f"status_{refused.params.get('status', '')}")}))
     else:
         for key in keys.values():
             st.session_state[key] = ""  # the reason or review is saved: the next step starts with an empty box

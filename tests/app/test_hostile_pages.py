@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from lib.formatting import markdown_text
+from lib import literal
 from lib.i18n import t
 from lib.models import AppUser, Campaign, Dealer, Member, PointsLedger
 from lib.services import campaigns
@@ -36,14 +36,14 @@ def test_a_link_to_no_campaign_says_so(app, page, param):
     open_page(app, "manager", page)
     for value in LINK_VALUES:
         rerun_with(app, param, value)
-        assert t("campaign_not_found", value=markdown_text(value[:12])) in messages(app), (value, messages(app))
+        assert t("campaign_not_found", value=literal.markdown(value[:12])) in messages(app), (value, messages(app))
 
 
 def test_a_link_to_a_year_out_of_range_says_so(app):
     open_page(app, "manager", "pages/calendar.py")
     for value in ["0", "99999", "abc", "-2026", "²", "2026.0", "1e3", MARKUP[0]]:
         rerun_with(app, "year", value)
-        assert any(f"「{markdown_text(value[:12])}」" in message.value for message in app.warning), (value, messages(app))
+        assert any(f"「{literal.markdown(value[:12])}」" in message.value for message in app.warning), (value, messages(app))
 
 
 def test_a_link_to_another_regions_campaign_opens_nothing_of_it(app, engine):
@@ -102,7 +102,7 @@ def test_hostile_plans_are_refused_or_shown_as_typed(app, engine):
     fill_plan(app, name, start, start.replace(day=30), 100_000.0, {1: 50_000.0}, 500.0)
     click(app, "保存方案")
     assert not app.error, messages(app)
-    assert markdown_text(name) in [header.value for header in app.subheader]
+    assert literal.markdown(name) in [header.value for header in app.subheader]
     with engine.connect() as conn:
         assert conn.execute(select(Campaign.name).where(Campaign.name == name)).scalar() == name
 

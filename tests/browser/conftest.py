@@ -73,12 +73,13 @@ def missing(reason: str) -> None:
 
 
 @contextmanager
-def serve(database_url: str, **settings: str) -> Iterator[str]:
-    """Run `streamlit run server.py` on a free port against a database (with extra settings as environment); its base URL."""
+def serve(database_url: str, script: Path = ROOT / "server.py", **settings: str) -> Iterator[str]:
+    """Run `streamlit run` of the app (or another script) on a free port against a database (with extra settings as
+    environment); its base URL."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **settings}
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "server.py"), "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
          "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

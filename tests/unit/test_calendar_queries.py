@@ -209,6 +209,17 @@ def test_the_ics_export_has_one_all_day_event_per_campaign(engine):
         assert str(event["summary"]).startswith(row.name)
 
 
+def test_names_with_calendar_syntax_stay_one_events_text_in_the_ics_export(engine):
+    campaigns, _ = plan_frames(engine)
+    typed = "x\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:forged;SUMMARY:<b>y</b>, z\\n"
+    campaigns = campaigns.assign(name=typed, hashtag=typed)
+    parsed = Calendar.from_ical(exports.plan_calendar(scope_of(engine, "exec"), campaigns, "en", dt.datetime(2026, 1, 1, 9)))
+    events = list(parsed.walk("VEVENT"))
+    assert len(events) == len(campaigns) and all(str(event["uid"]).startswith("campaign-") for event in events)
+    read_back = typed.replace("\r\n", "\n")  # iCalendar text writes a line break as \n
+    assert all(str(event["summary"]).startswith(read_back) and read_back in str(event["description"]) for event in events)
+
+
 def test_the_timeline_has_a_bar_per_campaign_the_nodes_and_today(engine):
     flt = CalendarFilter(TODAY.year)
     with engine.connect() as conn:

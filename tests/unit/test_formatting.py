@@ -39,8 +39,3 @@ def test_signed_percent_starts_with_its_sign():
 def test_multiple():
     assert formatting.multiple(12.345) == "12.3×"
 
-
-def test_user_text_is_inert_in_markdown_and_charts():
-    assert formatting.markdown_text("[点我](http://x) :red[警告] **粗**") == r"\[点我\]\(http\://x\) \:red\[警告\] \*\*粗\*\*"
-    assert formatting.markdown_text(None) == ""
-    assert formatting.chart_text('<a href="x">y</a> & z') == '&lt;a href="x"&gt;y&lt;/a&gt; &amp; z'

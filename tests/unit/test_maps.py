@@ -138,3 +138,17 @@ def test_an_empty_selection_still_draws_china(engine):
     deck, figures = spec(engine, "exec", flt=MapFilter(dt.date(2000, 6, 1), dt.date(2000, 6, 30), city_tiers=("一线",),
                                                        province_adcodes=(540000,)))
     assert figures["dealers"].empty and len(layer(deck, "provinces")["data"]) == 34
+
+
+def test_names_beginning_with_deck_gl_code_stay_text(engine):
+    with engine.connect() as conn:
+        figures = dealers.map_figures(conn, scope_of(engine, "exec"), MapFilter(START, TODAY))
+    dealer, province = figures["dealers"].index[0], figures["provinces"].index[0]
+    figures["dealers"].loc[dealer, ["name", "code"]] = ["@@=constructor", "@@#GL.ONE"]
+    figures["provinces"].loc[province, ["name_zh", "region_zh"]] = ["@@#x.y", "@@=[lon, lat]"]
+    deck = json.loads(maps.map_spec(figures, "leads", "zh"))
+    texts = [value for layer_id in ("dealers", "province-names", "regions") for row in layer(deck, layer_id)["data"]
+             for key, value in row.items() if key in ("tip", "code", "label")]
+    assert not [text for text in texts if text.startswith("@@")], "deck.gl's converter would read them as code or constants"
+    shown = {text.removeprefix("\u2060") for text in texts}
+    assert {"@@#GL.ONE", "@@#x.y", "@@=[lon, lat]"} <= shown and any(text.startswith("@@=constructor (@@#GL.ONE)") for text in shown)
