@@ -60,9 +60,9 @@ def test_markup_in_names_is_shown_as_text_and_never_runs(page, app_url, hostile_
 
     open_path(page, app_url, "member-points")
     page.get_by_text("积分规则", exact=True).click()
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     page.get_by_text(RULE_NAME, exact=True).first.wait_for(state="attached", timeout=LOAD_TIMEOUT_MS)  # the rules table's
     # cell (the grid draws on a canvas; its accessible cells carry the text)
+    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     assert page.evaluate(UNTOUCHED), "the rules view ran the rule's name"
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(screenshots / "hostile-rules.png"), full_page=True)
