@@ -11,7 +11,7 @@ from lib.scope import PERMISSIONS
 from lib.ui import IMAGE_DOWNLOAD_BUTTONS
 from tests.app.conftest import open_as
 from tests.campaign_helpers import create, step
-from tests.reference import EXPECTED_PAGES, raw, region_id
+from tests.reference import EXPECTED_PAGES, planned_campaign, raw, region_id
 
 EXPORTS = {"pages/channels.py": {t("export_excel"), t("export_trend")}, "pages/dealers.py": {t("export_excel")},
            "pages/calendar.py": {t("export_excel"), t("export_ics")}, "pages/funnel.py": {t("export_excel")}}  # page -> the
@@ -52,9 +52,7 @@ def every_state(app, engine, page: str) -> Iterator[None]:
         assert not app.exception, app.exception
         yield
     if page == "pages/campaign.py":
-        campaigns, lines = raw(engine, "campaign"), raw(engine, "campaign_budget_line")
-        planned = campaigns[campaigns["id"].isin(lines["campaign_id"]) & (campaigns["region_id"].isna() | (campaigns["region_id"] == east))]
-        app.query_params["id"] = str(int(planned["id"].iloc[0]))
+        app.query_params["id"] = str(planned_campaign(engine, east))
         app.run()
         assert not app.exception, app.exception
         yield
