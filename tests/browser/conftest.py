@@ -59,6 +59,12 @@ def wait_for_page(page, heading: str | None = None, timeout_ms: int = 60_000) ->
                              f"{page.locator('h1').all_inner_texts()}") from error
 
 
+def open_path(page, app_url: str, path: str, timeout_ms: int = 60_000) -> None:
+    """Open a page of the signed-in app by its URL path; return once it is drawn (wait_for_page)."""
+    page.goto(f"{app_url}/{path}", timeout=timeout_ms)
+    wait_for_page(page, timeout_ms=timeout_ms)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as probe:

@@ -9,7 +9,7 @@ import pytest
 from lib.i18n import t
 from lib.navigation import pages_for
 from lib.seed import DEMO_ACCOUNTS
-from tests.browser.conftest import wait_for_page, wait_until_idle
+from tests.browser.conftest import open_path, wait_for_page, wait_until_idle
 from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
 from tests.reference import planned_campaign, region_id
 
@@ -28,12 +28,6 @@ DRAWN = f"""() => [...document.querySelectorAll('{TABLE}')].filter((table) => ta
     .every((chart) => chart.querySelector('{MODEBAR_BUTTON}') !== null)"""  # each visible table has its toolbar, each chart its
 # mode bar (plotly draws a chart after the run that sent it)
 LEAD_LIST = ("lead-funnel", t("tab_leads"), t("list_page"))  # path, the view to click, an input only that view draws
-
-
-def open_path(page, app_url: str, path: str) -> None:
-    """Open a page of the signed-in app by its URL; return once its run is over and its title shows."""
-    page.goto(f"{app_url}/{path}", timeout=LOAD_TIMEOUT_MS)
-    wait_for_page(page, timeout_ms=LOAD_TIMEOUT_MS)
 
 
 def download_controls(page) -> set[tuple[str, str]]:
