@@ -25,6 +25,8 @@ from lib.seed import seed_database
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
+    from lib.scope import Scope
+
 CACHE_TTL_SECONDS = 600  # page data is re-read at least this often, and at once after any write
 LANG_KEY = "lang"  # session-state key of the chosen language
 GATE_KEY = "entered_through_home"  # True only while Home.py (login gate, navigation) runs the page
@@ -39,6 +41,7 @@ _SEEDING: dict[str, Any] = {"thread": None, "done": 0.0, "error": None}  # the b
 _READY_DATABASES: set[str] = set()  # databases found seeded and with users: not checked again on each rerun
 SEED_POLL_SECONDS = 1.0  # a waiting session redraws the progress bar this often
 RETRY_KEY = "database_retry"  # widget key of the outage notice's retry button
+IMAGE_DOWNLOAD_BUTTONS = ["toImage"]  # plotly mode-bar buttons that save a chart as a file ("Download plot as a PNG")
 _LOG = logging.getLogger(__name__)
 
 
@@ -194,6 +197,13 @@ def figure(builder: Callable[..., go.Figure], *inputs: Any) -> go.Figure:
     """derived() for a plotly figure builder: cached as the figure's plain spec (a Figure pickles slowly), then a Figure
     again without validating that spec a second time."""
     return charts.from_spec(_derived(f"{_dotted_name(builder)}:spec", functools.partial(charts.spec_of, builder), inputs))
+
+
+def chart(scope: Scope, figure: go.Figure, where: Any = st, **options: Any) -> Any:
+    """Draw a plotly figure (in `where`, a column or container); a role that may not export gets no image download in its
+    mode bar. The one place the app draws plotly charts, so no chart forgets it."""
+    config = {} if scope.can("export_data") else {"modeBarButtonsToRemove": IMAGE_DOWNLOAD_BUTTONS}
+    return where.plotly_chart(figure, config=config, **options)
 
 
 def setup_page() -> Callable[[], None] | None:

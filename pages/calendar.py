@@ -98,7 +98,7 @@ with year_tab:
     if campaigns.empty:
         st.info(ui.tr("calendar_empty"))
     figure = ui.figure(charts.campaign_timeline, *sources, flt.year, today, colour_by, lang)
-    picked = st.plotly_chart(figure, width="stretch", on_select="rerun", selection_mode="points", key="timeline")
+    picked = ui.chart(scope, figure, width="stretch", on_select="rerun", selection_mode="points", key="timeline")
     st.caption(ui.tr("timeline_caption"))
     points = picked.selection.points if picked else []
     if points and points[0].get("customdata"):

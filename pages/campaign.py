@@ -89,7 +89,7 @@ def plan_vs_actual(detail: dict) -> None:
         column.caption(target_note(metric, rows.at[metric, "target"], rows.at[metric, "attainment"], partial))
     budget = ui.load(calendar.budget_vs_spend, scope, detail["id"], today)
     if not budget.empty:
-        st.plotly_chart(charts.budget_vs_spend(budget, lang), width="stretch")
+        ui.chart(scope, charts.budget_vs_spend(budget, lang), width="stretch")
 
 
 def phases_table(detail: dict) -> None:

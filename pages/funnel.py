@@ -99,7 +99,7 @@ def pick_breakdown() -> str:
 
 def show_funnel() -> None:
     """The funnel chart and the step conversion by breakdown value."""
-    st.plotly_chart(charts.lead_funnel(totals, lang), width="stretch")
+    ui.chart(scope, charts.lead_funnel(totals, lang), width="stretch")
     breakdown = pick_breakdown()
     breakdown_table(ui.load(funnel.funnel, scope, flt, mode, breakdown), breakdown)
 
@@ -126,7 +126,7 @@ def show_speed() -> None:
 def show_cohorts() -> None:
     """Creation month × months since creation → cumulative order rate."""
     st.caption(ui.tr("cohort_caption"))
-    st.plotly_chart(charts.cohort_heatmap(ui.load(funnel.cohort_matrix, scope, flt), lang), width="stretch")
+    ui.chart(scope, charts.cohort_heatmap(ui.load(funnel.cohort_matrix, scope, flt), lang), width="stretch")
 
 
 def show_lost() -> None:
@@ -141,7 +141,7 @@ def show_lost() -> None:
         outcome_names = {**ui.labelled("stage", FUNNEL_STAGES), "none": ui.tr("became_none")}
         right.caption(ui.tr("reactivated_became", outcomes="、".join(
             f"{outcome_names[stage]} {count:,}" for stage, count in after["became"].items())))
-    st.plotly_chart(charts.lost_reasons(lost, lang), width="stretch")
+    ui.chart(scope, charts.lost_reasons(lost, lang), width="stretch")
 
 
 def lead_table(rows: pd.DataFrame) -> pd.DataFrame:

@@ -45,7 +45,7 @@ def headline() -> None:
 
 def show_flow() -> None:
     """Monthly flow with the running balance; issued by rule and by campaign; redeemed by reward."""
-    st.plotly_chart(charts.points_flow(ui.load(members.monthly_flow, scope, span), lang), width="stretch")
+    ui.chart(scope, charts.points_flow(ui.load(members.monthly_flow, scope, span), lang), width="stretch")
     left, middle, right = st.columns(3)
     by_rule = ui.load(members.issued_by_rule, scope, span)
     left.markdown(f"**{ui.tr('points_by_rule')}**")
@@ -67,7 +67,7 @@ def show_flow() -> None:
 def show_expiry() -> None:
     """Points due to expire per month, with the rule."""
     st.caption(ui.tr("points_fifo_rule"))
-    st.plotly_chart(charts.expiry_forecast(ui.load(members.expiry_forecast, scope, last_day), lang), width="stretch")
+    ui.chart(scope, charts.expiry_forecast(ui.load(members.expiry_forecast, scope, last_day), lang), width="stretch")
 
 
 def show_tiers() -> None:
@@ -78,7 +78,7 @@ def show_tiers() -> None:
         f"benefits_{lang}": ui.tr("tiers_benefits")}), hide_index=True, width="stretch")
     upgrades = ui.load(members.tier_upgrades, scope, span)
     st.markdown(f"**{ui.tr('tiers_upgrades')}**")
-    st.plotly_chart(charts.tier_upgrades(upgrades, dict(zip(tiers["id"], tiers[f"name_{lang}"])), lang), width="stretch")
+    ui.chart(scope, charts.tier_upgrades(upgrades, dict(zip(tiers["id"], tiers[f"name_{lang}"])), lang), width="stretch")
     st.caption(ui.tr("tiers_rule"))
 
 

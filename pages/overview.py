@@ -55,7 +55,7 @@ if members["points_budget_cny"]:
 trend_column, alerts_column = st.columns([3, 2])
 with trend_column:
     st.subheader(ui.tr("trend_title"))
-    st.plotly_chart(charts.monthly_leads_trend(ui.load(overview.monthly_trend, scope, today), today.year, lang), width="stretch")
+    ui.chart(scope, charts.monthly_leads_trend(ui.load(overview.monthly_trend, scope, today), today.year, lang), width="stretch")
 with alerts_column:
     st.subheader(ui.tr("alerts_title"))
     under = ui.load(overview.channels_under_target, scope, today)

@@ -34,6 +34,13 @@ def region_id(engine: Engine, code: str) -> int:
     return int(regions.loc[regions["code"] == code, "id"].iloc[0])
 
 
+def planned_campaign(engine: Engine, region: int) -> int:
+    """A campaign with budget lines that a region's staff see (national, or of that region)."""
+    campaigns, lines = raw(engine, "campaign"), raw(engine, "campaign_budget_line")
+    seen = campaigns["region_id"].isna() | (campaigns["region_id"] == region)
+    return int(campaigns.loc[seen & campaigns["id"].isin(lines["campaign_id"]), "id"].min())
+
+
 def in_scope(frame: pd.DataFrame, region: int | None) -> pd.DataFrame:
     """Rows an executive (region None: all) or one region's staff may see."""
     return frame if region is None else frame[frame["region_id"] == region]

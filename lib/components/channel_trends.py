@@ -32,17 +32,17 @@ def show(user: CurrentUser, flt: ChannelFilter, card: ui.Source) -> None:
     grain = grain_column.segmented_control(ui.tr("trend_grain"), GRAINS, default="week" if (flt.end - flt.start).days > 45 else "day",
                                            key="channels_trend_grain", format_func=ui.labelled("grain", GRAINS).get) or "day"
     trend = ui.source(channels.trend, scope, flt, grain)
-    st.plotly_chart(ui.figure(charts.channel_trend, trend, metric, lang), width="stretch")
+    ui.chart(scope, ui.figure(charts.channel_trend, trend, metric, lang), width="stretch")
     left, right = st.columns(2)
     with left:
         st.subheader(ui.tr("trend_spend_leads"))
-        st.plotly_chart(ui.figure(_spend_and_leads, trend, lang), width="stretch")
+        ui.chart(scope, ui.figure(_spend_and_leads, trend, lang), width="stretch")
     with right:
         st.subheader(ui.tr("trend_cost_volume"))
-        st.plotly_chart(ui.figure(_cost_versus_volume, card, lang), width="stretch")
+        ui.chart(scope, ui.figure(_cost_versus_volume, card, lang), width="stretch")
     if flt.has_targets:
         st.subheader(ui.tr("trend_attainment"))
-        st.plotly_chart(ui.figure(charts.attainment_by_month, ui.source(channels.monthly_attainment, scope, flt), lang), width="stretch")
+        ui.chart(scope, ui.figure(charts.attainment_by_month, ui.source(channels.monthly_attainment, scope, flt), lang), width="stretch")
     if scope.can("export_data"):
         shown, sheet = ui.loaded(trend)[["period", f"name_{lang}", *SCORECARD_METRICS]], ui.tr("sheet_trend")
         st.download_button(ui.tr("export_trend"), lambda: exports.frame_workbook(scope, shown, sheet, lang),

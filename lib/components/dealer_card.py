@@ -79,10 +79,10 @@ def show(scope: Scope, figures: dict[str, pd.DataFrame], flt: MapFilter, pick_ke
     _standing(figures, dealer_id)
     trend_column, funnel_column = st.columns(2)
     trend_column.markdown(f"**{ui.tr('card_trend')}**")
-    trend_column.plotly_chart(charts.dealer_trend(ui.load(dealers.dealer_monthly, scope, dealer_id, flt.end, flt.model_ids), lang),
-                              width="stretch")
+    monthly = ui.load(dealers.dealer_monthly, scope, dealer_id, flt.end, flt.model_ids)
+    ui.chart(scope, charts.dealer_trend(monthly, lang), trend_column, width="stretch")
     funnel_column.markdown(f"**{ui.tr('card_funnel', start=flt.start, end=flt.end)}**")
     stages = ui.load(funnel.funnel, scope, FunnelFilter(flt.start, flt.end, model_ids=flt.model_ids, dealer_ids=(dealer_id,)), "cohort")
-    funnel_column.plotly_chart(charts.lead_funnel(stages.iloc[0], lang), width="stretch")
+    ui.chart(scope, charts.lead_funnel(stages.iloc[0], lang), funnel_column, width="stretch")
     st.markdown(f"**{ui.tr('card_response')}**")
     _response(scope, flt, dealer_id)

@@ -35,6 +35,36 @@ def wait_until_idle(page, label: str | None = None, timeout_ms: int = 60_000) ->
     page.wait_for_function(IDLE_SCRIPT, arg=label, timeout=timeout_ms)
 
 
+SHOWN_SCRIPT = """(heading) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const title = document.querySelector('h1');
+  return app !== null && app.getAttribute('data-test-script-state') === 'notRunning' && title !== null
+    && (heading === null || title.innerText.trim() === heading)
+    && document.querySelector('[data-testid="stSkeleton"], [data-stale="true"]') === null;
+}"""  # the run is over, a page title (this one, if given) shows, no element is still loading its code (Streamlit loads each
+# kind of element's code on first use and shows a skeleton meanwhile), and none is left over from the run before
+
+
+def wait_for_page(page, heading: str | None = None, timeout_ms: int = 60_000) -> None:
+    """Wait until the app has finished its run and drawn all of it, under a page title (this one, if given).
+
+    Right after a click the app is still idle from the run before, with the previous page on screen, and after a run an
+    element may still be loading its code: a page reached by a click or a link is read only once all of this holds."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    try:
+        page.wait_for_function(SHOWN_SCRIPT, arg=heading, timeout=timeout_ms)
+    except PlaywrightTimeoutError as error:
+        raise AssertionError(f"no page titled {heading!r} drawn once the app was idle; titles shown: "
+                             f"{page.locator('h1').all_inner_texts()}") from error
+
+
+def open_path(page, app_url: str, path: str, timeout_ms: int = 60_000) -> None:
+    """Open a page of the signed-in app by its URL path; return once it is drawn (wait_for_page)."""
+    page.goto(f"{app_url}/{path}", timeout=timeout_ms)
+    wait_for_page(page, timeout_ms=timeout_ms)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as probe:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from lib.models import Campaign
 from lib.seed import DEMO_ACCOUNTS
-from tests.browser.conftest import wait_until_idle
+from tests.browser.conftest import wait_for_page, wait_until_idle
 from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
 from tests.campaign_helpers import PLAN_YEAR
 
@@ -36,10 +36,8 @@ def type_number(page, label: str, value: int) -> None:
 
 def test_a_manager_plans_a_campaign_and_sees_it_on_the_timeline(page, app_url, screenshots, engine):
     sign_in(page, app_url, "manager", PASSWORDS["manager"])
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     page.get_by_role("link", name="活动方案").click()
-    page.get_by_role("heading", name="新建活动方案").wait_for(timeout=LOAD_TIMEOUT_MS)
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
+    wait_for_page(page, "新建活动方案", LOAD_TIMEOUT_MS)
     page.get_by_label("活动名称").fill(CAMPAIGN_NAME)
     page.get_by_label("活动名称").press("Enter")
     wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
@@ -54,8 +52,7 @@ def test_a_manager_plans_a_campaign_and_sees_it_on_the_timeline(page, app_url, s
         assert conn.execute(select(Campaign.status).where(Campaign.name == CAMPAIGN_NAME)).scalar_one() == "draft"
 
     page.get_by_role("link", name="营销日历").click()
-    page.get_by_role("heading", name="营销日历").wait_for(timeout=LOAD_TIMEOUT_MS)
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
+    wait_for_page(page, "营销日历", LOAD_TIMEOUT_MS)
     page.get_by_label("年份").click()
     page.get_by_role("option", name=str(PLAN_YEAR)).click()
     chart = page.locator('[data-testid="stPlotlyChart"]').first

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from lib.models import ImportBatch
 from lib.seed import DEMO_ACCOUNTS
-from tests.browser.conftest import wait_until_idle
+from tests.browser.conftest import wait_for_page, wait_until_idle
 from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
 
 pytestmark = pytest.mark.browser
@@ -14,12 +14,10 @@ UPLOAD = "日期,渠道,大区,花费,曝光,点击,线索,有效线索\n2021-05
 
 def test_the_scorecard_renders_with_values(page, app_url, screenshots):
     sign_in(page, app_url, "exec", PASSWORDS["exec"])
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     page.get_by_role("link", name="渠道 KPI").click()
-    page.get_by_role("heading", name="渠道 KPI").wait_for(timeout=LOAD_TIMEOUT_MS)
+    wait_for_page(page, "渠道 KPI", LOAD_TIMEOUT_MS)
     page.locator('[data-testid="stMetric"]').nth(7).wait_for(timeout=LOAD_TIMEOUT_MS)
     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=LOAD_TIMEOUT_MS)
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     spend = page.locator('[data-testid="stMetric"]').first.locator('[data-testid="stMetricValue"]').inner_text()
     assert spend.startswith("¥") and any(digit in spend for digit in "123456789")
     assert page.locator('[data-testid="stException"]').count() == 0
@@ -30,9 +28,8 @@ def test_a_manager_imports_a_csv_and_sees_the_batch(page, app_url, screenshots, 
     upload = tmp_path / "facts.csv"
     upload.write_text(UPLOAD, encoding="utf-8")
     sign_in(page, app_url, "manager", PASSWORDS["manager"])
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     page.get_by_role("link", name="数据导入").click()
-    page.get_by_role("heading", name="数据导入：渠道日数据").wait_for(timeout=LOAD_TIMEOUT_MS)
+    wait_for_page(page, "数据导入：渠道日数据", LOAD_TIMEOUT_MS)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
     page.get_by_text("2 行全部通过校验").wait_for(timeout=LOAD_TIMEOUT_MS)
     page.get_by_role("button", name="确认导入").click()

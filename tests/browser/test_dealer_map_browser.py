@@ -11,7 +11,7 @@ from PIL import Image
 from lib import geo, maps
 from lib.db import get_engine
 from lib.seed import DEMO_ACCOUNTS
-from tests.browser.conftest import wait_until_idle
+from tests.browser.conftest import wait_for_page, wait_until_idle
 from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
 from tests.reference import raw, region_id
 
@@ -56,9 +56,8 @@ def open_map(page, app_url: str, username: str) -> list[str]:
     page.on("request", lambda request: outside.append(request.url) if not request.url.startswith((app_url, "data:", "blob:")) else None)
     sign_in(page, app_url, username, PASSWORDS[username])
     page.get_by_role("link", name="经销商地图").click()
-    page.get_by_role("heading", name="经销商区域地图").wait_for(timeout=LOAD_TIMEOUT_MS)
+    wait_for_page(page, "经销商区域地图", LOAD_TIMEOUT_MS)
     page.locator(f"{MAP} canvas").first.wait_for(timeout=LOAD_TIMEOUT_MS)
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     return outside
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 from lib.seed import DEMO_ACCOUNTS
-from tests.browser.conftest import wait_until_idle
+from tests.browser.conftest import wait_for_page, wait_until_idle
 from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
 
 pytestmark = pytest.mark.browser
@@ -18,9 +18,8 @@ def stage_values(page) -> list[str]:
 def test_the_funnel_renders_and_the_mode_changes_the_numbers(page, app_url, screenshots):
     sign_in(page, app_url, "manager", PASSWORDS["manager"])
     page.get_by_role("link", name="线索漏斗").click()
-    page.get_by_role("heading", name="线索漏斗").wait_for(timeout=LOAD_TIMEOUT_MS)
+    wait_for_page(page, "线索漏斗", LOAD_TIMEOUT_MS)
     page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=LOAD_TIMEOUT_MS)
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     cohort = stage_values(page)
     page.screenshot(path=str(screenshots / "funnel-cohort.png"), full_page=True)
     page.get_by_text("活动量（按环节发生时间）", exact=True).click()

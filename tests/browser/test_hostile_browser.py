@@ -6,7 +6,7 @@ from lib.models import Campaign, PointsRule
 from lib.seed import DEMO_ACCOUNTS
 from lib.services import audit, catalogue
 from lib.services.catalogue import RuleInput
-from tests.browser.conftest import wait_until_idle
+from tests.browser.conftest import open_path, wait_until_idle
 from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
 from tests.campaign_helpers import PLAN_YEAR, create, scope_of
 
@@ -37,13 +37,6 @@ def hostile_rows(engine):
         catalogue.save_rule(conn, admin, rule.id, rule.version + 1, original)
 
 
-def open_path(page, app_url: str, path: str) -> None:
-    """Open a page of the signed-in app by its URL and wait for its run to finish."""
-    page.goto(f"{app_url}/{path}", timeout=LOAD_TIMEOUT_MS)
-    page.locator("h1").first.wait_for(timeout=LOAD_TIMEOUT_MS)
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
-
-
 def test_markup_in_names_is_shown_as_text_and_never_runs(page, app_url, hostile_rows, screenshots):
     sign_in(page, app_url, "admin", PASSWORDS["admin"])
     open_path(page, app_url, f"campaign-calendar?year={PLAN_YEAR}")
@@ -60,9 +53,9 @@ def test_markup_in_names_is_shown_as_text_and_never_runs(page, app_url, hostile_
 
     open_path(page, app_url, "member-points")
     page.get_by_text("积分规则", exact=True).click()
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     page.get_by_text(RULE_NAME, exact=True).first.wait_for(state="attached", timeout=LOAD_TIMEOUT_MS)  # the rules table's
     # cell (the grid draws on a canvas; its accessible cells carry the text)
+    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     assert page.evaluate(UNTOUCHED), "the rules view ran the rule's name"
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(screenshots / "hostile-rules.png"), full_page=True)

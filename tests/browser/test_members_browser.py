@@ -5,7 +5,7 @@ import pytest
 from lib import formatting
 from lib.db import get_engine
 from lib.seed import DEMO_ACCOUNTS
-from tests.browser.conftest import wait_until_idle
+from tests.browser.conftest import wait_for_page, wait_until_idle
 from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
 from tests.conftest import TODAY
 from tests.reference import raw
@@ -19,15 +19,14 @@ def test_the_points_page_renders_with_values(page, app_url, database_url, screen
     outstanding = formatting.compact(float(rows.loc[pd.to_datetime(rows["occurred_on"]).dt.date <= TODAY, "points"].sum()), "zh")
     sign_in(page, app_url, "exec", PASSWORDS["exec"])
     page.get_by_role("link", name="会员积分").click()
-    page.get_by_role("heading", name="会员积分").wait_for(timeout=LOAD_TIMEOUT_MS)
-    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=LOAD_TIMEOUT_MS)
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
+    wait_for_page(page, "会员积分", LOAD_TIMEOUT_MS)
+    flow_bars = page.locator('[data-testid="stPlotlyChart"] .bars path')  # the monthly flow, drawn by plotly after the run
+    flow_bars.first.wait_for(state="attached", timeout=LOAD_TIMEOUT_MS)
     tiles = page.locator('[data-testid="stMetric"]')
     values = {tiles.nth(i).locator('[data-testid="stMetricLabel"]').inner_text().strip(): tiles.nth(i).locator(
         '[data-testid="stMetricValue"]').inner_text().strip() for i in range(tiles.count())}
     assert values["未兑换积分"] == outstanding
     assert all(value and value != formatting.NO_VALUE for value in values.values()), values
-    assert page.locator('[data-testid="stPlotlyChart"] .bars path').count() > 0, "the monthly flow is drawn"
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(screenshots / "members-exec.png"))
     page.get_by_text("到期预测", exact=True).click()

@@ -21,7 +21,7 @@ from lib.db import make_engine
 from lib.i18n import t
 from lib.models import AuditLog
 from lib.seed import DEMO_ACCOUNTS
-from tests.browser.conftest import serve, wait_until_idle
+from tests.browser.conftest import open_path, serve, wait_for_page, wait_until_idle
 from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
 from tests.campaign_helpers import PLAN_YEAR, create, stored
 from tests.conftest import seeded_postgres
@@ -59,8 +59,7 @@ def open_as(new_page, base_url: str, username: str, path: str = ""):
     page = new_page()
     sign_in(page, base_url, username, PASSWORDS[username])
     if path:
-        page.goto(f"{base_url}/{path}", timeout=LOAD_TIMEOUT_MS)
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
+        open_path(page, base_url, path, LOAD_TIMEOUT_MS)
     return page
 
 
@@ -69,13 +68,12 @@ def open_editor(new_page, base_url: str, username: str, campaign_name: str):
     its detail page, in the same session)."""
     page = open_as(new_page, base_url, username)
     page.get_by_role("link", name=t("nav_campaign")).click()
-    page.get_by_role("heading", name=t("campaign_title")).wait_for(timeout=LOAD_TIMEOUT_MS)
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
+    wait_for_page(page, t("campaign_title"), LOAD_TIMEOUT_MS)
     page.get_by_label(t("pick_campaign")).click()
     page.keyboard.type(campaign_name)  # the list is long: narrow it the way a user would
     page.get_by_role("option", name=campaign_name).click()
     page.get_by_role("button", name=t("edit_plan")).click()
-    page.get_by_role("heading", name=t("plan_edit_title")).wait_for(timeout=LOAD_TIMEOUT_MS)
+    wait_for_page(page, t("plan_edit_title"), LOAD_TIMEOUT_MS)
     return page
 
 
