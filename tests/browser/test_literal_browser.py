@@ -16,6 +16,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from lib.db import get_engine
 from lib.i18n import t
+from lib.ingest.limits import ReadLimits
 from lib.seed import DEMO_ACCOUNTS
 from tests.browser.conftest import serve, wait_until_idle
 from tests.browser.test_dealer_map_browser import MAP, projector
@@ -180,7 +181,7 @@ def administration(walk: Walk, typed: str) -> None:
     the sign-in typed with a payload."""
     walk.visit("channel-targets", "ch")
     walk.visit("data-import", "fn")
-    column = payload("ic", walk.planted.port, 120)
+    column = payload("ic", walk.planted.port, ReadLimits.max_name_chars)  # a longer header is refused
     walk.page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(files=[{
         "name": "facts.csv", "mimeType": "text/csv", "buffer": f"date,channel,spend,{column}\n{TODAY},x,1,y\n".encode()}])
     walk.shows(column, "an imported file's extra column")
