@@ -123,6 +123,7 @@ class Dealer(Base):
     lon: Mapped[float]
     grade: Mapped[str] = mapped_column(String(16))
     opened_on: Mapped[dt.date] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)  # set by a dealer load when the outlet closed
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     douyin_tier: Mapped[str] = mapped_column(String(8), default="tail")
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -333,6 +334,48 @@ class ImportBatch(Base):
     row_count: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="committed")
     rolled_back_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    source: Mapped[str | None] = mapped_column(String(64))  # where the rows came from: upload, cli, the profile's channel …
+    profile: Mapped[str | None] = mapped_column(String(64))  # the mapping profile's name, when one was used
+    new_rows: Mapped[int] = mapped_column(Integer, default=0)
+    updated_rows: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_rows: Mapped[int] = mapped_column(Integer, default=0)  # leads: repeats of a person's recent lead (重复线索)
+    refused_rows: Mapped[int] = mapped_column(Integer, default=0)
+    newest_record_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # the latest record time the batch brought
+
+
+class ImportUndo(Base):
+    """What a batch of the ingestion layer changed, so the newest batch of a kind can be undone exactly: one row per row it
+    wrote; `before` is the row's prior values as JSON, or NULL when the batch inserted the row."""
+
+    __tablename__ = "import_undo"
+    __table_args__ = (Index("ix_import_undo_batch", "batch_id", "entity"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"))
+    entity: Mapped[str] = mapped_column(String(32))  # the table written
+    row_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    before: Mapped[str | None] = mapped_column(Text)
+
+
+class MappingProfile(Base):
+    """How one source's files map onto a kind's canonical fields: the TOML text of lib.ingest.profile, kept by admins."""
+
+    __tablename__ = "mapping_profile"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class SourceFreshness(Base):
+    """Per data source (a kind of load), the newest record time loaded so far and when it was loaded (数据截至)."""
+
+    __tablename__ = "source_freshness"
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    newest_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 class ChannelDaily(Base):
@@ -428,6 +471,7 @@ class Lead(Base):
         Index("ix_lead_channel_created", "channel_id", "created_at"),
         Index("ix_lead_dealer_created", "dealer_id", "created_at"),
         Index("ix_lead_phone_hash", "phone_hash"),
+        Index("uq_lead_external", "channel_id", "external_id", unique=True),
         # One index per later stage's timestamp: the funnel's activity view counts each stage's events in a span by its
         # own timestamp, one index range scan per stage (an OR over six columns was a full scan: 7 s at `large`).
         *[Index(f"ix_lead_{stage}_at", f"{stage}_at") for stage in FUNNEL_STAGES[1:]],
@@ -452,6 +496,9 @@ class Lead(Base):
     dormant_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     reactivated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     first_response_minutes: Mapped[int | None] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(String(64))  # the platform's lead id, unique per channel
+    duplicate_of_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))  # 重复线索: the first lead
+    city_id: Mapped[int | None] = mapped_column(ForeignKey("city.id"))
     phone_hash: Mapped[str] = mapped_column(String(64))  # lib.privacy.phone_hash: keyed, for matching only
     phone_masked: Mapped[str] = mapped_column(String(16))
     name_hash: Mapped[str | None] = mapped_column(String(64))  # lib.privacy.name_hash: keyed, for matching only
@@ -491,6 +538,7 @@ class Member(Base):
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     member_no: Mapped[str] = mapped_column(String(20), unique=True)
+    city_id: Mapped[int | None] = mapped_column(ForeignKey("city.id"))
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
     province_adcode: Mapped[int] = mapped_column(ForeignKey("province.adcode"))
     dealer_id: Mapped[int | None] = mapped_column(ForeignKey("dealer.id"))
@@ -565,6 +613,7 @@ class PointsLedger(Base):
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
     expires_on: Mapped[dt.date | None] = mapped_column(Date)
     lot_remaining: Mapped[int | None] = mapped_column(Integer)
+    txn_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # the loyalty system's transaction id (loaded rows)
 
 
 class PointsDaily(Base):

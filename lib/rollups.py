@@ -86,7 +86,7 @@ class StageEvents(Rollup):
         """Per month, stage, region, channel and model: the leads whose stage timestamp falls in that month."""
         if by:
             raise ValueError("stage events are refreshed by region only")
-        where = [Lead.region_id.in_(regions)] if regions is not None else []
+        where = [*UNIQUE_LEADS, *([Lead.region_id.in_(regions)] if regions is not None else [])]
         kept = (Lead.region_id, Lead.channel_id, Lead.model_id, Lead.grade, Lead.campaign_id)
         per_stage = [select(year_month(stamp).label("month"), literal(stage).label("stage"), *kept, func.count().label("events"))
                      .where(stamp.is_not(None), *where).group_by(year_month(stamp), *kept)
@@ -94,6 +94,7 @@ class StageEvents(Rollup):
         return select(*union_all(*per_stage).subquery().c)
 
 
+UNIQUE_LEADS = (Lead.duplicate_of_id.is_(None),)  # the lead rollups count unique leads: a duplicate (重复线索) is left out
 LEAD_SUMS = {column: stage_count(stage) for stage, column in ROLLUP_COLUMNS.items()}  # rollup column -> count over the leads
 LEAD_MONTH = year_month(Lead.created_at)
 ACTIVITY_GAP_DAYS = ACTIVE_MEMBER_DAYS  # an activity day keeps a member active on it and the 89 days after (近90天: a day and the
@@ -111,14 +112,14 @@ ROLLUPS: dict[str, Rollup] = {  # name -> definition; the names are the tables'
                                          {"change": MemberActiveEdges.change}),
     "lead_month_mix": Rollup(LeadMonthMix, {"month": LEAD_MONTH, "region_id": Lead.region_id, "channel_id": Lead.channel_id,
                                             "model_id": Lead.model_id, "grade": Lead.grade, "campaign_id": Lead.campaign_id},
-                             LEAD_SUMS),
+                             LEAD_SUMS, UNIQUE_LEADS),
     "lead_month_events": StageEvents(LeadMonthEvents, {name: getattr(LeadMonthEvents, name) for name in
                                                        ("month", "stage", "region_id", "channel_id", "model_id", "grade",
                                                         "campaign_id")},
                                      {"events": LeadMonthEvents.events}),
     "lead_month_dealer": Rollup(LeadMonthDealer, {"month": LEAD_MONTH, "region_id": Lead.region_id,
                                                   "province_adcode": Lead.province_adcode, "dealer_id": Lead.dealer_id,
-                                                  "channel_id": Lead.channel_id}, LEAD_SUMS),
+                                                  "channel_id": Lead.channel_id}, LEAD_SUMS, UNIQUE_LEADS),
 }
 
 
