@@ -81,9 +81,12 @@ def _number_field(field: Field, written: pd.Series, blank: pd.Series, problems: 
     problems.flag(~blank & values.isna(), field.name, "import_err_number")
     limit = MAX_WHOLE if field.type == "int" else MAX_AMOUNT
     problems.flag(values.abs() > limit, field.name, "import_err_too_big", max=f"{limit:,.0f}")
+    kept = values.where(values.abs() <= limit)
     if field.type == "int":
-        problems.flag(values.notna() & (values != values.round()), field.name, "import_err_whole")
-    return pd.DataFrame({field.name: values.where(values.abs() <= limit)})
+        whole = kept.notna() & (kept == kept.round())
+        problems.flag(kept.notna() & ~whole, field.name, "import_err_whole")
+        kept = kept.where(whole).astype("Int64")  # whole numbers stay whole on the way to the database
+    return pd.DataFrame({field.name: kept})
 
 
 def _bool_field(field: Field, written: pd.Series, blank: pd.Series, problems: Problems, _format: str | None) -> pd.DataFrame:

@@ -254,3 +254,19 @@ def test_the_command_line_exits_0_1_2_and_prints_the_summary(engine, database_ur
     assert cli(database_url, "channels", str(good), "--profile", str(broken)).returncode == 2
     assert cli(database_url, "channels", str(tmp_path / "absent.csv")).returncode == 2
     assert snapshot(engine) == before
+
+
+def test_points_rules_and_rewards_load_as_master_data_and_raise_the_version(engine):
+    rule = "code,name_zh,name_en,points,per,daily_cap\nzz-rule,测试规则,Test rule,50,action,\n"
+    first = run_load(engine, rule.encode(), kind="points-rules")
+    changed = run_load(engine, rule.replace(",50,", ",60,").encode(), kind="points-rules")
+    from lib.models import PointsRule
+    with engine.connect() as conn:
+        stored = conn.execute(select(PointsRule.points, PointsRule.daily_cap, PointsRule.version).where(PointsRule.code == "zz-rule")).one()
+    assert tuple(stored) == (60, None, 2) and changed.applied.updated == 1
+    undo_batch(engine, changed.batch_id)
+    undo_batch(engine, first.batch_id)
+    reward = "礼品编码,礼品名称,英文名,类别,所需积分,价值\nzz-gift,测试礼品,Test gift,voucher,0,-1\n"
+    refused = run_load(engine, reward.encode(), kind="rewards")
+    assert {(problem.field, problem.key) for problem in refused.problems} == {
+        ("points_cost", "ingest_err_positive"), ("cash_value", "import_err_negative")}
