@@ -166,6 +166,26 @@ def _consume(lots: list[list], spent: int) -> None:
         spent -= taken
 
 
+FACT_REGIONS = ("华中", "西南", "华东", "华南", "华北")  # the regions of the samples' places, as a marketer writes them
+
+
+def channel_facts(rng: random.Random) -> bytes:
+    """The daily channel facts (Chinese template headers): spend and results per day, channel and region."""
+    rows = [["日期", "渠道", "大区", "花费", "曝光", "点击", "线索", "有效线索", "订单", "交易额"]]
+    for offset in range(DAYS):
+        day = (FIRST_DAY + dt.timedelta(days=offset)).date()
+        for channel in ("抖音", "汽车之家"):
+            for region in FACT_REGIONS:
+                impressions = rng.randrange(40_000, 160_000)
+                clicks = impressions * rng.randrange(8, 25) // 1000
+                leads = clicks * rng.randrange(4, 12) // 100
+                valid = leads * rng.randrange(45, 70) // 100
+                orders = valid * rng.randrange(0, 6) // 100
+                rows.append([day.isoformat(), channel, region, f"{rng.randrange(3_000_00, 12_000_00) / 100:.2f}", impressions,
+                             clicks, leads, valid, orders, orders * MODELS[0][5]])
+    return _csv(rows)
+
+
 def master_data() -> dict[str, bytes]:
     """The master data files (Chinese headers, as an admin would fill the templates)."""
     return {
@@ -263,7 +283,7 @@ def files() -> dict[str, bytes]:
     return {
         **master_data(), "douyin_leads_2026-10.csv": douyin, "autohome_leads_2026-10.csv": autohome,
         "crm_progress_2026-11.csv": progress(rng, douyin_rows + autohome_rows), "members.csv": member_file,
-        "loyalty_points_2026-11.csv": points(rng, joined),
+        "loyalty_points_2026-11.csv": points(rng, joined), "channel_facts_2026-10.csv": channel_facts(rng),
         **{f"profiles/{name}": body.encode() for name, body in PROFILES.items()},
     }
 
