@@ -91,8 +91,8 @@ def workbook(sheet_rows: Iterable[bytes] = (), header: Iterable[str] = HEADER_ZH
 
 def kind_workbook(kind: Kind, rows: list[list[str]]) -> bytes:
     """An .xlsx with a kind's canonical field names as its header and rows of inline strings (written as given: a
-    character XML cannot hold makes a broken sheet)."""
-    body = "".join(f"<row>{''.join(inline_cell(cell) for cell in row)}</row>" for row in rows).encode()
+    character XML cannot hold, or a lone surrogate, makes a broken sheet)."""
+    body = "".join(f"<row>{''.join(inline_cell(cell) for cell in row)}</row>" for row in rows).encode(errors="surrogatepass")
     return workbook([body], header=kind.field_names)
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
 LOT_LIFETIME = relativedelta(months=12)  # a lot expires this long after it was earned (month ends clipped)
 
 
+@lru_cache(maxsize=4096)
 def expiry_of(earned_on: dt.date) -> dt.date:
     """The day a lot earned on a day expires: the same day twelve months later, or that month's last day."""
     return earned_on + LOT_LIFETIME
@@ -51,7 +53,10 @@ class Book:
 
     def expire(self, day: dt.date) -> list[tuple[Lot, int]]:
         """Expire the lots due by a day: each with the points it lost, by expiry day (then age)."""
-        due = sorted((lot for lot in self.lots if lot.expires_on <= day), key=lambda lot: lot.expires_on)
+        due = [lot for lot in self.lots if lot.expires_on <= day]
+        if not due:
+            return []
+        due.sort(key=lambda lot: lot.expires_on)
         expired = [(lot, lot.remaining) for lot in due]
         for lot in due:
             self.balance -= lot.remaining

@@ -14,7 +14,11 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import attrgetter
+from typing import NamedTuple
 
 import pandas as pd
 from sqlalchemy import Connection, func, select
@@ -86,7 +90,7 @@ def _signed(kind: pd.Series, points: pd.Series, problems: Problems) -> pd.Series
     return points.abs().where(~kind.eq("redeem"), -points.abs()).where(~kind.eq("adjust"), points)
 
 
-def _in_chunks(conn: Connection, query: callable, values: list) -> list:
+def _in_chunks(conn: Connection, query: Callable, values: list) -> list:
     """A query's rows over values in IN-list chunks."""
     found = []
     for start in range(0, len(values), KEY_CHUNK):
@@ -189,25 +193,49 @@ def _books(conn: Connection, member_ids: list[int], balances: dict[int, int]) ->
     return books
 
 
-def _tier_of(conn: Connection) -> callable:
+def _tier_of(conn: Connection) -> Callable[[int], int]:
     """A function from growth value to tier id (the highest threshold reached)."""
     tiers = conn.execute(select(MemberTier.min_growth, MemberTier.id).order_by(MemberTier.min_growth)).all()
     thresholds = [threshold for threshold, _ in tiers]
     return lambda growth: tiers[max(bisect.bisect_right(thresholds, growth) - 1, 0)][1]
 
 
-def _member_replay(replay: Replay, book: Book, member: pd.Series, rows: pd.DataFrame) -> tuple:
-    """Run one member's rows through the ledger rules; their totals afterwards (balance, growth, tier-less, last active)."""
-    region, growth, active = int(member["region_id"]), int(member["growth_value"]), member["last_active_on"]
+class Txn(NamedTuple):
+    """One new transaction as the replay takes it (label: the frame's row label, for a refusal)."""
+
+    label: int
+    member_id: int
+    occurred_on: dt.date
+    kind: str
+    points: float
+    rule_id: int | None
+    reward_id: int | None
+    campaign_id: int | None
+    txn_id: str
+
+
+class Holder(NamedTuple):
+    """A member's stored totals as the replay starts from them."""
+
+    region_id: int
+    points_balance: int
+    growth_value: int
+    tier_id: int
+    last_active_on: dt.date
+
+
+def _member_replay(replay: Replay, book: Book, member: Holder, txns: Iterable[Txn]) -> tuple[int, int, dt.date]:
+    """Run one member's transactions through the ledger rules; their balance, growth value and last activity afterwards."""
+    region, growth, active = member.region_id, member.growth_value, member.last_active_on
     days, expiry_days = replay.slices[region]
     stored = list(book.lots)
-    for row in rows.itertuples():
-        day, points = row.occurred_on, int(row.points)
+    for txn in txns:
+        day, points = txn.occurred_on, int(txn.points)
         if points < 0 and -points > book.spendable(day):
-            replay.refused.append((row.Index, "ingest_err_points_balance", {"balance": f"{book.spendable(day):,}"}))
+            replay.refused.append((txn.label, "ingest_err_points_balance", {"balance": f"{book.spendable(day):,}"}))
             continue
         for lot, left in book.expire(day):
-            replay.rows.append([row.member_id, region, lot.expires_on, "expire", -left, None, None, None, None, None, None])
+            replay.rows.append([txn.member_id, region, lot.expires_on, "expire", -left, None, None, None, None, None, None])
             days.add(lot.expires_on)
         lot = None
         if points < 0:
@@ -216,13 +244,13 @@ def _member_replay(replay: Replay, book: Book, member: pd.Series, rows: pd.DataF
             lot = Lot(None, day, expiry_of(day), points)
             book.add(lot)
             expiry_days.add(lot.expires_on)
-        replay.rows.append([row.member_id, region, day, row.kind, points, row.rule_id, row.reward_id, row.campaign_id,
-                            lot and lot.expires_on, lot, row.txn_id])
+        replay.rows.append([txn.member_id, region, day, txn.kind, points, txn.rule_id, txn.reward_id, txn.campaign_id,
+                            lot and lot.expires_on, lot, txn.txn_id])
         days.add(day)
-        growth += points if row.kind == "earn" else 0
-        active = max(active, day) if row.kind in ACTIVITY else active
+        growth += points if txn.kind == "earn" else 0
+        active = max(active, day) if txn.kind in ACTIVITY else active
         if book.balance > MAX_WHOLE or growth > MAX_WHOLE:
-            replay.refused.append((row.Index, "ingest_err_points_range", {"max": f"{MAX_WHOLE:,}"}))
+            replay.refused.append((txn.label, "ingest_err_points_range", {"max": f"{MAX_WHOLE:,}"}))
     changed = [lot for lot in stored if lot.changed]
     replay.lots += changed
     expiry_days.update(lot.expires_on for lot in changed)
@@ -232,16 +260,18 @@ def _member_replay(replay: Replay, book: Book, member: pd.Series, rows: pd.DataF
 def replay(conn: Connection, rows: pd.DataFrame, members: pd.DataFrame) -> Replay:
     """The file's new transactions through the ledger rules, member by member in time order (file order within a time)."""
     fresh = rows[~rows["stored"]].sort_values(["member_id", "occurred_at"], kind="stable")
-    by_id = members.reset_index().set_index("member_id")
-    member_ids = sorted({int(member_id) for member_id in fresh["member_id"]})
-    books = _books(conn, member_ids, {member_id: int(by_id.at[member_id, "points_balance"]) for member_id in member_ids})
+    involved = members[members["member_id"].isin(set(fresh["member_id"]))]
+    holders = {int(row.member_id): Holder(int(row.region_id), *(int(getattr(row, name)) for name in MEMBER_TOTALS[:3]),
+                                          row.last_active_on) for row in involved.itertuples()}
+    books = _books(conn, sorted(holders), {member_id: holder.points_balance for member_id, holder in holders.items()})
+    txns = map(Txn._make, zip(fresh.index, *(fresh[name].tolist() for name in Txn._fields[1:])))
     tier_of, result = _tier_of(conn), Replay()
-    for member_id, group in fresh.groupby("member_id", sort=False):
-        member = by_id.loc[int(member_id)]
-        balance, growth, active = _member_replay(result, books[int(member_id)], member, group)
+    for member_id, own in groupby(txns, key=attrgetter("member_id")):
+        holder = holders[member_id]
+        balance, growth, active = _member_replay(result, books[member_id], holder, own)
         totals = (balance, growth, tier_of(growth), active)
-        if totals != tuple(member[name] for name in MEMBER_TOTALS):
-            result.members[int(member_id)] = totals
+        if totals != holder[1:]:
+            result.members[member_id] = totals
     return result
 
 
