@@ -157,6 +157,14 @@ def refresh_member_rollups(conn: Connection, joined: Iterable[int], moved: Itera
         rollups.refresh(conn, EDGES, joined | moved)
 
 
+def _regions_by_id(conn: Connection, member_ids: list[int]) -> dict[int, int]:
+    """Some members' current regions, by member id."""
+    found: dict[int, int] = {}
+    for start in range(0, len(member_ids), KEY_CHUNK):
+        found.update(conn.execute(select(Member.id, Member.region_id).where(Member.id.in_(member_ids[start:start + KEY_CHUNK]))).all())
+    return found
+
+
 def apply_members(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
     """Upsert members by number; moved members' ledger rows follow them; the rollups of the regions touched recomputed."""
     stored = stored_rows(conn, Member.__table__, "member_no", ["region_id", "province_adcode", "city_id", *KEPT_WHEN_BLANK],
@@ -164,7 +172,7 @@ def apply_members(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applie
     rows = _blanks_kept(rows, stored)
     before = dict(zip(stored["id"].astype(int), stored["region_id"].astype(int)))
     written = upsert(conn, Member.__table__, "member_no", rows, batch_id, inserted_only=NEW_MEMBER)
-    after = dict(conn.execute(select(Member.id, Member.region_id).where(Member.id.in_(written.updated))).all()) if written.updated else {}
+    after = _regions_by_id(conn, written.updated)
     moves = {member_id: region for member_id, region in after.items() if before[member_id] != region}
     _move_ledgers(conn, moves, batch_id)
     joined = rows.loc[~rows["member_no"].isin(stored["member_no"]), "region_id"].astype(int).tolist()
@@ -174,21 +182,14 @@ def apply_members(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applie
                    newest_record_at=dt.datetime.combine(newest, dt.time()))
 
 
-def _regions_of(conn: Connection, member_ids: list[int]) -> set[int]:
-    """The current regions of some members."""
-    found: set[int] = set()
-    for start in range(0, len(member_ids), KEY_CHUNK):
-        found |= set(conn.execute(select(Member.region_id).where(Member.id.in_(member_ids[start:start + KEY_CHUNK]))).scalars())
-    return found
-
-
 def rollback_members(conn: Connection, batch_id: int) -> None:
     """Undo a member load: its members deleted, updated ones (and their ledger rows' regions) as they were, the rollups of
     the regions concerned recomputed."""
     inserted, updated = undo.journal(conn, batch_id, Member.__table__)
-    joined = _regions_of(conn, inserted)
+    joined = set(_regions_by_id(conn, inserted).values())
     moved_ledger = bool(undo.journal(conn, batch_id, PointsLedger.__table__)[1])
-    updated_regions = _regions_of(conn, [row_id for row_id, _ in updated]) | {before["region_id"] for _, before in updated}
+    updated_regions = {*_regions_by_id(conn, [row_id for row_id, _ in updated]).values(),
+                       *(before["region_id"] for _, before in updated)}
     undo.restore(conn, batch_id, PointsLedger.__table__)
     undo.restore(conn, batch_id, Member.__table__)
     moved = updated_regions if moved_ledger else set()
