@@ -26,7 +26,7 @@ from sqlalchemy import Connection, func, select
 from lib import rollups
 from lib.bulk import bulk_insert, bulk_update
 from lib.ingest import undo
-from lib.ingest.checks import Checked, Problems
+from lib.ingest.checks import Checked, Problems, RowError
 from lib.ingest.fields import MAX_WHOLE, Field
 from lib.ingest.kind import Applied, Kind
 from lib.ingest.kinds.members import MEMBER_NO_LENGTH, check_member_no, whole
@@ -94,7 +94,7 @@ def _in_chunks(conn: Connection, query: Callable, values: list) -> list:
     """A query's rows over values in IN-list chunks."""
     found = []
     for start in range(0, len(values), KEY_CHUNK):
-        found += conn.execute(query(values[start:start + KEY_CHUNK])).all()
+        found += map(tuple, conn.execute(query(values[start:start + KEY_CHUNK])).all())
     return found
 
 
@@ -164,8 +164,7 @@ def check_points(conn: Connection, frame: pd.DataFrame) -> Checked:
     problems.flag(_before(fresh["occurred_on"], floor).reindex(frame.index, fill_value=False), "occurred_at",
                   "ingest_err_points_backdated")
     if not problems.errors:
-        for label, key, params in replay(conn, rows, members).refused:
-            problems.flag(pd.Series(frame.index == label, index=frame.index), "points", key, **params)
+        problems.errors += [RowError(int(label), "points", key, params) for label, key, params in replay(conn, rows, members).refused]
     return Checked(rows, problems.sorted())
 
 
