@@ -18,7 +18,7 @@ from lib import clock, rollups
 from lib.ingest import pipeline
 from lib.ingest.pipeline import Report
 from lib.ingest.profile import parse
-from lib.models import (Base, Dealer, Member, MemberActiveEdges, PointsDaily, PointsLedger, PointsOpenLots, Region)
+from lib.models import (Base, Dealer, Member, MemberActiveEdges, PointsDaily, PointsLedger, PointsOpenLots, Region, SourceFreshness)
 from lib.periods import DaySpan
 from lib.queries import members as queries
 from lib.queries.overview import point_value_cny
@@ -160,6 +160,8 @@ def test_the_members_page_shows_the_loaded_rows(engine, admin):
         assert (members.applied.new, points.applied.new) == (len(MEMBERS), len(POINTS))
         assert members.applied.newest_record_at == dt.datetime.combine(max(row[3] for row in MEMBERS), dt.time())
         assert points.applied.newest_record_at == max(dt.datetime.combine(row[2], dt.time(12)) for row in POINTS)
+        fresh = dict(conn.execute(select(SourceFreshness.source, SourceFreshness.newest_at)).all())
+        assert (fresh["members"], fresh["points"]) == (members.applied.newest_record_at, points.applied.newest_record_at)
         assert_rollups_right(conn)
         scope, span = Scope("regional_staff", (region,)), DaySpan(ago(600), TODAY)
         figures = queries.headline(conn, scope, DaySpan(ago(30), TODAY), TODAY)
