@@ -64,19 +64,16 @@ class Book:
         self.lots = [lot for lot in self.lots if lot.remaining > 0]
         return expired
 
-    def take(self, points: int) -> list[Lot]:
-        """Consume points from the oldest lots first (the caller checked they are there); the lots taken from."""
+    def take(self, points: int) -> None:
+        """Consume points from the oldest lots first (the caller checked they are there)."""
         self.balance -= points
-        taken_from = []
         for lot in self.lots:
             if points == 0:
                 break
             taken = min(lot.remaining, points)
             lot.remaining -= taken
             points -= taken
-            taken_from.append(lot)
         self.lots = [lot for lot in self.lots if lot.remaining > 0]
-        return taken_from
 
     def add(self, lot: Lot) -> None:
         """A new lot (the newest: rows are applied in time order)."""
