@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from io import BytesIO
 from xml.sax.saxutils import escape
 
+from lib.ingest.kind import Kind
 from lib.services.imports import TEMPLATE
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"  # the sheet, workbook and strings namespace
@@ -86,6 +87,13 @@ def workbook(sheet_rows: Iterable[bytes] = (), header: Iterable[str] = HEADER_ZH
                     table.write(chunk)
                 table.write(b"</sst>")
     return buffer.getvalue()
+
+
+def kind_workbook(kind: Kind, rows: list[list[str]]) -> bytes:
+    """An .xlsx with a kind's canonical field names as its header and rows of inline strings (written as given: a
+    character XML cannot hold, or a lone surrogate, makes a broken sheet)."""
+    body = "".join(f"<row>{''.join(inline_cell(cell) for cell in row)}</row>" for row in rows).encode(errors="surrogatepass")
+    return workbook([body], header=kind.field_names)
 
 
 def content_types(sheets: int, with_strings: bool) -> str:

@@ -50,6 +50,27 @@ INGEST_LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     # leads and lead progress
 
     # members and points
+    "ingest_err_member_no": ("会员号只能含字母、数字、_ 和 -。", "A member number may hold only letters, digits, _ and -."),
+    "ingest_err_member_province": ("省份无法识别（填全称、简称或 6 位行政区划代码）。",
+                                   "Unknown province (give its name, short name or 6-digit adcode)."),
+    "ingest_err_member_city": ("该省份下没有这个城市。", "No such city in the province."),
+    "ingest_err_member_dealer": ("经销商编码不存在。", "No dealer has this code."),
+    "ingest_err_points_txn_id": ("流水号只能含字母、数字、_ - . :。", "A transaction id may hold only letters, digits, _ - . :"),
+    "ingest_err_points_member": ("会员号不存在（请先导入会员）。", "No member has this number (load the members first)."),
+    "ingest_err_points_before_joined": ("早于该会员的入会日期。", "Before the member joined."),
+    "ingest_err_points_backdated": ("早于该会员账上最新一笔积分流水的日期；请以当日的调整补记。",
+                                    "Before the member's latest ledger day; post it as an adjustment dated now."),
+    "ingest_err_points_nonzero": ("不能为 0。", "Must not be 0."),
+    "ingest_err_points_range": ("积分超出上限 {max}。", "Points beyond the limit of {max}."),
+    "ingest_err_points_required_for": ("类型为 {kind} 时必填。", "Required when the kind is {kind}."),
+    "ingest_err_points_code": ("编码不存在。", "No such code."),
+    "ingest_err_points_campaign": ("活动不存在。", "No such campaign."),
+    "ingest_err_points_txn_changed": ("这笔流水已导入且内容不同：流水不能修改，请另记一笔调整。",
+                                      "This transaction was loaded with other values: transactions cannot be changed; post an adjustment."),
+    "ingest_err_points_balance": ("会员积分余额不足（当日可用 {balance}），不能为负。",
+                                  "The member's balance would go below zero ({balance} available that day)."),
+    "ingest_points_changed_meanwhile": ("检查后会员积分已被其他操作修改，请重新导入。",
+                                        "Members' points changed after the check; load the file again."),
 
     # the import page
 

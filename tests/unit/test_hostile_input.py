@@ -19,11 +19,14 @@ from io import BytesIO, StringIO
 import openpyxl
 import pandas as pd
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from sqlalchemy import func, inspect, select
 
-from lib.models import AuditLog, Base, Campaign, ChannelDaily, Dealer, Member, MemberTier, PointsRule, Region, Reward
+from lib import rollups
+from lib.ingest import pipeline
+from lib.ingest.kinds import KINDS
+from lib.models import AuditLog, Base, Campaign, ChannelDaily, Dealer, Member, MemberTier, PointsLedger, PointsRule, Region, Reward
 from lib.periods import DaySpan
 from lib.queries import calendar, channels, dealers, funnel, members, system
 from lib.queries.calendar import CalendarFilter
@@ -40,6 +43,7 @@ from lib.services.targets import TargetsRefusedError
 from lib.services.users import UserError
 from tests.campaign_helpers import PLAN_YEAR, scope_of, valid_plan
 from tests.conftest import TODAY
+from tests.hostile_files import kind_workbook
 from tests.hostile import (
     CONTROL,
     LONG,
@@ -341,6 +345,67 @@ def test_broken_and_hostile_workbooks_are_refused(engine, manager, cut, flip, ce
     with rolled_back(engine) as conn:
         for data in (bytes(broken), whole):
             assert import_attempt(conn, manager, "facts.xlsx", data) is REFUSED  # a day in the future, or broken
+
+
+# --- ingestion: members and points ----------------------------------------------------------------------------------
+
+GOOD_CELLS = {  # per kind, a row every rule accepts (in its fields' order); hostile cells replace some
+    "members": ["HM0001", "138 0013 8000", "张三", (TODAY - dt.timedelta(days=30)).isoformat(), "陕西", "西安", "", "是"],
+    "points": ["HT-0001", "M00000001", f"{TODAY.isoformat()} 00:00:01", "adjust", "10", "", "", ""],
+}
+LEDGER_ROLLUPS = ("points_daily", "points_open_lots", "member_active_edges")  # what member and points loads keep
+
+
+def ingest_attempt(conn, scope, kind: str, filename: str, data: bytes) -> object:
+    """Load a file: its report when loaded, or REFUSED after checking the messages and that nothing was written."""
+    before = table_counts(conn)
+    try:
+        report = pipeline.load(conn, scope, kind, [(filename, data)])
+    except pipeline.LoadRefusedError as refused:
+        assert_message(refused.key, refused.params)
+        assert table_counts(conn) == before
+        return REFUSED
+    for problem in report.problems:
+        assert_message(problem.key, problem.params)
+    if report.status != "loaded":
+        assert table_counts(conn) == before
+        return REFUSED
+    return report
+
+
+def kind_file(kind: str, row: list[str], as_workbook: bool) -> tuple[str, bytes]:
+    """One row of a kind under its canonical header, as CSV or .xlsx."""
+    if as_workbook:
+        return f"{kind}.xlsx", kind_workbook(KINDS[kind], [row])
+    text = StringIO()
+    csv.writer(text).writerows([KINDS[kind].field_names, row])
+    return f"{kind}.csv", text.getvalue().encode("utf-8", errors="replace")
+
+
+ODD_CELLS = ["-5", "0", "redeem", "earn", "1e9", "2147483648", "M00000002", "630000", "dlr0001", "", " ", "否"]  # plausible
+# cells in the wrong place
+
+
+@given(kind=st.sampled_from(sorted(GOOD_CELLS)), hostile=st.dictionaries(st.integers(0, 7), st.one_of(texts(), st.sampled_from(ODD_CELLS)),
+                                                                         min_size=1, max_size=3), as_workbook=st.booleans())
+@example(kind="members", hostile={2: "Robert'); DROP TABLE campaign;--", 0: "hm-0001"}, as_workbook=False)
+@example(kind="members", hostile={2: "<img src=x onerror=1>", 7: " 否 "}, as_workbook=True)
+@example(kind="points", hostile={3: "redeem", 4: "-5", 6: "lucky_draw"}, as_workbook=False)
+@example(kind="points", hostile={3: "调整", 4: "-1"}, as_workbook=True)
+def test_hostile_member_and_points_rows_are_loaded_as_typed_or_refused(engine, admin, kind, hostile, as_workbook):
+    TRIED["member and points rows"] += 1
+    row = [hostile.get(index, good) for index, good in enumerate(GOOD_CELLS[kind])]
+    with rolled_back(engine) as conn:
+        result = ingest_attempt(conn, admin, kind, *kind_file(kind, row, as_workbook))
+        if result is REFUSED:
+            return
+        TRIED["member and points rows loaded"] += 1
+        assert all(rollups.differences(conn, name) == 0 for name in LEDGER_ROLLUPS)
+        number = (row[0] if kind == "members" else row[1]).strip().upper()
+        member = conn.execute(select(Member.id, Member.points_balance, Member.phone_masked).where(Member.member_no == number)).one()
+        assert member.points_balance == conn.execute(select(func.coalesce(func.sum(PointsLedger.points), 0)).where(
+            PointsLedger.member_id == member.id)).scalar_one() >= 0
+        assert member.phone_masked[3:7] == "****"
 
 
 # --- users --------------------------------------------------------------------------------------------------------
