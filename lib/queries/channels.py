@@ -23,7 +23,7 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, Select, case, cast
 from lib.formatting import ratio
 from lib.models import Campaign, Channel, ChannelDaily, Lead
 from lib.queries.overview import same_day_last_year, targets_by_channel
-from lib.periods import month_span
+from lib.periods import DaySpan, month_span
 from lib.scope import Scope
 from lib.sqlfuncs import among, week_start, year_month
 
@@ -159,14 +159,13 @@ def _row(code: str, name_zh: str, name_en: str, parts: dict[str, dict[str, float
 def duplicate_rates(conn: Connection, scope: Scope, flt: ChannelFilter) -> pd.DataFrame:
     """Per channel with leads in the period: all its leads (duplicates included), the duplicates, and their share."""
     duplicates = cast(func.sum(case((Lead.duplicate_of_id.is_not(None), 1), else_=0)), BigInteger)
-    since = dt.datetime.combine(flt.start, dt.time())
-    until = dt.datetime.combine(flt.end, dt.time()) + dt.timedelta(days=1)
+    span = DaySpan(flt.start, flt.end)
     narrowing = [among(column, chosen) for column, chosen in ((Lead.region_id, flt.region_ids), (Lead.model_id, flt.model_ids),
                                                               (Lead.campaign_id, flt.campaign_ids)) if chosen]
     query = (select(Channel.code.label("channel"), Channel.name_zh, Channel.name_en, func.count().label("leads"),
                     duplicates.label("duplicates"))
              .join(Channel, Channel.id == Lead.channel_id)
-             .where(Lead.created_at >= since, Lead.created_at < until, scope.region_filter(Lead.region_id), *narrowing)
+             .where(Lead.created_at >= span.since, Lead.created_at < span.until, scope.region_filter(Lead.region_id), *narrowing)
              .group_by(Channel.code, Channel.name_zh, Channel.name_en, Channel.sort_order).order_by(Channel.sort_order, Channel.code))
     frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=["channel", "name_zh", "name_en", "leads", "duplicates"])
     frame["duplicate_rate"] = [ratio(float(part), float(whole)) for part, whole in zip(frame["duplicates"], frame["leads"])]
