@@ -379,3 +379,19 @@ def test_phone_numbers_appear_nowhere_in_the_database_nor_the_logs(conn, caplog)
             found += [(table.name, value) for value in row if isinstance(value, str) and any(secret in value for secret in secrets)]
     assert found == []
     assert not any(secret in caplog.text for secret in secrets)
+
+
+def test_the_seed_marks_a_few_percent_of_duplicates_by_the_same_rule(engine):
+    with engine.connect() as conn:
+        leads = pd.DataFrame(conn.execute(select(Lead.id, Lead.phone_hash, Lead.model_id, Lead.created_at, Lead.duplicate_of_id)).all())
+    leads["created_at"] = pd.to_datetime(leads["created_at"])
+    earlier = pd.merge_asof(leads.sort_values("created_at"), leads[["phone_hash", "model_id", "created_at", "id"]]
+                            .sort_values("created_at").rename(columns={"id": "earlier"}), on="created_at",
+                            by=["phone_hash", "model_id"], tolerance=pd.Timedelta(WINDOW), allow_exact_matches=False)
+    assert (earlier["earlier"].notna() == earlier["duplicate_of_id"].notna()).all()  # a recent earlier lead ⇔ a duplicate
+    assert 0.02 <= leads["duplicate_of_id"].notna().mean() <= 0.06
+    firsts = leads.set_index("id").loc[leads["duplicate_of_id"].dropna().astype(int)]
+    duplicates = leads[leads["duplicate_of_id"].notna()]
+    assert firsts["duplicate_of_id"].isna().all()  # linked to the chain's first lead, never to another duplicate
+    assert (firsts["phone_hash"].to_numpy() == duplicates["phone_hash"].to_numpy()).all()
+    assert (firsts["created_at"].to_numpy() < duplicates["created_at"].to_numpy()).all()
