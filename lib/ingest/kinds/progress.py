@@ -20,7 +20,7 @@ EXITS = ("lost_at", "dormant_at")  # the side exits a reactivation follows
 PROGRESS = (*STAMPS, "lost_reason", "first_response_minutes")  # what a progress file sets
 WRITTEN = (*STAMPS, "lost_stage", "lost_reason", "first_response_minutes")  # the lead columns a progress load writes
 STAGE_NAMES_ZH = {"valid_at": "有效", "visit_at": "到店", "test_drive_at": "试驾", "order_at": "订单", "delivery_at": "交车",
-                  "lost_at": "战败", "dormant_at": "沉睡", "reactivated_at": "激活"}  # stamp → its stage, for the README
+                  "lost_at": "战败", "dormant_at": "沉睡", "reactivated_at": "激活"}  # stamp → its stage (the Chinese headers accepted)
 
 PROGRESS_FIELDS = (
     Field("external_id", "text", True, ("线索ID", "线索编号", "线索id"), 64, rule_zh="平台的线索编号", rule_en="the platform's lead id"),
