@@ -6,10 +6,11 @@ would, fast.
 """
 from __future__ import annotations
 
+import csv
 import struct
 import zipfile
 from collections.abc import Iterable
-from io import BytesIO
+from io import BytesIO, StringIO
 from xml.sax.saxutils import escape
 
 from lib.ingest.kind import Kind
@@ -36,6 +37,13 @@ def repeated_header_csv(names: int = 80_000) -> bytes:
 def long_csv(rows: int = 1_500_000) -> bytes:
     """A CSV with the required header and more rows than an import may have (27 MB for 1.5 M rows)."""
     return ",".join(HEADER_ZH).encode() + b"\n" + "2026-11-01,抖音\n".encode() * rows
+
+
+def csv_file(header: list[str], rows: list[list[str]], encoding: str = "utf-8") -> bytes:
+    """A CSV of any kind's columns in an encoding (characters it cannot hold replaced)."""
+    text = StringIO()
+    csv.writer(text).writerows([header, *rows])
+    return text.getvalue().encode(encoding, errors="replace")
 
 
 def inline_cell(text: str) -> str:

@@ -48,6 +48,28 @@ INGEST_LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     # master data and channel facts
 
     # leads and lead progress
+    "ingest_err_unknown_channel": ("未知的渠道（须为已有渠道的编码或名称）。", "Unknown channel (an existing channel's code or name)."),
+    "ingest_err_unknown_model": ("未知的车型（须为已有车型的编码或名称）。", "Unknown model (an existing model's code or name)."),
+    "ingest_err_unknown_campaign": ("未知的营销活动（须为活动编号或完整名称）。", "Unknown campaign (a campaign's id or exact name)."),
+    "ingest_err_unknown_dealer": ("没有这个经销商编码。", "No dealer has this code."),
+    "ingest_err_place_required": ("须填写省份（或所在地区）。", "A province (or an area) is required."),
+    "ingest_err_unknown_province": ("未知的省份（写省名、简称或行政区划代码）。", "Unknown province (its name, short name or adcode)."),
+    "ingest_err_unknown_city": ("该省份中没有这个城市。", "The province has no such city."),
+    "ingest_err_after_progress": ("创建时间晚于这条线索已记录的 {stage}。", "The creation time is after this lead's recorded {stage}."),
+    "ingest_err_unknown_lead": ("找不到这条线索（渠道 + 线索ID），请先导入线索。", "No such lead (channel + lead id); load the leads first."),
+    "ingest_err_before_created": ("早于线索的创建时间。", "Earlier than the lead's creation."),
+    "ingest_err_stage_order": ("早于前一阶段 {earlier}。", "Earlier than the earlier stage {earlier}."),
+    "ingest_err_stage_order_later": ("晚于已记录的后一阶段 {later}。", "Later than the recorded later stage {later}."),
+    "ingest_err_reason_without_lost": ("只有战败的线索才有战败原因（缺少战败时间）。", "Only a lost lead has a lost reason (no lost time)."),
+    "ingest_err_reactivated_order": ("激活须在战败或沉睡之后。", "A reactivation must follow a loss or dormancy."),
+    "ingest_err_not_negative": ("不能为负数。", "Must not be negative."),
+    "channels_duplicates_title": ("重复线索率", "Duplicate leads"),
+    "channels_duplicates_help": ("同一手机号 30 天内再次咨询同一车型（任一渠道）记为重复线索；漏斗、KPI 与地图只计首条。重复率 = 重复线索 ÷ 该渠道全部线索（期间内创建）。",
+                                 "The same phone number asking about the same model again within 30 days (any channel) is a duplicate; "
+                                 "the funnel, KPIs and map count the first only. Rate = duplicates ÷ all the channel's leads created in the period."),
+    "channels_all_leads": ("线索（含重复）", "Leads (with duplicates)"),
+    "channels_duplicate_leads": ("重复线索", "Duplicates"),
+    "channels_duplicate_rate": ("重复率", "Duplicate rate"),
 
     # members and points
     "ingest_err_member_no": ("会员号只能含字母、数字、_ 和 -。", "A member number may hold only letters, digits, _ and -."),

@@ -17,8 +17,9 @@ from lib.ingest import undo
 from lib.ingest.checks import Checked, Problems
 from lib.ingest.fields import Field
 from lib.ingest.kind import Applied, Kind
+from lib.ingest.places import places, resolve
 from lib.ingest.upsert import KEY_CHUNK, stored_rows, upsert
-from lib.models import City, Dealer, Member, MemberTier, PointsLedger, Province
+from lib.models import Dealer, Member, MemberTier, PointsLedger
 
 MEMBER_NO_PATTERN = r"[A-Z0-9][A-Z0-9_\-]*"  # member numbers: letters (stored upper case), digits, _ and -
 MEMBER_NO_LENGTH = 20  # the column's width
@@ -56,35 +57,13 @@ def check_member_no(numbers: pd.Series, problems: Problems, field: str = "member
     return upper
 
 
-def _province_names(conn: Connection) -> tuple[dict[str, int], dict[int, int]]:
-    """Province names, short names and adcodes (as text) → adcode; adcode → region."""
-    names, regions = {}, {}
-    for adcode, name, short, region_id in conn.execute(select(Province.adcode, Province.name_zh, Province.short_zh, Province.region_id)):
-        names.update({str(adcode): adcode, name: adcode, short: adcode})
-        regions[adcode] = region_id
-    return names, regions
-
-
-def _city_names(conn: Connection) -> dict[tuple[int, str], int]:
-    """(province, city name with or without 市, or adcode as text) → city id."""
-    found = {}
-    for city_id, adcode, name, province in conn.execute(select(City.id, City.adcode, City.name_zh, City.province_adcode)):
-        for written in (name, name.removesuffix("市"), str(adcode)):
-            found[(province, written)] = city_id
-    return found
-
-
-def places(conn: Connection, frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+def member_places(conn: Connection, frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
     """Each row's province adcode, region and city id from its written province and city; unknown ones reported."""
-    names, regions = _province_names(conn)
-    province = frame["province"].map(names.get)
-    problems.flag(frame["province"].notna() & province.isna(), "province", "ingest_err_member_province")
-    cities = _city_names(conn)
-    city = pd.Series([cities.get((adcode, written)) if isinstance(written, str) else None
-                      for adcode, written in zip(province, frame["city"])], index=frame.index, dtype=object)
-    problems.flag(frame["city"].notna() & province.notna() & city.isna(), "city", "ingest_err_member_city")
-    return pd.DataFrame({"province_adcode": whole(province), "region_id": whole(province.map(regions)), "city_id": city},
-                        index=frame.index)
+    found = resolve(frame["province"], frame["city"], places(conn))
+    problems.flag(frame["province"].notna() & found["province_adcode"].isna(), "province", "ingest_err_member_province")
+    problems.flag(found["city_unknown"], "city", "ingest_err_member_city")
+    return pd.DataFrame({"province_adcode": whole(found["province_adcode"]), "region_id": whole(found["region_id"]),
+                         "city_id": found["city_id"]}, index=frame.index)
 
 
 def _dealer_ids(conn: Connection, codes: pd.Series, problems: Problems) -> pd.Series:
@@ -105,7 +84,7 @@ def check_members(conn: Connection, frame: pd.DataFrame) -> Checked:
     problems = Problems(frame.index)
     numbers = check_member_no(frame["member_no"], problems)
     problems.flag(numbers.ne("") & numbers.duplicated(), "member_no", "ingest_err_repeated_key")
-    where = places(conn, frame, problems)
+    where = member_places(conn, frame, problems)
     rows = pd.DataFrame({
         "member_no": numbers, "phone_hash": frame["phone_hash"], "phone_masked": frame["phone_masked"],
         "name_hash": frame["name_hash"], "name_masked": frame["name_masked"], **where,
