@@ -46,6 +46,11 @@ INGEST_LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
                            "{field}'s format must be epoch_ms, epoch_s or a strftime pattern (e.g. %Y/%m/%d %H:%M)."),
     "profile_bad_encoding": ("编码须为以下之一：{names}（不填则自动识别）。", "The encoding must be one of: {names} (or left out to detect it)."),
     # master data and channel facts
+    "ingest_err_dealer_code": ("编码只能含字母、数字、_ 和 -。", "A code may hold only letters, digits, _ and -."),
+    "ingest_err_province": ("未知省份（填写名称、简称或 6 位行政区划代码）。", "Unknown province (give its name, short name or 6-digit adcode)."),
+    "ingest_err_city": ("该省份下没有这个城市。", "The province has no such city."),
+    "ingest_err_lat_lon_pair": ("经度和纬度须同时填写或同时留空。", "Give both latitude and longitude, or neither."),
+    "ingest_err_closed_before_opened": ("关闭日期不能早于开业日期。", "The closing day cannot be before the opening day."),
 
     # leads and lead progress
 
