@@ -143,8 +143,8 @@ def _phone_field(field: Field, written: pd.Series, blank: pd.Series, problems: P
     problems.flag(~blank & normalised.isna(), field.name, "ingest_err_phone")
     digest = privacy.keyed_hasher("phone", config.pii_hash_key())
     return pd.DataFrame({
-        f"{field.name}_hash": normalised.map(lambda number: None if number is None else digest(number)),
-        f"{field.name}_masked": normalised.map(lambda number: None if number is None else privacy.mask_phone(number)),
+        f"{field.name}_hash": normalised.map(lambda number: None if pd.isna(number) else digest(number)),
+        f"{field.name}_masked": normalised.map(lambda number: None if pd.isna(number) else privacy.mask_phone(number)),
     })
 
 
