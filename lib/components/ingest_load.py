@@ -99,6 +99,8 @@ def show_report(scope: Scope, report: Report, lang: str) -> None:
     summary = report.summary(lang)
     if report.status == "refused":
         st.error(ui.tr("import_errors", count=report.problem_count))
+        for problem in (problem for problem in report.problems if problem.row == 0):  # a file refused as a whole
+            st.error(ui.tr_literal("ingest_file_refused", file=problem.file, reason=problem.message(lang)))
     else:
         st.success(ui.tr(f"ingest_status_{report.status}", rows=f"{report.rows:,}"))
     for column, name in zip(st.columns(len(COUNTS)), COUNTS):

@@ -70,6 +70,7 @@ INGEST_LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "ingest_count_duplicate": ("重复", "Duplicate"),
     "ingest_count_unchanged": ("未变", "Unchanged"),
     "ingest_count_refused": ("拒绝", "Refused"),
+    "ingest_file_refused": ("{file}：{reason}", "{file}: {reason}"),
     "ingest_problems_csv": ("下载问题清单 (CSV)", "Download the problems (CSV)"),
     "ingest_rollback_confirm": ("我确认回滚批次 {batch}", "I confirm rolling back batch {batch}"),
     "import_col_kind": ("数据类型", "Kind"),
