@@ -1,4 +1,5 @@
-"""Downloads: the campaign plan (Excel, iCalendar), scorecards and result tables, the audit log, the import template.
+"""Downloads: the campaign plan (Excel, iCalendar), scorecards and result tables, the audit log, each kind's import
+template, a load's problems.
 
 Every export of data takes the user's scope first and refuses roles that may not export, whatever the page does.
 """
@@ -15,10 +16,11 @@ from icalendar import Calendar, Event
 from openpyxl.worksheet.worksheet import Worksheet
 
 from lib.i18n import LABELS, label_or_code, name_or, t
+from lib.ingest.fields import Field
+from lib.ingest.kind import Kind
 from lib.queries.channels import SCORECARD_METRICS
 from lib.scope import Scope
 from lib.services.errors import require
-from lib.services.imports import TEMPLATE
 
 PLAN_SHEET_WIDTHS = {"A": 8, "B": 30, "C": 18}  # column widths (characters) of id, name and hashtag
 OTHER_COLUMN_WIDTH = 13  # every other column
@@ -149,26 +151,48 @@ def scorecard_workbook(card: pd.DataFrame, lang: str) -> bytes:
     return buffer.getvalue()
 
 
-def _template_frame(lang: str) -> pd.DataFrame:
-    """The import template: every column header in the language and one example row."""
-    example = {"day": "2026-11-01", "channel": "抖音" if lang == "zh" else "Douyin", "region": "华东" if lang == "zh" else "East",
-               "campaign_id": "", "spend": 12000.5, "impressions": 250000, "clicks": 2600, "leads": 95, "valid_leads": 52,
-               "coupons": 30, "orders": 3, "gmv": 420000, "fans": 800, "live_sessions": 4, "live_views": 3600}
-    return pd.DataFrame([{(column.zh if lang == "zh" else column.en): example[column.field] for column in TEMPLATE}])
+def template_header(field: Field, lang: str) -> str:
+    """A field's header in a template: its first Chinese alias in Chinese (its name when it has none), its name in English."""
+    return field.zh[0] if lang == "zh" and field.zh else field.name
 
 
-def import_template_csv(lang: str) -> bytes:
-    """The import template as UTF-8 CSV with a BOM (so Excel opens the Chinese headers): the header only, no sample row."""
-    return _template_frame(lang).head(0).to_csv(index=False).encode("utf-8-sig")
+def _example(field: Field) -> object:
+    """A field's value in the template's example row: the field's own example, else one made from its type."""
+    if field.example:
+        return field.example
+    return {"int": 1, "number": 1.5, "date": "2026-11-01", "datetime": "2026-11-01 10:30:00", "bool": "是",
+            "phone": "13800138000", "person": "张三"}.get(field.type, "" if not field.required else field.name)
 
 
-def import_template_xlsx(lang: str) -> bytes:
-    """The import template as an .xlsx: an empty first sheet (the one imported) and a filled-in example on a second one."""
-    buffer = BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        _template_frame(lang).head(0).to_excel(writer, sheet_name=t("sheet_import", lang), index=False)
-        _template_frame(lang).to_excel(writer, sheet_name=t("import_example_sheet", lang), index=False)
-    return buffer.getvalue()
+def _template_frame(kind: Kind, lang: str) -> pd.DataFrame:
+    """A kind's template: every field's header in the language and one example row."""
+    return pd.DataFrame([{template_header(field, lang): _example(field) for field in kind.fields}])
+
+
+def _fields_frame(kind: Kind, lang: str) -> pd.DataFrame:
+    """What each field of a kind holds: canonical name, Chinese headers, type, required, rule."""
+    return pd.DataFrame([{t("template_field", lang): field.name, t("template_zh", lang): "、".join(field.zh),
+                          t("template_type", lang): t(f"template_type_{field.type}", lang),
+                          t("template_required", lang): t("template_yes" if field.required else "template_no", lang),
+                          t("template_rule", lang): field.rule_zh if lang == "zh" else field.rule_en} for field in kind.fields])
+
+
+def import_template_csv(kind: Kind, lang: str) -> bytes:
+    """A kind's template as UTF-8 CSV with a BOM (so Excel opens the Chinese headers): the header and one example row."""
+    return _template_frame(kind, lang).to_csv(index=False).encode("utf-8-sig")
+
+
+def import_template_xlsx(kind: Kind, lang: str) -> bytes:
+    """A kind's template as an .xlsx: the header and one example row on the first sheet (the one loaded), the fields'
+    names, Chinese headers, types and rules on a second one."""
+    return _workbook({kind.label_zh if lang == "zh" else kind.label_en: _template_frame(kind, lang),
+                      t("template_fields_sheet", lang): _fields_frame(kind, lang)})
+
+
+@export_for()
+def problems_csv(table: pd.DataFrame) -> bytes:
+    """A load's problems (file, row, field, reason) as UTF-8 CSV with a BOM."""
+    return table.to_csv(index=False).encode("utf-8-sig")
 
 
 @export_for()

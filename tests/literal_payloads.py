@@ -14,9 +14,10 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, Row, select, update
 
 from lib.db import make_engine
+from lib.ingest.pipeline import load
 from lib.models import AppUser, Campaign, Channel, City, Dealer, Member, MemberTier, PointsRule, Province, Region, Reward, VehicleModel
 from lib.seed import seed_database
-from lib.services import audit, campaigns, catalogue, imports, points, targets, users
+from lib.services import audit, campaigns, catalogue, points, targets, users
 from lib.services.campaigns import REVIEW_SECTIONS, PlanInput
 from lib.services.catalogue import RewardInput, RuleInput, TierInput
 from tests.campaign_helpers import scope_of
@@ -148,8 +149,8 @@ def _plant_campaigns(engine: Engine, planted: Planted) -> None:
     day = max(TODAY - dt.timedelta(days=1), TODAY.replace(month=1, day=1))
     data = f"date,channel,campaign_id,spend\n{day.isoformat()},{code},{planted.campaigns['over_budget']},{SPENT}\n".encode()
     with engine.begin() as conn:
-        checked = imports.validate(conn, manager, imports.read_upload("facts.csv", data), TODAY)
-        imports.commit(conn, manager, checked, planted.text("fn", 255))
+        loaded = load(conn, manager, "channel-facts", [(planted.text("fn", 251) + ".csv", data)])
+        assert loaded.status == "loaded", loaded.summary()
         month = TODAY.replace(day=1)
         stored = targets.month_table(conn, manager, month, None)
         raised = stored.assign(leads=stored["leads"].mask(stored["channel_id"] == planted.channel_ids[0], targets.LIMITS["leads"]))

@@ -39,6 +39,7 @@ class Field:
     future_ok: bool = False  # date and time fields: whether a day after today is allowed
     rule_zh: str = ""  # what the field holds, for the README and the template
     rule_en: str = ""
+    example: str = ""  # a value for the template's example row (blank: one made from the type)
 
 
 def text(cells: pd.Series) -> pd.Series:

@@ -41,6 +41,12 @@ class Kind:
     apply: Callable[[Connection, pd.DataFrame, int], Applied]  # write checked rows as batch `int` (undo journal, rollups)
     rollback: Callable[[Connection, int], None]  # undo batch `int` exactly (rollups kept)
     one_of: tuple[tuple[str, ...], ...] = ()  # groups of fields of which a file must carry one whole group
+    former_names: tuple[str, ...] = ()  # import_batch.kind values its batches were written under before
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every import_batch.kind its batches carry: the name and the former names."""
+        return (self.name, *self.former_names)
 
     @property
     def field_names(self) -> tuple[str, ...]:

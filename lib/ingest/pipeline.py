@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 import pandas as pd
 from sqlalchemy import Connection, func, insert, select, update
@@ -17,7 +18,7 @@ from lib.i18n import t
 from lib.ingest import read
 from lib.ingest.checks import Problems
 from lib.ingest.kind import Applied, Kind
-from lib.ingest.kinds import KINDS
+from lib.ingest.kinds import KINDS, kind_of_batch
 from lib.ingest.limits import FileRefusedError, ReadLimits
 from lib.ingest.mapping import cells, header_fields, typed
 from lib.ingest.profile import Profile
@@ -31,6 +32,7 @@ MAX_ROWS = 300_000  # rows per file after the header, blank ones included
 MAX_COLUMNS = 200  # header cells a file may have (columns no field maps are ignored, with a warning)
 LIMITS = ReadLimits(max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS, max_columns=MAX_COLUMNS)  # what a file may hold
 PROBLEMS_KEPT = 10_000  # problems a report keeps (the count says how many there were)
+PREVIEW_ROWS = 10  # rows of a sample file a profile's preview maps
 Progress = Callable[[str, int], None]  # told each step's name and the rows so far (the command line prints it)
 
 
@@ -145,11 +147,12 @@ def _read_all(kind: Kind, files: Sequence[tuple[str, bytes]], profile: Profile |
               tell: Progress) -> tuple[pd.DataFrame, pd.DataFrame, list]:
     """Every file read and mapped: one frame of typed canonical fields, each label's file and row, and the cells that
     could not be typed."""
-    frames, origins, problems = [], [], []
+    frames, origins, problems, present = [], [], [], set(profile.constants if profile else ())
     for name, data in files:
         try:
             table = read.open_table(name, data, LIMITS, encoding=profile.encoding if profile else None)
             fields = header_fields(kind, table.header, profile)
+            present.update(fields.values())
             report.ignored_columns += [column for index, column in enumerate(table.header) if index not in fields]
             first = sum(len(part) for part in frames)
             raw, numbers = cells(table, fields, first)
@@ -162,6 +165,7 @@ def _read_all(kind: Kind, files: Sequence[tuple[str, bytes]], profile: Profile |
         origins.append(pd.DataFrame({"file": name, "row": numbers}))
         problems += found.errors
     frame, origin = pd.concat(frames), pd.concat(origins)
+    frame.attrs["present"] = tuple(sorted(present))  # the fields some file carries (a kind may update only these)
     report.rows = len(frame)
     if frame.empty:
         raise FileRefusedError("import_empty")
@@ -206,6 +210,24 @@ def _finish_batch(conn: Connection, scope: Scope, kind: Kind, report: Report, ba
                                              "new": applied.new, "updated": applied.updated, "duplicate": applied.duplicate})
 
 
+def preview(scope: Scope, kind_name: str, name: str, data: bytes, profile: Profile | None = None,
+            rows: int = PREVIEW_ROWS) -> tuple[pd.DataFrame, list[Problem]]:
+    """The first rows of a sample file mapped onto the kind's canonical fields and typed (phone numbers and names only as
+    their masked forms), with the problems of those rows; nothing is checked against the database or written."""
+    kind = _kind_for(scope, kind_name, profile)
+    try:
+        table = read.open_table(name, data, LIMITS, encoding=profile.encoding if profile else None)
+        fields = header_fields(kind, table.header, profile)
+        raw, numbers = cells(read.Table(table.header, islice(table.rows, rows)), fields, 0)
+    except FileRefusedError as refused:
+        return pd.DataFrame(), [Problem(name, 0, "", refused.key, refused.params)]
+    found = Problems(raw.index)
+    frame = typed(kind, raw, profile, found)
+    shown = frame.drop(columns=[column for column in frame.columns if column.endswith("_hash")])
+    problems = [Problem(name, int(numbers[error.row]), error.field, error.key, error.params) for error in found.sorted()]
+    return shown.set_axis(numbers.to_numpy()), problems
+
+
 def rollback(conn: Connection, scope: Scope, batch_id: int) -> None:
     """Undo the newest committed batch of its kind exactly, inside the caller's transaction; refused when it is not the
     newest, when a later batch changed its rows, or when later data refers to rows it added."""
@@ -213,8 +235,8 @@ def rollback(conn: Connection, scope: Scope, batch_id: int) -> None:
         raise LoadRefusedError("import_not_allowed")
     audit.serialise_writes(conn)
     batch = conn.execute(select(ImportBatch).where(ImportBatch.id == batch_id)).first()
-    kind = KINDS.get(batch.kind) if batch is not None else None
-    if kind is None or batch.status != "committed" or batch_id != _newest(conn, kind.name):
+    kind = kind_of_batch(batch.kind) if batch is not None else None
+    if kind is None or batch.status != "committed" or batch_id != _newest(conn, kind):
         raise LoadRefusedError("import_not_newest")
     if later_changes(conn, batch_id):
         raise LoadRefusedError("ingest_rollback_later_changes")
@@ -226,18 +248,18 @@ def rollback(conn: Connection, scope: Scope, batch_id: int) -> None:
             raise LoadRefusedError("ingest_rollback_referenced") from error
     conn.execute(ImportUndo.__table__.delete().where(ImportUndo.batch_id == batch_id))
     conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(status="rolled_back", rolled_back_at=now()))
-    freshness.restore(conn, kind.name, _newest_record(conn, kind.name))
+    freshness.restore(conn, kind.name, _newest_record(conn, kind))
     audit.record(conn, "ingest_rollback", user_id=scope.user_id, username=scope.username, entity="import_batch",
                  entity_id=batch_id, detail={"kind": kind.name})
 
 
-def _newest(conn: Connection, kind_name: str) -> int | None:
-    """The newest committed batch of a kind."""
-    return conn.execute(select(func.max(ImportBatch.id)).where(ImportBatch.kind == kind_name,
+def _newest(conn: Connection, kind: Kind) -> int | None:
+    """The newest committed batch of a kind (under its name or a former one)."""
+    return conn.execute(select(func.max(ImportBatch.id)).where(ImportBatch.kind.in_(kind.names),
                                                                ImportBatch.status == "committed")).scalar()
 
 
-def _newest_record(conn: Connection, kind_name: str) -> dt.datetime | None:
+def _newest_record(conn: Connection, kind: Kind) -> dt.datetime | None:
     """The newest record time of a kind's committed batches."""
     return conn.execute(select(func.max(ImportBatch.newest_record_at)).where(
-        ImportBatch.kind == kind_name, ImportBatch.status == "committed")).scalar()
+        ImportBatch.kind.in_(kind.names), ImportBatch.status == "committed")).scalar()

@@ -10,8 +10,8 @@ from sqlalchemy import ColumnElement, Connection, func, select
 
 from lib.clock import now
 from lib.config import session_idle_hours
-from lib.periods import DaySpan
 from lib.models import AppSetting, AppUser, AuditLog, DataVersion, ImportBatch, LoginThrottle, Region, UserSession
+from lib.periods import DaySpan
 from lib.scope import Scope
 from lib.sqlfuncs import among, contains, equals
 
@@ -127,14 +127,16 @@ def _as_text(value: object) -> str:
 
 
 def import_batches(conn: Connection, scope: Scope, limit: int = 50) -> pd.DataFrame:
-    """The newest channel-fact imports: id, file, who, when, rows, status, when rolled back (importers only)."""
-    columns = ["id", "filename", "user", "created_at", "row_count", "status", "rolled_back_at"]
+    """The newest batches of every kind: id, kind, file, who, when, source, profile, rows, counts (new, updated, duplicate,
+    refused), status, when rolled back (importers only)."""
+    columns = ["id", "kind", "filename", "user", "created_at", "source", "profile", "row_count", "new_rows", "updated_rows",
+               "duplicate_rows", "refused_rows", "status", "rolled_back_at"]
     if not scope.can("import_data"):
         return pd.DataFrame(columns=columns)
-    query = (select(ImportBatch.id, ImportBatch.filename, AppUser.display_name.label("user"), ImportBatch.created_at,
-                    ImportBatch.row_count, ImportBatch.status, ImportBatch.rolled_back_at)
-             .outerjoin(AppUser, AppUser.id == ImportBatch.user_id).where(ImportBatch.kind == "channel_daily")
-             .order_by(ImportBatch.id.desc()).limit(limit))
+    query = (select(ImportBatch.id, ImportBatch.kind, ImportBatch.filename, AppUser.display_name.label("user"), ImportBatch.created_at,
+                    ImportBatch.source, ImportBatch.profile, ImportBatch.row_count, ImportBatch.new_rows, ImportBatch.updated_rows,
+                    ImportBatch.duplicate_rows, ImportBatch.refused_rows, ImportBatch.status, ImportBatch.rolled_back_at)
+             .outerjoin(AppUser, AppUser.id == ImportBatch.user_id).order_by(ImportBatch.id.desc()).limit(limit))
     return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
 
 

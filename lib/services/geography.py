@@ -81,16 +81,21 @@ def validate_dealer(conn: Connection, province_adcode: int, dealer: DealerInput)
         errors.append(FieldError("grade", "err_choice", {}))
     if dealer.douyin_tier not in DOUYIN_TIERS:
         errors.append(FieldError("douyin_tier", "err_choice", {}))
-    numbers = [value for value in (dealer.lat, dealer.lon) if isinstance(value, (int, float)) and math.isfinite(value)]
+    return [*errors, *coordinate_errors(conn, province_adcode, dealer.lat, dealer.lon)]
+
+
+def coordinate_errors(conn: Connection, province_adcode: int, lat: object, lon: object) -> list[FieldError]:
+    """A dealer's coordinates: numbers, inside China and inside the dealer's province (the admin page and dealer loads)."""
+    numbers = [value for value in (lat, lon) if isinstance(value, (int, float)) and math.isfinite(value)]
     if len(numbers) < 2:
-        return [*errors, FieldError("coordinates", "geo_not_a_number", {})]
-    found = geo.provinces_at(dealer.lon, dealer.lat)
+        return [FieldError("coordinates", "geo_not_a_number", {})]
+    found = geo.provinces_at(lon, lat)
     if not found:
-        errors.append(FieldError("coordinates", "geo_outside_china", {}))
-    elif province_adcode not in found:
-        errors.append(FieldError("coordinates", "geo_outside_province", {"province": _names(conn, [province_adcode]),
-                                                                          "found": _names(conn, found)}))
-    return errors
+        return [FieldError("coordinates", "geo_outside_china", {})]
+    if province_adcode not in found:
+        return [FieldError("coordinates", "geo_outside_province", {"province": _names(conn, [province_adcode]),
+                                                                    "found": _names(conn, found)})]
+    return []
 
 
 def _rounded(dealer: DealerInput) -> DealerInput:

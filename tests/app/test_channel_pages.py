@@ -93,5 +93,5 @@ def test_regional_staff_see_neither_targets_nor_imports(app):
 
 def test_the_import_page_offers_templates_and_lists_batches(app):
     open_page(app, "manager", "pages/data_import.py")
-    assert app.title[0].value == "数据导入：渠道日数据"
+    assert app.title[0].value == "数据导入"
     assert not app.error

@@ -132,7 +132,9 @@ def test_member_lookup_and_tiers_escape_masked_names_and_tier_names(app, planted
 def test_an_imported_files_extra_columns_are_escaped(app, planted):
     open_page(app, "manager", "pages/data_import.py")
     column = payload("ic", NO_LISTENER, 80)
-    app.file_uploader[0].set_value(("facts.csv", f"date,channel,spend,{column}\n{TODAY},douyin,1,x\n".encode(), "text/csv"))
+    app.file_uploader(key="ingest_files_0").set_value(("facts.csv", f"date,channel,spend,{column}\n{TODAY},douyin,1,x\n".encode(),
+                                                        "text/csv"))
     app.run()
+    app.button(key="ingest_check").click().run()
     assert not app.exception, app.exception
     assert literal.markdown(column) in shown(app.warning), "the ignored column, named as the file has it"

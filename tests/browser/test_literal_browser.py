@@ -182,8 +182,10 @@ def administration(walk: Walk, typed: str) -> None:
     walk.visit("channel-targets", "ch")
     walk.visit("data-import", "fn")
     column = payload("ic", walk.planted.port, ReadLimits.max_name_chars)  # a longer header is refused
-    walk.page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(files=[{
+    walk.page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(files=[{
         "name": "facts.csv", "mimeType": "text/csv", "buffer": f"date,channel,spend,{column}\n{TODAY},x,1,y\n".encode()}])
+    walk.page.locator('[data-testid="stFileChipName"]').filter(has_text="facts.csv").wait_for(timeout=LOAD_TIMEOUT_MS)
+    walk.page.get_by_role("button", name=t("ingest_check")).click()
     walk.shows(column, "an imported file's extra column")
     walk.visit("user-admin", "dm")
     walk.visit("regions-and-dealers", None)

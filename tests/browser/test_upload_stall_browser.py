@@ -11,8 +11,8 @@ import time
 import pytest
 
 from lib.i18n import t
+from lib.ingest import pipeline
 from lib.seed import DEMO_ACCOUNTS
-from lib.services import imports
 from tests.browser.conftest import wait_until_idle
 from tests.browser.test_login_browser import sign_in
 from tests.hostile_files import long_xlsx, repeated_header_csv
@@ -42,15 +42,21 @@ def test_hostile_uploads_are_refused_while_another_session_is_served(new_page, a
     sign_in(manager, app_url, "manager", PASSWORDS["manager"])
     open_by_link(manager, "nav_import")
     sign_in(executive, app_url, "exec", PASSWORDS["exec"])
-    uploads = [("repeated-names.csv", repeated_header_csv(), t("import_too_many_columns", max=imports.MAX_COLUMNS)),
-               ("long.xlsx", long_xlsx(), t("import_too_many_rows", rows=f"{imports.MAX_ROWS:,}")),
+    uploads = [("repeated-names.csv", repeated_header_csv(), t("import_too_many_columns", max=pipeline.MAX_COLUMNS)),
+               ("long.xlsx", long_xlsx(), t("import_too_many_rows", rows=f"{pipeline.MAX_ROWS:,}")),
                ("markup.csv", f"日期,渠道,{MARKUP_NAME},{MARKUP_NAME}\n2026-11-01,抖音,1,2\n".encode(),
                 t("import_repeated_headers", names=MARKUP_NAME))]
     for (filename, data, message), title_key in zip(uploads, EXECUTIVE_PAGES):
         path = tmp_path / filename
         path.write_bytes(data)
         chosen = time.monotonic()
-        manager.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+        chosen_files = manager.locator('[data-testid="stFileChipDeleteBtn"]')
+        while chosen_files.count():  # the file before this one is put away (all chosen files load as one batch)
+            chosen_files.first.click()
+            wait_until_idle(manager, timeout_ms=PAGE_SHOWN_S * 1000)
+        manager.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+        manager.locator('[data-testid="stFileChipName"]').filter(has_text=filename).wait_for(timeout=PAGE_SHOWN_S * 1000)
+        manager.get_by_role("button", name=t("ingest_check")).click()
         rendered = open_by_link(executive, title_key)  # while the server reads the manager's file
         manager.locator(ERROR).filter(has_text=message).wait_for(timeout=REFUSAL_SHOWN_S * 1000)
         shown = time.monotonic() - chosen

@@ -112,7 +112,7 @@ def test_every_data_export_refuses_roles_that_may_not_export(engine):
     checked = [function for name, function in inspect.getmembers(exports, inspect.isfunction)
                if hasattr(function, "__wrapped__") and function.__module__ == exports.__name__]
     builders = {name for name, function in inspect.getmembers(exports, inspect.isfunction)
-                if name.endswith(("_workbook", "_calendar")) and not name.startswith(("import_template", "_"))}
+                if name.endswith(("_workbook", "_calendar", "_csv")) and not name.startswith(("import_template", "_"))}
     assert builders == {function.__name__ for function in checked}, "every workbook or calendar of data is behind the check"
     for function in checked:
         with pytest.raises(RefusedError):

@@ -14,18 +14,18 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
+from lib.ingest.pipeline import LoadRefusedError, load, rollback
 from lib.models import AuditLog, CampaignStatusChange, ChannelTarget, Province
 from lib.scope import Scope
-from lib.services import campaigns, catalogue, geography, imports, points, targets
+from lib.services import campaigns, catalogue, geography, points, targets
 from lib.services.catalogue import TierInput
 from lib.services.errors import InputInvalidError, RefusedError
-from lib.services.imports import ImportRejectedError
 from lib.services.targets import TargetsRefusedError
 from tests.campaign_helpers import PLAN_YEAR, create, scope_of, stored, valid_plan
 from tests.conftest import TODAY
 from tests.reference import region_id
 from tests.unit.test_geography_service import ANHUI, rows_in_province
-from tests.unit.test_imports import csv_file, facts_between, land, load
+from tests.unit.test_imports import KIND, csv_file, facts_between, land
 from tests.unit.test_points_service import LUCKY_DRAW, own_member, state, tier_table
 
 WRITERS = 4  # concurrent writers per round (the machine has 2 cores: more only queue)
@@ -53,7 +53,7 @@ def attempt(engine: Engine, barrier: threading.Barrier, writer: int, write: Call
     try:
         with engine.begin() as conn:
             outcomes.append(Outcome(writer, True, result=write(conn, writer)))
-    except (RefusedError, TargetsRefusedError, ImportRejectedError) as refused:
+    except (RefusedError, TargetsRefusedError, LoadRefusedError) as refused:
         outcomes.append(Outcome(writer, False, refusal=refused.key))
     except InputInvalidError as invalid:
         outcomes.append(Outcome(writer, False, refusal=",".join(error.key for error in invalid.errors)))
@@ -252,20 +252,20 @@ def race_fact_spend(engine: Engine) -> float:
     return float(spend)
 
 
-def commit_file(scope: Scope, files: list[imports.Checked], conn: Connection, writer: int) -> int:
-    """Writer n commits files[n] as a batch; its id."""
-    return imports.commit(conn, scope, files[writer], f"race-{writer}.csv")
+def commit_file(scope: Scope, files: list[bytes], conn: Connection, writer: int) -> int:
+    """Writer n loads files[n] as a batch; its id."""
+    return load(conn, scope, KIND, [(f"race-{writer}.csv", files[writer])]).batch_id
 
 
 def roll_back(scope: Scope, batch_id: int, conn: Connection, _writer: int) -> None:
     """Roll back a batch (refused unless it is the newest)."""
-    imports.rollback(conn, scope, batch_id)
+    rollback(conn, scope, batch_id)
 
 
 def test_concurrent_imports_of_one_fact_roll_back_one_by_one_to_the_value_before(engine):
     scope = scope_of(engine, "manager")
     land(engine, race_file(100))
-    files = [load(engine, race_file(1_000 + writer)) for writer in range(WRITERS)]
+    files = [race_file(1_000 + writer) for writer in range(WRITERS)]
     outcomes = race(engine, partial(commit_file, scope, files))
     assert len(winners(outcomes)) == WRITERS  # imports do not refuse each other: each lands as its own batch
     spend_of = {outcome.result: 1_000.0 + outcome.writer for outcome in outcomes}
@@ -276,4 +276,4 @@ def test_concurrent_imports_of_one_fact_roll_back_one_by_one_to_the_value_before
         assert len(winners(rolled)) == 1
         assert [outcome.refusal for outcome in rolled if not outcome.saved] == ["import_not_newest"] * (WRITERS - 1)
         assert race_fact_spend(engine) == (spend_of[batches[index - 1]] if index else 100.0)
-        assert audit_rows(engine, "import_rollback", batches[index]) == 1
+        assert audit_rows(engine, "ingest_rollback", batches[index]) == 1

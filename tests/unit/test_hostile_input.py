@@ -25,6 +25,7 @@ from sqlalchemy import func, inspect, select
 
 from lib import rollups
 from lib.ingest.kinds import KINDS
+from lib.ingest.pipeline import LoadRefusedError, load
 from lib.models import AuditLog, Base, Campaign, ChannelDaily, Dealer, Lead, Member, MemberTier, PointsLedger, PointsRule, Region, Reward
 from lib.periods import DaySpan
 from lib.queries import calendar, channels, dealers, funnel, members, system
@@ -33,11 +34,10 @@ from lib.queries.channels import ChannelFilter
 from lib.queries.dealers import MapFilter
 from lib.queries.funnel import FunnelFilter
 from lib.queries.system import AuditFilter
-from lib.services import campaigns, catalogue, geography, imports, points, targets, users
+from lib.services import campaigns, catalogue, geography, points, targets, users
 from lib.services.catalogue import RewardInput, RuleInput, TierInput
 from lib.services.errors import InputInvalidError, RefusedError
 from lib.services.geography import DealerInput
-from lib.services.imports import ImportRejectedError
 from lib.services.targets import TargetsRefusedError
 from lib.services.users import UserError
 from tests.campaign_helpers import PLAN_YEAR, scope_of, valid_plan
@@ -57,13 +57,13 @@ from tests.hostile import (
     texts,
 )
 
-DOCUMENTED = (InputInvalidError, RefusedError, UserError, TargetsRefusedError, ImportRejectedError)  # the services' refusals
+DOCUMENTED = (InputInvalidError, RefusedError, UserError, TargetsRefusedError, LoadRefusedError)  # the services' refusals
 REFUSED = object()  # what attempt() returns for a refused write
 EARLIEST = dt.date(2000, 1, 1)  # the audit filters' first day
 ALLOWED_CONTROLS = "\t\n\r"  # the only control characters a text may keep
 ABSENT_IDS = st.one_of(st.sampled_from([0, -1, 2**31 - 1, 2**31, 2**63, 10**20, -(10**20)]),
                        st.integers(min_value=10**7, max_value=10**25), st.integers(max_value=-1))  # ids no row has
-TEMPLATE_HEADER = [column.zh for column in imports.TEMPLATE]  # a full Chinese header
+TEMPLATE_HEADER = [field.zh[0] for field in KINDS["channel-facts"].fields]  # a full Chinese header
 
 
 @pytest.fixture(scope="module")
@@ -290,12 +290,14 @@ def test_channel_targets_are_saved_or_refused(engine, manager, value):
 # --- imports ------------------------------------------------------------------------------------------------------
 
 def import_attempt(conn, scope, filename: str, data: bytes) -> object:
-    """Read, check and (when clean) commit an upload: the batch id, or REFUSED for a refused file or one with row errors."""
+    """Load an upload (kind channel-facts): the batch id, or REFUSED for a refused file or one with row errors."""
     def run() -> int:
-        checked = imports.validate(conn, scope, imports.read_upload(filename, data))
-        for error in checked.errors:
-            assert_message(error.key, error.params)
-        return imports.commit(conn, scope, checked, filename)
+        report = load(conn, scope, "channel-facts", [(filename, data)])
+        for problem in report.problems:
+            assert_message(problem.key, problem.params)
+        if report.status == "refused":
+            raise LoadRefusedError("import_has_errors", count=report.problem_count)
+        return report.batch_id
     return attempt(conn, run)
 
 

@@ -14,12 +14,13 @@ from sqlalchemy import Engine, delete, func, select, text
 from lib import rollups
 from lib.config import ROOT
 from lib.db import alembic_config
+from lib.ingest import pipeline as ingest
 from lib.models import Member, MemberActiveEdges, PointsLedger, Reward
 from lib.queries import dealers, overview
 from lib.queries.dealers import MapFilter
 from lib.queries.lead_sums import month_split
-from lib.services import geography, imports, points
 from lib.seed.rollups import _activity_edges
+from lib.services import geography, points
 from lib.services.errors import InputInvalidError
 from tests.campaign_helpers import scope_of
 from tests.conftest import TODAY
@@ -126,14 +127,12 @@ def test_moving_a_province_and_back_keeps_the_rollups(engine):
 def test_an_import_and_its_rollback_keep_the_rollups(engine):
     manager = scope_of(engine, "manager")
     data = "日期,渠道,大区,活动,花费,曝光,点击,线索,有效线索,订单\n2004-05-06,抖音,华东,,1000.50,50000,600,40,22,1".encode()
-    with engine.connect() as conn:
-        checked = imports.validate(conn, manager, imports.read_upload("facts.csv", data))
-    assert checked.ok, checked.errors
     with engine.begin() as conn:
-        batch = imports.commit(conn, manager, checked, "facts.csv")
+        batch = ingest.load(conn, manager, "channel-facts", [("facts.csv", data)]).batch_id
+    assert batch is not None
     assert wrong_rows(engine) == dict.fromkeys(rollups.ROLLUPS, 0)
     with engine.begin() as conn:
-        imports.rollback(conn, manager, batch)
+        ingest.rollback(conn, manager, batch)
     assert wrong_rows(engine) == dict.fromkeys(rollups.ROLLUPS, 0)
 
 

@@ -29,9 +29,11 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 import lib.queries
 import lib.services
-from lib.clock import now
 from lib import rollups
+from lib.clock import now
 from lib.config import ROOT
+from lib.ingest import pipeline as ingest
+from lib.ingest.pipeline import LoadRefusedError
 from lib.models import (
     AppUser,
     AuditLog,
@@ -47,6 +49,7 @@ from lib.models import (
     ImportBatch,
     Lead,
     LoginThrottle,
+    MappingProfile,
     Member,
     MemberTier,
     PointsLedger,
@@ -63,13 +66,12 @@ from lib.queries.channels import ChannelFilter
 from lib.queries.dealers import MapFilter
 from lib.queries.funnel import FunnelFilter
 from lib.scope import Scope
-from lib.services import campaigns, catalogue, geography, imports, points, sessions, targets, throttle, users
+from lib.services import campaigns, catalogue, geography, points, profiles, sessions, targets, throttle, users
 from lib.services.catalogue import RewardInput, RuleInput, TierInput
 from lib.services.errors import InputInvalidError, RefusedError
 from lib.services.geography import DealerInput
-from lib.services.imports import ImportRejectedError
-from lib.services.targets import TargetsRefusedError
 from lib.services.sessions import SessionError
+from lib.services.targets import TargetsRefusedError
 from lib.services.throttle import ThrottleError
 from lib.services.users import UserError
 from tests.campaign_helpers import create, scope_of, step, valid_plan
@@ -80,7 +82,7 @@ PERIOD_START = TODAY - dt.timedelta(days=90)  # the probes' period: the last 91 
 SICHUAN = 510000  # a Southwest province (四川)
 CANARY = "哨兵"  # in the text of every canary row
 CANARY_MEMBER_NO = "MCANARY01"  # the canary's new Southwest member
-REFUSALS = (RefusedError, InputInvalidError, TargetsRefusedError, ImportRejectedError, UserError, SessionError,
+REFUSALS = (RefusedError, InputInvalidError, TargetsRefusedError, LoadRefusedError, UserError, SessionError,
             ThrottleError)  # how services refuse
 PAGE_SOURCES = ("Home.py", "pages", "lib/components")  # where the screens call lib from
 
@@ -94,9 +96,12 @@ NOT_SCOPED = {  # functions that read or write with a connection but take no par
     "system.demo_info": "the demo-data marker (seed, scale, day): labels every screen alike",
     "campaigns.validate": "a validator that writes nothing; create and update refuse another region before it runs (probed)",
     "geography.validate_dealer": "a validator that writes nothing; reads only provinces' names and shapes",
+    "geography.coordinate_errors": "a validator that writes nothing; reads only provinces' names and shapes",
     "audit.record": "internal: the audit row inside a service's own transaction (no screen calls it: checked)",
     "audit.bump_data_version": "internal: inside a service's own transaction (no screen calls it: checked)",
     "audit.serialise_writes": "internal: a service's write lock before its checks read (no screen calls it: checked)",
+    "freshness.record": "internal: a source's newest record time, kept by the pipeline's load after its permission check",
+    "freshness.restore": "internal: a source's newest record time, kept by the pipeline's rollback after its permission check",
     "errors.save_versioned": "internal: called by services after their permission check (no screen calls it: checked)",
     "points.expire_due": "internal: called by redeem and adjust after their check, and by the nightly job (checked)",
     "points.expire_all_due": "the nightly expiry job (python -m lib.expire_points), no user behind it (no screen calls it: checked)",
@@ -200,7 +205,7 @@ def plant_canary(conn: Connection, w: World) -> None:
                                                      to_status=campaign_row.status, changed_by=user, changed_at=moment, comment=CANARY))
     conn.execute(insert(AuditLog).values(at=moment, user_id=user, username="canary_sw", action="canary_probe", entity="campaign",
                                          entity_id=str(w.sw_campaign), detail=CANARY))
-    conn.execute(insert(ImportBatch).values(kind=imports.KIND, filename=f"{CANARY}.csv", user_id=user, created_at=moment,
+    conn.execute(insert(ImportBatch).values(kind="channel-facts", filename=f"{CANARY}.csv", user_id=user, created_at=moment,
                                             row_count=1, status="committed"))
     conn.execute(update(ChannelDaily).where(ChannelDaily.region_id == w.southwest, ChannelDaily.day >= YEAR_START.replace(year=TODAY.year - 1))
                  .values(spend=ChannelDaily.spend + 1000, impressions=ChannelDaily.impressions + 1000, clicks=ChannelDaily.clicks + 100,
@@ -412,6 +417,8 @@ PROBES: list[Probe] = [
     plain("system.audit_entities", lambda conn, scope, w: system.audit_entities(conn, scope), witness="admin",
           blind="the canary's audit row names an object kind the trail already has"),
     plain("system.import_batches", lambda conn, scope, w: system.import_batches(conn, scope), witness="admin"),
+    plain("profiles.list_profiles", lambda conn, scope, w: profiles.list_profiles(conn, scope), witness="admin",
+          blind="mapping profiles are national configuration: the canary plants none"),
     plain("system.user_list", lambda conn, scope, w: system.user_list(conn, scope), witness="admin"),
     plain("system.user_sessions", lambda conn, scope, w: system.user_sessions(conn, scope, w.sw_user), "southwest_user", witness="admin"),
     plain("system.login_limits", lambda conn, scope, w: system.login_limits(conn, scope), witness="admin"),
@@ -586,16 +593,16 @@ def _targets(service: str) -> Callable[[Engine, World], Call]:
 
 
 def _import(service: str) -> Callable[[Engine, World], Call]:
-    """Validate or commit a file of Southwest facts (checked as the manager), or roll back the newest batch."""
+    """Check (a dry run) or load a file of Southwest facts (checked as the manager), or roll back the newest batch."""
     def prepare(engine: Engine, w: World) -> Call:
-        frame = imports.read_upload("facts.csv", f"日期,渠道,大区,花费\n{TODAY - dt.timedelta(days=1)},抖音,西南,1234\n".encode())
-        with engine.connect() as conn:
-            checked = imports.validate(conn, scope_of(engine, "manager"), frame, TODAY)
+        files = [("facts.csv", f"日期,渠道,大区,花费\n{TODAY - dt.timedelta(days=1)},抖音,西南,1234\n".encode())]
+        with engine.begin() as conn:
+            report = ingest.load(conn, scope_of(engine, "manager"), "channel-facts", files, dry_run=True)
             batch = conn.execute(select(func.max(ImportBatch.id))).scalar() or 1
-        assert checked.ok, checked.errors
-        return {"validate": lambda conn, scope: imports.validate(conn, scope, frame, TODAY),
-                "commit": lambda conn, scope: imports.commit(conn, scope, checked, "facts.csv"),
-                "rollback": lambda conn, scope: imports.rollback(conn, scope, batch)}[service]
+        assert report.status != "refused", report.summary()
+        return {"validate": lambda conn, scope: ingest.load(conn, scope, "channel-facts", files, dry_run=True),
+                "commit": lambda conn, scope: ingest.load(conn, scope, "channel-facts", files),
+                "rollback": lambda conn, scope: ingest.rollback(conn, scope, batch)}[service]
     return prepare
 
 
@@ -670,6 +677,28 @@ def member_row(w: World):
     return select(Member.__table__).where(Member.id == w.sw_member)
 
 
+def _profile(service: str) -> Callable[[Engine, World], Call]:
+    """Read, replace or delete a stored mapping profile (created by an admin first)."""
+    body = '[profile]\nkind = "channel-facts"\n[columns]\nday = "日"\n'
+    def prepare(engine: Engine, w: World) -> Call:
+        with engine.begin() as conn:
+            stored = profiles.list_profiles(conn, scope_of(engine, "admin"))
+            if "scope-review" not in set(stored["name"]):
+                profiles.save_profile(conn, scope_of(engine, "admin"), None, "scope-review", body)
+                stored = profiles.list_profiles(conn, scope_of(engine, "admin"))
+        row = stored.set_index("name").loc["scope-review"]
+        return {"load_profile": lambda conn, scope: profiles.load_profile(conn, scope, int(row["id"])),
+                "save_profile": lambda conn, scope: profiles.save_profile(conn, scope, int(row["id"]), "scope-review", body + "# x\n",
+                                                                          int(row["version"])),
+                "delete_profile": lambda conn, scope: profiles.delete_profile(conn, scope, int(row["id"]), int(row["version"]))}[service]
+    return prepare
+
+
+def profile_rows(w: World):
+    """The stored mapping profiles."""
+    return select(MappingProfile.__table__).order_by(MappingProfile.id)
+
+
 def southwest_facts(w: World):
     """How many Southwest channel facts there are, and their spend."""
     return select(func.count(), func.sum(ChannelDaily.spend)).where(ChannelDaily.region_id == w.southwest)
@@ -721,8 +750,12 @@ REFUSAL_CASES: list[Refusal] = [
                 lambda w: select(Province.__table__).where(Province.adcode == SICHUAN)),
         Refusal("geography.update_dealer", username, "southwest_dealer", _dealer, "geo_not_allowed",
                 lambda w: select(Dealer.__table__).where(Dealer.id == w.sw_dealer)),
-        *[Refusal(f"imports.{service}", username, "southwest_facts", _import(service), "import_not_allowed", southwest_facts)
-          for service in ("validate", "commit", "rollback")],
+        *[Refusal(f"pipeline.{function}", username, aim, _import(service), "import_not_allowed", southwest_facts)
+          for service, function, aim in (("validate", "load", "southwest_facts_dry_run"), ("commit", "load", "southwest_facts"),
+                                         ("rollback", "rollback", "southwest_facts"))],
+        *[Refusal(f"profiles.{service}", username, "a_profile", _profile(service), key, profile_rows)
+          for service, key in (("load_profile", "import_not_allowed"), ("save_profile", "profile_not_allowed"),
+                               ("delete_profile", "profile_not_allowed"))],
         *[Refusal(f"users.{service}", username, "southwest_user", _user(service), "users_not_allowed", southwest_user_row)
           for service in ("admin_create_user", "update_user", "reset_password", "unlock_user")],
         Refusal("sessions.admin_end_sessions", username, "southwest_user_session", _end_session, "users_not_allowed",
@@ -782,15 +815,13 @@ def test_the_snapshot_sees_a_permitted_write(engine, world):
 
 
 def lib_functions() -> dict[str, Callable]:
-    """Every public function defined in a module of lib.queries or lib.services, as 'module.function'."""
-    found = {}
-    for package in (lib.queries, lib.services):
-        for info in pkgutil.iter_modules(package.__path__):
-            module = importlib.import_module(f"{package.__name__}.{info.name}")
-            for name, function in inspect.getmembers(module, inspect.isfunction):
-                if function.__module__ == module.__name__ and not name.startswith("_"):
-                    found[f"{info.name}.{name}"] = function
-    return found
+    """Every public function defined in a module of lib.queries or lib.services, or in lib.ingest.pipeline (the one way
+    data is loaded), as 'module.function'."""
+    modules = [importlib.import_module(f"{package.__name__}.{info.name}") for package in (lib.queries, lib.services)
+               for info in pkgutil.iter_modules(package.__path__)]
+    return {f"{module.__name__.rsplit('.', 1)[-1]}.{name}": function for module in (*modules, ingest)
+            for name, function in inspect.getmembers(module, inspect.isfunction)
+            if function.__module__ == module.__name__ and not name.startswith("_")}
 
 
 def takes_connection(function: Callable) -> bool:

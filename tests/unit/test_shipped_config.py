@@ -3,7 +3,7 @@
 import tomllib
 
 from lib.config import ROOT
-from lib.services.imports import MAX_FILE_BYTES
+from lib.ingest.pipeline import MAX_FILE_BYTES
 
 SHIPPED = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))  # .streamlit/config.toml
 

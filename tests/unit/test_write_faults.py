@@ -13,8 +13,9 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from lib.db import is_unavailable
+from lib.ingest.pipeline import load, rollback
 from lib.models import AppUser
-from lib.services import campaigns, catalogue, geography, imports, points, targets, users
+from lib.services import campaigns, catalogue, geography, points, targets, users
 from lib.services.catalogue import RewardInput
 from lib.services.geography import DealerInput
 from tests.app.conftest import fresh_user
@@ -22,7 +23,7 @@ from tests.campaign_helpers import PLAN_YEAR, create, scope_of, stored, valid_pl
 from tests.conftest import TODAY
 from tests.faults import cut_after_first_write, snapshot
 from tests.reference import raw, region_id
-from tests.unit.test_imports import csv_file, good_lines, land, load
+from tests.unit.test_imports import KIND, check, csv_file, good_lines, land
 from tests.unit.test_points_service import rule_input, tier_table
 
 Write = Callable[[Connection], object]  # one service call inside the caller's transaction
@@ -58,15 +59,15 @@ def _save_targets(engine: Engine, _finally: Callable) -> Write:
 
 
 def _commit_import(engine: Engine, _finally: Callable) -> Write:
-    checked = load(engine, csv_file(good_lines(IMPORT_DAYS["commit"])))
-    assert checked.ok, checked.errors
-    return lambda conn: imports.commit(conn, scope_of(engine, "manager"), checked, "faults.csv")
+    data = csv_file(good_lines(IMPORT_DAYS["commit"]))
+    assert check(engine, data).status == "checked"
+    return lambda conn: load(conn, scope_of(engine, "manager"), KIND, [("faults.csv", data)])
 
 
 def _roll_back_import(engine: Engine, cleanup: Callable) -> Write:
     batch = land(engine, csv_file(good_lines(IMPORT_DAYS["rollback"])))
-    cleanup(lambda: _run(engine, lambda conn: imports.rollback(conn, scope_of(engine, "manager"), batch)))
-    return lambda conn: imports.rollback(conn, scope_of(engine, "manager"), batch)
+    cleanup(lambda: _run(engine, lambda conn: rollback(conn, scope_of(engine, "manager"), batch)))
+    return lambda conn: rollback(conn, scope_of(engine, "manager"), batch)
 
 
 def _rich_member(engine: Engine) -> int:
