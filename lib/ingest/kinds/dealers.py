@@ -12,8 +12,9 @@ from lib.ingest import undo
 from lib.ingest.checks import Checked, Problems, RowError
 from lib.ingest.fields import Field
 from lib.ingest.kind import Applied, Kind
+from lib.ingest.places import places, resolve
 from lib.ingest.upsert import stored_rows, upsert
-from lib.models import DEALER_GRADES, DOUYIN_TIERS, City, Dealer, Province
+from lib.models import DEALER_GRADES, DOUYIN_TIERS, City, Dealer
 from lib.services.geography import COORDINATE_DECIMALS, coordinate_errors
 
 DEALER_CODE = r"[A-Za-z0-9][A-Za-z0-9_\-]*"  # dealer codes as the makers write them (DLR0001, sh-001)
@@ -41,38 +42,14 @@ ROW_COLUMNS = ["code", "name", "city_id", "province_adcode", "region_id", "lat",
                "douyin_tier", "version"]  # the dealer columns a load writes (version only on new dealers)
 
 
-def _province_keys(conn: Connection) -> tuple[dict[str, int], dict[int, int]]:
-    """Province name, short name, English name or adcode (lower case) → adcode; and adcode → region id."""
-    keys, regions = {}, {}
-    for row in conn.execute(select(Province.adcode, Province.name_zh, Province.short_zh, Province.name_en, Province.region_id)):
-        keys.update({str(value).strip().lower(): row.adcode for value in (row.adcode, row.name_zh, row.short_zh, row.name_en)})
-        regions[row.adcode] = row.region_id
-    return keys, regions
-
-
-def _city_keys(conn: Connection) -> dict[tuple[int, str], tuple[int, float, float]]:
-    """(province adcode, city name with or without 市, English name or adcode in lower case) → (city id, lat, lon)."""
-    keys = {}
-    for row in conn.execute(select(City.id, City.adcode, City.name_zh, City.name_en, City.province_adcode, City.lat, City.lon)):
-        for value in (row.adcode, row.name_zh, row.name_zh.removesuffix("市"), row.name_en):
-            keys[(row.province_adcode, str(value).strip().lower())] = (row.id, row.lat, row.lon)
-    return keys
-
-
 def _places(conn: Connection, frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
     """Each row's province adcode, region, city id and the city's centre (missing where unknown, which is reported)."""
-    provinces, regions = _province_keys(conn)
-    cities = _city_keys(conn)
-    adcodes = frame["province"].fillna("").str.lower().map(provinces)
-    problems.flag(frame["province"].notna() & adcodes.isna(), "province", "ingest_err_province")
-    found = [cities.get((int(adcode), str(city).lower())) if pd.notna(adcode) and pd.notna(city) else None
-             for adcode, city in zip(adcodes, frame["city"])]
-    unknown = pd.Series([place is None for place in found], index=frame.index)
-    problems.flag(adcodes.notna() & frame["city"].notna() & unknown, "city", "ingest_err_city")
-    return pd.DataFrame({"province_adcode": adcodes, "region_id": adcodes.map(regions),
-                         "city_id": [place[0] if place else None for place in found],
-                         "city_lat": [place[1] if place else None for place in found],
-                         "city_lon": [place[2] if place else None for place in found]}, index=frame.index)
+    found = resolve(frame["province"], frame["city"], places(conn))
+    problems.flag(frame["province"].notna() & found["province_adcode"].isna(), "province", "ingest_err_province")
+    problems.flag(found["city_unknown"] | (found["province_adcode"].notna() & found["city_id"].isna()), "city", "ingest_err_city")
+    centres = {row.id: (row.lat, row.lon) for row in conn.execute(select(City.id, City.lat, City.lon))}
+    centre = found["city_id"].map(lambda city_id: centres.get(city_id, (None, None)) if pd.notna(city_id) else (None, None))
+    return found.drop(columns="city_unknown").assign(city_lat=centre.str[0], city_lon=centre.str[1])
 
 
 def _coordinates(conn: Connection, frame: pd.DataFrame, places: pd.DataFrame, problems: Problems) -> pd.DataFrame:
