@@ -108,8 +108,9 @@ def load(conn: Connection, scope: Scope, kind_name: str, files: Sequence[tuple[s
         return _refused_file(report, refused)
     tell("check", len(frame))
     checked = kind.check(conn, frame)
-    typed_cells = {(error.row, error.field) for error in type_errors}  # a cell not typed is not checked further
-    errors = type_errors + [error for error in checked.errors if (error.row, error.field) not in typed_cells]
+    untyped_rows = {error.row for error in type_errors}  # a row with a cell not typed is not checked further: its other
+    # checks would read the missing value as blank and report what is no mistake
+    errors = type_errors + [error for error in checked.errors if error.row not in untyped_rows]
     if errors:
         return _refused_rows(report, errors, origin)
     audit.serialise_writes(conn)  # loads commit one after another, each seeing the one before
