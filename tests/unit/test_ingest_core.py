@@ -270,3 +270,11 @@ def test_points_rules_and_rewards_load_as_master_data_and_raise_the_version(engi
     refused = run_load(engine, reward.encode(), kind="rewards")
     assert {(problem.field, problem.key) for problem in refused.problems} == {
         ("points_cost", "ingest_err_positive"), ("cash_value", "import_err_negative")}
+
+
+def test_the_readme_documents_every_kind_as_the_kinds_say():
+    from pathlib import Path
+
+    from lib.ingest.docs import reference
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert reference() in readme
