@@ -1,6 +1,8 @@
 """Every label the user sees, in Chinese (default) and English."""
 from __future__ import annotations
 
+from lib.ingest.labels import INGEST_LABELS
+
 LANGUAGES = {"zh": "中文", "en": "English"}  # language code -> name shown in the switch
 DEFAULT_LANGUAGE = "zh"  # the UI opens in Chinese
 
@@ -1003,6 +1005,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
                           "The password can be at most {n} bytes long (about {n} Latin letters or {zh} Chinese characters), "
                           "without control characters."),
 }
+LABELS |= INGEST_LABELS
 
 
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:

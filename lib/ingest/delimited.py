@@ -16,12 +16,12 @@ CHUNK = MIB  # bytes decoded or scanned at a time (nothing decoded is kept)
 BINARY_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # a zip archive (an .xlsx) and an OLE file (an old .xls)
 
 
-def csv_records(data: bytes, limits: ReadLimits) -> tuple[list[str], Iterator[Row]]:
-    """The header row, and the rows after it as a lazy stream counted before it is parsed; a file that is not CSV text or
-    has a line too long is refused first."""
+def csv_records(data: bytes, limits: ReadLimits, encoding: str | None = None) -> tuple[list[str], Iterator[Row]]:
+    """The header row, and the rows after it as a lazy stream counted before it is parsed (in the given encoding, else the
+    one detected); a file that is not CSV text or has a line too long is refused first."""
     if data.startswith(BINARY_SIGNATURES):
         raise FileRefusedError("import_not_csv")
-    encoding = detect_encoding(data)
+    encoding = detect_encoding(data, (encoding,) if encoding else ENCODINGS)
     if b"\x00" in data:  # no UTF-8 or GB18030 text holds a NUL byte: a binary file renamed
         raise FileRefusedError("import_not_csv")
     _check_line_lengths(data, limits)
@@ -46,10 +46,10 @@ def _body(data: bytes, encoding: str, reader: Iterator[list[str]], limits: ReadL
         raise FileRefusedError("import_csv_broken", row=next(numbers) - 1) from error
 
 
-def detect_encoding(data: bytes) -> str:
-    """The first of ENCODINGS the whole file decodes in, checked chunk by chunk without keeping the text."""
+def detect_encoding(data: bytes, candidates: tuple[str, ...] = ENCODINGS) -> str:
+    """The first of the candidate encodings the whole file decodes in, checked chunk by chunk without keeping the text."""
     view = memoryview(data)
-    for encoding in ENCODINGS:
+    for encoding in candidates:
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
             for start in range(0, len(view), CHUNK):

@@ -26,15 +26,16 @@ class Table:
     rows: Iterator[Row]
 
 
-def open_table(filename: str, data: bytes, limits: ReadLimits) -> Table:
-    """The upload's checked header and its body rows as a stream; refuses a file that breaks a limit or cannot be read."""
+def open_table(filename: str, data: bytes, limits: ReadLimits, encoding: str | None = None) -> Table:
+    """The upload's checked header and its body rows as a stream (a CSV file in the given encoding, else the one detected);
+    refuses a file that breaks a limit or cannot be read."""
     if not data or data.isspace():
         raise FileRefusedError("import_empty")
     if len(data) > limits.max_bytes:
         raise FileRefusedError("import_too_big", mb=limits.max_bytes // (1024 * 1024))
     suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
     if suffix == "csv":
-        first, rows = csv_records(data, limits)
+        first, rows = csv_records(data, limits, encoding)
     elif suffix in ("xlsx", "xlsm"):
         first, rows = workbook_records(data, limits)
     else:

@@ -1,0 +1,52 @@
+"""What every kind of load provides to the pipeline: its canonical fields, natural key, check, apply and rollback."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection
+
+from lib.ingest.checks import Checked
+from lib.ingest.fields import Field
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What an apply step did: rows new to the database, updated, kept as duplicates, unchanged; the newest record time."""
+
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    unchanged: int = 0
+    newest_record_at: dt.datetime | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether the load changed anything."""
+        return bool(self.new or self.updated or self.duplicate)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of data that can be loaded (its name is the CLI's KIND and the freshness source)."""
+
+    name: str
+    label_zh: str
+    label_en: str
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]  # the natural key: a later file updates the row it names
+    check: Callable[[Connection, pd.DataFrame], Checked]  # parsed canonical rows → rows to write and problems
+    apply: Callable[[Connection, pd.DataFrame, int], Applied]  # write checked rows as batch `int` (undo journal, rollups)
+    rollback: Callable[[Connection, int], None]  # undo batch `int` exactly (rollups kept)
+    one_of: tuple[tuple[str, ...], ...] = ()  # groups of fields of which a file must carry one whole group
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """The canonical field names, in order."""
+        return tuple(field.name for field in self.fields)
+
+    def field(self, name: str) -> Field:
+        """The named field."""
+        return next(field for field in self.fields if field.name == name)

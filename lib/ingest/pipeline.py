@@ -1,0 +1,253 @@
+"""The one way real data comes in, whoever starts it (the import page, `python -m lib.ingest`): read → map → check →
+apply → report. A load is one batch, all or nothing: one bad row writes nothing; loading the same rows again changes
+nothing (no batch is written); the newest batch of a kind can be rolled back exactly."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from lib.clock import now
+from lib.db import is_unavailable
+from lib.i18n import t
+from lib.ingest import read
+from lib.ingest.checks import Problems
+from lib.ingest.kind import Applied, Kind
+from lib.ingest.kinds import KINDS
+from lib.ingest.limits import FileRefusedError, ReadLimits
+from lib.ingest.mapping import cells, header_fields, typed
+from lib.ingest.profile import Profile
+from lib.ingest.undo import later_changes
+from lib.models import ImportBatch, ImportUndo
+from lib.scope import Scope
+from lib.services import audit, freshness
+
+MAX_FILE_BYTES = 30 * 1024 * 1024  # larger files are refused before parsing
+MAX_ROWS = 300_000  # rows per file after the header, blank ones included
+MAX_COLUMNS = 200  # header cells a file may have (columns no field maps are ignored, with a warning)
+LIMITS = ReadLimits(max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS, max_columns=MAX_COLUMNS)  # what a file may hold
+PROBLEMS_KEPT = 10_000  # problems a report keeps (the count says how many there were)
+Progress = Callable[[str, int], None]  # told each step's name and the rows so far (the command line prints it)
+
+
+class LoadRefusedError(ValueError):
+    """A load or rollback that cannot be done as asked; `key` names the message, `params` fill it."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: the file, its row (0: the file as a whole), the field, the message key and its parameters."""
+
+    file: str
+    row: int
+    field: str
+    key: str
+    params: dict
+
+    def message(self, lang: str) -> str:
+        """The problem in the user's language."""
+        return t(self.key, lang, **self.params)
+
+
+@dataclass
+class Report:
+    """What a load did or would do."""
+
+    kind: str
+    files: list[str]
+    status: str = "refused"  # loaded | unchanged | checked (a dry run that would load) | refused
+    batch_id: int | None = None
+    rows: int = 0
+    applied: Applied = field(default_factory=Applied)
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    refused_rows: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def summary(self, lang: str = "en") -> dict:
+        """The report as JSON-ready values (for schedulers and the page)."""
+        newest = self.applied.newest_record_at
+        return {
+            "kind": self.kind, "files": self.files, "status": self.status, "batch_id": self.batch_id, "rows": self.rows,
+            "new": self.applied.new, "updated": self.applied.updated, "duplicate": self.applied.duplicate,
+            "unchanged": self.applied.unchanged, "refused": self.refused_rows, "problem_count": self.problem_count,
+            "newest_record_at": newest.isoformat(sep=" ") if newest else None, "ignored_columns": self.ignored_columns,
+            "problems": [{"file": problem.file, "row": problem.row, "field": problem.field,
+                          "message": problem.message(lang)} for problem in self.problems],
+        }
+
+
+def problems_table(report: Report, lang: str) -> pd.DataFrame:
+    """The report's problems as a table to show or download (file, row, field, reason in the user's language)."""
+    names = {"zh": ("文件", "行号", "字段", "原因"), "en": ("file", "row", "field", "reason")}[lang]
+    rows = [(problem.file, problem.row, problem.field, problem.message(lang)) for problem in report.problems]
+    return pd.DataFrame(rows, columns=list(names))
+
+
+def load(conn: Connection, scope: Scope, kind_name: str, files: Sequence[tuple[str, bytes]], profile: Profile | None = None,
+         *, source: str = "upload", dry_run: bool = False, progress: Progress | None = None) -> Report:
+    """Load files of one kind as one batch inside the caller's transaction (nothing written when refused or unchanged, or
+    on a dry run): the report says what was (or would be) done."""
+    kind = _kind_for(scope, kind_name, profile)
+    report = Report(kind.name, [name for name, _data in files])
+    tell = progress or (lambda _step, _rows: None)
+    try:
+        frame, origin = _read_all(kind, files, profile, report, tell)
+    except FileRefusedError as refused:
+        return _refused_file(report, refused)
+    tell("check", len(frame))
+    checked = kind.check(conn, frame)
+    if not checked.ok:
+        return _refused_rows(report, checked.errors, origin)
+    audit.serialise_writes(conn)  # loads commit one after another, each seeing the one before
+    with conn.begin_nested() as attempt:
+        try:
+            batch_id = _new_batch(conn, scope, report, profile, source)
+            tell("apply", len(checked.rows))
+            report.applied = kind.apply(conn, checked.rows, batch_id)
+        except DBAPIError as error:
+            attempt.rollback()
+            if is_unavailable(error):
+                raise
+            raise LoadRefusedError("import_database_refused", error=type(error.orig).__name__) from error
+        if dry_run or not report.applied.changed:
+            attempt.rollback()
+            report.status = "checked" if dry_run and report.applied.changed else "unchanged"
+            return report
+        _finish_batch(conn, scope, kind, report, batch_id)
+    return report
+
+
+def _kind_for(scope: Scope, kind_name: str, profile: Profile | None) -> Kind:
+    """The kind to load, once the user may load it and the profile is one of its own."""
+    if not scope.can("import_data"):
+        raise LoadRefusedError("import_not_allowed")
+    kind = KINDS.get(kind_name)
+    if kind is None:
+        raise LoadRefusedError("ingest_unknown_kind", kinds=", ".join(KINDS))
+    if profile is not None and profile.kind != kind.name:
+        raise LoadRefusedError("ingest_profile_other_kind", profile=profile.name, kind=profile.kind)
+    return kind
+
+
+def _read_all(kind: Kind, files: Sequence[tuple[str, bytes]], profile: Profile | None, report: Report,
+              tell: Progress) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every file read and mapped: one frame of typed canonical fields (type problems raised as a refusal of rows later),
+    and each label's file and row."""
+    frames, origins, problems = [], [], []
+    for name, data in files:
+        try:
+            table = read.open_table(name, data, LIMITS, encoding=profile.encoding if profile else None)
+            fields = header_fields(kind, table.header, profile)
+            report.ignored_columns += [column for index, column in enumerate(table.header) if index not in fields]
+            first = sum(len(part) for part in frames)
+            raw, numbers = cells(table, fields, first)
+        except FileRefusedError as refused:
+            refused.params.setdefault("file", name)
+            raise
+        tell("read", first + len(raw))
+        found = Problems(raw.index)
+        frames.append(typed(kind, raw, profile, found))
+        origins.append(pd.DataFrame({"file": name, "row": numbers}))
+        problems += found.errors
+    frame, origin = pd.concat(frames), pd.concat(origins)
+    report.rows = len(frame)
+    if frame.empty:
+        raise FileRefusedError("import_empty")
+    if problems:
+        raise _RowsRefusedError(problems, origin)
+    return frame, origin
+
+
+class _RowsRefusedError(FileRefusedError):
+    """Cells that could not be typed: the rows are refused like those a check refuses."""
+
+    def __init__(self, errors: list, origin: pd.DataFrame) -> None:
+        super().__init__("import_has_errors", count=len(errors))
+        self.errors, self.origin = errors, origin
+
+
+def _refused_file(report: Report, refused: FileRefusedError) -> Report:
+    """The report of a file that could not be read or typed."""
+    if isinstance(refused, _RowsRefusedError):
+        return _refused_rows(report, refused.errors, refused.origin)
+    file_name = str(refused.params.pop("file", report.files[0] if report.files else ""))
+    report.problems, report.problem_count = [Problem(file_name, 0, "", refused.key, refused.params)], 1
+    return report
+
+
+def _refused_rows(report: Report, errors: list, origin: pd.DataFrame) -> Report:
+    """The report of rows refused by their checks, each problem with its file and row."""
+    ordered = sorted(errors, key=lambda error: (error.row, error.field, error.key))
+    report.problems = [Problem(str(origin.at[error.row, "file"]), int(origin.at[error.row, "row"]), error.field, error.key,
+                               error.params) for error in ordered[:PROBLEMS_KEPT]]
+    report.problem_count, report.refused_rows = len(errors), len({error.row for error in errors})
+    return report
+
+
+def _new_batch(conn: Connection, scope: Scope, report: Report, profile: Profile | None, source: str) -> int:
+    """The batch row of a load (its counts filled in when it is finished)."""
+    return conn.execute(insert(ImportBatch).values(
+        kind=report.kind, filename=", ".join(report.files)[:255], user_id=scope.user_id, created_at=now(),
+        row_count=report.rows, status="committed", source=source[:64], profile=profile.name if profile else None,
+    )).inserted_primary_key[0]
+
+
+def _finish_batch(conn: Connection, scope: Scope, kind: Kind, report: Report, batch_id: int) -> None:
+    """A loaded batch: its counts, the source's freshness, an audit row."""
+    applied = report.applied
+    conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
+        new_rows=applied.new, updated_rows=applied.updated, duplicate_rows=applied.duplicate,
+        newest_record_at=applied.newest_record_at))
+    if applied.newest_record_at is not None:
+        freshness.record(conn, kind.name, applied.newest_record_at)
+    report.status, report.batch_id = "loaded", batch_id
+    audit.record(conn, "ingest_load", user_id=scope.user_id, username=scope.username, entity="import_batch",
+                 entity_id=batch_id, detail={"kind": kind.name, "files": report.files, "rows": report.rows,
+                                             "new": applied.new, "updated": applied.updated, "duplicate": applied.duplicate})
+
+
+def rollback(conn: Connection, scope: Scope, batch_id: int) -> None:
+    """Undo the newest committed batch of its kind exactly, inside the caller's transaction; refused when it is not the
+    newest, when a later batch changed its rows, or when later data refers to rows it added."""
+    if not scope.can("import_data"):
+        raise LoadRefusedError("import_not_allowed")
+    audit.serialise_writes(conn)
+    batch = conn.execute(select(ImportBatch).where(ImportBatch.id == batch_id)).first()
+    kind = KINDS.get(batch.kind) if batch is not None else None
+    if kind is None or batch.status != "committed" or batch_id != _newest(conn, kind.name):
+        raise LoadRefusedError("import_not_newest")
+    if later_changes(conn, batch_id):
+        raise LoadRefusedError("ingest_rollback_later_changes")
+    with conn.begin_nested() as attempt:
+        try:
+            kind.rollback(conn, batch_id)
+        except IntegrityError as error:
+            attempt.rollback()
+            raise LoadRefusedError("ingest_rollback_referenced") from error
+    conn.execute(ImportUndo.__table__.delete().where(ImportUndo.batch_id == batch_id))
+    conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(status="rolled_back", rolled_back_at=now()))
+    freshness.restore(conn, kind.name, _newest_record(conn, kind.name))
+    audit.record(conn, "ingest_rollback", user_id=scope.user_id, username=scope.username, entity="import_batch",
+                 entity_id=batch_id, detail={"kind": kind.name})
+
+
+def _newest(conn: Connection, kind_name: str) -> int | None:
+    """The newest committed batch of a kind."""
+    return conn.execute(select(func.max(ImportBatch.id)).where(ImportBatch.kind == kind_name,
+                                                               ImportBatch.status == "committed")).scalar()
+
+
+def _newest_record(conn: Connection, kind_name: str) -> dt.datetime | None:
+    """The newest record time of a kind's committed batches."""
+    return conn.execute(select(func.max(ImportBatch.newest_record_at)).where(
+        ImportBatch.kind == kind_name, ImportBatch.status == "committed")).scalar()

@@ -1,0 +1,80 @@
+"""Write rows by their natural key: new ones inserted, changed ones updated (their prior values noted for undo),
+unchanged ones left alone, so loading the same file twice changes nothing."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection, Table, select
+
+from lib.bulk import bulk_insert, bulk_update
+from lib.ingest import undo
+
+KEY_CHUNK = 1000  # keys per IN list when reading stored rows
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """The ids of the rows inserted and updated, and how many rows were already as given."""
+
+    inserted: list[int]
+    updated: list[int]
+    unchanged: int
+
+
+def plain(value: object) -> object:
+    """A frame cell as a plain Python value for the database (missing → None, numpy numbers → int/float, times → datetime)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value.item() if hasattr(value, "item") else value
+
+
+def stored_rows(conn: Connection, table: Table, key: str, columns: Sequence[str], keys: Sequence) -> pd.DataFrame:
+    """The stored rows whose key is among `keys`: id, key and the columns."""
+    chosen = sorted(set(keys))
+    parts = [conn.execute(select(table.c.id, table.c[key], *[table.c[name] for name in columns])
+                          .where(table.c[key].in_(chosen[start:start + KEY_CHUNK]))).all()
+             for start in range(0, len(chosen), KEY_CHUNK)]
+    return pd.DataFrame([row for part in parts for row in part], columns=["id", key, *columns])
+
+
+def _same(stored: object, given: object) -> bool:
+    """Whether a stored value equals the one given (numbers compared as numbers, dates as dates)."""
+    stored, given = plain(stored), plain(given)
+    if stored is None or given is None:
+        return stored is None and given is None
+    if isinstance(given, float | int) and not isinstance(given, bool):
+        return abs(float(stored) - float(given)) < 1e-9
+    if hasattr(stored, "date") and not hasattr(given, "date"):
+        return False
+    if hasattr(given, "hour") != hasattr(stored, "hour"):
+        return pd.Timestamp(stored) == pd.Timestamp(given)
+    return stored == given
+
+
+def upsert(conn: Connection, table: Table, key: str, rows: pd.DataFrame, batch_id: int,
+           inserted_only: Sequence[str] = ()) -> Upserted:
+    """Write `rows` (a `key` column and the columns to set) by key, noting every write in the undo journal; columns in
+    `inserted_only` are set on new rows but never updated."""
+    columns = [name for name in rows.columns if name != key]
+    compared = [name for name in columns if name not in inserted_only]
+    stored = stored_rows(conn, table, key, compared, rows[key].tolist()).set_index(key)
+    known = rows[key].isin(stored.index)
+    changed_ids, changed_values = [], []
+    for record in rows[known].itertuples(index=False):
+        values = record._asdict()
+        current = stored.loc[values[key]]
+        if not all(_same(current[name], values[name]) for name in compared):
+            changed_ids.append(int(current["id"]))
+            changed_values.append((int(current["id"]), *[plain(values[name]) for name in compared]))
+    undo.note_updated(conn, batch_id, table, compared, changed_ids)
+    if changed_values:
+        bulk_update(conn, table, compared, changed_values)
+    new = rows[~known]
+    bulk_insert(conn, table, [key, *columns], ([plain(value) for value in record] for record in new[[key, *columns]].itertuples(index=False)))
+    inserted = stored_rows(conn, table, key, (), new[key].tolist())["id"].astype(int).tolist() if len(new) else []
+    undo.note_inserted(conn, batch_id, table, inserted)
+    return Upserted(inserted, changed_ids, int(known.sum()) - len(changed_ids))
