@@ -17,6 +17,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {  # action -> roles allowed to perform
     "view_audit": frozenset({"admin"}),
     "manage_geography": frozenset({"admin"}),
     "manage_points": frozenset({"admin"}),
+    "manage_settings": frozenset({"admin"}),
 }
 
 

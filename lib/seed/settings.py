@@ -1,14 +1,18 @@
-"""Step: settings. The demo-data markers, the points exchange rate, yearly points budgets; the
-seeding-in-progress marker and the data version."""
+"""Steps: settings and freshness. The demo-data markers, the points exchange rate, yearly points budgets; each source's
+freshness from its newest generated record; the seeding-in-progress marker and the data version."""
 from __future__ import annotations
 
-import numpy as np
-from sqlalchemy import Connection, delete, insert, update
+import datetime as dt
 
-from lib.models import AppSetting, DataVersion
+import numpy as np
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+
+from lib.clock import end_of_day
+from lib.models import FUNNEL_STAGES, AppSetting, ChannelDaily, DataVersion, Lead, Member, PointsLedger
 from lib.queries.system import SEEDING_MARKER, data_version
 from lib.bulk import bulk_insert
 from lib.seed.world import World, step_rng
+from lib.services import freshness
 
 POINTS_CNY_PER_POINT = 0.01  # exchange rate: 100 points = ¥1
 POINTS_BUDGET_SLACK = (1.05, 1.2)  # a year's points budget / the value of the points issued that year
@@ -23,6 +27,30 @@ def seed_settings(conn: Connection, world: World, scale_name: str) -> None:
         budget = np.ceil(points * POINTS_CNY_PER_POINT * rng.uniform(*POINTS_BUDGET_SLACK) / 10_000) * 10_000
         settings[f"points_budget_cny_{year}"] = f"{budget:.0f}"
     bulk_insert(conn, AppSetting.__table__, ("key", "value"), list(settings.items()))
+
+
+NEWEST_RECORDS: dict[str, tuple[ColumnElement, ...]] = {  # freshness source -> the columns whose latest value is its newest record
+    "channel-facts": (ChannelDaily.day,),
+    "leads": (Lead.created_at,),
+    "lead-progress": (*[getattr(Lead, f"{stage}_at") for stage in FUNNEL_STAGES[1:]], Lead.lost_at, Lead.dormant_at, Lead.reactivated_at),
+    "members": (Member.joined_on,),
+    "points": (PointsLedger.occurred_on,),
+}
+
+
+def _newest(conn: Connection, columns: tuple[ColumnElement, ...]) -> dt.datetime | None:
+    """The latest value of some columns (a day counts to its end), None when all are empty."""
+    values = [value for value in conn.execute(select(*[func.max(column) for column in columns])).one() if value is not None]
+    times = [value if isinstance(value, dt.datetime) else end_of_day(value) for value in values]
+    return max(times, default=None)
+
+
+def seed_freshness(conn: Connection, world: World) -> None:
+    """Every source's freshness from its newest generated record, as a load of it would keep it."""
+    for source, columns in NEWEST_RECORDS.items():
+        newest = _newest(conn, columns)
+        if newest is not None:
+            freshness.record(conn, source, newest)
 
 
 def mark_seeding_started(conn: Connection) -> None:

@@ -22,15 +22,16 @@ from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, 
 from sqlalchemy.exc import DBAPIError
 
 from lib.bulk import bulk_insert, bulk_update
-from lib.clock import now, today
+from lib.clock import end_of_day, now, today
 from lib.db import is_unavailable
 from lib.ingest import read
 from lib.ingest.limits import FileRefusedError, ReadLimits, Row
 from lib.models import Base, Campaign, Channel, ChannelDaily, ChannelDailyUndo, ImportBatch, Region
 from lib.scope import Scope
-from lib.services import audit
+from lib.services import audit, freshness
 
 KIND = "channel_daily"  # the import_batch.kind of these imports
+SOURCE = "channel-facts"  # the freshness source these imports keep (lib.services.freshness)
 MAX_FILE_BYTES = 30 * 1024 * 1024  # larger uploads are refused before parsing
 MAX_ROWS = 300_000  # rows per file after the header, blank ones included
 EARLIEST_DAY = dt.date(2000, 1, 1)  # facts before this are typing errors
@@ -296,8 +297,10 @@ def _write_batch(conn: Connection, scope: Scope, checked: Checked, filename: str
     """The batch row, the undo rows, the updates and the inserts of a validated file; the batch id."""
     rows = checked.rows.astype({"channel_id": int, "region_key": int, "campaign_key": int})
     audit.serialise_writes(conn)  # batches commit in id order, and each keeps the values the one before it wrote
-    batch_id = conn.execute(insert(ImportBatch).values(kind=KIND, filename=filename[:255], user_id=scope.user_id,
-                                                       created_at=now(), row_count=len(rows), status="committed")).inserted_primary_key[0]
+    newest = end_of_day(max(rows["day"]))
+    batch_id = conn.execute(insert(ImportBatch).values(kind=KIND, filename=filename[:255], user_id=scope.user_id, created_at=now(),
+                                                       row_count=len(rows), status="committed",
+                                                       newest_record_at=newest)).inserted_primary_key[0]
     merged = rows.merge(_existing(conn, rows), on=list(KEY), how="left", suffixes=("", "_old"))
     updates, inserts = merged[merged["fact_id"].notna()], merged[merged["fact_id"].isna()]
     old = [f"{name}_old" for name in FACT_FIELDS]
@@ -310,6 +313,7 @@ def _write_batch(conn: Connection, scope: Scope, checked: Checked, filename: str
     bulk_insert(conn, ChannelDaily.__table__, ("day", "channel_id", "region_id", "campaign_id", *FACT_FIELDS, "import_batch_id"),
                 [(day, int(channel), _id(region), _id(campaign), *_plain(values), batch_id) for day, channel, region, campaign, *values
                  in inserts[["day", "channel_id", "region_id", "campaign_id", *FACT_FIELDS]].itertuples(index=False)])
+    freshness.record(conn, SOURCE, newest)
     audit.record(conn, "import_commit", user_id=scope.user_id, username=scope.username, entity="import_batch", entity_id=batch_id,
                  detail={"file": filename, "rows": len(rows), "inserted": len(inserts), "updated": len(updates)})
     return batch_id
@@ -339,5 +343,7 @@ def rollback(conn: Connection, scope: Scope, batch_id: int) -> None:
     conn.execute(delete(ChannelDaily).where(ChannelDaily.import_batch_id == batch_id))
     conn.execute(delete(ChannelDailyUndo).where(ChannelDailyUndo.batch_id == batch_id))
     conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(status="rolled_back", rolled_back_at=now()))
+    newest_day = conn.execute(select(func.max(ChannelDaily.day))).scalar()
+    freshness.restore(conn, SOURCE, None if newest_day is None else end_of_day(newest_day))
     audit.record(conn, "import_rollback", user_id=scope.user_id, username=scope.username, entity="import_batch",
                  entity_id=batch_id, detail={"restored": len(undo)})
