@@ -103,6 +103,29 @@ def engine(database_url: str) -> Engine:
     return get_engine(database_url)
 
 
+@pytest.fixture
+def kept_freshness(engine: Engine) -> Iterator[None]:
+    """The session database's freshness rows and cadence settings as they were before the test, put back after it (and the
+    data version bumped, so that no cached page keeps the test's values)."""
+    from sqlalchemy import delete, insert, select
+
+    from lib.models import AppSetting, SourceFreshness
+    from lib.services import audit
+
+    settings = AppSetting.key.like("freshness_days.%")
+    with engine.connect() as conn:
+        rows = [dict(row) for row in conn.execute(select(SourceFreshness.__table__)).mappings()]
+        kept = [dict(row) for row in conn.execute(select(AppSetting.__table__).where(settings)).mappings()]
+    yield
+    with engine.begin() as conn:
+        conn.execute(delete(SourceFreshness))
+        conn.execute(delete(AppSetting).where(settings))
+        for table, saved in ((SourceFreshness, rows), (AppSetting, kept)):
+            if saved:
+                conn.execute(insert(table), saved)
+        audit.bump_data_version(conn)
+
+
 def reachable_or_skip(url: str) -> None:
     """Skip (fail under CI) when the PostgreSQL server of the URL does not answer."""
     probe = make_engine(url)
