@@ -81,9 +81,12 @@ def _number_field(field: Field, written: pd.Series, blank: pd.Series, problems: 
     problems.flag(~blank & values.isna(), field.name, "import_err_number")
     limit = MAX_WHOLE if field.type == "int" else MAX_AMOUNT
     problems.flag(values.abs() > limit, field.name, "import_err_too_big", max=f"{limit:,.0f}")
+    kept = values.where(values.abs() <= limit)
     if field.type == "int":
-        problems.flag(values.notna() & (values != values.round()), field.name, "import_err_whole")
-    return pd.DataFrame({field.name: values.where(values.abs() <= limit)})
+        whole = kept.notna() & (kept == kept.round())
+        problems.flag(kept.notna() & ~whole, field.name, "import_err_whole")
+        kept = kept.where(whole).astype("Int64")  # whole numbers stay whole on the way to the database
+    return pd.DataFrame({field.name: kept})
 
 
 def _bool_field(field: Field, written: pd.Series, blank: pd.Series, problems: Problems, _format: str | None) -> pd.DataFrame:
@@ -142,8 +145,8 @@ def _phone_field(field: Field, written: pd.Series, blank: pd.Series, problems: P
     problems.flag(~blank & normalised.isna(), field.name, "ingest_err_phone")
     digest = privacy.keyed_hasher("phone", config.pii_hash_key())
     return pd.DataFrame({
-        f"{field.name}_hash": normalised.map(lambda number: None if number is None else digest(number)),
-        f"{field.name}_masked": normalised.map(lambda number: None if number is None else privacy.mask_phone(number)),
+        f"{field.name}_hash": normalised.map(lambda number: digest(number) if isinstance(number, str) else None),
+        f"{field.name}_masked": normalised.map(lambda number: privacy.mask_phone(number) if isinstance(number, str) else None),
     })
 
 
@@ -153,8 +156,8 @@ def _person_field(field: Field, written: pd.Series, blank: pd.Series, problems: 
     digest = privacy.keyed_hasher("name", config.pii_hash_key())
     kept = written.where(~blank & (written.str.len() <= field.max_length))
     return pd.DataFrame({
-        f"{field.name}_hash": kept.map(lambda name: None if pd.isna(name) else digest(privacy.normalise_name(name))),
-        f"{field.name}_masked": kept.map(lambda name: None if pd.isna(name) else privacy.mask_name(name)),
+        f"{field.name}_hash": kept.map(lambda name: digest(privacy.normalise_name(name)) if isinstance(name, str) else None),
+        f"{field.name}_masked": kept.map(lambda name: privacy.mask_name(name) if isinstance(name, str) else None),
     })
 
 

@@ -101,13 +101,15 @@ def load(conn: Connection, scope: Scope, kind_name: str, files: Sequence[tuple[s
     report = Report(kind.name, [name for name, _data in files])
     tell = progress or (lambda _step, _rows: None)
     try:
-        frame, origin = _read_all(kind, files, profile, report, tell)
+        frame, origin, type_errors = _read_all(kind, files, profile, report, tell)
     except FileRefusedError as refused:
         return _refused_file(report, refused)
     tell("check", len(frame))
     checked = kind.check(conn, frame)
-    if not checked.ok:
-        return _refused_rows(report, checked.errors, origin)
+    typed_cells = {(error.row, error.field) for error in type_errors}  # a cell not typed is not checked further
+    errors = type_errors + [error for error in checked.errors if (error.row, error.field) not in typed_cells]
+    if errors:
+        return _refused_rows(report, errors, origin)
     audit.serialise_writes(conn)  # loads commit one after another, each seeing the one before
     with conn.begin_nested() as attempt:
         try:
@@ -140,9 +142,9 @@ def _kind_for(scope: Scope, kind_name: str, profile: Profile | None) -> Kind:
 
 
 def _read_all(kind: Kind, files: Sequence[tuple[str, bytes]], profile: Profile | None, report: Report,
-              tell: Progress) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every file read and mapped: one frame of typed canonical fields (type problems raised as a refusal of rows later),
-    and each label's file and row."""
+              tell: Progress) -> tuple[pd.DataFrame, pd.DataFrame, list]:
+    """Every file read and mapped: one frame of typed canonical fields, each label's file and row, and the cells that
+    could not be typed."""
     frames, origins, problems = [], [], []
     for name, data in files:
         try:
@@ -163,23 +165,11 @@ def _read_all(kind: Kind, files: Sequence[tuple[str, bytes]], profile: Profile |
     report.rows = len(frame)
     if frame.empty:
         raise FileRefusedError("import_empty")
-    if problems:
-        raise _RowsRefusedError(problems, origin)
-    return frame, origin
-
-
-class _RowsRefusedError(FileRefusedError):
-    """Cells that could not be typed: the rows are refused like those a check refuses."""
-
-    def __init__(self, errors: list, origin: pd.DataFrame) -> None:
-        super().__init__("import_has_errors", count=len(errors))
-        self.errors, self.origin = errors, origin
+    return frame, origin, problems
 
 
 def _refused_file(report: Report, refused: FileRefusedError) -> Report:
-    """The report of a file that could not be read or typed."""
-    if isinstance(refused, _RowsRefusedError):
-        return _refused_rows(report, refused.errors, refused.origin)
+    """The report of a file that could not be read."""
     file_name = str(refused.params.pop("file", report.files[0] if report.files else ""))
     report.problems, report.problem_count = [Problem(file_name, 0, "", refused.key, refused.params)], 1
     return report

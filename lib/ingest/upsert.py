@@ -58,10 +58,12 @@ def _same(stored: object, given: object) -> bool:
 def upsert(conn: Connection, table: Table, key: str, rows: pd.DataFrame, batch_id: int,
            inserted_only: Sequence[str] = ()) -> Upserted:
     """Write `rows` (a `key` column and the columns to set) by key, noting every write in the undo journal; columns in
-    `inserted_only` are set on new rows but never updated."""
+    `inserted_only` are set on new rows but never updated. A table with a `version` column (edited in forms with an
+    optimistic lock) has it raised on every row updated, so an editor holding the old version is told."""
     columns = [name for name in rows.columns if name != key]
     compared = [name for name in columns if name not in inserted_only]
-    stored = stored_rows(conn, table, key, compared, rows[key].tolist()).set_index(key)
+    versioned = "version" in table.c and "version" not in columns
+    stored = stored_rows(conn, table, key, [*compared, *(["version"] if versioned else [])], rows[key].tolist()).set_index(key)
     known = rows[key].isin(stored.index)
     changed_ids, changed_values = [], []
     for record in rows[known].itertuples(index=False):
@@ -69,12 +71,16 @@ def upsert(conn: Connection, table: Table, key: str, rows: pd.DataFrame, batch_i
         current = stored.loc[values[key]]
         if not all(_same(current[name], values[name]) for name in compared):
             changed_ids.append(int(current["id"]))
-            changed_values.append((int(current["id"]), *[plain(values[name]) for name in compared]))
-    undo.note_updated(conn, batch_id, table, compared, changed_ids)
+            changed_values.append((int(current["id"]), *[plain(values[name]) for name in compared],
+                                   *([int(current["version"]) + 1] if versioned else [])))
+    written = [*compared, *(["version"] if versioned else [])]
+    undo.note_updated(conn, batch_id, table, written, changed_ids)
     if changed_values:
-        bulk_update(conn, table, compared, changed_values)
+        bulk_update(conn, table, written, changed_values)
     new = rows[~known]
-    bulk_insert(conn, table, [key, *columns], ([plain(value) for value in record] for record in new[[key, *columns]].itertuples(index=False)))
+    bulk_insert(conn, table, [key, *columns, *(["version"] if versioned else [])],
+                ([*[plain(value) for value in record], *([1] if versioned else [])]
+                 for record in new[[key, *columns]].itertuples(index=False)))
     inserted = stored_rows(conn, table, key, (), new[key].tolist())["id"].astype(int).tolist() if len(new) else []
     undo.note_inserted(conn, batch_id, table, inserted)
     return Upserted(inserted, changed_ids, int(known.sum()) - len(changed_ids))
