@@ -40,6 +40,7 @@ class SetupError(RuntimeError):
     """Setup cannot run; its message is an i18n label with parameters."""
 
     def __init__(self, key: str, **params: object) -> None:
+        """The label saying why, with its parameters (said in English when printed as an exception)."""
         super().__init__(t(key, "en", **params))
         self.key, self.params = key, params
 
