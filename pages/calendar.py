@@ -97,11 +97,11 @@ campaigns, phases, nodes = (ui.loaded(data) for data in sources)
 summary(ui.load(calendar.plan_summary, scope, flt))
 year_tab, month_tab, list_tab = st.tabs([ui.tr("tab_year"), ui.tr("tab_month"), ui.tr("tab_list")])
 
-EMPTY = "calendar_empty" if options["years"] else "calendar_none_yet"  # what an empty selection says: filtered out, or none yet
+empty_note = "calendar_empty" if options["years"] else "calendar_none_yet"  # an empty selection: filtered out, or no plans yet
 
 with year_tab:
     if campaigns.empty:
-        st.info(ui.tr(EMPTY))
+        st.info(ui.tr(empty_note))
     figure = ui.figure(charts.campaign_timeline, *sources, flt.year, today, colour_by, lang)
     picked = ui.chart(scope, figure, width="stretch", on_select="rerun", selection_mode="points", key="timeline")
     st.caption(ui.tr("timeline_caption"))
@@ -125,7 +125,7 @@ with month_tab:
 
 with list_tab:
     if campaigns.empty:
-        st.info(ui.tr(EMPTY))
+        st.info(ui.tr(empty_note))
     else:
         listed = st.dataframe(display_table(campaigns), hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                               key="campaign_list", column_config={ui.tr("col_budget"): st.column_config.NumberColumn(format="¥%,.0f")})
