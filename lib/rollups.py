@@ -21,11 +21,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, Select, delete, except_, func, insert, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Connection, Select, and_, delete, except_, func, insert, literal, or_, select, union_all
 
 from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthMix, Member, MemberActiveEdges, PointsDaily, PointsLedger,
                         PointsOpenLots)
-from lib.queries.lead_sums import ROLLUP_COLUMNS, STAGE_COLUMNS, stage_count
+from lib.queries.lead_sums import ROLLUP_COLUMNS, STAGE_COLUMNS, UNIQUE_LEAD, stage_count
 from lib.queries.overview import ACTIVE_MEMBER_DAYS
 from lib.sqlfuncs import plus_days, year_month
 
@@ -40,11 +40,14 @@ class Rollup:
     keys: dict[str, ColumnElement]  # rollup column -> raw expression grouped by
     sums: dict[str, ColumnElement]  # rollup column -> aggregate over the raw rows
     where: tuple[ColumnElement[bool], ...] = ()  # which raw rows count
+    month_of: ColumnElement | None = None  # the raw time whose 'YYYY-MM' the `month` key is (a slice by month reads its range)
 
     def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None) -> Select:
         """The rollup's rows recomputed from the raw rows (only some regions', and those with `by` among `values`)."""
+        chosen = in_months(self.month_of, values) if by == "month" and self.month_of is not None else (
+            self.keys[by].in_(values) if by else None)
         clauses = [*([self.keys["region_id"].in_(regions)] if regions is not None else []),
-                   *([self.keys[by].in_(values)] if by else [])]
+                   *([chosen] if chosen is not None else [])]
         keys = [expression.label(name) for name, expression in self.keys.items()]
         sums = [expression.label(name) for name, expression in self.sums.items()]
         return select(*keys, *sums).where(*self.where, *clauses).group_by(*self.keys.values())
@@ -83,18 +86,19 @@ class StageEvents(Rollup):
     """lead_month_events: each stage's events per month of its own timestamp (one GROUP BY per stage, summed)."""
 
     def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None) -> Select:
-        """Per month, stage, region, channel and model: the leads whose stage timestamp falls in that month."""
-        if by:
-            raise ValueError("stage events are refreshed by region only")
-        where = [*UNIQUE_LEADS, *([Lead.region_id.in_(regions)] if regions is not None else [])]
+        """Per month, stage, region, channel and model: the leads whose stage timestamp falls in that month (only some
+        regions', and with `by` = "month", only those months)."""
+        if by not in (None, "month"):
+            raise ValueError("stage events are refreshed by region and month only")
+        where = [UNIQUE_LEAD, *([Lead.region_id.in_(regions)] if regions is not None else [])]
         kept = (Lead.region_id, Lead.channel_id, Lead.model_id, Lead.grade, Lead.campaign_id)
         per_stage = [select(year_month(stamp).label("month"), literal(stage).label("stage"), *kept, func.count().label("events"))
-                     .where(stamp.is_not(None), *where).group_by(year_month(stamp), *kept)
+                     .where(stamp.is_not(None), *where, *([in_months(stamp, values)] if by else [])).group_by(year_month(stamp), *kept)
                      for stage, stamp in STAGE_COLUMNS.items()]
         return select(*union_all(*per_stage).subquery().c)
 
 
-UNIQUE_LEADS = (Lead.duplicate_of_id.is_(None),)  # the lead rollups count unique leads: a duplicate (重复线索) is left out
+UNIQUE_LEADS = (UNIQUE_LEAD,)  # the lead rollups count unique leads: a duplicate (重复线索) is left out
 LEAD_SUMS = {column: stage_count(stage) for stage, column in ROLLUP_COLUMNS.items()}  # rollup column -> count over the leads
 LEAD_MONTH = year_month(Lead.created_at)
 ACTIVITY_GAP_DAYS = ACTIVE_MEMBER_DAYS  # an activity day keeps a member active on it and the 89 days after (近90天: a day and the
@@ -112,15 +116,22 @@ ROLLUPS: dict[str, Rollup] = {  # name -> definition; the names are the tables'
                                          {"change": MemberActiveEdges.change}),
     "lead_month_mix": Rollup(LeadMonthMix, {"month": LEAD_MONTH, "region_id": Lead.region_id, "channel_id": Lead.channel_id,
                                             "model_id": Lead.model_id, "grade": Lead.grade, "campaign_id": Lead.campaign_id},
-                             LEAD_SUMS, UNIQUE_LEADS),
+                             LEAD_SUMS, UNIQUE_LEADS, Lead.created_at),
     "lead_month_events": StageEvents(LeadMonthEvents, {name: getattr(LeadMonthEvents, name) for name in
                                                        ("month", "stage", "region_id", "channel_id", "model_id", "grade",
                                                         "campaign_id")},
                                      {"events": LeadMonthEvents.events}),
     "lead_month_dealer": Rollup(LeadMonthDealer, {"month": LEAD_MONTH, "region_id": Lead.region_id,
                                                   "province_adcode": Lead.province_adcode, "dealer_id": Lead.dealer_id,
-                                                  "channel_id": Lead.channel_id}, LEAD_SUMS, UNIQUE_LEADS),
+                                                  "channel_id": Lead.channel_id}, LEAD_SUMS, UNIQUE_LEADS, Lead.created_at),
 }
+
+
+def in_months(stamp: ColumnElement, months: list[str]) -> ColumnElement[bool]:
+    """A time in one of the 'YYYY-MM' months (bounded by the first's start and the last's end, so an index can be used)."""
+    first, last = min(months), max(months)
+    end = dt.datetime(int(last[:4]) + int(last[5:7]) // 12, int(last[5:7]) % 12 + 1, 1)
+    return and_(stamp >= dt.datetime(int(first[:4]), int(first[5:7]), 1), stamp < end, year_month(stamp).in_(months))
 
 
 def _chunks(values: Iterable, size: int = SLICE_CHUNK) -> Iterable[list]:
@@ -144,6 +155,18 @@ def refresh_points(conn: Connection, region_id: int, days: Iterable, expiry_days
     """After ledger writes of one region: its daily sums on the days written, its open lots on the expiry days touched."""
     refresh(conn, "points_daily", [region_id], "day", days)
     refresh(conn, "points_open_lots", [region_id], "expires_on", expiry_days)
+
+
+def refresh_lead_months(conn: Connection, cohorts: Iterable[tuple[int, str]], events: Iterable[tuple[int, str]]) -> None:
+    """After lead writes: the cohort rollups (mix, dealer) in the (region, creation month) slices touched, and the stage
+    events in the (region, month of a stage time) slices touched (each region's months refreshed together)."""
+    for names, slices in ((("lead_month_mix", "lead_month_dealer"), cohorts), (("lead_month_events",), events)):
+        months: dict[int, set[str]] = {}
+        for region_id, month in slices:
+            months.setdefault(int(region_id), set()).add(month)
+        for region_id, chosen in sorted(months.items()):
+            for name in names:
+                refresh(conn, name, [region_id], "month", chosen)
 
 
 def refresh_regions(conn: Connection, region_ids: Iterable[int]) -> None:

@@ -74,6 +74,15 @@ def table(card: pd.DataFrame, view: str) -> None:
     st.dataframe(total, hide_index=True, width="stretch", column_config=config)
 
 
+def duplicates(rates: pd.DataFrame) -> None:
+    """Each channel's duplicate leads (重复线索) and their share of its leads in the period."""
+    st.subheader(ui.tr("channels_duplicates_title"), help=ui.tr("channels_duplicates_help"))
+    names = {f"name_{lang}": ui.tr("channel"), "leads": ui.tr("channels_all_leads"), "duplicates": ui.tr("channels_duplicate_leads"),
+             "duplicate_rate": ui.tr("channels_duplicate_rate")}
+    st.dataframe(rates[list(names)].rename(columns=names), hide_index=True, width="stretch",
+                 column_config={ui.tr("channels_duplicate_rate"): st.column_config.NumberColumn(format="percent")})
+
+
 flt = pick_filter()
 card_source = ui.source(channels.scorecard, scope, flt)
 card = ui.loaded(card_source)
@@ -87,6 +96,7 @@ with scorecard_tab:
     view = st.segmented_control(ui.tr("channels_view"), VIEWS, default="value", key="channels_view",
                                 format_func=ui.labelled("view", VIEWS).get) or "value"
     table(card, view)
+    duplicates(ui.load(channels.duplicate_rates, scope, flt))
     if scope.can("export_data"):
         st.download_button(ui.tr("export_excel"), lambda: exports.scorecard_workbook(scope, card, lang), icon=":material/table_view:",
                            file_name=f"channel-kpis-{flt.start}-{flt.end}.xlsx", on_click="ignore",

@@ -95,6 +95,26 @@ def table_counts(conn: Connection) -> dict[str, int]:
     return {**witnesses, "data version": data_version(conn)}
 
 
+def ingest_attempt(conn: Connection, scope, kind: str, name: str, data: bytes) -> object:
+    """A load through the ingestion layer: its report; a refusal (of the file or its rows) must say why in zh and en
+    and write nothing. No other exception may escape."""
+    from lib.ingest.pipeline import LoadRefusedError, load
+
+    before = table_counts(conn)
+    try:
+        report = load(conn, scope, kind, [(name, data)])
+    except LoadRefusedError as refused:
+        assert_message(refused.key, refused.params)
+        assert table_counts(conn) == before
+        return refused
+    if report.status == "refused":
+        assert report.problems and report.problem_count >= len(report.problems)
+        for problem in report.problems:
+            assert_message(problem.key, problem.params)
+        assert table_counts(conn) == before
+    return report
+
+
 @contextmanager
 def rolled_back(engine: Engine) -> Iterator[Connection]:
     """A connection in a transaction that is rolled back afterwards, so accepted hostile input leaves nothing behind."""

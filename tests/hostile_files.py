@@ -6,12 +6,14 @@ would, fast.
 """
 from __future__ import annotations
 
+import csv
 import struct
 import zipfile
 from collections.abc import Iterable
-from io import BytesIO
+from io import BytesIO, StringIO
 from xml.sax.saxutils import escape
 
+from lib.ingest.kind import Kind
 from lib.services.imports import TEMPLATE
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"  # the sheet, workbook and strings namespace
@@ -35,6 +37,13 @@ def repeated_header_csv(names: int = 80_000) -> bytes:
 def long_csv(rows: int = 1_500_000) -> bytes:
     """A CSV with the required header and more rows than an import may have (27 MB for 1.5 M rows)."""
     return ",".join(HEADER_ZH).encode() + b"\n" + "2026-11-01,抖音\n".encode() * rows
+
+
+def csv_file(header: list[str], rows: list[list[str]], encoding: str = "utf-8") -> bytes:
+    """A CSV of any kind's columns in an encoding (characters it cannot hold replaced)."""
+    text = StringIO()
+    csv.writer(text).writerows([header, *rows])
+    return text.getvalue().encode(encoding, errors="replace")
 
 
 def inline_cell(text: str) -> str:
@@ -86,6 +95,13 @@ def workbook(sheet_rows: Iterable[bytes] = (), header: Iterable[str] = HEADER_ZH
                     table.write(chunk)
                 table.write(b"</sst>")
     return buffer.getvalue()
+
+
+def kind_workbook(kind: Kind, rows: list[list[str]]) -> bytes:
+    """An .xlsx with a kind's canonical field names as its header and rows of inline strings (written as given: a
+    character XML cannot hold, or a lone surrogate, makes a broken sheet)."""
+    body = "".join(f"<row>{''.join(inline_cell(cell) for cell in row)}</row>" for row in rows).encode(errors="surrogatepass")
+    return workbook([body], header=kind.field_names)
 
 
 def content_types(sheets: int, with_strings: bool) -> str:

@@ -28,6 +28,12 @@ def raw(engine: Engine, table: str) -> pd.DataFrame:
         return pd.read_sql(text(f"SELECT * FROM {table}"), conn)
 
 
+def unique_leads(engine: Engine) -> pd.DataFrame:
+    """Raw leads that are no duplicate (重复线索: a person's repeat for the same model has duplicate_of_id set)."""
+    rows = raw(engine, "lead")
+    return rows[rows["duplicate_of_id"].isna()]
+
+
 def region_id(engine: Engine, code: str) -> int:
     """Id of a region by its code."""
     regions = raw(engine, "region")

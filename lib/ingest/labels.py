@@ -48,8 +48,51 @@ INGEST_LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     # master data and channel facts
 
     # leads and lead progress
+    "ingest_err_unknown_channel": ("未知的渠道（须为已有渠道的编码或名称）。", "Unknown channel (an existing channel's code or name)."),
+    "ingest_err_unknown_model": ("未知的车型（须为已有车型的编码或名称）。", "Unknown model (an existing model's code or name)."),
+    "ingest_err_unknown_campaign": ("未知的营销活动（须为活动编号或完整名称）。", "Unknown campaign (a campaign's id or exact name)."),
+    "ingest_err_unknown_dealer": ("没有这个经销商编码。", "No dealer has this code."),
+    "ingest_err_place_required": ("须填写省份（或所在地区）。", "A province (or an area) is required."),
+    "ingest_err_unknown_province": ("未知的省份（写省名、简称或行政区划代码）。", "Unknown province (its name, short name or adcode)."),
+    "ingest_err_unknown_city": ("该省份中没有这个城市。", "The province has no such city."),
+    "ingest_err_after_progress": ("创建时间晚于这条线索已记录的 {stage}。", "The creation time is after this lead's recorded {stage}."),
+    "ingest_err_unknown_lead": ("找不到这条线索（渠道 + 线索ID），请先导入线索。", "No such lead (channel + lead id); load the leads first."),
+    "ingest_err_before_created": ("早于线索的创建时间。", "Earlier than the lead's creation."),
+    "ingest_err_stage_order": ("早于前一阶段 {earlier}。", "Earlier than the earlier stage {earlier}."),
+    "ingest_err_stage_order_later": ("晚于已记录的后一阶段 {later}。", "Later than the recorded later stage {later}."),
+    "ingest_err_reason_without_lost": ("只有战败的线索才有战败原因（缺少战败时间）。", "Only a lost lead has a lost reason (no lost time)."),
+    "ingest_err_reactivated_order": ("激活须在战败或沉睡之后。", "A reactivation must follow a loss or dormancy."),
+    "ingest_err_not_negative": ("不能为负数。", "Must not be negative."),
+    "channels_duplicates_title": ("重复线索率", "Duplicate leads"),
+    "channels_duplicates_help": ("同一手机号 30 天内再次咨询同一车型（任一渠道）记为重复线索；漏斗、KPI 与地图只计首条。重复率 = 重复线索 ÷ 该渠道全部线索（期间内创建）。",
+                                 "The same phone number asking about the same model again within 30 days (any channel) is a duplicate; "
+                                 "the funnel, KPIs and map count the first only. Rate = duplicates ÷ all the channel's leads created in the period."),
+    "channels_all_leads": ("线索（含重复）", "Leads (with duplicates)"),
+    "channels_duplicate_leads": ("重复线索", "Duplicates"),
+    "channels_duplicate_rate": ("重复率", "Duplicate rate"),
 
     # members and points
+    "ingest_err_member_no": ("会员号只能含字母、数字、_ 和 -。", "A member number may hold only letters, digits, _ and -."),
+    "ingest_err_member_province": ("省份无法识别（填全称、简称或 6 位行政区划代码）。",
+                                   "Unknown province (give its name, short name or 6-digit adcode)."),
+    "ingest_err_member_city": ("该省份下没有这个城市。", "No such city in the province."),
+    "ingest_err_member_dealer": ("经销商编码不存在。", "No dealer has this code."),
+    "ingest_err_points_txn_id": ("流水号只能含字母、数字、_ - . :。", "A transaction id may hold only letters, digits, _ - . :"),
+    "ingest_err_points_member": ("会员号不存在（请先导入会员）。", "No member has this number (load the members first)."),
+    "ingest_err_points_before_joined": ("早于该会员的入会日期。", "Before the member joined."),
+    "ingest_err_points_backdated": ("早于该会员账上最新一笔积分流水的日期；请以当日的调整补记。",
+                                    "Before the member's latest ledger day; post it as an adjustment dated now."),
+    "ingest_err_points_nonzero": ("不能为 0。", "Must not be 0."),
+    "ingest_err_points_range": ("积分超出上限 {max}。", "Points beyond the limit of {max}."),
+    "ingest_err_points_required_for": ("类型为 {kind} 时必填。", "Required when the kind is {kind}."),
+    "ingest_err_points_code": ("编码不存在。", "No such code."),
+    "ingest_err_points_campaign": ("活动不存在。", "No such campaign."),
+    "ingest_err_points_txn_changed": ("这笔流水已导入且内容不同：流水不能修改，请另记一笔调整。",
+                                      "This transaction was loaded with other values: transactions cannot be changed; post an adjustment."),
+    "ingest_err_points_balance": ("会员积分余额不足（当日可用 {balance}），不能为负。",
+                                  "The member's balance would go below zero ({balance} available that day)."),
+    "ingest_points_changed_meanwhile": ("检查后会员积分已被其他操作修改，请重新导入。",
+                                        "Members' points changed after the check; load the file again."),
 
     # the import page
 

@@ -32,13 +32,19 @@ def plain(value: object) -> object:
     return value.item() if hasattr(value, "item") else value
 
 
-def stored_rows(conn: Connection, table: Table, key: str, columns: Sequence[str], keys: Sequence) -> pd.DataFrame:
-    """The stored rows whose key is among `keys`: id, key and the columns."""
-    chosen = sorted(set(keys))
-    parts = [conn.execute(select(table.c.id, table.c[key], *[table.c[name] for name in columns])
-                          .where(table.c[key].in_(chosen[start:start + KEY_CHUNK]))).all()
-             for start in range(0, len(chosen), KEY_CHUNK)]
-    return pd.DataFrame([row for part in parts for row in part], columns=["id", key, *columns])
+def stored_rows(conn: Connection, table: Table, key: str | Sequence[str], columns: Sequence[str], keys: Sequence) -> pd.DataFrame:
+    """The stored rows whose key (a column, or several: `keys` then holds tuples) is among `keys`: id, key and the columns."""
+    names = [key] if isinstance(key, str) else list(key)
+    wanted = sorted({tuple(plain(part) for part in ((value,) if isinstance(key, str) else value)) for value in keys})
+    parts = []
+    for start in range(0, len(wanted), KEY_CHUNK):
+        chunk = wanted[start:start + KEY_CHUNK]
+        narrowed = [table.c[name].in_(sorted({values[index] for values in chunk})) for index, name in enumerate(names)]
+        parts += conn.execute(select(table.c.id, *[table.c[name] for name in (*names, *columns)]).where(*narrowed)).all()
+    found = pd.DataFrame(parts, columns=["id", *names, *columns])
+    if len(names) == 1 or found.empty:
+        return found
+    return found[pd.MultiIndex.from_frame(found[names]).isin(wanted)]
 
 
 def _same(stored: object, given: object) -> bool:
@@ -55,20 +61,29 @@ def _same(stored: object, given: object) -> bool:
     return stored == given
 
 
-def upsert(conn: Connection, table: Table, key: str, rows: pd.DataFrame, batch_id: int,
+def _labels(frame: pd.DataFrame, names: list[str]) -> list:
+    """Each row's key: its value, or the tuple of its values for a key of several columns."""
+    if len(names) == 1:
+        return frame[names[0]].tolist()
+    return list(frame[names].itertuples(index=False, name=None))
+
+
+def upsert(conn: Connection, table: Table, key: str | tuple[str, ...], rows: pd.DataFrame, batch_id: int,
            inserted_only: Sequence[str] = ()) -> Upserted:
-    """Write `rows` (a `key` column and the columns to set) by key, noting every write in the undo journal; columns in
+    """Write `rows` (the key column(s) and the columns to set) by key, noting every write in the undo journal; columns in
     `inserted_only` are set on new rows but never updated. A table with a `version` column (edited in forms with an
     optimistic lock) has it raised on every row updated, so an editor holding the old version is told."""
-    columns = [name for name in rows.columns if name != key]
+    names = [key] if isinstance(key, str) else list(key)
+    columns = [name for name in rows.columns if name not in names]
     compared = [name for name in columns if name not in inserted_only]
     versioned = "version" in table.c and "version" not in columns
-    stored = stored_rows(conn, table, key, [*compared, *(["version"] if versioned else [])], rows[key].tolist()).set_index(key)
-    known = rows[key].isin(stored.index)
+    given = _labels(rows, names)
+    stored = stored_rows(conn, table, key, [*compared, *(["version"] if versioned else [])], given)
+    current_rows = dict(zip(_labels(stored, names), stored.to_dict("records")))
+    known = pd.Series([label in current_rows for label in given], index=rows.index, dtype=bool)
     changed_ids, changed_values = [], []
-    for record in rows[known].itertuples(index=False):
-        values = record._asdict()
-        current = stored.loc[values[key]]
+    for label, record in zip([label for label in given if label in current_rows], rows[known].itertuples(index=False)):
+        values, current = record._asdict(), current_rows[label]
         if not all(_same(current[name], values[name]) for name in compared):
             changed_ids.append(int(current["id"]))
             changed_values.append((int(current["id"]), *[plain(values[name]) for name in compared],
@@ -78,9 +93,9 @@ def upsert(conn: Connection, table: Table, key: str, rows: pd.DataFrame, batch_i
     if changed_values:
         bulk_update(conn, table, written, changed_values)
     new = rows[~known]
-    bulk_insert(conn, table, [key, *columns, *(["version"] if versioned else [])],
+    bulk_insert(conn, table, [*names, *columns, *(["version"] if versioned else [])],
                 ([*[plain(value) for value in record], *([1] if versioned else [])]
-                 for record in new[[key, *columns]].itertuples(index=False)))
-    inserted = stored_rows(conn, table, key, (), new[key].tolist())["id"].astype(int).tolist() if len(new) else []
+                 for record in new[[*names, *columns]].itertuples(index=False)))
+    inserted = stored_rows(conn, table, key, (), [label for label in given if label not in current_rows])["id"].astype(int).tolist() if len(new) else []
     undo.note_inserted(conn, batch_id, table, inserted)
     return Upserted(inserted, changed_ids, int(known.sum()) - len(changed_ids))

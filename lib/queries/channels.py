@@ -9,6 +9,8 @@ Definitions (domain.md, shown to users in the page's help):
 - A model or campaign filter keeps the facts attributed to campaigns on that model / those campaigns; targets
   are set per channel and region only, so such a view has no targets.
 - Targets: monthly rows pro rata by days (as on the overview); ratio targets derive from the summed targets.
+- Duplicate rate (重复线索率): of a channel's leads created in the period (from the lead table, duplicates included), the
+  share that repeat a person's recent lead for the same model (lib.ingest.kinds.leads); the funnel and map leave them out.
 """
 from __future__ import annotations
 
@@ -16,12 +18,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Select, func, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, Select, case, cast, func, select
 
 from lib.formatting import ratio
-from lib.models import Campaign, Channel, ChannelDaily
+from lib.models import Campaign, Channel, ChannelDaily, Lead
 from lib.queries.overview import same_day_last_year, targets_by_channel
-from lib.periods import month_span
+from lib.periods import DaySpan, month_span
 from lib.scope import Scope
 from lib.sqlfuncs import among, week_start, year_month
 
@@ -152,6 +154,22 @@ def _row(code: str, name_zh: str, name_en: str, parts: dict[str, dict[str, float
         row[f"{metric}_vs_previous"] = change(now[metric], previous[metric])
         row[f"{metric}_vs_last_year"] = change(now[metric], last_year[metric])
     return row
+
+
+def duplicate_rates(conn: Connection, scope: Scope, flt: ChannelFilter) -> pd.DataFrame:
+    """Per channel with leads in the period: all its leads (duplicates included), the duplicates, and their share."""
+    duplicates = cast(func.sum(case((Lead.duplicate_of_id.is_not(None), 1), else_=0)), BigInteger)
+    span = DaySpan(flt.start, flt.end)
+    narrowing = [among(column, chosen) for column, chosen in ((Lead.region_id, flt.region_ids), (Lead.model_id, flt.model_ids),
+                                                              (Lead.campaign_id, flt.campaign_ids)) if chosen]
+    query = (select(Channel.code.label("channel"), Channel.name_zh, Channel.name_en, func.count().label("leads"),
+                    duplicates.label("duplicates"))
+             .join(Channel, Channel.id == Lead.channel_id)
+             .where(Lead.created_at >= span.since, Lead.created_at < span.until, scope.region_filter(Lead.region_id), *narrowing)
+             .group_by(Channel.code, Channel.name_zh, Channel.name_en, Channel.sort_order).order_by(Channel.sort_order, Channel.code))
+    frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=["channel", "name_zh", "name_en", "leads", "duplicates"])
+    frame["duplicate_rate"] = [ratio(float(part), float(whole)) for part, whole in zip(frame["duplicates"], frame["leads"])]
+    return frame
 
 
 GRAINS = ("day", "week", "month")  # trend granularities

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
 from lib.metrics import weighted_quantile
 from lib.models import ChannelDaily, City, Dealer, Lead, Member, Province, Region
-from lib.queries.lead_sums import stage_count, stage_sums
+from lib.queries.lead_sums import UNIQUE_LEAD, stage_count, stage_sums
 from lib.periods import DaySpan
 from lib.scope import Scope
 from lib.sqlfuncs import among, equals, year_month
@@ -81,8 +81,8 @@ def _of_chosen_dealers(column: ColumnElement, scope: Scope, flt: MapFilter) -> l
 
 
 def _lead_clauses(scope: Scope, flt: MapFilter) -> list[ColumnElement[bool]]:
-    """Leads created in the period within scope and narrowing."""
-    clauses = [*_place_clauses(scope, flt, Lead.region_id, Lead.province_adcode), Lead.created_at >= flt.since,
+    """Unique leads created in the period within scope and narrowing."""
+    clauses = [*_place_clauses(scope, flt, Lead.region_id, Lead.province_adcode), UNIQUE_LEAD, Lead.created_at >= flt.since,
                Lead.created_at < flt.until, *_of_chosen_dealers(Lead.dealer_id, scope, flt)]
     if flt.model_ids:
         clauses.append(among(Lead.model_id, flt.model_ids))
@@ -240,10 +240,10 @@ def dealer_standing(figures: dict[str, pd.DataFrame], dealer_id: int, metrics: t
 
 
 def dealer_monthly(conn: Connection, scope: Scope, dealer_id: int, end: dt.date, model_ids: tuple[int, ...] = ()) -> pd.DataFrame:
-    """A dealer's leads received and orders placed per month, for the twelve months ending with `end`'s month."""
+    """A dealer's (unique) leads received and orders placed per month, for the twelve months ending with `end`'s month."""
     first = (pd.Timestamp(end.replace(day=1)) - pd.DateOffset(months=TREND_MONTHS - 1)).to_pydatetime()
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
-    mine = [scope.region_filter(Lead.region_id), equals(Lead.dealer_id, dealer_id), *([among(Lead.model_id, model_ids)] if model_ids else [])]
+    mine = [scope.region_filter(Lead.region_id), UNIQUE_LEAD, equals(Lead.dealer_id, dealer_id), *([among(Lead.model_id, model_ids)] if model_ids else [])]
     series = {}
     for name, stamp in (("leads", Lead.created_at), ("orders", Lead.order_at)):
         month = year_month(stamp).label("month")

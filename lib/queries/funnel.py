@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, lite
 
 from lib.formatting import ratio
 from lib.metrics import weighted_quantile
-from lib.queries.lead_sums import STAGE_COLUMNS, reached, stage_count, stage_events, stage_sums
+from lib.queries.lead_sums import STAGE_COLUMNS, UNIQUE_LEAD, reached, stage_count, stage_events, stage_sums
 from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Province, Region, VehicleModel
 from lib.periods import DaySpan
 from lib.scope import Scope
@@ -47,8 +47,8 @@ class FunnelFilter(DaySpan):
 
 
 def _narrowing(scope: Scope, flt: FunnelFilter) -> list[ColumnElement[bool]]:
-    """WHERE clauses of the scope and the filter's narrowing."""
-    clauses = [scope.region_filter(Lead.region_id)]
+    """WHERE clauses of the scope and the filter's narrowing (unique leads only: a duplicate is not counted again)."""
+    clauses = [scope.region_filter(Lead.region_id), UNIQUE_LEAD]
     for column, chosen in ((Lead.channel_id, flt.channel_ids), (Lead.region_id, flt.region_ids),
                            (Lead.province_adcode, flt.province_adcodes), (Lead.model_id, flt.model_ids),
                            (Lead.dealer_id, flt.dealer_ids), (Lead.grade, flt.grades), (Lead.campaign_id, flt.campaign_ids)):

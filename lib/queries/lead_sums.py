@@ -23,6 +23,7 @@ ROLLUP_DIMENSIONS = {  # rollup table -> the lead columns it keeps, smallest rol
 ROLLUP_COLUMNS = dict(zip(FUNNEL_STAGES, ("leads", "valid", "visits", "test_drives", "orders", "deliveries")))  # stage -> rollup
 STAGE_COLUMNS = {"lead": Lead.created_at, "valid": Lead.valid_at, "visit": Lead.visit_at, "test_drive": Lead.test_drive_at,
                  "order": Lead.order_at, "delivery": Lead.delivery_at}  # stage -> its timestamp, in funnel order
+UNIQUE_LEAD = Lead.duplicate_of_id.is_(None)  # leads are counted once per person and model: a duplicate (重复线索) is left out
 Narrowing = dict[str, tuple | Select]  # lead column -> the values it must be among (or a query of them)
 
 
@@ -86,7 +87,7 @@ def _from_leads(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing:
     """The leads created in [since, until), counted per key the way the rollups count them."""
     columns = [getattr(Lead, key) for key in keys]
     return (select(*[column.label(key) for column, key in zip(columns, keys)], *[stage_count(stage).label(stage) for stage in FUNNEL_STAGES])
-            .where(Lead.created_at >= since, Lead.created_at < until, scope.region_filter(Lead.region_id),
+            .where(Lead.created_at >= since, Lead.created_at < until, UNIQUE_LEAD, scope.region_filter(Lead.region_id),
                    *[_narrowed(getattr(Lead, name), values) for name, values in narrowing.items()])
             .group_by(*columns))
 
@@ -121,7 +122,7 @@ def _events_from_leads(scope: Scope, since: dt.datetime, until: dt.datetime, nar
     """Each stage's events in [since, until) per key, read through the stage timestamp's index."""
     columns = [getattr(Lead, key) for key in keys]
     return [select(*[column.label(key) for column, key in zip(columns, keys)], literal(stage).label("stage"), func.count().label("events"))
-            .where(stamp >= since, stamp < until, scope.region_filter(Lead.region_id),
+            .where(stamp >= since, stamp < until, UNIQUE_LEAD, scope.region_filter(Lead.region_id),
                    *[_narrowed(getattr(Lead, name), values) for name, values in narrowing.items()]).group_by(*columns)
             for stage, stamp in STAGE_COLUMNS.items()]
 

@@ -40,6 +40,8 @@ LOST_REASONS_VALID = {"no_answer": 0.15, "bought_elsewhere": 0.3, "budget": 0.2,
 RESPONSE_MEDIAN_MINUTES = 20  # dealers' first response to a dispatched lead
 RESPONSE_SLOWER_BY_GRADE = np.array([0.8, 1.0, 1.4])  # 4S / urban / satellite
 MAX_RESPONSE_MINUTES = 2_880  # first responses are capped at two days
+DUPLICATE_SHARE = 0.04  # leads left again by the person of the region's previous lead for the same model (重复线索) …
+DUPLICATE_WINDOW_SECONDS = 30 * SECONDS_PER_DAY  # … when that lead is this recent (lib.ingest.kinds.leads.DUPLICATE_WINDOW)
 
 
 def _lag_valid(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -196,6 +198,24 @@ def _funnel(rng: np.random.Generator, world: World, probabilities: np.ndarray,
     return times, walked, exits
 
 
+def _duplicates(rng: np.random.Generator, created: np.ndarray, model: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Some leads repeat the previous lead of their region for the same model, within the window: (whose personal data
+    each lead carries, as a lead index; the first lead of its chain, or -1 for a lead that is no duplicate)."""
+    n = len(created)
+    key = model * (region.max(initial=0) + 1) + region
+    order = np.argsort(key, kind="stable")  # leads are in creation order, and stay so within a key
+    previous = np.full(n, -1)
+    follows = key[order][1:] == key[order][:-1]
+    previous[order[1:][follows]] = order[:-1][follows]
+    recent = created - created[np.maximum(previous, 0)] <= DUPLICATE_WINDOW_SECONDS
+    repeats = np.flatnonzero((rng.random(n) < DUPLICATE_SHARE) & (previous >= 0) & recent)
+    person, first = np.arange(n), np.full(n, -1)
+    for lead in repeats:  # in creation order: a lead's previous one is settled first
+        before = previous[lead]
+        person[lead], first[lead] = person[before], first[before] if first[before] >= 0 else before
+    return person, first
+
+
 def _generate_leads(world: World) -> dict[str, np.ndarray]:
     """All leads of the history as arrays, ordered by creation time."""
     rng = step_rng(world.seed, "leads")
@@ -208,8 +228,9 @@ def _generate_leads(world: World) -> dict[str, np.ndarray]:
     grade = _lead_grades(rng, channel)
     times, walked, exits = _funnel(rng, world, _stage_probabilities(world, grade, channel, created), created)
     response = rng.lognormal(np.log(RESPONSE_MEDIAN_MINUTES), 1.0, len(day)) * RESPONSE_SLOWER_BY_GRADE[world.dealers["grade"][dealer]]
+    person, first = _duplicates(step_rng(world.seed, "lead duplicates"), created, model, region)
     return {"day": day, "channel": channel, "region": region, "campaign": campaign, "model": model, "dealer": dealer,
-            "grade": grade, "times": times, "reached": _reached(world, times, walked),
+            "grade": grade, "times": times, "reached": _reached(world, times, walked), "person": person, "duplicate_of": first,
             "response": np.clip(response, 1, MAX_RESPONSE_MINUTES).astype(np.int64), **exits}
 
 
@@ -217,7 +238,8 @@ def seed_leads(conn: Connection, world: World) -> None:
     """Leads with their funnel stages, exits and masked personal data."""
     leads = world.leads = _generate_leads(world)
     n = len(leads["day"])
-    people = fake_people(step_rng(world.seed, "lead people"), n, world.pii_key)
+    people = {name: np.array(values, dtype=object)[leads["person"]]
+              for name, values in fake_people(step_rng(world.seed, "lead people"), n, world.pii_key).items()}
     stamps = [world.timestamp_texts(leads["times"][:, stage], leads["reached"][:, stage])
               for stage in range(len(FUNNEL_STAGES))]
     lost_stage = np.array(FUNNEL_STAGES, dtype=object)[leads["last"]]
@@ -226,7 +248,7 @@ def seed_leads(conn: Connection, world: World) -> None:
         bulk_insert(conn, Lead.__table__,
                     ("id", "created_at", "channel_id", "campaign_id", "model_id", "dealer_id", "region_id", "province_adcode",
                      "grade", "valid_at", "visit_at", "test_drive_at", "order_at", "delivery_at", "lost_at", "lost_stage",
-                     "lost_reason", "dormant_at", "reactivated_at", "first_response_minutes", *people),
+                     "lost_reason", "dormant_at", "reactivated_at", "first_response_minutes", "duplicate_of_id", *people),
                     as_rows(np.arange(1, n + 1), *stamps[:1], leads["channel"] + 1,
                           nullable(leads["campaign"] + 1, leads["campaign"] >= 0), leads["model"] + 1, leads["dealer"] + 1,
                           leads["region"] + 1, world.dealers["province"][leads["dealer"]],
@@ -234,4 +256,5 @@ def seed_leads(conn: Connection, world: World) -> None:
                           world.timestamp_texts(leads["exit_at"], leads["lost"]), nullable(lost_stage, leads["lost"]),
                           nullable(leads["reason"], leads["lost"]), world.timestamp_texts(leads["exit_at"], leads["dormant"]),
                           world.timestamp_texts(leads["reactivated_at"], leads["reactivated"]),
-                          nullable(leads["response"], responded), *people.values()))
+                          nullable(leads["response"], responded), nullable(leads["duplicate_of"] + 1, leads["duplicate_of"] >= 0),
+                          *people.values()))

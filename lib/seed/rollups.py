@@ -45,7 +45,8 @@ def _summed(frame: pd.DataFrame, keys: list[str], sums: dict[str, str]) -> pd.Da
 
 
 def _lead_frame(world: World) -> pd.DataFrame:
-    """One row per lead: its keys, 1/0 per stage reached (a later stage counts), and each stage's event month."""
+    """One row per lead: its keys, 1/0 per stage reached (a later stage counts), each stage's event month, and whether
+    it is a duplicate (the rollups count unique leads)."""
     leads = world.leads
     reached = np.logical_or.accumulate(leads["reached"][:, ::-1], axis=1)[:, ::-1]
     frame = pd.DataFrame({"region_id": leads["region"] + 1, "province_adcode": world.dealers["province"][leads["dealer"]],
@@ -56,19 +57,22 @@ def _lead_frame(world: World) -> pd.DataFrame:
         frame[column] = reached[:, index].astype(np.int64)
         frame[f"{stage}_month"] = _month_texts(world, leads["times"][:, index] // SECONDS_PER_DAY)
     frame["month"] = frame[f"{FUNNEL_STAGES[0]}_month"]
+    frame["unique"] = leads["duplicate_of"] < 0
     return frame
 
 
 def _write_lead_rollups(conn: Connection, world: World) -> None:
     """The lead rollups: cohorts by month of creation, and each stage's events by the month they happened."""
     frame = _lead_frame(world)
+    unique = frame.pop("unique").to_numpy()
+    frame = frame[unique]
     counts = {column: column for column in ROLLUP_COLUMNS.values()}
     for model in (LeadMonthMix, LeadMonthDealer):
         keys = [name for name in ("month", "region_id", "province_adcode", "dealer_id", "channel_id", "model_id", "grade", "campaign_id")
                 if name in model.__table__.c]
         _write(conn, model, _summed(frame, keys, counts))
     kept = ["region_id", "channel_id", "model_id", "grade", "campaign_id"]
-    events = [frame.loc[world.leads["reached"][:, index], [f"{stage}_month", *kept]].rename(columns={f"{stage}_month": "month"})
+    events = [frame.loc[world.leads["reached"][unique, index], [f"{stage}_month", *kept]].rename(columns={f"{stage}_month": "month"})
               .assign(stage=stage) for index, stage in enumerate(FUNNEL_STAGES)]
     merged = pd.concat(events, ignore_index=True)
     _write(conn, LeadMonthEvents, merged.groupby(["month", "stage", *kept], dropna=False).size().rename("events").reset_index())

@@ -1,7 +1,7 @@
 """Points writes (admins only): a redemption or a manual adjustment on a member's ledger, keeping the FIFO rule.
 
-The rule (also in lib.queries.members): earn rows and positive adjusts are lots that expire 12 months after the day they
-were earned (Feb 29 → Feb 28; on its expiry day a lot is gone). Before anything is taken, the member's lots due by that
+The rule (lib.services.ledger, shared with the points load; also in lib.queries.members): earn rows and positive adjusts
+are lots that expire 12 months after the day they were earned (Feb 29 → Feb 28; on its expiry day a lot is gone). Before anything is taken, the member's lots due by that
 day expire (an expire row for each lot's remainder). Redemptions and negative adjusts then take the oldest lots first.
 A member's balance never goes below zero: a larger redemption or deduction is refused and nothing is written.
 One transaction per action, writes serialised (audit.serialise_writes) before the balance is read, an audit row, and the
@@ -11,24 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dateutil.relativedelta import relativedelta
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from lib import rollups
 from lib.models import Member, PointsLedger, Reward
 from lib.scope import Scope
 from lib.services import audit
 from lib.services.errors import FieldError, InputInvalidError, RefusedError, has_invisible, require
+from lib.services.ledger import Book, Lot, expiry_of
 from lib.sqlfuncs import equals
 
-LOT_LIFETIME = relativedelta(months=12)  # a lot expires this long after it was earned (month ends clipped)
 MAX_ADJUST = 1_000_000  # a manual adjustment above this many points is a typing error
 REASON_MAX = 200  # characters of an adjustment's reason
-
-
-def expiry_of(earned_on: dt.date) -> dt.date:
-    """The day a lot earned on a day expires: the same day twelve months later, or that month's last day."""
-    return earned_on + LOT_LIFETIME
 
 
 def _locked_member(conn: Connection, scope: Scope, member_id: int) -> dict:
@@ -43,53 +37,50 @@ def _locked_member(conn: Connection, scope: Scope, member_id: int) -> dict:
     return dict(row)
 
 
+def _book(conn: Connection, member: dict) -> Book:
+    """The member's balance and open lots, oldest first, as the ledger rules take them."""
+    lots = conn.execute(select(PointsLedger.id, PointsLedger.occurred_on, PointsLedger.expires_on, PointsLedger.lot_remaining).where(
+        PointsLedger.member_id == member["id"], PointsLedger.lot_remaining > 0).order_by(PointsLedger.occurred_on, PointsLedger.id)).all()
+    return Book(member["points_balance"], [Lot(lot_id, earned, expires, left, left) for lot_id, earned, expires, left in lots])
+
+
+def _write(conn: Connection, member: dict, stored: list[Lot], book: Book, expired: list[tuple[Lot, int]],
+           activity: dict | None = None, **row: object) -> None:
+    """Write what the rules decided for one action: the lots whose remainder changed, an expire row (dated on its lot's
+    expiry day) per expired lot, the action's own row, and the member's balance (and activity)."""
+    for lot in stored:
+        if lot.changed:
+            conn.execute(update(PointsLedger).where(PointsLedger.id == lot.row_id).values(lot_remaining=lot.remaining))
+    for lot, left in expired:
+        conn.execute(insert(PointsLedger).values(member_id=member["id"], region_id=member["region_id"], occurred_on=lot.expires_on,
+                                                 kind="expire", points=-left))
+    if row:
+        conn.execute(insert(PointsLedger).values(member_id=member["id"], region_id=member["region_id"], **row))
+    if book.balance != member["points_balance"] or activity:
+        conn.execute(update(Member).where(Member.id == member["id"]).values(points_balance=book.balance, **(activity or {})))
+    member["points_balance"] = book.balance
+
+
 def expire_due(conn: Connection, member: dict, day: dt.date) -> int:
     """Expire the member's lots due by a day (their remainders); the points expired."""
-    due = conn.execute(select(PointsLedger.id, PointsLedger.lot_remaining, PointsLedger.expires_on).where(
-        PointsLedger.member_id == member["id"], PointsLedger.lot_remaining > 0, PointsLedger.expires_on <= day)
-        .order_by(PointsLedger.expires_on, PointsLedger.id)).all()
-    for lot_id, left, expires_on in due:
-        conn.execute(update(PointsLedger).where(PointsLedger.id == lot_id).values(lot_remaining=0))
-        conn.execute(insert(PointsLedger).values(member_id=member["id"], region_id=member["region_id"], occurred_on=expires_on,
-                                                 kind="expire", points=-left))
-    expired = sum(left for _, left, _ in due)
-    if expired:
-        conn.execute(update(Member).where(Member.id == member["id"]).values(points_balance=Member.points_balance - expired))
-        member["points_balance"] -= expired
-    return expired
-
-
-def _take_oldest(conn: Connection, member: dict, points: int) -> None:
-    """Consume points from the member's open lots, oldest first (the caller checked the balance covers them)."""
-    lots = conn.execute(select(PointsLedger.id, PointsLedger.lot_remaining).where(
-        PointsLedger.member_id == member["id"], PointsLedger.lot_remaining > 0)
-        .order_by(PointsLedger.occurred_on, PointsLedger.id)).all()
-    for lot_id, left in lots:
-        if points == 0:
-            break
-        taken = min(left, points)
-        conn.execute(update(PointsLedger).where(PointsLedger.id == lot_id).values(lot_remaining=left - taken))
-        points -= taken
-
-
-def _due(conn: Connection, member: dict, day: dt.date) -> int:
-    """Points of the member's lots due to expire by a day."""
-    return int(conn.execute(select(func.coalesce(func.sum(PointsLedger.lot_remaining), 0)).where(
-        PointsLedger.member_id == member["id"], PointsLedger.lot_remaining > 0, PointsLedger.expires_on <= day)).scalar_one())
+    book = _book(conn, member)
+    stored = list(book.lots)
+    expired = book.expire(day)
+    _write(conn, member, stored, book, expired)
+    return sum(left for _, left in expired)
 
 
 def _spend(conn: Connection, member: dict, day: dt.date, points: int, **ledger: object) -> None:
     """Write one consuming row (redeem or negative adjust) FIFO, after expiring what is due; refused above the balance
     before anything is written. Only a redemption counts as the member's activity."""
-    available = member["points_balance"] - _due(conn, member, day)
+    book = _book(conn, member)
+    stored, available = list(book.lots), book.spendable(day)
     if points > available:
         raise InputInvalidError([FieldError("points", "points_insufficient", {"balance": f"{available:,}"})])
-    expire_due(conn, member, day)
-    _take_oldest(conn, member, points)
-    conn.execute(insert(PointsLedger).values(member_id=member["id"], region_id=member["region_id"], occurred_on=day,
-                                             points=-points, **ledger))
-    activity = {"last_active_on": day} if ledger.get("kind") == "redeem" else {}
-    conn.execute(update(Member).where(Member.id == member["id"]).values(points_balance=Member.points_balance - points, **activity))
+    expired = book.expire(day)
+    book.take(points)
+    activity = {"last_active_on": day} if ledger.get("kind") == "redeem" else None
+    _write(conn, member, stored, book, expired, activity, occurred_on=day, points=-points, **ledger)
 
 
 def redeem(conn: Connection, scope: Scope, member_id: int, reward_id: int, day: dt.date) -> int:
@@ -130,10 +121,13 @@ def _add_or_take(conn: Connection, member: dict, points: int, day: dt.date) -> N
     if points < 0:
         _spend(conn, member, day, -points, kind="adjust")
         return
-    expire_due(conn, member, day)
-    conn.execute(insert(PointsLedger).values(member_id=member["id"], region_id=member["region_id"], occurred_on=day, kind="adjust",
-                                             points=points, expires_on=expiry_of(day), lot_remaining=points))
-    conn.execute(update(Member).where(Member.id == member["id"]).values(points_balance=Member.points_balance + points))
+    book = _book(conn, member)
+    stored = list(book.lots)
+    expired = book.expire(day)
+    lot = Lot(None, day, expiry_of(day), points)
+    book.add(lot)
+    _write(conn, member, stored, book, expired, occurred_on=day, kind="adjust", points=points, expires_on=lot.expires_on,
+           lot_remaining=points)
 
 
 def expire_all_due(conn: Connection, day: dt.date) -> tuple[int, int]:

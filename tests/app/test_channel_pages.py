@@ -53,6 +53,23 @@ def test_the_scorecard_table_lists_the_channels_with_facts(app, engine):
     assert list(app.dataframe[1].value["渠道"]) == ["合计"]
 
 
+@pytest.mark.parametrize("username,region_code", [("exec", None), ("east", "east")])
+def test_the_duplicate_rates_equal_this_months_raw_leads(app, engine, username, region_code):
+    start, end = month_span(TODAY.year, TODAY.month, TODAY)
+    leads = raw(engine, "lead")
+    leads = leads[pd.to_datetime(leads["created_at"]).dt.date.between(start, end)]
+    if region_code is not None:
+        leads = leads[leads["region_id"] == region_id(engine, region_code)]
+    names = raw(engine, "channel").set_index("id")["name_zh"]
+    expected = leads.assign(channel=leads["channel_id"].map(names), duplicate=leads["duplicate_of_id"].notna()).groupby("channel").agg(
+        all=("id", "size"), duplicates=("duplicate", "sum"))
+    open_page(app, username, "pages/channels.py")
+    shown = app.dataframe[2].value.set_index("渠道").sort_index()
+    assert shown["线索（含重复）"].to_dict() == expected["all"].to_dict()
+    assert shown["重复线索"].to_dict() == expected["duplicates"].to_dict()
+    assert shown["重复率"].tolist() == pytest.approx((expected["duplicates"] / expected["all"]).sort_index().tolist())
+
+
 def test_the_target_editor_shows_this_months_national_targets(app, engine):
     open_page(app, "manager", "pages/targets.py")
     shown = app.dataframe[0].value.set_index("channel_id")

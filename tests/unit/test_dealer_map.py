@@ -15,7 +15,7 @@ from lib.queries import dealers
 from lib.queries.dealers import BOTTOM, MIN_LEADS_TO_RANK, MapFilter
 from tests.campaign_helpers import scope_of
 from tests.conftest import TODAY
-from tests.reference import raw, region_id
+from tests.reference import raw, region_id, unique_leads
 
 LATER_STAMPS = {  # figure -> the lead's timestamps that show it reached that stage (a skipped stage counts), written out again
     "valid_leads": ["valid_at", "visit_at", "test_drive_at", "order_at", "delivery_at"],
@@ -28,8 +28,8 @@ FIGURES = ("leads", *LATER_STAMPS, "spend", "members")
 
 
 def dealer_leads(engine, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Raw leads created between two days (inclusive), timestamps parsed."""
-    rows = raw(engine, "lead")
+    """Raw unique leads created between two days (inclusive), timestamps parsed."""
+    rows = unique_leads(engine)
     for column in ["created_at", *LATER_STAMPS["valid_leads"]]:
         rows[column] = pd.to_datetime(rows[column])
     return rows[(rows["created_at"] >= pd.Timestamp(start)) & (rows["created_at"] < pd.Timestamp(end + dt.timedelta(days=1)))]
@@ -211,7 +211,7 @@ def test_a_dealers_standing_against_its_region(engine):
 
 
 def test_a_dealers_monthly_trend_and_response_times_equal_raw_rows(engine):
-    rows = raw(engine, "lead")
+    rows = unique_leads(engine)
     busiest = int(rows["dealer_id"].value_counts().idxmax())
     mine = rows[rows["dealer_id"] == busiest]
     scope = scope_of(engine, "exec")

@@ -13,7 +13,7 @@ from lib.queries import funnel
 from lib.queries.funnel import FunnelFilter
 from tests.campaign_helpers import scope_of
 from tests.conftest import TODAY
-from tests.reference import raw, region_id
+from tests.reference import raw, region_id, unique_leads
 
 STAMPS = {"lead": "created_at", "valid": "valid_at", "visit": "visit_at", "test_drive": "test_drive_at", "order": "order_at",
           "delivery": "delivery_at"}  # stage -> column, written out again
@@ -21,8 +21,8 @@ START = TODAY.replace(day=1) - dt.timedelta(days=90)
 
 
 def leads(engine, region: int | None) -> pd.DataFrame:
-    """Raw leads (of one region), timestamps parsed."""
-    rows = raw(engine, "lead")
+    """Raw unique leads (of one region), timestamps parsed."""
+    rows = unique_leads(engine)
     for column in STAMPS.values():
         rows[column] = pd.to_datetime(rows[column])
     return rows if region is None else rows[rows["region_id"] == region]

@@ -19,11 +19,13 @@ from io import BytesIO, StringIO
 import openpyxl
 import pandas as pd
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from sqlalchemy import func, inspect, select
 
-from lib.models import AuditLog, Base, Campaign, ChannelDaily, Dealer, Member, MemberTier, PointsRule, Region, Reward
+from lib import rollups
+from lib.ingest.kinds import KINDS
+from lib.models import AuditLog, Base, Campaign, ChannelDaily, Dealer, Lead, Member, MemberTier, PointsLedger, PointsRule, Region, Reward
 from lib.periods import DaySpan
 from lib.queries import calendar, channels, dealers, funnel, members, system
 from lib.queries.calendar import CalendarFilter
@@ -40,6 +42,7 @@ from lib.services.targets import TargetsRefusedError
 from lib.services.users import UserError
 from tests.campaign_helpers import PLAN_YEAR, scope_of, valid_plan
 from tests.conftest import TODAY
+from tests.hostile_files import csv_file, kind_workbook
 from tests.hostile import (
     CONTROL,
     LONG,
@@ -47,6 +50,7 @@ from tests.hostile import (
     assert_message,
     date_texts,
     dates,
+    ingest_attempt,
     numbers,
     rolled_back,
     table_counts,
@@ -343,6 +347,88 @@ def test_broken_and_hostile_workbooks_are_refused(engine, manager, cut, flip, ce
             assert import_attempt(conn, manager, "facts.xlsx", data) is REFUSED  # a day in the future, or broken
 
 
+# --- ingestion: members and points ----------------------------------------------------------------------------------
+
+GOOD_CELLS = {  # per kind, a row every rule accepts (in its fields' order); hostile cells replace some
+    "members": ["HM0001", "138 0013 8000", "张三", (TODAY - dt.timedelta(days=30)).isoformat(), "陕西", "西安", "", "是"],
+    "points": ["HT-0001", "M00000001", f"{TODAY.isoformat()} 00:00:01", "adjust", "10", "", "", ""],
+}
+LEDGER_ROLLUPS = ("points_daily", "points_open_lots", "member_active_edges")  # what member and points loads keep
+
+
+def kind_file(kind: str, row: list[str], as_workbook: bool) -> tuple[str, bytes]:
+    """One row of a kind under its canonical header, as CSV or .xlsx."""
+    if as_workbook:
+        return f"{kind}.xlsx", kind_workbook(KINDS[kind], [row])
+    return f"{kind}.csv", csv_file(list(KINDS[kind].field_names), [row])
+
+
+ODD_CELLS = ["-5", "0", "redeem", "earn", "1e9", "2147483648", "M00000002", "630000", "dlr0001", "", " ", "否"]  # plausible
+# cells in the wrong place
+
+
+@given(kind=st.sampled_from(sorted(GOOD_CELLS)), hostile=st.dictionaries(st.integers(0, 7), st.one_of(texts(), st.sampled_from(ODD_CELLS)),
+                                                                         min_size=1, max_size=3), as_workbook=st.booleans())
+@example(kind="members", hostile={2: "Robert'); DROP TABLE campaign;--", 0: "hm-0001"}, as_workbook=False)
+@example(kind="members", hostile={2: "<img src=x onerror=1>", 7: " 否 "}, as_workbook=True)
+@example(kind="points", hostile={3: "redeem", 4: "-5", 6: "lucky_draw"}, as_workbook=False)
+@example(kind="points", hostile={3: "调整", 4: "-1"}, as_workbook=True)
+def test_hostile_member_and_points_rows_are_loaded_as_typed_or_refused(engine, admin, kind, hostile, as_workbook):
+    TRIED["member and points rows"] += 1
+    row = [hostile.get(index, good) for index, good in enumerate(GOOD_CELLS[kind])]
+    with rolled_back(engine) as conn:
+        result = ingest_attempt(conn, admin, kind, *kind_file(kind, row, as_workbook))
+        if getattr(result, "status", None) != "loaded":
+            return
+        TRIED["member and points rows loaded"] += 1
+        assert all(rollups.differences(conn, name) == 0 for name in LEDGER_ROLLUPS)
+        number = (row[0] if kind == "members" else row[1]).strip().upper()
+        member = conn.execute(select(Member.id, Member.points_balance, Member.phone_masked).where(Member.member_no == number)).one()
+        assert member.points_balance == conn.execute(select(func.coalesce(func.sum(PointsLedger.points), 0)).where(
+            PointsLedger.member_id == member.id)).scalar_one() >= 0
+        assert member.phone_masked[3:7] == "****"
+
+
+# --- leads and lead progress through the ingestion layer ------------------------------------------------------------
+
+LEAD_DAY = TODAY - dt.timedelta(days=10)  # when the hostile suite's own lead was left
+GOOD_LEAD = {"external_id": "H-1", "created_at": f"{LEAD_DAY} 10:00", "channel": "douyin", "campaign": "", "model": "HX-X5",
+             "dealer_code": "", "province": "湖北", "city": "武汉", "area": "", "grade": "high", "phone": "13800138000",
+             "name": "张三"}  # a lead row every rule accepts
+GOOD_PROGRESS = {"external_id": "H-1", "channel": "抖音", "valid_at": f"{LEAD_DAY} 11:00", "visit_at": f"{LEAD_DAY + dt.timedelta(days=2)} 10:00",
+                 "lost_reason": "", "first_response_minutes": "12"}  # progress of that lead every rule accepts
+
+
+def hostile_row(good: dict[str, str]) -> st.SearchStrategy[list[str]]:
+    """A row of the kind's cells, each the good value or a hostile text."""
+    return st.tuples(*[st.one_of(st.just(value), texts(), date_texts()) for value in good.values()]).map(list)
+
+
+@given(kind=st.sampled_from(["leads", "lead-progress"]), data=st.data(),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-16", "latin-1"]))
+def test_hostile_lead_cells_are_refused_or_loaded(engine, manager, kind, data, encoding):
+    TRIED["lead cells"] += 1
+    good = GOOD_LEAD if kind == "leads" else GOOD_PROGRESS
+    row = data.draw(hostile_row(good))
+    with rolled_back(engine) as conn:
+        if kind == "lead-progress":
+            assert ingest_attempt(conn, manager, "leads", "lead.csv", csv_file(list(GOOD_LEAD), [list(GOOD_LEAD.values())])).status == "loaded"
+        report = ingest_attempt(conn, manager, kind, "hostile.csv", csv_file(list(good), [row], encoding))
+        if getattr(report, "status", None) == "loaded":  # one lead added (or its progress written), the rollups kept
+            added = conn.execute(select(func.count()).select_from(Lead).where(Lead.import_batch_id == report.batch_id)).scalar()
+            assert (added, report.applied.updated) == ((1, 0) if kind == "leads" else (0, 1))
+            assert rollups.differences(conn, "lead_month_mix") == 0
+
+
+@given(kind=st.sampled_from(["leads", "lead-progress"]), header=st.lists(st.one_of(texts(), st.sampled_from(list(GOOD_LEAD))),
+                                                                         min_size=1, max_size=14))
+def test_hostile_lead_headers_are_refused_or_loaded(engine, manager, kind, header):
+    TRIED["lead headers"] += 1
+    good = GOOD_LEAD if kind == "leads" else GOOD_PROGRESS
+    with rolled_back(engine) as conn:
+        ingest_attempt(conn, manager, kind, "headers.csv", csv_file(header, [[good.get(name, "x") for name in header]]))
+
+
 # --- users --------------------------------------------------------------------------------------------------------
 
 @given(password=texts(), username=st.one_of(st.just("hostile.user"), texts()))
@@ -419,6 +505,7 @@ def test_ids_no_row_has_find_nothing(engine, admin, value):
         assert calendar.campaigns(conn, admin, CalendarFilter(TODAY.year, reaches=(value,), channel_ids=(value,))).empty
         for narrowing in ({"region_ids": (value,)}, {"model_ids": (value,)}, {"campaign_ids": (value,)}):
             assert channels.sums_by_channel(conn, admin, ChannelFilter(start, end, **narrowing)) == {}
+            assert channels.duplicate_rates(conn, admin, ChannelFilter(start, end, **narrowing)).empty
         for narrowing in ("channel_ids", "region_ids", "province_adcodes", "model_ids", "dealer_ids", "campaign_ids"):
             assert funnel.funnel(conn, admin, FunnelFilter(start, end, **{narrowing: (value,)}), "cohort")["lead"].sum() == 0
         for narrowing in ("region_ids", "province_adcodes", "model_ids"):
@@ -437,6 +524,7 @@ def test_hostile_periods_give_figures_or_nothing(engine, admin, first, last):
         assert dealers.lead_cells(conn, admin, MapFilter(start, end))["leads"].sum() >= 0
         assert members.kind_totals(conn, admin, DaySpan(start, end)) is not None
         assert len(channels.scorecard(conn, admin, ChannelFilter(start, end))) > 0
+        assert (channels.duplicate_rates(conn, admin, ChannelFilter(start, end))["duplicates"] >= 0).all()
         assert system.audit_count(conn, admin, AuditFilter(start, end)) >= 0
 
 

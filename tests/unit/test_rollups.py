@@ -23,7 +23,7 @@ from lib.seed.rollups import _activity_edges
 from lib.services.errors import InputInvalidError
 from tests.campaign_helpers import scope_of
 from tests.conftest import TODAY
-from tests.reference import active_member_ids, own_member, raw, region_id
+from tests.reference import active_member_ids, own_member, raw, region_id, unique_leads
 
 ANHUI = 340000  # an East province that can move to Central and back
 ACTIVE_WINDOW_REVISION = "0008"  # the migration that rebuilds the activity edges with the 90-day window
@@ -158,7 +158,7 @@ def test_the_map_cells_from_rollups_equal_the_cells_from_leads(engine, start, en
     keys = list(dealers.CELL_KEYS)
     with engine.connect() as conn:
         cells = dealers.lead_cells(conn, scope_of(engine, "east"), MapFilter(start, end)).sort_values(keys, na_position="first")
-    leads = raw(engine, "lead")
+    leads = unique_leads(engine)
     created = pd.to_datetime(leads["created_at"])
     mine = leads[(leads["region_id"] == region_id(engine, "east")) & (created >= pd.Timestamp(start))
                  & (created < pd.Timestamp(end + dt.timedelta(days=1)))]

@@ -355,6 +355,7 @@ PROBES: list[Probe] = [
     plain("calendar.campaign_choices", lambda conn, scope, w: calendar.campaign_choices(conn, scope, TODAY.year), "this_year"),
     plain("calendar.owner_choices", lambda conn, scope, w: calendar.owner_choices(conn, scope, campaigns.OWNER_ROLES)),
     *filtered("channels.sums_by_channel", CHANNELS, channels.sums_by_channel),
+    *filtered("channels.duplicate_rates", CHANNELS, channels.duplicate_rates),
     *filtered("channels.scorecard", CHANNELS, channels.scorecard),
     *filtered("channels.trend", CHANNELS, channels.trend, "week"),
     *filtered("channels.monthly_attainment", CHANNELS, channels.monthly_attainment, blind={"southwest_campaign": NO_TARGETS}),

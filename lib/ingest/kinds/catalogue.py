@@ -45,7 +45,7 @@ def check_channels(conn: Connection, frame: pd.DataFrame) -> Checked:
     frame = frame.assign(code=frame["code"].str.lower(), family=frame["family"].str.lower())
     check_code(frame, problems)
     check_choice(frame, problems, "family", CHANNEL_FAMILIES)
-    rows = frame.assign(sort_order=frame["sort_order"].fillna(0), active=frame["active"].fillna(True))
+    rows = frame.assign(sort_order=frame["sort_order"].fillna(0).astype(int), active=frame["active"].fillna(True))
     return Checked(rows[["code", "name_zh", "name_en", "family", "sort_order", "active"]], problems.sorted())
 
 
