@@ -36,19 +36,27 @@ NEWEST_RECORDS: dict[str, tuple[ColumnElement, ...]] = {  # freshness source -> 
     "members": (Member.joined_on,),
     "points": (PointsLedger.occurred_on,),
 }
+JOIN_DAY_START = {"members"}  # sources whose newest day counts from its start, as their loads record it (a join day: members
+# kind); the others' days (a day's channel facts, a ledger day) count to their end
 
 
-def _newest(conn: Connection, columns: tuple[ColumnElement, ...]) -> dt.datetime | None:
-    """The latest value of some columns (a day counts to its end), None when all are empty."""
-    values = [value for value in conn.execute(select(*[func.max(column) for column in columns])).one() if value is not None]
-    times = [value if isinstance(value, dt.datetime) else end_of_day(value) for value in values]
-    return max(times, default=None)
+def _as_time(source: str, value: dt.date) -> dt.datetime:
+    """A stored value as a record time: a time as it is, a day from its start (JOIN_DAY_START) or to its end."""
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.combine(value, dt.time()) if source in JOIN_DAY_START else end_of_day(value)
+
+
+def _newest(conn: Connection, source: str) -> dt.datetime | None:
+    """A source's newest generated record time, None when it has no rows."""
+    latest = conn.execute(select(*[func.max(column) for column in NEWEST_RECORDS[source]])).one()
+    return max((_as_time(source, value) for value in latest if value is not None), default=None)
 
 
 def seed_freshness(conn: Connection, world: World) -> None:
     """Every source's freshness from its newest generated record, as a load of it would keep it."""
-    for source, columns in NEWEST_RECORDS.items():
-        newest = _newest(conn, columns)
+    for source in NEWEST_RECORDS:
+        newest = _newest(conn, source)
         if newest is not None:
             freshness.record(conn, source, newest)
 
