@@ -5,6 +5,7 @@ from streamlit.navigation.page import StreamlitPage
 from lib import auth, config, privacy, ui
 from lib.auth import CurrentUser
 from lib.navigation import pages_for
+from lib.queries import system
 
 privacy.redact_logs()  # what people type (a phone as a user name, in a search) never reaches the server's log whole
 st.set_page_config(page_title=f"{ui.tr('app_title')} · Marketing Cockpit", page_icon=config.DATA_DIR / "favicon.svg", layout="wide")
@@ -12,8 +13,10 @@ lang = ui.language_switch()
 
 
 def signed_out_page() -> None:
-    """The only page before sign-in (the form above it): where the demo logins are documented."""
-    st.caption(ui.tr("demo_logins_hint"))
+    """The only page before sign-in (the form above it): on demo data, where the demo logins are documented."""
+    with ui.outage_notice():
+        if ui.fresh(system.demo_info) is not None:
+            st.caption(ui.tr("demo_logins_hint"))
 
 
 def navigation_for(user: CurrentUser) -> StreamlitPage:

@@ -22,3 +22,8 @@ def now() -> dt.datetime:
 def today() -> dt.date:
     """Today's date in the business time zone."""
     return now().date()
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The last second of a day: how fresh data counted per day (channel facts, ledger days) is once that day is loaded."""
+    return dt.datetime.combine(day, dt.time(23, 59, 59))

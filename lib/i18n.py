@@ -34,8 +34,39 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "signed_in_as": ("当前用户：{name}（{role}）", "Signed in as {name} ({role})"),
     "region_label": ("所属大区：{region}", "Region: {region}"),
     "must_change_password": ("管理员已重置您的密码，请先设置新密码。", "An admin reset your password: please set a new one first."),
-    "no_users": ("数据库中还没有用户。请运行 `python -m lib.seed` 生成演示数据，或由管理员创建账号。",
-                 "The database has no users yet. Run `python -m lib.seed` for demo data, or have an admin create accounts."),
+    "no_users": ("数据库中还没有用户。正式安装请由系统管理员运行 `python -m lib.setup --admin <用户名>`：迁移数据库、加载参考数据并创建"
+                 "第一个管理员。仅作演示时，可改用 `python -m lib.seed` 生成演示数据。",
+                 "The database has no users yet. For a real install, the system administrator runs `python -m lib.setup --admin "
+                 "<username>`: it migrates the database, loads the reference data and creates the first admin. For a demo only, "
+                 "`python -m lib.seed` generates demo data instead."),
+    "seeding_interrupted": ("此数据库中的演示数据生成曾被中断。若它是演示数据库，请运行 `python -m lib.seed --reset` 重新生成；"
+                            "正式数据库不会被自动清空。",
+                            "Generating demo data in this database was interrupted. If it is a demo database, run "
+                            "`python -m lib.seed --reset` to generate it again; a real database is never emptied by itself."),
+    # python -m lib.setup (printed to the operator)
+    "setup_password_prompt": ("管理员 {username} 的密码：", "Password for the admin {username}: "),
+    "setup_password_again": ("再输入一次：", "Once more: "),
+    "setup_password_mismatch": ("两次输入的密码不一致，未做任何修改。", "The two passwords differ; nothing was changed."),
+    "setup_demo_database": ("此数据库含有演示数据（python -m lib.seed 生成）；正式安装请使用一个空数据库。未做任何修改。",
+                            "This database holds demo data (made by python -m lib.seed); set up a real install on an empty "
+                            "database. Nothing was changed."),
+    "setup_bad_url": ("数据库 URL 无法识别，例如：postgresql+psycopg://user@host:5432/cockpit。",
+                      "The database URL cannot be read; for example postgresql+psycopg://user@host:5432/cockpit."),
+    "setup_unreachable": ("无法连接数据库，未做任何修改：{error}", "The database cannot be reached; nothing was changed: {error}"),
+    "setup_migrated": ("数据库结构已从版本 {before} 迁移到 {after}。", "The database schema was migrated from revision {before} to {after}."),
+    "setup_reference_added": ("已加载参考数据：大区 {region} 个、省份 {province} 个、城市 {city} 个、会员等级 {member_tier} 个。",
+                              "Reference data loaded: {region} regions, {province} provinces, {city} cities, {member_tier} member tiers."),
+    "setup_admin_created": ("已创建管理员 {username}：首次登录后须先修改密码。",
+                            "The admin {username} was created and must change the password at the first sign-in."),
+    "setup_next_steps": ("下一步：设置 COOKIE_KEY 与 PII_HASH_KEY，启动 `streamlit run server.py`，以管理员登录，创建其他用户并加载"
+                         "渠道、车型、经销商等数据。",
+                         "Next: set COOKIE_KEY and PII_HASH_KEY, start `streamlit run server.py`, sign in as the admin, create the "
+                         "other users and load channels, models, dealers and the rest."),
+    "setup_nothing_to_do": ("无需改动：数据库结构已是最新（版本 {revision}），参考数据齐全，已有 {users} 个用户。本次未做任何修改"
+                            "（--admin 只用于创建第一个管理员；其他用户请在“用户管理”页面创建）。",
+                            "Nothing to do: the schema is at head (revision {revision}), the reference data is complete and there "
+                            "are {users} users. Nothing was changed (--admin only names the first admin; create other users on "
+                            "the Users page)."),
     "config_missing": ("配置缺失或不安全，请联系系统管理员：{error}", "A setting is missing or unsafe; please tell the system administrator: {error}"),
     "config_cookie_key_missing": ("未设置 COOKIE_KEY：共用一个数据库的每台应用服务器都需要同一个密钥。",
                                   "COOKIE_KEY is not set: every app server of a shared database needs the same secret key."),
@@ -596,6 +627,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "action_login_throttled": ("登录受限", "Sign-ins throttled"),
     "action_login_throttle_lift": ("解除登录限制", "Sign-in limit lifted"),
     "action_user_create": ("创建用户", "User created"),
+    "action_setup_reference": ("安装：加载参考数据", "Install: reference data loaded"),
     "action_password_change": ("修改密码", "Password changed"),
     "audit_title": ("审计日志", "Audit log"),
     "audit_caption": ("谁在何时做了什么（只增不改）。", "Who did what and when (append-only)."),
@@ -958,6 +990,38 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "password_too_long": ("密码最长 {n} 字节（约 {n} 个英文字符或 {zh} 个汉字），且不能含控制字符。",
                           "The password can be at most {n} bytes long (about {n} Latin letters or {zh} Chinese characters), "
                           "without control characters."),
+    # empty states and freshness: which kinds of data a screen lacks, where they are loaded, how fresh each source is
+    "data_kind_channels": ("渠道", "channels"),
+    "data_kind_models": ("车型", "models"),
+    "data_kind_dealers": ("经销商", "dealers"),
+    "data_kind_leads": ("线索", "leads"),
+    "data_kind_lead_progress": ("线索进展", "lead progress"),
+    "data_kind_members": ("会员", "members"),
+    "data_kind_points": ("积分流水", "points"),
+    "data_kind_channel_facts": ("渠道日数据", "channel facts"),
+    "data_kind_named": ("{name}（{kind}）", "{name} ({kind})"),
+    "data_missing": ("还没有加载这些数据：{kinds}。加载后，本页即显示相应内容。",
+                     "Not loaded yet: {kinds}. Once they are loaded, this page shows them."),
+    "data_missing_region": ("您的大区还没有这些数据：{kinds}。加载后，本页即显示相应内容。",
+                            "None for your region yet: {kinds}. Once they are loaded, this page shows them."),
+    "data_missing_load": ("前往“数据导入”加载数据", "Load data on the Data import page"),
+    "data_missing_ask": ("数据由管理员或活动经理加载，如需尽快查看，请联系他们。",
+                         "Admins and campaign managers load data: ask one of them if you need it soon."),
+    "plan_needs_master_data": ("新建活动方案需要先有渠道（预算按渠道分配）和车型。", "A campaign plan needs channels (its budget is split by channel) and models first."),
+    "targets_need_channels": ("渠道目标按渠道设置，请先加载渠道。", "Targets are set per channel: load the channels first."),
+    "freshness_caption": ("数据截至：{items}", "Data as of: {items}"),
+    "freshness_item": ("{source} {at}", "{source} {at}"),
+    "freshness_stale": ("{source}已 {age} 天未更新（最新数据 {at}），超过预期的每 {days} 天一次。",
+                        "{source}: no new data for {age} days (newest {at}), more than the expected every {days} days."),
+    "freshness_settings": ("数据更新周期（管理员）", "Expected data cadence (admins)"),
+    "freshness_settings_help": ("每类数据最新记录距今超过这些天数时，总览页给出提醒。", "The overview warns when a source's newest record is older than this many days."),
+    "freshness_save": ("保存更新周期", "Save the cadence"),
+    "freshness_saved": ("更新周期已保存。", "The cadence was saved."),
+    "settings_not_allowed": ("只有管理员可以修改此设置。", "Only admins may change this setting."),
+    "settings_days_range": ("须为大于 0、不超过 {max} 的天数。", "Must be a number of days above 0 and at most {max}."),
+    "settings_stale": ("其他人刚刚修改了此设置，请刷新后再试。", "Someone else just changed this setting; reload and try again."),
+    "action_settings_update": ("修改设置", "Settings changed"),
+    "calendar_none_yet": ("还没有活动方案。", "No campaign plans yet."),
 }
 LABELS |= INGEST_LABELS
 

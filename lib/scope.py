@@ -18,6 +18,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {  # action -> roles allowed to perform
     "manage_geography": frozenset({"admin"}),
     "manage_points": frozenset({"admin"}),
     "manage_profiles": frozenset({"admin"}),  # mapping profiles of the ingestion layer (importers use them)
+    "manage_settings": frozenset({"admin"}),
 }
 
 

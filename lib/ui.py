@@ -213,8 +213,10 @@ def setup_page() -> Callable[[], None] | None:
         return None
     with engine().connect() as conn:
         unfinished, has_users = system.seeding_unfinished(conn), system.has_users(conn)
-    if unfinished or (not has_users and config.is_demo_install()):
+    if config.is_demo_install() and (unfinished or not has_users):
         return seed_demo_data
+    if unfinished:  # only a demo install empties and seeds its database by itself
+        return seeding_interrupted_notice
     if not has_users:
         return no_users_notice
     _READY_DATABASES.add(url)
@@ -271,8 +273,13 @@ def keeps_input_on_outage(callback: Callable[..., None]) -> Callable[..., None]:
 
 
 def no_users_notice() -> None:
-    """Tell an operator how to get users into an empty non-demo database (nothing is seeded silently)."""
+    """Tell an operator how to set up an empty non-demo database (python -m lib.setup; nothing is seeded silently)."""
     st.warning(tr("no_users"))
+
+
+def seeding_interrupted_notice() -> None:
+    """Tell an operator that a seed of this non-demo database was cut off (it is not emptied and seeded by itself)."""
+    st.warning(tr("seeding_interrupted"))
 
 
 def _seed_in_background(target: Engine) -> None:

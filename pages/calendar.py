@@ -2,6 +2,7 @@
 import streamlit as st
 
 from lib import charts, clock, exports, formatting, ui
+from lib.components import data_status
 from lib.i18n import name_or
 from lib.models import CAMPAIGN_STATUSES, CAMPAIGN_TYPES
 from lib.queries import calendar, system
@@ -15,6 +16,8 @@ options = ui.load(calendar.filter_options, scope)
 
 st.title(ui.tr("calendar_title"))
 ui.demo_banner()
+data_status.freshness_caption(("channel-facts",))
+data_status.missing(scope, ("channels", "models"))
 if scope.can("edit_campaign"):
     st.page_link("pages/plan_editor.py", label=ui.tr("new_campaign"), icon=":material/add_circle:")
 
@@ -94,9 +97,11 @@ campaigns, phases, nodes = (ui.loaded(data) for data in sources)
 summary(ui.load(calendar.plan_summary, scope, flt))
 year_tab, month_tab, list_tab = st.tabs([ui.tr("tab_year"), ui.tr("tab_month"), ui.tr("tab_list")])
 
+empty_note = "calendar_empty" if options["years"] else "calendar_none_yet"  # an empty selection: filtered out, or no plans yet
+
 with year_tab:
     if campaigns.empty:
-        st.info(ui.tr("calendar_empty"))
+        st.info(ui.tr(empty_note))
     figure = ui.figure(charts.campaign_timeline, *sources, flt.year, today, colour_by, lang)
     picked = ui.chart(scope, figure, width="stretch", on_select="rerun", selection_mode="points", key="timeline")
     st.caption(ui.tr("timeline_caption"))
@@ -119,11 +124,14 @@ with month_tab:
         st.dataframe(table, hide_index=True, width="stretch", column_config={ui.tr("col_budget"): st.column_config.NumberColumn(format="¥%,.0f")})
 
 with list_tab:
-    listed = st.dataframe(display_table(campaigns), hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                          key="campaign_list", column_config={ui.tr("col_budget"): st.column_config.NumberColumn(format="¥%,.0f")})
-    st.caption(ui.tr("list_caption"))
-    if listed and listed.selection.rows:
-        open_campaign(int(campaigns.iloc[listed.selection.rows[0]]["id"]))
+    if campaigns.empty:
+        st.info(ui.tr(empty_note))
+    else:
+        listed = st.dataframe(display_table(campaigns), hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                              key="campaign_list", column_config={ui.tr("col_budget"): st.column_config.NumberColumn(format="¥%,.0f")})
+        st.caption(ui.tr("list_caption"))
+        if listed and listed.selection.rows:
+            open_campaign(int(campaigns.iloc[listed.selection.rows[0]]["id"]))
 
 if scope.can("export_data") and not campaigns.empty:
     lines = ui.load(calendar.budget_lines, scope, flt)

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import charts, formatting, literal, ui
-from lib.components import workflow
+from lib.components import data_status, workflow
 from lib.i18n import name_or
 from lib.metrics import format_value
 from lib.queries import calendar
@@ -13,6 +13,8 @@ scope, lang, today = user.scope, ui.lang(), ui.as_of()
 st.title(ui.tr("campaign_title"))
 ui.demo_banner()
 ui.show_flash()
+data_status.freshness_caption(("channel-facts",))
+data_status.missing(scope, ("channels", "models", "channel-facts"))
 
 
 def requested_id(choices: pd.DataFrame) -> int | None:
@@ -30,7 +32,7 @@ def pick_campaign() -> int | None:
     """The campaign picker, preset from the URL; keeps ?id= in step with the choice."""
     choices = ui.load(calendar.campaign_choices, scope)
     if choices.empty:
-        st.info(ui.tr("calendar_empty"))
+        st.info(ui.tr("calendar_none_yet"))
         return None
     ids = list(choices["id"])
     current = requested_id(choices)

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import exports, formatting, ui
-from lib.components import channel_trends, period_picker, region_picker
+from lib.components import channel_trends, data_status, period_picker, region_picker
 from lib.metrics import BENCHMARK_KEYS, TABLE_FORMATS, format_value
 from lib.queries import calendar, channels
 from lib.queries.channels import SCORECARD_METRICS, TOTAL, ChannelFilter
@@ -18,6 +18,9 @@ options = ui.load(calendar.filter_options, scope)
 
 st.title(ui.tr("channels_title"))
 ui.demo_banner()
+data_status.freshness_caption(("channel-facts", "leads"))
+if data_status.missing(scope, ("channels", "channel-facts")):
+    st.stop()
 
 
 def pick_filter() -> ChannelFilter:

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import maps, ui
-from lib.components import dealer_card, map_tables, period_picker, region_picker
+from lib.components import data_status, dealer_card, map_tables, period_picker, region_picker
 from lib.models import CITY_TIERS, DEALER_GRADES
 from lib.queries import calendar, dealers
 from lib.queries.dealers import METRICS, MapFilter
@@ -15,6 +15,9 @@ user = ui.page_user(__file__)
 scope, lang, last_day = user.scope, ui.lang(), ui.as_of()
 st.title(ui.tr("map_title"))
 ui.demo_banner()
+data_status.freshness_caption(("leads", "lead-progress"))
+if data_status.missing(scope, ("dealers", "leads", "lead-progress")) & {"dealers", "leads"}:
+    st.stop()
 
 
 def pick_filter() -> tuple[MapFilter, str]:

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import charts, exports, formatting, ui
-from lib.components import period_picker, region_picker
+from lib.components import data_status, period_picker, region_picker
 from lib.metrics import BENCHMARK_KEYS
 from lib.models import FUNNEL_STAGES, LEAD_GRADES, LOST_REASONS
 from lib.queries import calendar, funnel
@@ -18,6 +18,9 @@ scope, lang, last_day = user.scope, ui.lang(), ui.as_of()
 options = ui.load(calendar.filter_options, scope)
 st.title(ui.tr("funnel_title"))
 ui.demo_banner()
+data_status.freshness_caption(("leads", "lead-progress"))
+if "leads" in data_status.missing(scope, ("leads", "lead-progress")):
+    st.stop()
 
 
 def pick_filter() -> tuple[FunnelFilter, str]:

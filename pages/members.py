@@ -2,7 +2,7 @@
 import streamlit as st
 
 from lib import charts, formatting, ui
-from lib.components import period_picker, points_lookup, points_rules
+from lib.components import data_status, period_picker, points_lookup, points_rules
 from lib.metrics import format_value
 from lib.periods import DaySpan
 from lib.queries import members
@@ -13,6 +13,9 @@ scope, lang, last_day = user.scope, ui.lang(), ui.as_of()
 st.title(ui.tr("points_title"))
 ui.demo_banner()
 ui.show_flash()
+data_status.freshness_caption(("members", "points"))
+if "members" in data_status.missing(scope, ("members", "points")):
+    st.stop()
 if not scope.sees_all_regions:
     st.caption(ui.tr_literal("points_scope_region", region=user.region_name(lang)))
 span = DaySpan(*period_picker.pick("points", last_day, default="ytd"))

@@ -2,8 +2,11 @@
 import streamlit as st
 
 from lib import charts, formatting, ui
+from lib.components import data_status
 from lib.metrics import BENCHMARK_KEYS, delta_colour, format_value
-from lib.queries import overview
+from lib.queries import overview, system
+
+KINDS = ("channel-facts", "members", "points")  # what the figures are made of
 
 user = ui.page_user(__file__)
 scope, lang, today = user.scope, ui.lang(), ui.as_of()
@@ -12,6 +15,9 @@ st.title(ui.tr("overview_title"))
 ui.demo_banner()
 st.caption(ui.tr("overview_caption", start=today.replace(month=1, day=1).isoformat(), end=today.isoformat()))
 st.caption(ui.tr("overview_scope_all") if scope.sees_all_regions else ui.tr_literal("overview_scope_region", region=user.region_name(lang)))
+data_status.freshness_caption(system.FRESHNESS_SOURCES)
+absent = data_status.missing(scope, KINDS)
+facts, members_loaded = "channel-facts" not in absent, "members" not in absent
 
 
 def metric_tile(column, row) -> None:
@@ -26,12 +32,13 @@ def metric_tile(column, row) -> None:
     column.caption(target_text)
 
 
-scorecard = ui.load(overview.ytd_scorecard, scope, today)
-members = ui.load(overview.member_figures, scope, today)
-rows = list(scorecard.to_dict("records"))
-for chunk in (rows[:4], rows[4:]):
-    for column, row in zip(st.columns(4), chunk):
-        metric_tile(column, row)
+def headline() -> None:
+    """The year-to-date tiles of the channel facts."""
+    rows = list(ui.load(overview.ytd_scorecard, scope, today).to_dict("records"))
+    for chunk in (rows[:4], rows[4:]):
+        for column, row in zip(st.columns(4), chunk):
+            metric_tile(column, row)
+
 
 def change_text(now: float, before: float | None) -> str | None:
     """'+12.3% 同比' for a figure and its value a year earlier (None when there is nothing to compare)."""
@@ -39,25 +46,24 @@ def change_text(now: float, before: float | None) -> str | None:
     return None if growth is None else f"{formatting.signed_percent(growth - 1)} {ui.tr('vs_last_year')}"
 
 
-member_columns = st.columns(4)
-member_columns[0].metric(ui.tr("metric_active_members", days=overview.ACTIVE_MEMBER_DAYS), formatting.compact(members["active"], lang),
-                         delta=change_text(members["active"], members["active_last_year"]), border=True,
-                         help=ui.tr("active_members_help", days=overview.ACTIVE_MEMBER_DAYS, members=formatting.compact(members["members"], lang)))
-member_columns[1].metric(ui.tr("metric_new_members"), formatting.compact(members["new_ytd"], lang), border=True)
-member_columns[2].metric(ui.tr("metric_outstanding_points"), formatting.compact(members["outstanding_points"], lang),
-                         delta=change_text(members["outstanding_points"], members["outstanding_last_year"]), delta_color="off", border=True)
-member_columns[3].metric(ui.tr("metric_liability"), formatting.money(members["liability_cny"], lang), border=True,
-                         help=ui.tr("liability_help", rate=members["point_value_cny"]))
-if members["points_budget_cny"]:
-    member_columns[3].caption(ui.tr("points_budget", budget=formatting.money(members["points_budget_cny"], lang),
-                                    share=formatting.percent(members["liability_cny"] / members["points_budget_cny"])))
+def member_tiles(members: dict) -> None:
+    """Active and new members, outstanding points and their ¥ liability against the budget."""
+    member_columns = st.columns(4)
+    member_columns[0].metric(ui.tr("metric_active_members", days=overview.ACTIVE_MEMBER_DAYS), formatting.compact(members["active"], lang),
+                             delta=change_text(members["active"], members["active_last_year"]), border=True,
+                             help=ui.tr("active_members_help", days=overview.ACTIVE_MEMBER_DAYS, members=formatting.compact(members["members"], lang)))
+    member_columns[1].metric(ui.tr("metric_new_members"), formatting.compact(members["new_ytd"], lang), border=True)
+    member_columns[2].metric(ui.tr("metric_outstanding_points"), formatting.compact(members["outstanding_points"], lang),
+                             delta=change_text(members["outstanding_points"], members["outstanding_last_year"]), delta_color="off", border=True)
+    member_columns[3].metric(ui.tr("metric_liability"), formatting.money(members["liability_cny"], lang), border=True,
+                             help=ui.tr("liability_help", rate=members["point_value_cny"]))
+    if members["points_budget_cny"]:
+        member_columns[3].caption(ui.tr("points_budget", budget=formatting.money(members["points_budget_cny"], lang),
+                                        share=formatting.percent(members["liability_cny"] / members["points_budget_cny"])))
 
-trend_column, alerts_column = st.columns([3, 2])
-with trend_column:
-    st.subheader(ui.tr("trend_title"))
-    ui.chart(scope, charts.monthly_leads_trend(ui.load(overview.monthly_trend, scope, today), today.year, lang), width="stretch")
-with alerts_column:
-    st.subheader(ui.tr("alerts_title"))
+
+def fact_alerts() -> bool:
+    """Channels below their leads target, campaigns over budget; whether there was one."""
     under = ui.load(overview.channels_under_target, scope, today)
     over = ui.load(overview.campaigns_over_budget, scope, today)
     for row in under.to_dict("records"):
@@ -67,9 +73,31 @@ with alerts_column:
         st.error(ui.tr_literal("alert_campaign_over", name=row["name"], over=formatting.percent(row["over_by"]),
                        spent=formatting.money(row["spent"], lang), budget=formatting.money(row["budget_total"], lang)),
                  icon=":material/savings:")
+    return not (under.empty and over.empty)
+
+
+def expiry_alert(members: dict) -> bool:
+    """Points expiring soon; whether there are any."""
     if members["expiring_points"] > 0:
         st.info(ui.tr("alert_points_expiring", days=overview.EXPIRY_WINDOW_DAYS, points=formatting.compact(members["expiring_points"], lang),
                       cny=formatting.money(members["expiring_cny"], lang), members=formatting.compact(members["expiring_members"], lang)),
                 icon=":material/hourglass_bottom:")
-    if under.empty and over.empty and members["expiring_points"] == 0:
+    return members["expiring_points"] > 0
+
+
+members = ui.load(overview.member_figures, scope, today) if members_loaded else None
+if facts:
+    headline()
+if members is not None:
+    member_tiles(members)
+trend_column, alerts_column = st.columns([3, 2])
+if facts:
+    with trend_column:
+        st.subheader(ui.tr("trend_title"))
+        ui.chart(scope, charts.monthly_leads_trend(ui.load(overview.monthly_trend, scope, today), today.year, lang), width="stretch")
+with alerts_column:
+    st.subheader(ui.tr("alerts_title"))
+    alerted = [data_status.stale_alerts(), facts and fact_alerts(), members is not None and expiry_alert(members)]
+    if not any(alerted) and (facts or members is not None):
         st.success(ui.tr("alerts_none"))
+    data_status.cadence_form(scope)

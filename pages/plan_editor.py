@@ -6,7 +6,7 @@ The form's input lives in session state, so a refused save keeps everything the 
 import streamlit as st
 
 from lib import formatting, literal, ui
-from lib.components import plan_form
+from lib.components import data_status, plan_form
 from lib.components.plan_form import NONE, STALE
 from lib.models import CAMPAIGN_TYPES, OBJECTIVES, PHASES
 from lib.queries import calendar
@@ -21,6 +21,9 @@ mode, requested_id = plan_form.requested()
 editing = plan_form.open_plan(user, mode, requested_id)
 st.title(ui.tr("plan_edit_title" if editing else "plan_new_title"))
 ui.demo_banner()
+if data_status.missing(scope, ("channels", "models")):
+    st.caption(ui.tr("plan_needs_master_data"))
+    st.stop()
 if editing is not None and not campaigns.may_edit(scope, editing):
     st.info(ui.tr("refused_not_draft" if editing["status"] != "draft" else "refused_region"))
     st.page_link("pages/campaign.py", label=ui.tr("back_to_campaign"), query_params={"id": str(editing["id"])})

@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import periods, ui
+from lib.components import data_status
 from lib.queries import calendar
 from lib.services import targets
 from lib.services.targets import EDITABLE, TargetsRefusedError
@@ -18,6 +19,9 @@ st.title(ui.tr("targets_title"))
 ui.demo_banner()
 ui.show_flash()
 st.caption(ui.tr("targets_caption"))
+if data_status.missing(scope, ("channels",)):
+    st.caption(ui.tr("targets_need_channels"))
+    st.stop()
 
 
 

@@ -5,6 +5,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -44,6 +45,44 @@ def drop_everything(engine: Engine) -> None:
     metadata.drop_all(engine)
 
 
+@contextmanager
+def postgres_schema(url: str, schema: str) -> Iterator[str]:
+    """URL of a fresh empty schema of a test's own in the PostgreSQL database at url (its search path), so that a test needs
+    no other database; dropped afterwards, cascading."""
+    def recreate(create: bool) -> None:
+        """Drop the schema (and create it empty again)."""
+        admin = make_engine(url)
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            if create:
+                conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        admin.dispose()
+
+    recreate(create=True)
+    in_schema = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    try:
+        yield in_schema
+    finally:
+        get_engine(in_schema).dispose()  # the app's pooled connections, which would hold the schema's tables
+        recreate(create=False)
+
+
+@contextmanager
+def empty_database(folder: Path, name: str) -> Iterator[str]:
+    """URL of an empty database of a test's own: a schema of the session's PostgreSQL database when the session runs on
+    PostgreSQL, else an SQLite file in the folder."""
+    session_url = os.environ.get("TEST_DATABASE_URL") or ""
+    if session_url.startswith("postgresql"):
+        with postgres_schema(session_url, name) as url:
+            yield url
+        return
+    url = f"sqlite:///{folder / f'{name}.db'}"
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """URL of the session's seeded database; also exported as DATABASE_URL for the app under test."""
@@ -62,6 +101,29 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def engine(database_url: str) -> Engine:
     """The process-wide engine on the seeded test database."""
     return get_engine(database_url)
+
+
+@pytest.fixture
+def kept_freshness(engine: Engine) -> Iterator[None]:
+    """The session database's freshness rows and cadence settings as they were before the test, put back after it (and the
+    data version bumped, so that no cached page keeps the test's values)."""
+    from sqlalchemy import delete, insert, select
+
+    from lib.models import AppSetting, SourceFreshness
+    from lib.services import audit
+
+    settings = AppSetting.key.like("freshness_days.%")
+    with engine.connect() as conn:
+        rows = [dict(row) for row in conn.execute(select(SourceFreshness.__table__)).mappings()]
+        kept = [dict(row) for row in conn.execute(select(AppSetting.__table__).where(settings)).mappings()]
+    yield
+    with engine.begin() as conn:
+        conn.execute(delete(SourceFreshness))
+        conn.execute(delete(AppSetting).where(settings))
+        for table, saved in ((SourceFreshness, rows), (AppSetting, kept)):
+            if saved:
+                conn.execute(insert(table), saved)
+        audit.bump_data_version(conn)
 
 
 def reachable_or_skip(url: str) -> None:

@@ -1,2 +1,3 @@
-"""The one way real data comes in: read (stream a file; detect its encoding; refuse a hostile one cheaply) → map → check →
-apply → report. So far the read step, used by the import of daily channel facts (lib/services/imports.py)."""
+"""The one way real data comes in: read (stream a file; detect its encoding; refuse a hostile one cheaply) → map (a
+mapping profile, or the canonical names and their Chinese aliases; personal data hashed and masked) → check → apply (one
+batch, all or nothing, rollups kept, undoable) → report. Used by the import page and `python -m lib.ingest`."""

@@ -1,17 +1,37 @@
-"""System facts: data version, demo-data marker, whether users exist, the audit trail."""
+"""System facts: data version, demo-data marker, whether users exist, which kinds of data are loaded and how fresh they
+are, the audit trail."""
 from __future__ import annotations
 
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, exists, func, or_, select
 
 from lib.clock import now
 from lib.config import session_idle_hours
-from lib.models import AppSetting, AppUser, AuditLog, DataVersion, ImportBatch, LoginThrottle, Region, UserSession
 from lib.periods import DaySpan
+from lib.models import (
+    FUNNEL_STAGES,
+    AppSetting,
+    AppUser,
+    AuditLog,
+    Channel,
+    ChannelDaily,
+    DataVersion,
+    Dealer,
+    ImportBatch,
+    Lead,
+    LoginThrottle,
+    Member,
+    PointsLedger,
+    Region,
+    SourceFreshness,
+    UserSession,
+    VehicleModel,
+)
 from lib.scope import Scope
 from lib.sqlfuncs import among, contains, equals
 
@@ -33,6 +53,70 @@ def seeding_unfinished(conn: Connection) -> bool:
 def has_users(conn: Connection) -> bool:
     """True once at least one user exists."""
     return conn.execute(select(func.count()).select_from(AppUser)).scalar_one() > 0
+
+
+KINDS = ("channels", "models", "dealers", "leads", "lead-progress", "members", "points", "channel-facts")  # the kinds of data
+# loads bring (lib.ingest's kind names), master data first
+FRESHNESS_SOURCES = ("channel-facts", "leads", "lead-progress", "members", "points")  # the kinds whose freshness screens show
+FRESHNESS_SETTING = "freshness_days.{source}"  # app_setting key: days after its newest record a source counts as stale
+DEFAULT_FRESHNESS_DAYS = 1.0  # the expected cadence of every source unless set: a daily load
+
+
+def _kind_rows(scope: Scope) -> dict[str, ColumnElement[bool]]:
+    """Per kind, an EXISTS saying whether it has a row in the scope (master data of channels and models is national)."""
+    progress = or_(*[getattr(Lead, f"{stage}_at").is_not(None) for stage in FUNNEL_STAGES[1:]], Lead.lost_at.is_not(None))
+    return {
+        "channels": exists(select(Channel.id)),
+        "models": exists(select(VehicleModel.id)),
+        "dealers": exists(select(Dealer.id).where(scope.region_filter(Dealer.region_id))),
+        "leads": exists(select(Lead.id).where(scope.region_filter(Lead.region_id))),
+        "lead-progress": exists(select(Lead.id).where(progress, scope.region_filter(Lead.region_id))),
+        "members": exists(select(Member.id).where(scope.region_filter(Member.region_id))),
+        "points": exists(select(PointsLedger.id).where(scope.region_filter(PointsLedger.region_id))),
+        "channel-facts": exists(select(ChannelDaily.id).where(scope.region_filter(ChannelDaily.region_id))),
+    }
+
+
+def loaded_kinds(conn: Connection, scope: Scope) -> tuple[str, ...]:
+    """The kinds of data (KINDS, in order) that have at least one row the scope may see: one query of EXISTS probes."""
+    probes = _kind_rows(scope)
+    found = conn.execute(select(*[probe.label(f"k{index}") for index, probe in enumerate(probes.values())])).one()
+    return tuple(kind for kind, present in zip(probes, found) if present)
+
+
+class Freshness(NamedTuple):
+    """How fresh one source is: the newest record time loaded so far, and when that load ran."""
+
+    newest_at: dt.datetime
+    loaded_at: dt.datetime
+
+
+def freshness(conn: Connection) -> dict[str, Freshness]:
+    """The freshness of every source loaded so far (lib.services.freshness keeps it), by source."""
+    rows = conn.execute(select(SourceFreshness.source, SourceFreshness.newest_at, SourceFreshness.loaded_at))
+    return {row.source: Freshness(row.newest_at, row.loaded_at) for row in rows}
+
+
+def freshness_days(conn: Connection) -> dict[str, float]:
+    """The expected cadence in days of every FRESHNESS_SOURCES source (its app_setting, else DEFAULT_FRESHNESS_DAYS)."""
+    keys = {FRESHNESS_SETTING.format(source=source): source for source in FRESHNESS_SOURCES}
+    stored = dict(conn.execute(select(AppSetting.key, AppSetting.value).where(AppSetting.key.in_(list(keys)))).all())
+    return {source: _positive_or_default(stored.get(key)) for key, source in keys.items()}
+
+
+def _positive_or_default(raw: str | None) -> float:
+    """A stored cadence as a number of days; the default when it is missing or not a positive number."""
+    try:
+        value = float(raw) if raw is not None else DEFAULT_FRESHNESS_DAYS
+    except ValueError:
+        return DEFAULT_FRESHNESS_DAYS
+    return value if 0 < value < float("inf") else DEFAULT_FRESHNESS_DAYS
+
+
+def stale_sources(fresh: dict[str, Freshness], days: dict[str, float], moment: dt.datetime) -> dict[str, float]:
+    """The sources whose newest record is older than their cadence at a moment, with its age in days."""
+    ages = {source: (moment - fresh[source].newest_at).total_seconds() / 86_400 for source in days if source in fresh}
+    return {source: age for source, age in ages.items() if age > days[source]}
 
 
 def demo_info(conn: Connection) -> dict[str, str] | None:

@@ -57,7 +57,7 @@ Modules, in the order their steps run:
 - channels: daily channel facts, the campaigns' reviews, monthly channel targets;
 - members: members and their points ledger;
 - rollups: the rollup tables of lib/rollups.py, from the arrays of the lead and member steps;
-- settings: the demo markers and yearly points budgets;
+- settings: the demo markers and yearly points budgets, and each source's freshness;
 - __main__: the command line, `python -m lib.seed`.
 """
 from __future__ import annotations
@@ -79,7 +79,7 @@ from lib.seed.geography import seed_dealers, seed_geography
 from lib.seed.leads import seed_leads
 from lib.seed.members import seed_members
 from lib.seed.rollups import seed_rollups
-from lib.seed.settings import finish_seeding, mark_seeding_started, seed_settings
+from lib.seed.settings import finish_seeding, mark_seeding_started, seed_freshness, seed_settings
 from lib.seed.users import DEMO_ACCOUNTS, DemoAccount, seed_users
 from lib.seed.world import DEFAULT_SEED, SCALES, World
 
@@ -133,7 +133,7 @@ def seed_database(engine: Engine, scale: str = "demo", seed: int = DEFAULT_SEED,
         (0.03, "users", seed_users), (0.01, "marketing nodes", seed_nodes), (0.04, "campaigns", seed_campaigns),
         (0.38, "leads", seed_leads), (0.06, "channel facts", seed_channel_facts), (0.02, "channel targets", seed_targets),
         (0.41, "members and points", seed_members), (0.02, "rollups", seed_rollups),
-        (0.01, "settings", lambda conn, w: seed_settings(conn, w, scale)),
+        (0.01, "settings", lambda conn, w: seed_settings(conn, w, scale)), (0.01, "freshness", seed_freshness),
     ]
     total, done = sum(share for share, _, _ in steps), 0.0
     for share, message, step in steps:

@@ -7,8 +7,9 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection
 
-from lib.models import Channel, MemberTier, PointsRule, Reward, VehicleModel
+from lib.models import Channel, PointsRule, Reward, VehicleModel
 from lib.bulk import bulk_insert
+from lib.reference import load_member_tiers
 from lib.seed.world import World, as_text
 
 
@@ -79,14 +80,6 @@ CPQL_PER_CPL = 2.0  # target CPQL ¥240 = 2 × CPL target
 VALID_RATE_TARGET = 0.60  # domain target valid-lead rate
 LEAD_TO_ORDER_TARGET = 0.028  # domain target lead-to-order rate
 
-MEMBER_TIERS = (  # code, name zh/en, minimum growth value, benefits zh/en
-    ("normal", "普通会员", "Member", 0, "积分商城兑换、会员日活动", "Points mall, member-day events"),
-    ("silver", "银卡会员", "Silver", 1_000, "生日礼、积分商城9.5折", "Birthday gift, 5% off in the points mall"),
-    ("gold", "金卡会员", "Gold", 5_000, "每年4次免费精洗、专属客服", "4 free car washes a year, a dedicated service line"),
-    ("platinum", "铂金会员", "Platinum", 20_000, "保养工时8折、新车优先试驾", "20% off labour hours, priority test drives"),
-    ("black", "黑金会员", "Black Gold", 50_000, "机场贵宾厅、年度车主盛典席位", "Airport lounges, a seat at the annual owners' gala"),
-    ("diamond", "钻石会员", "Diamond", 100_000, "专属管家、全年免费保养", "A personal concierge, a year of free maintenance"),
-)
 POINTS_RULES = (  # code, name zh/en, points, per ('yuan' or 'action'), daily cap (benchmarks: domain.md)
     ("spend", "消费积分", "Spend ¥1 = 1 point", 1, "yuan", 10_000),
     ("check_in", "每日签到", "Daily check-in", 5, "action", 5),
@@ -118,7 +111,7 @@ def launch_day(world: World, model: ModelSpec) -> dt.date:
 
 
 def seed_catalogue(conn: Connection, world: World) -> None:
-    """Vehicle models, channels, member tiers, points rules and rewards."""
+    """Vehicle models, channels, member tiers (lib.reference), points rules and rewards."""
     bulk_insert(conn, VehicleModel.__table__,
                 ("id", "code", "name_zh", "name_en", "segment", "powertrain", "msrp", "launched_on", "active"),
                 [(i + 1, m.code, m.name_zh, m.name_en, m.segment, m.powertrain, float(m.msrp),
@@ -126,8 +119,7 @@ def seed_catalogue(conn: Connection, world: World) -> None:
                  for i, m in enumerate(VEHICLE_MODELS)])
     bulk_insert(conn, Channel.__table__, ("id", "code", "name_zh", "name_en", "family", "sort_order", "active"),
                 [(i + 1, c.code, c.name_zh, c.name_en, c.family, i + 1, True) for i, c in enumerate(CHANNELS)])
-    bulk_insert(conn, MemberTier.__table__, ("id", "code", "name_zh", "name_en", "min_growth", "benefits_zh", "benefits_en"),
-                [(i + 1, *tier) for i, tier in enumerate(MEMBER_TIERS)])
+    load_member_tiers(conn)
     bulk_insert(conn, PointsRule.__table__, ("id", "code", "name_zh", "name_en", "points", "per", "daily_cap", "active", "version"),
                 [(i + 1, *rule, True, 1) for i, rule in enumerate(POINTS_RULES)])
     bulk_insert(conn, Reward.__table__, ("id", "code", "name_zh", "name_en", "category", "points_cost", "cash_value", "active", "version"),

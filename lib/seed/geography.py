@@ -2,16 +2,15 @@
 economic weight and city tier, with the lead-dispatch weight of each dealer per month and region."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 
 import numpy as np
 from sqlalchemy import Connection
 
-from lib.config import DATA_DIR
-from lib.models import DEALER_GRADES, DOUYIN_TIERS, City, Dealer, Province, Region
+from lib.models import DEALER_GRADES, DOUYIN_TIERS, Dealer
 from lib.bulk import as_rows, bulk_insert
+from lib.reference import load_geography, read_csv
 from lib.seed.world import World, step_rng
 
 PROVINCE_ECONOMIC_WEIGHT = {  # ≈ 2023 GDP, trillion CNY: dealers follow the economy
@@ -52,27 +51,10 @@ def _apportion(total: int, weights: np.ndarray, minimum: int) -> np.ndarray:
     return parts + minimum
 
 
-def _read_csv(name: str) -> list[dict[str, str]]:
-    """Rows of a reference CSV under data/."""
-    with open(DATA_DIR / name, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
 def seed_geography(conn: Connection, world: World) -> None:
-    """Regions, provinces and cities from data/*.csv."""
-    regions = sorted(_read_csv("regions.csv"), key=lambda row: int(row["sort_order"]))
-    world.region_codes = [row["code"] for row in regions]
-    region_id = {code: index + 1 for index, code in enumerate(world.region_codes)}
-    bulk_insert(conn, Region.__table__, ("id", "code", "name_zh", "name_en", "sort_order"),
-                [(region_id[r["code"]], r["code"], r["name_zh"], r["name_en"], int(r["sort_order"])) for r in regions])
-    provinces = _read_csv("provinces.csv")
-    bulk_insert(conn, Province.__table__, ("adcode", "name_zh", "short_zh", "name_en", "region_id", "lon", "lat", "has_dealers"),
-                [(int(p["adcode"]), p["name_zh"], p["short_zh"], p["name_en"], region_id[p["region_code"]],
-                  float(p["lon"]), float(p["lat"]), p["has_dealers"] == "1") for p in provinces])
-    cities = _read_csv("cities.csv")
-    bulk_insert(conn, City.__table__, ("id", "adcode", "name_zh", "name_en", "province_adcode", "tier", "lon", "lat"),
-                [(index + 1, int(c["adcode"]), c["name_zh"], c["name_en"], int(c["province_adcode"]), c["tier"],
-                  float(c["lon"]), float(c["lat"])) for index, c in enumerate(cities)])
+    """Regions, provinces and cities from data/*.csv (lib.reference: ids 1, 2 … in the files' order)."""
+    load_geography(conn)
+    world.region_codes = [row["code"] for row in sorted(read_csv("regions.csv"), key=lambda row: int(row["sort_order"]))]
 
 
 def _city_short_name(name: str) -> str:
@@ -135,9 +117,9 @@ def _dealer_lifetimes(rng: np.random.Generator, world: World, province: np.ndarr
 def seed_dealers(conn: Connection, world: World) -> None:
     """Dealers spread by economic weight over provinces and by tier over their cities."""
     rng = step_rng(world.seed, "dealers")
-    provinces = [p for p in _read_csv("provinces.csv") if p["has_dealers"] == "1"]
+    provinces = [p for p in read_csv("provinces.csv") if p["has_dealers"] == "1"]
     region_of = {p["adcode"]: world.region_codes.index(p["region_code"]) for p in provinces}
-    cities = _read_csv("cities.csv")
+    cities = read_csv("cities.csv")
     city = _dealer_cities(rng, world, provinces, cities)
     n = len(city)
     tiers = [cities[i]["tier"] for i in city]

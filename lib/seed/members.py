@@ -12,7 +12,8 @@ from sqlalchemy import Connection
 from lib.models import Member, PointsLedger
 from lib.bulk import as_rows, bulk_insert, indexes_dropped
 from lib.seed.campaigns import YEARLY_GROWTH, days_between, plan_regions
-from lib.seed.catalogue import MEMBER_TIERS, POINTS_RULES, REWARDS
+from lib.reference import MEMBER_TIERS
+from lib.seed.catalogue import POINTS_RULES, REWARDS
 from lib.seed.people import fake_people
 from lib.seed.world import DAYS_PER_YEAR, World, choose_grouped, nullable, step_rng
 

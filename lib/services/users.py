@@ -188,15 +188,21 @@ def admin_create_user(conn: Connection, scope: Scope, *, username: str, display_
                       region_code: str | None = None, email: str | None = None) -> int:
     """An admin creates a user with a first password the user must change at the first sign-in; the new id."""
     _require_admin(scope)
-    username = username.strip().lower()
-    if not USERNAME.match(username):
-        raise UserError("username_format")
-    _check_names(display_name, email)
+    username = check_new_account(username, display_name, email)
     if conn.execute(select(AppUser.id).where(AppUser.username == username)).first() is not None:
         raise UserError("username_taken")
     return create_user(conn, username=username, display_name=display_name.strip(), role=role, password=password,
                        region_code=region_code if role == "regional_staff" else None, email=(email or "").strip() or None,
                        actor=scope.username, must_change_password=True)
+
+
+def check_new_account(username: str, display_name: str, email: str | None = None) -> str:
+    """A new account's username as stored (trimmed, lower case); UserError when it or the names break a rule."""
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise UserError("username_format")
+    _check_names(display_name, email)
+    return username
 
 
 def _check_names(display_name: str, email: str | None) -> None:

@@ -53,7 +53,8 @@ def test_empty_database_gets_demo_data_then_asks_for_login(scratch_url, start_ap
 
 def test_empty_non_default_database_is_not_seeded_silently(scratch_url, start_app):
     app = start_app(scratch_url, demo=False)
-    assert any("python -m lib.seed" in warning.value for warning in app.warning)
+    assert [warning.value for warning in app.warning] == [t("no_users")]
+    assert "python -m lib.setup" in t("no_users") and "python -m lib.seed" in t("no_users"), "setup for real, the seed for a demo"
     assert count(scratch_url, AppUser) == 0
 
 
@@ -80,6 +81,17 @@ def test_interrupted_seed_is_redone_on_next_start(scratch_url, start_app):
         assert system.demo_info(conn)["scale"] == "tiny"
         assert system.data_version(conn) > version_before
     assert count(scratch_url, Lead) > 1000
+
+
+def test_an_interrupted_seed_of_a_non_demo_database_is_not_redone_by_the_app(scratch_url, start_app):
+    with pytest.raises(SeedInterruptedError):
+        seed_database(get_engine(scratch_url), scale="tiny", progress=interrupt_at_leads)
+    leads = count(scratch_url, Lead)
+    app = start_app(scratch_url, demo=False)
+    assert [warning.value for warning in app.warning] == [t("seeding_interrupted")] and not app.text_input
+    with get_engine(scratch_url).connect() as conn:
+        assert system.seeding_unfinished(conn)
+    assert count(scratch_url, Lead) == leads
 
 
 def test_unreachable_database_gives_a_readable_message(start_app):

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.clock import now
 from lib.config import ROOT
+from lib.i18n import t
 from lib.models import AppUser, AuditLog, LoginThrottle
 from lib.navigation import PAGES, pages_for
 from lib.seed import DEMO_ACCOUNTS
@@ -22,6 +23,7 @@ ACCOUNTS = {account.username: account for account in DEMO_ACCOUNTS}
 def test_login_form_shows_before_anything_else(app):
     assert [field.label for field in app.text_input] == ["用户名", "密码"]
     assert not app.metric and not app.title
+    assert t("demo_logins_hint") in [caption.value for caption in app.caption], "demo data: where its accounts are listed"
 
 
 def test_wrong_password_is_refused(app):

@@ -35,6 +35,7 @@ from lib.config import ROOT
 from lib.ingest import pipeline as ingest
 from lib.ingest.pipeline import LoadRefusedError
 from lib.models import (
+    AppSetting,
     AppUser,
     AuditLog,
     Base,
@@ -66,7 +67,7 @@ from lib.queries.channels import ChannelFilter
 from lib.queries.dealers import MapFilter
 from lib.queries.funnel import FunnelFilter
 from lib.scope import Scope
-from lib.services import campaigns, catalogue, geography, points, profiles, sessions, targets, throttle, users
+from lib.services import campaigns, catalogue, geography, points, profiles, sessions, settings, targets, throttle, users
 from lib.services.catalogue import RewardInput, RuleInput, TierInput
 from lib.services.errors import InputInvalidError, RefusedError
 from lib.services.geography import DealerInput
@@ -105,7 +106,8 @@ NOT_SCOPED = {  # functions that read or write with a connection but take no par
     "errors.save_versioned": "internal: called by services after their permission check (no screen calls it: checked)",
     "points.expire_due": "internal: called by redeem and adjust after their check, and by the nightly job (checked)",
     "points.expire_all_due": "the nightly expiry job (python -m lib.expire_points), no user behind it (no screen calls it: checked)",
-    "users.create_user": "internal: used by the seed and by admin_create_user after its check (no screen calls it: checked)",
+    "users.create_user": "internal: used by the seed, by python -m lib.setup for the first admin and by admin_create_user after its check "
+                         "(no screen calls it: checked)",
     "users.sign_in_succeeded": "sign-in bookkeeping for the name whose password was just checked, before a scope exists",
     "users.sign_in_failed": "sign-in bookkeeping of a refused attempt, before a scope exists",
     "throttle.admit": "sign-in throttling of a typed name and address, before a scope exists",
@@ -119,9 +121,12 @@ NOT_SCOPED = {  # functions that read or write with a connection but take no par
     "sessions.sign_out_elsewhere": "the signed-in user's own other sessions only (scope.user_id)",
     "sessions.end_user_sessions": "internal: called by the user services after their checks (no screen calls it: checked)",
     "users.change_password": "one's own password, behind the current password (tests/app/test_account_and_audit.py)",
+    "system.freshness": "when each kind of data was last loaded and how new it is: one national fact per source, no rows of anyone's",
+    "system.freshness_days": "the expected cadence of each source: national settings",
 }
 INTERNAL = ("audit.record", "audit.bump_data_version", "audit.serialise_writes", "errors.save_versioned", "points.expire_due", "points.expire_all_due",
-            "users.create_user", "throttle.lift_for_user", "sessions.open_session", "sessions.end_user_sessions")  # NOT_SCOPED
+            "users.create_user", "throttle.lift_for_user", "sessions.open_session", "sessions.end_user_sessions", "freshness.record",
+            "freshness.restore")  # NOT_SCOPED
 # entries that no screen may call
 
 
@@ -422,6 +427,8 @@ PROBES: list[Probe] = [
     plain("system.user_list", lambda conn, scope, w: system.user_list(conn, scope), witness="admin"),
     plain("system.user_sessions", lambda conn, scope, w: system.user_sessions(conn, scope, w.sw_user), "southwest_user", witness="admin"),
     plain("system.login_limits", lambda conn, scope, w: system.login_limits(conn, scope), witness="admin"),
+    plain("system.loaded_kinds", lambda conn, scope, w: system.loaded_kinds(conn, scope),
+          blind="every kind has rows in the seeded database already: the canary adds rows, not kinds"),
 ]
 
 
@@ -762,6 +769,9 @@ REFUSAL_CASES: list[Refusal] = [
                 lambda w: select(UserSession.__table__).where(UserSession.user_id == w.sw_user)),
         Refusal("throttle.lift", username, "a_limit", _lift, "users_not_allowed",
                 lambda w: select(LoginThrottle.__table__).order_by(LoginThrottle.key_digest)),
+        Refusal("settings.save_freshness_days", username, "freshness_days",
+                lambda engine, w: lambda conn, scope: settings.save_freshness_days(conn, scope, {}, {"leads": 3.0}),
+                "settings_not_allowed", lambda w: select(AppSetting.__table__).order_by(AppSetting.key)),
     )],
 ]
 

@@ -21,17 +21,18 @@ import bcrypt
 import pandas as pd
 import pytest
 from sqlalchemy import Engine, Table, func, insert, select
-from sqlalchemy.engine import make_url
 
 from lib.db import make_engine
 from lib.models import FUNNEL_STAGES, Base
 from lib.nodes import nodes_for_year
 from lib.seed import DEMO_ACCOUNTS, SeedError, seed_database
+from tests.conftest import postgres_schema
 
 TODAY = dt.date(2026, 11, 23)  # the fixed "today" of the fixture
 TODAY_END = pd.Timestamp(TODAY) + pd.Timedelta(days=1)  # nothing may happen at or after this
 SEED = 42  # the fixture's seed
-VOLATILE = {"app_user": {"password_hash"}, "audit_log": {"at"}}  # bcrypt salts and wall-clock audit times
+VOLATILE = {"app_user": {"password_hash"}, "audit_log": {"at"}, "source_freshness": {"loaded_at"}}  # bcrypt salts, wall-clock
+# audit and load times
 STAGE_COLUMNS = [f"{stage}_at" if stage != "lead" else "created_at" for stage in FUNNEL_STAGES]
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")  # a full mainland mobile number
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -53,30 +54,17 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     engine.dispose()
 
 
-def _recreate_pg_schema(url: str, create: bool) -> None:
-    """Drop the test schema on the PostgreSQL database (and create it empty again)."""
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
-        if create:
-            conn.exec_driver_sql(f"CREATE SCHEMA {PG_SCHEMA}")
-    admin.dispose()
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def seeded(request: pytest.FixtureRequest, sqlite_engine: Engine) -> Engine:
     """The tiny demo database on each backend under test."""
     if request.param == "sqlite":
         yield sqlite_engine
         return
-    url = os.environ["TEST_DATABASE_URL"]
-    _recreate_pg_schema(url, create=True)
-    in_schema = make_url(url).update_query_dict({"options": f"-csearch_path={PG_SCHEMA}"})
-    engine = make_engine(in_schema.render_as_string(hide_password=False))
-    seed_database(engine, "tiny", seed=SEED, today=TODAY, reset=True)
-    yield engine
-    engine.dispose()
-    _recreate_pg_schema(url, create=False)
+    with postgres_schema(os.environ["TEST_DATABASE_URL"], PG_SCHEMA) as url:
+        engine = make_engine(url)
+        seed_database(engine, "tiny", seed=SEED, today=TODAY, reset=True)
+        yield engine
+        engine.dispose()
 
 
 def _table(name: str) -> Table:

@@ -15,7 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from lib.db import is_unavailable
 from lib.ingest.pipeline import load, rollback
 from lib.models import AppUser
-from lib.services import campaigns, catalogue, geography, points, targets, users
+from lib.queries import system
+from lib.services import campaigns, catalogue, geography, points, settings, targets, users
 from lib.services.catalogue import RewardInput
 from lib.services.geography import DealerInput
 from tests.app.conftest import fresh_user
@@ -150,13 +151,19 @@ def _change_password(engine: Engine, _finally: Callable) -> Write:
     return lambda conn: users.change_password(conn, "fault.own", "Right-Password-1", STRONG_PASSWORD, STRONG_PASSWORD)
 
 
+def _save_cadence(engine: Engine, _finally: Callable) -> Write:
+    with engine.connect() as conn:
+        seen = system.freshness_days(conn)
+    return lambda conn: settings.save_freshness_days(conn, scope_of(engine, "admin"), seen, {"leads": seen["leads"] + 2})
+
+
 CASES: dict[str, Callable[[Engine, Callable], Write]] = {  # case name -> prepares the data and returns the write to cut
     "campaign_create": _create_campaign, "campaign_update": _update_campaign, "campaign_transition": _submit_campaign,
     "targets_save": _save_targets, "import_commit": _commit_import, "import_rollback": _roll_back_import,
     "points_redeem": _redeem, "points_adjust": _adjust, "rule_save": _save_rule, "reward_save": _save_reward,
     "tiers_save": _save_tiers, "province_move": _move_province, "dealer_update": _update_dealer,
     "user_create": _create_user, "user_update": _update_user, "password_reset": _reset_password, "user_unlock": _unlock_user,
-    "password_change": _change_password,
+    "password_change": _change_password, "cadence_save": _save_cadence,
 }
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Connection, delete, func, select
 
 from lib.bulk import bulk_insert, bulk_update
+from lib.clock import end_of_day
 from lib.ingest.checks import Checked, Problems
 from lib.ingest.fields import Field
 from lib.ingest.kind import Applied, Kind
@@ -149,7 +150,7 @@ def apply_facts(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
                 [(day, int(channel), _id(region), _id(campaign), *_plain(values), batch_id) for day, channel, region, campaign, *values
                  in inserts[["day", "channel_id", "region_id", "campaign_id", *FACT_FIELDS]].itertuples(index=False)])
     written = pd.concat([updates["day"], inserts["day"]])
-    newest = dt.datetime.combine(max(written), dt.time()) if len(written) else None
+    newest = end_of_day(max(written)) if len(written) else None  # a day's facts count to its end
     return Applied(new=len(inserts), updated=len(updates), unchanged=len(known) - len(updates), newest_record_at=newest)
 
 
