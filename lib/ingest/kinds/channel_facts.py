@@ -6,7 +6,6 @@ overwrote is kept in channel_daily_undo (the natural key spans NULLs, which the 
 rolling the newest batch back restores it and deletes the facts it added. Freshness: the newest day loaded."""
 from __future__ import annotations
 
-import datetime as dt
 import math
 
 import pandas as pd
