@@ -156,8 +156,9 @@ def test_the_overview_and_channel_facts_equal_the_facts_file(walked):
     with engine.connect() as conn:
         scorecard = overview.ytd_scorecard(conn, ADMIN, today()).set_index("metric")["actual"]
     assert scorecard["spend"] == pytest.approx(facts["花费"].sum())
-    for metric, column in (("leads", "线索"), ("valid_leads", "有效线索"), ("orders", "订单"), ("impressions", "曝光")):
-        assert scorecard[metric] == facts[column].sum(), metric
+    assert (scorecard["leads"], scorecard["orders"]) == (facts["线索"].sum(), facts["订单"].sum())
+    assert scorecard["valid_rate"] == pytest.approx(facts["有效线索"].sum() / facts["线索"].sum())
+    assert scorecard["roi"] == pytest.approx(facts["交易额"].sum() / facts["花费"].sum())
 
 
 def ledger_by_hand() -> tuple[int, int, int]:

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
-from lib import rollups
+from lib import clock, rollups
 from lib.bulk import bulk_insert, bulk_update
 from lib.ingest import undo
 from lib.ingest.checks import Checked, Problems, RowError
@@ -223,7 +223,14 @@ class Holder(NamedTuple):
     last_active_on: dt.date
 
 
-def _member_replay(replay: Replay, book: Book, member: Holder, txns: Iterable[Txn]) -> tuple[int, int, dt.date]:
+def _expire(replay: Replay, book: Book, member_id: int, region: int, day: dt.date) -> None:
+    """Expire a member's lots due by a day: an expire row dated on each lot's expiry day."""
+    for lot, left in book.expire(day):
+        replay.rows.append([member_id, region, lot.expires_on, "expire", -left, None, None, None, None, None, None])
+        replay.slices[region][0].add(lot.expires_on)
+
+
+def _member_replay(replay: Replay, book: Book, member_id: int, member: Holder, txns: Iterable[Txn]) -> tuple[int, int, dt.date]:
     """Run one member's transactions through the ledger rules; their balance, growth value and last activity afterwards."""
     region, growth, active = member.region_id, member.growth_value, member.last_active_on
     days, expiry_days = replay.slices[region]
@@ -233,9 +240,7 @@ def _member_replay(replay: Replay, book: Book, member: Holder, txns: Iterable[Tx
         if points < 0 and -points > book.spendable(day):
             replay.refused.append((txn.label, "ingest_err_points_balance", {"balance": f"{book.spendable(day):,}"}))
             continue
-        for lot, left in book.expire(day):
-            replay.rows.append([txn.member_id, region, lot.expires_on, "expire", -left, None, None, None, None, None, None])
-            days.add(lot.expires_on)
+        _expire(replay, book, txn.member_id, region, day)
         lot = None
         if points < 0:
             book.take(-points)
@@ -250,6 +255,8 @@ def _member_replay(replay: Replay, book: Book, member: Holder, txns: Iterable[Tx
         active = max(active, day) if txn.kind in ACTIVITY else active
         if book.balance > MAX_WHOLE or growth > MAX_WHOLE:
             replay.refused.append((txn.label, "ingest_err_points_range", {"max": f"{MAX_WHOLE:,}"}))
+    _expire(replay, book, member_id, region, clock.today())  # what fell due by today expires now, as the nightly job
+    # would write it: the balance and the liability are right as soon as the load lands
     changed = [lot for lot in stored if lot.changed]
     replay.lots += changed
     expiry_days.update(lot.expires_on for lot in changed)
@@ -267,7 +274,7 @@ def replay(conn: Connection, rows: pd.DataFrame, members: pd.DataFrame) -> Repla
     tier_of, result = _tier_of(conn), Replay()
     for member_id, own in groupby(txns, key=attrgetter("member_id")):
         holder = holders[member_id]
-        balance, growth, active = _member_replay(result, books[member_id], holder, own)
+        balance, growth, active = _member_replay(result, books[member_id], member_id, holder, own)
         totals = (balance, growth, tier_of(growth), active)
         if totals != holder[1:]:
             result.members[member_id] = totals
