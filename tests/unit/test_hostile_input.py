@@ -25,6 +25,8 @@ from sqlalchemy import func, inspect, select
 
 from lib import rollups
 from lib.ingest.kinds import KINDS
+from lib.ingest.profile import ProfileError
+from lib.ingest.profile import parse as parse_profile
 from lib.ingest.pipeline import LoadRefusedError, load
 from lib.models import AuditLog, Base, Campaign, ChannelDaily, Dealer, Lead, Member, MemberTier, PointsLedger, PointsRule, Region, Reward
 from lib.periods import DaySpan
@@ -429,6 +431,40 @@ def test_hostile_lead_headers_are_refused_or_loaded(engine, manager, kind, heade
     good = GOOD_LEAD if kind == "leads" else GOOD_PROGRESS
     with rolled_back(engine) as conn:
         ingest_attempt(conn, manager, kind, "headers.csv", csv_file(header, [[good.get(name, "x") for name in header]]))
+
+
+# --- every kind's cells and headers, and mapping profiles ------------------------------------------------------------
+
+MASTER_KINDS = ("channels", "models", "dealers", "points-rules", "rewards")  # kinds the sections above do not cover
+
+
+@given(kind=st.sampled_from(MASTER_KINDS), data=st.data(), as_workbook=st.booleans())
+def test_hostile_master_data_cells_are_refused_or_loaded(engine, admin, kind, data, as_workbook):
+    TRIED["master data cells"] += 1
+    fields = KINDS[kind].field_names
+    row = data.draw(st.lists(st.one_of(texts(), date_texts(), st.sampled_from(ODD_CELLS)), min_size=len(fields), max_size=len(fields)))
+    with rolled_back(engine) as conn:
+        name, file = (f"{kind}.xlsx", kind_workbook(KINDS[kind], [row])) if as_workbook else (f"{kind}.csv", csv_file(list(fields), [row]))
+        ingest_attempt(conn, admin, kind, name, file)
+
+
+PROFILE_PIECES = ["[profile]", "[columns]", "[values.grade]", "[values]", "[[columns]]", 'kind = "leads"', 'kind = "channels"',
+                  "kind = 3", 'encoding = "gbk"', 'encoding = "ebcdic"', 'created_at_format = "epoch_ms"', 'created_at_format = "%Q"',
+                  'phone = "手机号"', 'external_id = ""', 'grade = ["a"]', '"高" = "high"', "x = 1e999", 'channel = "douyin"',
+                  "a = {b = 1}", "\u0000", '"""', "=", "[profile.kind]"]  # fragments a profile may be made of, right and wrong
+
+
+@given(lines=st.lists(st.one_of(st.sampled_from(PROFILE_PIECES), texts().map(lambda text: f'phone = "{text}"'), texts()), max_size=12),
+       name=st.one_of(st.just("hostile-profile"), texts()))
+def test_hostile_profiles_are_read_or_refused_with_a_message(lines, name):
+    TRIED["mapping profiles"] += 1
+    try:
+        profile = parse_profile("\n".join(lines), name)
+    except ProfileError as refused:
+        assert_message(refused.key, refused.params)
+        return
+    assert profile.kind in KINDS and profile.name == name.strip()
+    assert set(profile.columns) <= set(KINDS[profile.kind].field_names)
 
 
 # --- users --------------------------------------------------------------------------------------------------------
