@@ -1,4 +1,4 @@
-"""The funnel page through AppTest: the stage tiles equal raw lead rows in both modes, for HQ and a region."""
+"""The funnel page through AppTest: the stage tiles equal raw unique lead rows in both modes, for HQ and a region."""
 import datetime as dt
 
 import pandas as pd
@@ -8,7 +8,7 @@ from lib.formatting import compact
 from lib.seed import DEMO_ACCOUNTS
 from tests.app.conftest import sign_in
 from tests.conftest import TODAY
-from tests.reference import raw, region_id
+from tests.reference import region_id, unique_leads
 from tests.unit.test_funnel import STAMPS, activity_counts, cohort_counts
 
 PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}
@@ -17,7 +17,7 @@ LABELS = {"lead": "线索", "valid": "有效线索", "visit": "到店", "test_dr
 
 @pytest.mark.parametrize("username,region_code", [("exec", None), ("southwest", "southwest")])
 def test_the_tiles_follow_the_mode_and_equal_raw_rows(app, engine, username, region_code):
-    rows = raw(engine, "lead")
+    rows = unique_leads(engine)
     for column in STAMPS.values():
         rows[column] = pd.to_datetime(rows[column])
     if region_code is not None:
@@ -44,7 +44,7 @@ def test_an_empty_period_shows_dashes_not_errors(app):
 
 
 def test_the_lead_list_shows_masked_leads_with_labelled_columns(app, engine):
-    rows = raw(engine, "lead")
+    rows = unique_leads(engine)
     for column in STAMPS.values():
         rows[column] = pd.to_datetime(rows[column])
     start = TODAY.replace(month=1, day=1)
