@@ -162,8 +162,9 @@ def between(column: pd.Series, first: dt.date, last: dt.date) -> pd.Series:
 
 
 def created_in(leads: pd.DataFrame, span: DaySpan) -> pd.DataFrame:
-    """Leads created in the span's days."""
-    return leads[(leads["created_at"] >= at(span.start)) & (leads["created_at"] < at(span.end + DAY))]
+    """Unique leads (no duplicate, 重复线索) created in the span's days."""
+    return leads[(leads["created_at"] >= at(span.start)) & (leads["created_at"] < at(span.end + DAY))
+                 & leads["duplicate_of_id"].isna()]
 
 
 def later_stages(stage: str) -> list[str]:
@@ -179,10 +180,10 @@ def reached_counts(leads: pd.DataFrame, counts: dict[str, str], keys: dict[str, 
 
 
 def reached_counts_sql(counts: dict[str, str], keys: dict[str, str]) -> str:
-    """DuckDB: per key, how many leads created in [$since, $until) reached each stage."""
+    """DuckDB: per key, how many unique leads created in [$since, $until) reached each stage."""
     sums = [f"count(*) FILTER (WHERE coalesce({', '.join(later_stages(stage))}) IS NOT NULL) AS {name}" for name, stage in counts.items()]
     return (f'SELECT {", ".join(f"{column} AS {name}" for column, name in keys.items())}, {", ".join(sums)} FROM "lead" '
-            f'WHERE created_at >= $since AND created_at < $until GROUP BY {", ".join(keys)}')
+            f'WHERE created_at >= $since AND created_at < $until AND duplicate_of_id IS NULL GROUP BY {", ".join(keys)}')
 
 
 def lead_span(setting: Setting) -> dict[str, Any]:
@@ -368,10 +369,10 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("funnel", "funnel cohort×channel",
                lambda conn, s: funnel.funnel(conn, s.scope, funnel.FunnelFilter(s.ytd.start, s.ytd.end), "cohort", "channel"),
                lambda frame: frame[["key", *FUNNEL_STAGES]], ("key",),
-               {"lead": ("channel_id", *STAGE_TIMES.values())},
+               {"lead": ("channel_id", "duplicate_of_id", *STAGE_TIMES.values())},
                lead_counts(FUNNEL_COUNTS, {"channel_id": "key"}), reached_counts_sql(FUNNEL_COUNTS, {"channel_id": "key"}), lead_span),
     Comparison("dealers", "lead_cells", lambda conn, s: dealers.lead_cells(conn, s.scope, dealers.MapFilter(s.ytd.start, s.ytd.end)),
-               lambda frame: frame, tuple(CELL_KEYS), {"lead": (*CELL_KEYS, *STAGE_TIMES.values())},
+               lambda frame: frame, tuple(CELL_KEYS), {"lead": (*CELL_KEYS, "duplicate_of_id", *STAGE_TIMES.values())},
                lead_counts(CELL_COUNTS, CELL_KEYS), reached_counts_sql(CELL_COUNTS, CELL_KEYS), lead_span),
     Comparison("members", "monthly_flow", lambda conn, s: members.monthly_flow(conn, s.scope, s.ytd), lambda frame: frame, ("month",),
                {"points_ledger": ("occurred_on", "kind", "points")}, naive_monthly_flow, monthly_flow_sql(),
