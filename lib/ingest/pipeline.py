@@ -3,7 +3,6 @@ apply → report. A load is one batch, all or nothing: one bad row writes nothin
 nothing (no batch is written); the newest batch of a kind can be rolled back exactly."""
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -24,6 +23,7 @@ from lib.ingest.mapping import cells, header_fields, typed
 from lib.ingest.profile import Profile
 from lib.ingest.undo import later_changes
 from lib.models import ImportBatch, ImportUndo
+from lib.queries.system import newest_record
 from lib.scope import Scope
 from lib.services import audit, freshness
 
@@ -249,7 +249,7 @@ def rollback(conn: Connection, scope: Scope, batch_id: int) -> None:
             raise LoadRefusedError("ingest_rollback_referenced") from error
     conn.execute(ImportUndo.__table__.delete().where(ImportUndo.batch_id == batch_id))
     conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(status="rolled_back", rolled_back_at=now()))
-    freshness.restore(conn, kind.name, _newest_record(conn, kind))
+    freshness.restore(conn, kind.name, newest_record(conn, kind.name))  # what is left, whichever load (or the seed) brought it
     audit.record(conn, "ingest_rollback", user_id=scope.user_id, username=scope.username, entity="import_batch",
                  entity_id=batch_id, detail={"kind": kind.name})
 
@@ -258,9 +258,3 @@ def _newest(conn: Connection, kind: Kind) -> int | None:
     """The newest committed batch of a kind (under its name or a former one)."""
     return conn.execute(select(func.max(ImportBatch.id)).where(ImportBatch.kind.in_(kind.names),
                                                                ImportBatch.status == "committed")).scalar()
-
-
-def _newest_record(conn: Connection, kind: Kind) -> dt.datetime | None:
-    """The newest record time of a kind's committed batches."""
-    return conn.execute(select(func.max(ImportBatch.newest_record_at)).where(
-        ImportBatch.kind.in_(kind.names), ImportBatch.status == "committed")).scalar()

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, exists, func, or_, select
 
-from lib.clock import now
+from lib.clock import end_of_day, now
 from lib.config import session_idle_hours
 from lib.periods import DaySpan
 from lib.models import (
@@ -111,6 +111,33 @@ def _positive_or_default(raw: str | None) -> float:
     except ValueError:
         return DEFAULT_FRESHNESS_DAYS
     return value if 0 < value < float("inf") else DEFAULT_FRESHNESS_DAYS
+
+
+NEWEST_RECORDS: dict[str, tuple[ColumnElement, ...]] = {  # freshness source -> the columns whose latest value is its newest record
+    "channel-facts": (ChannelDaily.day,),
+    "leads": (Lead.created_at,),
+    "lead-progress": (*[getattr(Lead, f"{stage}_at") for stage in FUNNEL_STAGES[1:]], Lead.lost_at, Lead.dormant_at, Lead.reactivated_at),
+    "members": (Member.joined_on,),
+    "points": (PointsLedger.occurred_on,),
+}
+JOIN_DAY_START = frozenset({"members"})  # sources whose newest day counts from its start, as their loads record it (a join day);
+# the others' days (a day's channel facts, a ledger day) count to their end
+
+
+def _as_time(source: str, value: dt.date) -> dt.datetime:
+    """A stored value as a record time: a time as it is, a day from its start (JOIN_DAY_START) or to its end."""
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.combine(value, dt.time()) if source in JOIN_DAY_START else end_of_day(value)
+
+
+def newest_record(conn: Connection, source: str) -> dt.datetime | None:
+    """The newest record time among a freshness source's rows in the database (what a load or a rollback leaves as its
+    freshness); None without rows, or for a kind that keeps no freshness (master data)."""
+    if source not in NEWEST_RECORDS:
+        return None
+    latest = conn.execute(select(*[func.max(column) for column in NEWEST_RECORDS[source]])).one()
+    return max((_as_time(source, value) for value in latest if value is not None), default=None)
 
 
 def stale_sources(fresh: dict[str, Freshness], days: dict[str, float], moment: dt.datetime) -> dict[str, float]:

@@ -2,14 +2,11 @@
 freshness from its newest generated record; the seeding-in-progress marker and the data version."""
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, insert, update
 
-from lib.clock import end_of_day
-from lib.models import FUNNEL_STAGES, AppSetting, ChannelDaily, DataVersion, Lead, Member, PointsLedger
-from lib.queries.system import SEEDING_MARKER, data_version
+from lib.models import AppSetting, DataVersion
+from lib.queries.system import FRESHNESS_SOURCES, SEEDING_MARKER, data_version, newest_record
 from lib.bulk import bulk_insert
 from lib.seed.world import World, step_rng
 from lib.services import freshness
@@ -29,34 +26,10 @@ def seed_settings(conn: Connection, world: World, scale_name: str) -> None:
     bulk_insert(conn, AppSetting.__table__, ("key", "value"), list(settings.items()))
 
 
-NEWEST_RECORDS: dict[str, tuple[ColumnElement, ...]] = {  # freshness source -> the columns whose latest value is its newest record
-    "channel-facts": (ChannelDaily.day,),
-    "leads": (Lead.created_at,),
-    "lead-progress": (*[getattr(Lead, f"{stage}_at") for stage in FUNNEL_STAGES[1:]], Lead.lost_at, Lead.dormant_at, Lead.reactivated_at),
-    "members": (Member.joined_on,),
-    "points": (PointsLedger.occurred_on,),
-}
-JOIN_DAY_START = {"members"}  # sources whose newest day counts from its start, as their loads record it (a join day: members
-# kind); the others' days (a day's channel facts, a ledger day) count to their end
-
-
-def _as_time(source: str, value: dt.date) -> dt.datetime:
-    """A stored value as a record time: a time as it is, a day from its start (JOIN_DAY_START) or to its end."""
-    if isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.combine(value, dt.time()) if source in JOIN_DAY_START else end_of_day(value)
-
-
-def _newest(conn: Connection, source: str) -> dt.datetime | None:
-    """A source's newest generated record time, None when it has no rows."""
-    latest = conn.execute(select(*[func.max(column) for column in NEWEST_RECORDS[source]])).one()
-    return max((_as_time(source, value) for value in latest if value is not None), default=None)
-
-
 def seed_freshness(conn: Connection, world: World) -> None:
     """Every source's freshness from its newest generated record, as a load of it would keep it."""
-    for source in NEWEST_RECORDS:
-        newest = _newest(conn, source)
+    for source in FRESHNESS_SOURCES:
+        newest = newest_record(conn, source)
         if newest is not None:
             freshness.record(conn, source, newest)
 

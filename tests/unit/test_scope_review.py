@@ -123,6 +123,8 @@ NOT_SCOPED = {  # functions that read or write with a connection but take no par
     "users.change_password": "one's own password, behind the current password (tests/app/test_account_and_audit.py)",
     "system.freshness": "when each kind of data was last loaded and how new it is: one national fact per source, no rows of anyone's",
     "system.freshness_days": "the expected cadence of each source: national settings",
+    "system.newest_record": "the newest record time among all of a source's rows: what a load, a rollback or the seed keeps as its "
+                            "national freshness (no screen calls it)",
 }
 INTERNAL = ("audit.record", "audit.bump_data_version", "audit.serialise_writes", "errors.save_versioned", "points.expire_due", "points.expire_all_due",
             "users.create_user", "throttle.lift_for_user", "sessions.open_session", "sessions.end_user_sessions", "freshness.record",
