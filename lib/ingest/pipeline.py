@@ -15,7 +15,7 @@ from lib.clock import now
 from lib.db import is_unavailable
 from lib.i18n import t
 from lib.ingest import read
-from lib.ingest.checks import Problems
+from lib.ingest.checks import Checked, Problems
 from lib.ingest.kind import Applied, Kind
 from lib.ingest.kinds import KINDS, kind_of_batch
 from lib.ingest.limits import FileRefusedError, ReadLimits
@@ -107,10 +107,12 @@ def load(conn: Connection, scope: Scope, kind_name: str, files: Sequence[tuple[s
     except FileRefusedError as refused:
         return _refused_file(report, refused)
     tell("check", len(frame))
-    checked = kind.check(conn, frame)
-    untyped_rows = {error.row for error in type_errors}  # a row with a cell not typed is not checked further: its other
-    # checks would read the missing value as blank and report what is no mistake
-    errors = type_errors + [error for error in checked.errors if error.row not in untyped_rows]
+    untyped_rows = {error.row for error in type_errors}  # a row with a cell not typed is refused as it is: its other checks
+    # would read the missing value as blank and report what is no mistake
+    typed_rows = frame.drop(index=sorted(untyped_rows))
+    typed_rows.attrs = frame.attrs
+    checked = kind.check(conn, typed_rows) if len(typed_rows) else Checked(typed_rows)
+    errors = type_errors + checked.errors
     if errors:
         return _refused_rows(report, errors, origin)
     audit.serialise_writes(conn)  # loads commit one after another, each seeing the one before
