@@ -23,13 +23,17 @@ class ReadLimits:
     max_header_xml_bytes: int = MIB  # sheet XML that may pass before the header row is complete
 
 
-class FileRefusedError(Exception):
-    """The file cannot be read as a table, or breaks a limit; `key` names the message, `params` fill it."""
+class KeyedError(Exception):
+    """A refusal told to the user: `key` names the message (lib.i18n), `params` fill it."""
 
     def __init__(self, key: str, **params: object) -> None:
         super().__init__(key)
         self.key = key
         self.params = params
+
+
+class FileRefusedError(KeyedError):
+    """The file cannot be read as a table, or breaks a limit."""
 
 
 def column_name(index: int) -> str:

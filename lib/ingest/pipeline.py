@@ -18,7 +18,7 @@ from lib.ingest import read
 from lib.ingest.checks import Checked, Problems
 from lib.ingest.kind import Applied, Kind
 from lib.ingest.kinds import KINDS, kind_of_batch
-from lib.ingest.limits import FileRefusedError, ReadLimits
+from lib.ingest.limits import FileRefusedError, KeyedError, ReadLimits
 from lib.ingest.mapping import cells, header_fields, typed
 from lib.ingest.profile import Profile
 from lib.ingest.undo import later_changes
@@ -36,13 +36,8 @@ PREVIEW_ROWS = 10  # rows of a sample file a profile's preview maps
 Progress = Callable[[str, int], None]  # told each step's name and the rows so far (the command line prints it)
 
 
-class LoadRefusedError(ValueError):
-    """A load or rollback that cannot be done as asked; `key` names the message, `params` fill it."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class LoadRefusedError(KeyedError, ValueError):
+    """A load or rollback that cannot be done as asked."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from lib.ingest.kind import Kind
 from lib.ingest.kinds import KINDS
+from lib.ingest.limits import KeyedError
 
 MAX_PROFILE_CHARS = 20_000  # a profile's text; a longer one is not a mapping
 MAX_HEADER_CHARS = 100  # a header named in [columns] (as the read allows)
@@ -33,13 +34,8 @@ EPOCH_FORMATS = ("epoch_s", "epoch_ms")  # seconds or milliseconds since 1970 (U
 PROFILE_KEYS = frozenset({"kind", "encoding", "file_pattern", "description"})  # [profile] keys that are not fields
 
 
-class ProfileError(ValueError):
-    """A profile that cannot be used; `key` names the message, `params` fill it."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class ProfileError(KeyedError, ValueError):
+    """A profile that cannot be used."""
 
 
 @dataclass(frozen=True)

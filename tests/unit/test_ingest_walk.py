@@ -41,6 +41,17 @@ def walk_commands() -> list[list[str]]:
     return [shlex.split(line)[3:] for line in block.splitlines() if line.startswith("python -m lib.ingest ")]
 
 
+def run_walk(url: str) -> None:
+    """Run the README walk's load commands from the repository's root, each to exit 0."""
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        for command in walk_commands():
+            assert ingest([*command, "--database-url", url, "--json"]) == 0, command
+    finally:
+        os.chdir(cwd)
+
+
 @pytest.fixture(scope="module")
 def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engine]]:
     """A fresh database after lib.setup and the README's walk."""
@@ -60,13 +71,7 @@ def _walk(url: str) -> Iterator[tuple[str, Engine]]:
         assert setup(["--database-url", url, "--admin", "it.admin", "--display-name", "IT 管理员"]) in (0, None)
     finally:
         del os.environ["COCKPIT_ADMIN_PASSWORD"]
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        for command in walk_commands():
-            assert ingest([*command, "--database-url", url, "--json"]) == 0, command
-    finally:
-        os.chdir(cwd)
+    run_walk(url)
     engine = make_engine(url)
     yield url, engine
     engine.dispose()
@@ -201,13 +206,7 @@ def test_the_members_page_equals_the_members_and_points_files(walked):
 def test_walking_again_changes_nothing_and_no_phone_number_is_stored(walked):
     url, engine = walked
     before = snapshot(engine)
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        for command in walk_commands():
-            assert ingest([*command, "--database-url", url, "--json"]) == 0, command
-    finally:
-        os.chdir(cwd)
+    run_walk(url)
     assert snapshot(engine) == before
     numbers = set(sample_leads()["phone"]) | {_digits(phone) for phone in pd.read_csv(SAMPLES / "members.csv", dtype=str)["手机号"]}
     found = _text_containing(engine, numbers)
