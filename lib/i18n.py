@@ -382,12 +382,33 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "period_pick_end": ("请选择结束日期。", "Pick the end date too."),
     "year_month": ("{year} 年 {month} 月", "{month}/{year}"),
     "year_quarter": ("{year} 年第 {quarter} 季度", "{year} Q{quarter}"),
+    "month_day": ("{month}月{day}日", "{month_name} {day}"),
+    "period_month_partial": ("本月至今（{start}–{end}，不完整）", "Month to date ({start} – {end}, partial)"),
+    "period_quarter_partial": ("本季度至今（{start}–{end}，不完整）", "Quarter to date ({start} – {end}, partial)"),
     "channels_all_regions": ("全国（含全国品牌投放）", "National (incl. national brand spend)"),
     "channels_model_help": ("按车型/活动筛选时，只统计归属到该车型活动的渠道数据；目标按渠道和大区设定，因此不显示目标。",
                             "A model or campaign view counts only facts attributed to campaigns on that model; targets are set per channel and region, so none are shown."),
     "filter_campaign": ("活动", "Campaign"),
-    "channels_caption": ("{start} 至 {end}；环比对照为之前同样天数的 {previous_start} 至 {previous_end}。比率均由合计值计算（不做平均）。未分摊到大区的全国品牌投放只计入全国视图。",
-                         "{start} – {end}; “vs previous” compares with the same number of days before, {previous_start} – {previous_end}. Every ratio is computed from sums, never averaged. National brand spend without a region counts only in the national view."),
+    "channels_compared": ("{start} 至 {end}；环比对照上一周期的同期 {previous_start} 至 {previous_end}。",
+                          "{start} – {end}; “vs previous” compares with the same days one period earlier, {previous_start} – {previous_end}."),
+    "definitions": ("口径说明", "Definitions"),
+    "channels_definitions": ("- 环比：按月、按季度或本月至今查看时，对照上一个月（季度）的相同日期（如 12月1日–3日 对照 11月1日–3日）；自定义期间对照紧挨在前、同样天数的期间。\n"
+                             "- 比率均由合计值计算（不做平均）。ROI = 成交额 GMV ÷ 投放花费（按线索归因）。\n"
+                             "- 达成率 = 实际 ÷ 目标；成本类指标（CPM、CPC、CPL、CPQL）的达成率 = 目标 ÷ 实际，高于 100% 表示比目标省；花费显示为预算使用率，超过 100% 即超支。\n"
+                             "- 未分摊到大区的全国品牌投放只计入全国视图。",
+                             "- “vs previous”: a month, a quarter or the month to date is compared with the same days of the month (quarter) before "
+                             "(e.g. Dec 1–3 with Nov 1–3); a custom span with as many days just before it.\n"
+                             "- Every ratio is computed from sums, never averaged. ROI = GMV ÷ spend (attributed by lead).\n"
+                             "- Attainment = actual ÷ target; for costs (CPM, CPC, CPL, CPQL) it is target ÷ actual, so above 100% is cheaper "
+                             "than target; spend shows the share of the budget used, above 100% is overspending.\n"
+                             "- National brand spend without a region counts only in the national view."),
+    "vs_cost_target": ("目标 {target} · 达成 {attainment}（目标÷实际，>100% 即比目标省）",
+                       "Target {target} · {attainment} attained (target ÷ actual: above 100% is cheaper)"),
+    "vs_budget": ("预算 {target} · 已用 {attainment}", "Budget {target} · {attainment} used"),
+    "roi_formula": ("ROI = 成交额 GMV ÷ 投放花费", "ROI = GMV ÷ spend"),
+    "channels_attainment_rule": ("达成率 = 实际 ÷ 目标；成本类（CPM、CPC、CPL、CPQL）= 目标 ÷ 实际，高于 100% 表示比目标省；花费列为预算使用率。",
+                                 "Attainment = actual ÷ target; for costs (CPM, CPC, CPL, CPQL) target ÷ actual, so above 100% is cheaper than "
+                                 "target; the spend column is the share of the budget used."),
     "channels_no_targets": ("按车型或活动查看时没有目标值（目标按渠道和大区设定）。", "A model or campaign view has no targets (targets are set per channel and region)."),
     "channels_view": ("表格显示", "Table shows"),
     "view_value": ("实际值", "Values"),
@@ -444,6 +465,12 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
                          "Cohort: the leads created in the period and how far each has got by today. A skipped stage (e.g. an order without a recorded test drive) counts as passed. Recent cohorts are still converting; low rates there are not failures."),
     "mode_activity_help": ("活动量：统计所选期间内发生的各环节事件（无论线索何时留资），每个环节按其自身时间计数，跳过的环节不计。",
                            "Activity: the stage events that happened in the period, whatever the lead's creation date; each stage is counted by its own time, skipped stages are not."),
+    "funnel_orders_cohort": ("订单按同期群计：所选期间留资的线索至今成交的数量；总览按下单日期统计期间内的全部订单（活动量），所以两处数字不同。",
+                             "Orders here are the period's leads that have ordered by now (cohort); the overview counts every order placed "
+                             "in the period (activity), so the two differ."),
+    "funnel_orders_activity": ("订单按下单日期计（活动量），无论线索何时留资；同期群口径只计所选期间留资的线索。",
+                               "Orders here are those placed in the period (activity), whenever the lead came in; the cohort mode counts only "
+                               "the period's leads."),
     "filter_grade": ("线索等级", "Lead grade"),
     "more_filters": ("更多筛选：省份、经销商、活动", "More filters: province, dealer, campaign"),
     "filter_province": ("省份", "Province"),
