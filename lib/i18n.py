@@ -382,7 +382,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "period_pick_end": ("请选择结束日期。", "Pick the end date too."),
     "year_month": ("{year} 年 {month} 月", "{month}/{year}"),
     "year_quarter": ("{year} 年第 {quarter} 季度", "{year} Q{quarter}"),
-    "month_day": ("{month}月{day}日", "{month_name} {day}"),
+    "month_day": ("{month}月{day}日", "{month}/{day}"),
     "period_month_partial": ("本月至今（{start}–{end}，不完整）", "Month to date ({start} – {end}, partial)"),
     "period_quarter_partial": ("本季度至今（{start}–{end}，不完整）", "Quarter to date ({start} – {end}, partial)"),
     "channels_all_regions": ("全国（含全国品牌投放）", "National (incl. national brand spend)"),

@@ -12,15 +12,15 @@ from lib import periods, ui
 EARLIEST = dt.date(2000, 1, 1)  # the custom span may start this early (Streamlit would stop at ten years back)
 
 
-def day_label(day: dt.date) -> str:
-    """A day as users read it in the session's language (12月3日 / Dec 3)."""
-    return ui.tr("month_day", month=day.month, day=day.day, month_name=f"{day:%b}")
+def _day_label(day: dt.date) -> str:
+    """A day as users read it in the session's language (12月3日 / 12/3)."""
+    return ui.tr("month_day", month=day.month, day=day.day)
 
 
 def _noting_partial(where: Any, kind: str, span: tuple[dt.date, dt.date], natural_end: dt.date) -> tuple[dt.date, dt.date]:
     """The span, with a caption under the picker when it stops before the month's or quarter's end (the rest has no data yet)."""
     if span[1] < natural_end:
-        where.caption(ui.tr(f"period_{kind}_partial", start=day_label(span[0]), end=day_label(span[1])))
+        where.caption(ui.tr(f"period_{kind}_partial", start=_day_label(span[0]), end=_day_label(span[1])))
     return span
 
 
