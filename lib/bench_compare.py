@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, Date, DateTime, Engine, select, text
 
 from lib.models import FUNNEL_STAGES, AppUser, Base
-from lib.periods import DaySpan
+from lib.periods import DaySpan, default_month, month_span
 from lib.queries import calendar, channels, dealers, funnel, members, overview
 from lib.queries.system import demo_info
 from lib.scope import Scope, scope_for_user
@@ -264,8 +264,8 @@ SCORECARD_FIELDS = ["channel", *channels.SUMMED, *(f"{name}_vs_{other}" for othe
 
 
 def scorecard_spans(setting: Setting) -> dict[str, tuple[dt.date, dt.date]]:
-    """The channel page's default period (this month to the last day) and the two it is compared with."""
-    now = (setting.today.replace(day=1), setting.today)
+    """The channel page's default period (lib.periods.default_month, cut at the last day) and the two it is compared with."""
+    now = month_span(*default_month(setting.today), setting.today)
     return {"now": now, "previous": channels.previous_period(*now),
             "last_year": (overview.same_day_last_year(now[0]), overview.same_day_last_year(now[1]))}
 

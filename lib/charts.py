@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 
 from lib import literal
 from lib.i18n import name_or, t
+from lib.models import FUNNEL_STAGES, LOST_REASONS
 
 PALETTE = {"this_year": "#1f6feb", "last_year": "#9ab8e6", "target": "#d9480f"}  # overview trend colours
 
@@ -135,6 +136,19 @@ def budget_vs_spend(budget: pd.DataFrame, lang: str) -> go.Figure:
 
 
 CPL_REFERENCE = {"benchmark_target": 120, "benchmark_industry": 170}  # domain.md: CPL target ¥120, industry ¥170
+TREND_TICKS = 10  # a trend's date axis shows at most about this many ticks
+
+
+def period_axis(periods: pd.Series) -> dict:
+    """The x axis of a trend's periods: days and weeks as dates ticked on whole periods (never hours, however few), months as
+    categories."""
+    days = pd.to_datetime(pd.Series(periods, dtype=object).drop_duplicates(), format="%Y-%m-%d", errors="coerce").sort_values()
+    if days.empty or days.isna().any():
+        return {"type": "category"}
+    step = days.diff().min().days if len(days) > 1 else 1  # 1 for days, 7 for weeks
+    periods_spanned = (days.iloc[-1] - days.iloc[0]).days // step + 1
+    return {"type": "date", "tick0": days.iloc[0], "dtick": step * -(-periods_spanned // TREND_TICKS) * DAY_MS,
+            "tickformat": "%m-%d", "hoverformat": "%Y-%m-%d"}
 
 
 def channel_trend(trend: pd.DataFrame, metric: str, lang: str) -> go.Figure:
@@ -144,7 +158,8 @@ def channel_trend(trend: pd.DataFrame, metric: str, lang: str) -> go.Figure:
         figure.add_scatter(x=rows["period"], y=rows[metric], name=literal.plotly(name), mode="lines+markers",
                            line={"color": GROUP_COLOURS[index % len(GROUP_COLOURS)]})
     figure.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.12},
-                         yaxis={"title": t(f"metric_{metric}", lang), "rangemode": "tozero"}, hovermode="x unified")
+                         xaxis=period_axis(trend["period"]), yaxis={"title": t(f"metric_{metric}", lang), "rangemode": "tozero"},
+                         hovermode="x unified")
     return figure
 
 
@@ -156,7 +171,7 @@ def spend_and_leads(totals: pd.DataFrame, lang: str) -> go.Figure:
     figure.add_scatter(x=totals["period"], y=totals["leads"], name=t("metric_leads", lang), yaxis="y2", mode="lines+markers",
                        line={"color": PALETTE["target"]}, hovertemplate="%{y:,.0f}<extra></extra>")
     figure.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.12},
-                         yaxis={"title": t("metric_spend", lang), "tickprefix": "¥", "tickformat": ",.0f"},
+                         xaxis=period_axis(totals["period"]), yaxis={"title": t("metric_spend", lang), "tickprefix": "¥", "tickformat": ",.0f"},
                          yaxis2={"title": t("metric_leads", lang), "overlaying": "y", "side": "right", "rangemode": "tozero"})
     return figure
 
@@ -191,11 +206,14 @@ def cost_versus_volume(card: pd.DataFrame, lang: str) -> go.Figure:
     return figure
 
 
+STAGE_COLOURS = dict(zip(FUNNEL_STAGES, ("#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1")))  # one sequential
+# blue per funnel stage, darkest first
+
+
 def lead_funnel(row: pd.Series, lang: str) -> go.Figure:
     """The six stages as a funnel: counts, with the share of leads at each stage."""
-    stages = ("lead", "valid", "visit", "test_drive", "order", "delivery")
-    figure = go.Figure(go.Funnel(y=[t(f"stage_{stage}", lang) for stage in stages], x=[row[stage] for stage in stages],
-                                 textinfo="value+percent initial", marker={"color": GROUP_COLOURS[:len(stages)]}))
+    figure = go.Figure(go.Funnel(y=[t(f"stage_{stage}", lang) for stage in FUNNEL_STAGES], x=[row[stage] for stage in FUNNEL_STAGES],
+                                 textinfo="value+percent initial", marker={"color": list(STAGE_COLOURS.values())}))
     figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 20, "b": 10})
     return figure
 
@@ -212,13 +230,17 @@ def cohort_heatmap(matrix: pd.DataFrame, lang: str) -> go.Figure:
 
 
 def lost_reasons(lost: pd.DataFrame, lang: str) -> go.Figure:
-    """Lost leads by the stage they were lost at, stacked by reason."""
+    """Lost leads by the stage they were lost at (in funnel order), stacked by reason (in the reasons' fixed order)."""
     figure = go.Figure()
-    for index, (reason, rows) in enumerate(lost.groupby("lost_reason")):
+    reasons = [reason for reason in LOST_REASONS if reason in set(lost["lost_reason"])]
+    for index, reason in enumerate(reasons):
+        rows = lost[lost["lost_reason"] == reason]
         figure.add_bar(x=[t(f"stage_{stage}", lang) for stage in rows["lost_stage"]], y=rows["leads"],
                        name=t(f"reason_{reason}", lang), marker_color=GROUP_COLOURS[index % len(GROUP_COLOURS)])
+    stages = [t(f"stage_{stage}", lang) for stage in FUNNEL_STAGES if stage in set(lost["lost_stage"])]
     figure.update_layout(barmode="stack", height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                         legend={"orientation": "h", "y": 1.12}, yaxis={"title": t("lost_total", lang)})
+                         legend={"orientation": "h", "y": 1.12}, xaxis={"categoryorder": "array", "categoryarray": stages},
+                         yaxis={"title": t("lost_total", lang)})
     return figure
 
 

@@ -382,12 +382,33 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "period_pick_end": ("请选择结束日期。", "Pick the end date too."),
     "year_month": ("{year} 年 {month} 月", "{month}/{year}"),
     "year_quarter": ("{year} 年第 {quarter} 季度", "{year} Q{quarter}"),
+    "month_day": ("{month}月{day}日", "{month}/{day}"),
+    "period_month_partial": ("本月至今（{start}–{end}，不完整）", "Month to date ({start} – {end}, partial)"),
+    "period_quarter_partial": ("本季度至今（{start}–{end}，不完整）", "Quarter to date ({start} – {end}, partial)"),
     "channels_all_regions": ("全国（含全国品牌投放）", "National (incl. national brand spend)"),
     "channels_model_help": ("按车型/活动筛选时，只统计归属到该车型活动的渠道数据；目标按渠道和大区设定，因此不显示目标。",
                             "A model or campaign view counts only facts attributed to campaigns on that model; targets are set per channel and region, so none are shown."),
     "filter_campaign": ("活动", "Campaign"),
-    "channels_caption": ("{start} 至 {end}；环比对照为之前同样天数的 {previous_start} 至 {previous_end}。比率均由合计值计算（不做平均）。未分摊到大区的全国品牌投放只计入全国视图。",
-                         "{start} – {end}; “vs previous” compares with the same number of days before, {previous_start} – {previous_end}. Every ratio is computed from sums, never averaged. National brand spend without a region counts only in the national view."),
+    "channels_compared": ("{start} 至 {end}；环比对照上一周期的同期 {previous_start} 至 {previous_end}。",
+                          "{start} – {end}; “vs previous” compares with the same days one period earlier, {previous_start} – {previous_end}."),
+    "definitions": ("口径说明", "Definitions"),
+    "channels_definitions": ("- 环比：按月、按季度或本月至今查看时，对照上一个月（季度）的相同日期（如 12月1日–3日 对照 11月1日–3日）；自定义期间对照紧挨在前、同样天数的期间。\n"
+                             "- 比率均由合计值计算（不做平均）。ROI = 成交额 GMV ÷ 投放花费（按线索归因）。\n"
+                             "- 达成率 = 实际 ÷ 目标；成本类指标（CPM、CPC、CPL、CPQL）的达成率 = 目标 ÷ 实际，高于 100% 表示比目标省；花费显示为预算使用率，超过 100% 即超支。\n"
+                             "- 未分摊到大区的全国品牌投放只计入全国视图。",
+                             "- “vs previous”: a month, a quarter or the month to date is compared with the same days of the month (quarter) before "
+                             "(e.g. Dec 1–3 with Nov 1–3); a custom span with as many days just before it.\n"
+                             "- Every ratio is computed from sums, never averaged. ROI = GMV ÷ spend (attributed by lead).\n"
+                             "- Attainment = actual ÷ target; for costs (CPM, CPC, CPL, CPQL) it is target ÷ actual, so above 100% is cheaper "
+                             "than target; spend shows the share of the budget used, above 100% is overspending.\n"
+                             "- National brand spend without a region counts only in the national view."),
+    "vs_cost_target": ("目标 {target} · 达成 {attainment}（目标÷实际，>100% 即比目标省）",
+                       "Target {target} · {attainment} attained (target ÷ actual: above 100% is cheaper)"),
+    "vs_budget": ("预算 {target} · 已用 {attainment}", "Budget {target} · {attainment} used"),
+    "roi_formula": ("ROI = 成交额 GMV ÷ 投放花费", "ROI = GMV ÷ spend"),
+    "channels_attainment_rule": ("达成率 = 实际 ÷ 目标；成本类（CPM、CPC、CPL、CPQL）= 目标 ÷ 实际，高于 100% 表示比目标省；花费列为预算使用率。",
+                                 "Attainment = actual ÷ target; for costs (CPM, CPC, CPL, CPQL) target ÷ actual, so above 100% is cheaper than "
+                                 "target; the spend column is the share of the budget used."),
     "channels_no_targets": ("按车型或活动查看时没有目标值（目标按渠道和大区设定）。", "A model or campaign view has no targets (targets are set per channel and region)."),
     "channels_view": ("表格显示", "Table shows"),
     "view_value": ("实际值", "Values"),
@@ -444,6 +465,12 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
                          "Cohort: the leads created in the period and how far each has got by today. A skipped stage (e.g. an order without a recorded test drive) counts as passed. Recent cohorts are still converting; low rates there are not failures."),
     "mode_activity_help": ("活动量：统计所选期间内发生的各环节事件（无论线索何时留资），每个环节按其自身时间计数，跳过的环节不计。",
                            "Activity: the stage events that happened in the period, whatever the lead's creation date; each stage is counted by its own time, skipped stages are not."),
+    "funnel_orders_cohort": ("订单按同期群计：所选期间留资的线索至今成交的数量；总览按下单日期统计期间内的全部订单（活动量），所以两处数字不同。",
+                             "Orders here are the period's leads that have ordered by now (cohort); the overview counts every order placed "
+                             "in the period (activity), so the two differ."),
+    "funnel_orders_activity": ("订单按下单日期计（活动量），无论线索何时留资；同期群口径只计所选期间留资的线索。",
+                               "Orders here are those placed in the period (activity), whenever the lead came in; the cohort mode counts only "
+                               "the period's leads."),
     "filter_grade": ("线索等级", "Lead grade"),
     "more_filters": ("更多筛选：省份、经销商、活动", "More filters: province, dealer, campaign"),
     "filter_province": ("省份", "Province"),
@@ -815,7 +842,6 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "points_view_flow": ("积分流水", "Points flow"),
     "points_view_expiry": ("到期预测", "Expiry forecast"),
     "points_view_tiers": ("会员等级", "Tiers"),
-    "points_view_lookup": ("会员查询", "Member lookup"),
     "points_view_rules": ("积分规则", "Rules and rewards"),
     "points_issued": ("发放", "Issued"),
     "points_adjusted": ("调整", "Adjusted"),
@@ -844,11 +870,23 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
                    "and strictly increase, and every member is re-tiered when they change."),
     "tiers_edit": ("会员等级", "Tiers"),
     "tiers_save": ("保存等级设置", "Save the tiers"),
-    "points_lookup": ("会员号或手机号", "Member number or mobile"),
-    "points_lookup_hint": ("输入完整会员号或手机号查询（手机号只按加密摘要匹配，不保存；仅显示脱敏信息）。",
-                           "Enter a full member number or mobile number (a mobile number is matched by its keyed hash and never "
-                           "stored; masked personal data only)."),
-    "points_member_not_found": ("未找到会员 {number}，或不在您的范围内。", "No member {number}, or not in your scope."),
+    "points_lookup": ("查找会员：会员号（可只输开头几位）或完整手机号", "Find a member: member number (or its first characters) or full mobile"),
+    "points_lookup_hint": ("会员号可只输开头几位（如 M0000012），手机号须输入完整 11 位：手机号只存加密摘要和脱敏形式，因此只能整号精确匹配，"
+                           "不支持按后四位查找；仅显示脱敏信息。",
+                           "A member number may be cut short (e.g. M0000012); a mobile number must be complete: phones are stored only as a "
+                           "keyed hash and a masked form, so they match exactly or not at all (no search by the last 4 digits); masked "
+                           "personal data only."),
+    "points_member_not_found": ("未找到会员 {number}。", "No member {number}."),
+    "points_member_elsewhere": ("会员 {number} 属于其他大区，不在您的查看范围内。", "Member {number} belongs to another region, outside your scope."),
+    "points_lookup_pick": ("找到 {count} 位会员", "{count} members found"),
+    "points_lookup_pick_hint": ("请选择会员", "Choose a member"),
+    "points_lookup_more": ("只列出前 {count} 位，请多输入几位缩小范围。", "Only the first {count} are listed: type more characters."),
+    "points_confirm_redeem": ("确认为会员 {member} 兑换「{what}」？积分 {points}，价值 {cny}。",
+                              "Redeem “{what}” for member {member}? Points {points}, worth {cny}."),
+    "points_confirm_adjust": ("确认为会员 {member} 调整积分 {points}（约 {cny}），原因：{what}？",
+                              "Adjust member {member} by {points} points (about {cny}), because: {what}?"),
+    "points_confirm": ("确认", "Confirm"),
+    "points_cancel": ("取消", "Cancel"),
     "points_balance": ("积分余额", "Points balance"),
     "points_growth": ("成长值", "Growth value"),
     "points_owner": ("车主 · 入会", "Owner · joined"),

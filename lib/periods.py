@@ -7,12 +7,33 @@ from dataclasses import dataclass
 
 PERIOD_KINDS = ("month", "quarter", "ytd", "custom")  # the period picker's choices
 MONTHS_OFFERED = 24  # how many recent months (and their quarters) the picker lists
+MONTH_TO_DATE_MIN_DAYS = 7  # the month so far opens a dashboard only once it has this many days; before, the last complete month
+
+
+def month_end(year: int, month: int) -> dt.date:
+    """The last day of a month."""
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def month_span(year: int, month: int, last_day: dt.date) -> tuple[dt.date, dt.date]:
     """First and last day of a month, cut at the last day with data."""
-    start = dt.date(year, month, 1)
-    return start, min(start.replace(day=calendar.monthrange(year, month)[1]), last_day)
+    return dt.date(year, month, 1), min(month_end(year, month), last_day)
+
+
+def default_month(last_day: dt.date) -> tuple[int, int]:
+    """(year, month) a dashboard opens on: the month so far once it has MONTH_TO_DATE_MIN_DAYS days, else the last complete month."""
+    if last_day.day >= MONTH_TO_DATE_MIN_DAYS:
+        return last_day.year, last_day.month
+    previous = last_day.replace(day=1) - dt.timedelta(days=1)
+    return previous.year, previous.month
+
+
+def months_back(day: dt.date, count: int) -> dt.date:
+    """The same day `count` months earlier: a month's last day stays a month's last day, a day the earlier month lacks is cut to its end."""
+    index = day.year * 12 + day.month - 1 - count
+    year, month = index // 12, index % 12 + 1
+    last = month_end(year, month)
+    return last if day == month_end(day.year, day.month) else dt.date(year, month, min(day.day, last.day))
 
 
 def quarter_span(year: int, quarter: int, last_day: dt.date) -> tuple[dt.date, dt.date]:

@@ -48,6 +48,11 @@ def contains(column: ColumnElement, text: str) -> ColumnElement[bool]:
     return column.icontains(text, autoescape=True) if _could_contain(column, text) else false()
 
 
+def starts_with(column: ColumnElement, text: str) -> ColumnElement[bool]:
+    """The column starts with the text, ignoring case, with % and _ matched as characters; false when no row can hold it."""
+    return column.istartswith(text, autoescape=True) if _could_contain(column, text) else false()
+
+
 def among(column: ColumnElement, values: Iterable[object]) -> ColumnElement[bool]:
     """column IN values, leaving out the values no row can hold (they match nothing; none left matches nothing)."""
     return column.in_([value for value in values if holdable(column, value)])

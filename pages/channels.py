@@ -11,6 +11,7 @@ from lib.queries.channels import SCORECARD_METRICS, TOTAL, ChannelFilter
 VIEWS = ("value", "attainment", "vs_previous", "vs_last_year")  # what the table's cells show
 HEADLINE = ("spend", "leads", "cpl", "cpql", "valid_rate", "lead_to_order", "ctr", "roi")  # totals shown as tiles
 ATTAINMENT_COLOURS = ((1.0, "#d3f9d8"), (0.9, "#fff3bf"), (0.0, "#ffe3e3"))  # attainment ≥ threshold → cell colour
+TARGET_NOTES = {"spend": "vs_budget", **dict.fromkeys(channels.LOWER_IS_BETTER, "vs_cost_target")}  # a tile's target caption
 
 user = ui.page_user(__file__)
 scope, lang, last_day = user.scope, ui.lang(), ui.as_of()
@@ -49,8 +50,10 @@ def headline(total: pd.Series) -> None:
                           help=ui.tr(BENCHMARK_KEYS[metric]) if metric in BENCHMARK_KEYS else None)
             target = total[f"{metric}_target"]
             if not formatting.is_missing(target):
-                column.caption(ui.tr("vs_target", target=format_value(metric, target, lang),
+                column.caption(ui.tr(TARGET_NOTES.get(metric, "vs_target"), target=format_value(metric, target, lang),
                                      attainment=formatting.percent(total[f"{metric}_attainment"])))
+            if metric == "roi":
+                column.caption(ui.tr("roi_formula"))
 
 
 def attainment_colour(value: object) -> str:
@@ -87,7 +90,7 @@ flt = pick_filter()
 card_source = ui.source(channels.scorecard, scope, flt)
 card = ui.loaded(card_source)
 previous_start, previous_end = channels.previous_period(flt.start, flt.end)
-st.caption(ui.tr("channels_caption", start=flt.start, end=flt.end, previous_start=previous_start, previous_end=previous_end))
+st.caption(ui.tr("channels_compared", start=flt.start, end=flt.end, previous_start=previous_start, previous_end=previous_end))
 if not flt.has_targets:
     st.info(ui.tr("channels_no_targets"))
 headline(card.set_index("channel").loc[TOTAL])
@@ -95,6 +98,8 @@ scorecard_tab, trends_tab = st.tabs([ui.tr("tab_scorecard"), ui.tr("tab_trends")
 with scorecard_tab:
     view = st.segmented_control(ui.tr("channels_view"), VIEWS, default="value", key="channels_view",
                                 format_func=ui.labelled("view", VIEWS).get) or "value"
+    if view == "attainment":
+        st.caption(ui.tr("channels_attainment_rule"))
     table(card, view)
     duplicates(ui.load(channels.duplicate_rates, scope, flt))
     if scope.can("export_data"):
@@ -103,3 +108,5 @@ with scorecard_tab:
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 with trends_tab:
     channel_trends.show(user, flt, card_source)
+with st.expander(ui.tr("definitions")):
+    st.markdown(ui.tr("channels_definitions"))

@@ -27,10 +27,7 @@ def pick_filter() -> tuple[FunnelFilter, str]:
     """Mode, period and narrowing."""
     mode = st.segmented_control(ui.tr("funnel_mode"), MODES, default="cohort", key="funnel_mode",
                                 format_func=ui.labelled("mode", MODES).get) or "cohort"
-    st.caption(ui.tr(f"mode_{mode}_help"))
     start, end = period_picker.pick("funnel", last_day, default="ytd")  # a month's cohort is too young to read
-    if mode == "cohort":
-        st.caption(ui.tr("cohort_age", youngest=(last_day - end).days, oldest=(last_day - start).days))
     columns = st.columns(4)
     channels = {row["id"]: row[f"name_{lang}"] for row in options["channels"]}
     channel_ids = columns[0].multiselect(ui.tr("filter_channel"), list(channels), format_func=channels.get, key="funnel_channels",
@@ -91,9 +88,20 @@ def breakdown_table(frame: pd.DataFrame, breakdown: str) -> None:
         st.session_state[DRILL_KEY] = (breakdown, int(row["key"]), row[f"name_{lang}"])
 
 
+def definitions() -> None:
+    """The mode's definition (and a cohort's age), after the content."""
+    with st.expander(ui.tr("definitions")):
+        st.markdown(ui.tr(f"mode_{mode}_help"))
+        if mode == "cohort":
+            st.markdown(ui.tr("cohort_age", youngest=(last_day - flt.end).days, oldest=(last_day - flt.start).days))
+
+
 flt, mode = pick_filter()
 totals = ui.load(funnel.funnel, scope, flt, mode).iloc[0]
 stage_tiles(totals)
+st.caption(ui.tr(f"funnel_orders_{mode}"))
+
+
 def pick_breakdown() -> str:
     """The breakdown dimension (channel, region, model, dealer)."""
     return st.segmented_control(ui.tr("breakdown"), list(BREAKDOWNS), default="channel", key="funnel_breakdown",
@@ -182,3 +190,4 @@ VIEWS = {"funnel": show_funnel, "speed": show_speed, "cohorts": show_cohorts, "l
 view = st.segmented_control(ui.tr("funnel_view"), list(VIEWS), default="funnel", key="funnel_view",
                             format_func={name: ui.tr(f"tab_{name}") for name in VIEWS}.get) or "funnel"
 VIEWS[view]()
+definitions()

@@ -1,11 +1,12 @@
-"""Member points (会员积分): members and tiers, the points flow and balance, the ¥ liability, expiry forecast, lookup, rules."""
+"""Member points (会员积分): the member lookup first, then members and tiers, the points flow and balance, the ¥ liability, expiry
+forecast, rules."""
 import streamlit as st
 
 from lib import charts, formatting, ui
 from lib.components import data_status, period_picker, points_lookup, points_rules
 from lib.metrics import format_value
 from lib.periods import DaySpan
-from lib.queries import members
+from lib.queries import members, overview
 
 COUNT = st.column_config.NumberColumn(format="%,.0f")  # points and counts in the tables
 user = ui.page_user(__file__)
@@ -18,9 +19,11 @@ if "members" in data_status.missing(scope, ("members", "points")):
     st.stop()
 if not scope.sees_all_regions:
     st.caption(ui.tr_literal("points_scope_region", region=user.region_name(lang)))
+programme = ui.load(members.programme)
+with st.container(border=True):
+    points_lookup.show(scope, last_day, programme["rewards"], ui.load(overview.point_value_cny))
 span = DaySpan(*period_picker.pick("points", last_day, default="ytd"))
 figures = ui.load(members.headline, scope, span, last_day)
-programme = ui.load(members.programme)
 
 
 def headline() -> None:
@@ -86,7 +89,6 @@ def show_tiers() -> None:
 
 
 VIEWS = {"flow": show_flow, "expiry": show_expiry, "tiers": show_tiers,
-         "lookup": lambda: points_lookup.show(scope, last_day, programme["rewards"]),
          "rules": lambda: points_rules.show(scope, programme)}  # only the chosen view is computed
 headline()
 view = st.segmented_control(ui.tr("points_view"), list(VIEWS), default="flow", key="points_view",

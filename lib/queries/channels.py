@@ -23,7 +23,7 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, Select, case, cast
 from lib.formatting import ratio
 from lib.models import Campaign, Channel, ChannelDaily, Lead
 from lib.queries.overview import same_day_last_year, targets_by_channel
-from lib.periods import DaySpan, month_span
+from lib.periods import DaySpan, month_span, months_back
 from lib.scope import Scope
 from lib.sqlfuncs import among, week_start, year_month
 
@@ -61,7 +61,11 @@ class ChannelFilter:
 
 
 def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
-    """The span of the same length that ends the day before `start` (cut at the first day there is)."""
+    """The span compared with [start, end], like with like: a span from a month's first day (a month, a quarter, a month so far)
+    against the same days of the months before it; any other span against as many days just before it (cut at the first day)."""
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    if start.day == 1 and (start.year - 1) * 12 + start.month - 1 >= months:  # the months before exist
+        return months_back(start, months), months_back(end, months)
     before = min(end - start + dt.timedelta(days=1), start - dt.date.min)
     return start - before, start - dt.timedelta(days=1) if start > dt.date.min else start
 

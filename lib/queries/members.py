@@ -18,13 +18,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import BigInteger, Connection, and_, case, cast, func, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, cast, func, or_, select
 
 from lib.models import Campaign, Member, MemberTier, PointsDaily, PointsLedger, PointsOpenLots, PointsRule, Reward
 from lib.periods import DaySpan
 from lib.queries.overview import active_members, outstanding_points_on, point_value_cny, points_budget_cny
 from lib.scope import Scope
-from lib.sqlfuncs import equals, year_month
+from lib.sqlfuncs import equals, starts_with, year_month
 
 FLOW_KINDS = ("earn", "redeem", "expire", "adjust")  # ledger kinds, the monthly flow's columns
 EXPIRY_WINDOWS = (30, 60, 90)  # days ahead for the "expiring soon" figures
@@ -134,19 +134,45 @@ def headline(conn: Connection, scope: Scope, span: DaySpan, today: dt.date) -> d
 
 
 LEDGER_PAGE_SIZE = 50  # ledger rows shown per page of a member's lookup
+LOOKUP_MATCHES = 20  # members listed for a member-number prefix (one more is read, to say the list is cut)
+
+
+def _member_match(member_no: str | None, phone_hash: str | None) -> ColumnElement[bool]:
+    """The member with exactly this number (ignoring surrounding blanks and case), or with this stored phone hash."""
+    return equals(Member.member_no, member_no.strip().upper()) if member_no is not None else equals(Member.phone_hash, phone_hash)
 
 
 def find_member(conn: Connection, scope: Scope, member_no: str | None = None, phone_hash: str | None = None) -> dict | None:
     """One member of the scope by member number (exact), or the newest by the stored hash of their phone number, with masked
     personal data only; None if absent or out of scope."""
-    match = equals(Member.member_no, member_no.strip().upper()) if member_no is not None else equals(Member.phone_hash, phone_hash)
     query = (select(Member.id, Member.member_no, Member.name_masked, Member.phone_masked, Member.is_owner, Member.joined_on,
                     Member.last_active_on, Member.growth_value, Member.points_balance, MemberTier.name_zh.label("tier_zh"),
                     MemberTier.name_en.label("tier_en"))
              .join(MemberTier, MemberTier.id == Member.tier_id)
-             .where(match, scope.region_filter(Member.region_id)).order_by(Member.joined_on.desc(), Member.id.desc()).limit(1))
+             .where(_member_match(member_no, phone_hash), scope.region_filter(Member.region_id))
+             .order_by(Member.joined_on.desc(), Member.id.desc()).limit(1))
     row = conn.execute(query).mappings().first()
     return None if row is None else dict(row)
+
+
+def members_by_prefix(conn: Connection, scope: Scope, prefix: str) -> pd.DataFrame:
+    """The scope's members whose number starts with the text (ignoring case), by number, at most LOOKUP_MATCHES + 1 (one more
+    says the list is cut), with masked personal data only."""
+    query = (select(Member.member_no, Member.name_masked, Member.phone_masked, MemberTier.name_zh.label("tier_zh"),
+                    MemberTier.name_en.label("tier_en"))
+             .join(MemberTier, MemberTier.id == Member.tier_id)
+             .where(starts_with(Member.member_no, prefix.strip()), scope.region_filter(Member.region_id))
+             .order_by(Member.member_no).limit(LOOKUP_MATCHES + 1))
+    return _frame(conn, query, ["member_no", "name_masked", "phone_masked", "tier_zh", "tier_en"])
+
+
+def member_elsewhere(conn: Connection, scope: Scope, member_no: str | None = None, phone_hash: str | None = None) -> bool:
+    """Whether exactly this member number (or stored phone hash) is a member outside the scope: one yes or no, so a lookup can
+    say "another region's member" instead of "no such member", and nothing else about them."""
+    if scope.sees_all_regions:
+        return False
+    outside = or_(Member.region_id.is_(None), Member.region_id.not_in(scope.region_ids))
+    return conn.execute(select(func.count()).select_from(Member).where(_member_match(member_no, phone_hash), outside)).scalar_one() > 0
 
 
 def member_ledger(conn: Connection, scope: Scope, member_id: int, page: int = 0) -> pd.DataFrame:

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from lib.metrics import format_value
-from lib.periods import month_span
+from lib.periods import default_month, month_span
 from lib.seed import DEMO_ACCOUNTS
 from tests.app.conftest import sign_in
 from tests.conftest import TODAY
@@ -21,9 +21,9 @@ def open_page(app, username: str, page: str):
 
 
 @pytest.mark.parametrize("username,region_code", [("exec", None), ("east", "east")])
-def test_the_headline_tiles_equal_this_months_raw_facts(app, engine, username, region_code):
+def test_the_headline_tiles_equal_the_default_months_raw_facts(app, engine, username, region_code):
     region = None if region_code is None else region_id(engine, region_code)
-    start, end = month_span(TODAY.year, TODAY.month, TODAY)
+    start, end = month_span(*default_month(TODAY), TODAY)
     facts = raw(engine, "channel_daily")
     facts = facts[pd.to_datetime(facts["day"]).dt.date.between(start, end)]
     if region is not None:
@@ -46,7 +46,7 @@ def test_the_scorecard_table_lists_the_channels_with_facts(app, engine):
     open_page(app, "exec", "pages/channels.py")
     table = app.dataframe[0].value
     facts = raw(engine, "channel_daily")
-    start, end = month_span(TODAY.year, TODAY.month, TODAY)
+    start, end = month_span(*default_month(TODAY), TODAY)
     active = set(facts[pd.to_datetime(facts["day"]).dt.date.between(start, end)]["channel_id"])
     names = raw(engine, "channel").set_index("id")["name_zh"]
     assert set(table["渠道"]) >= {names[channel] for channel in active}
@@ -54,8 +54,8 @@ def test_the_scorecard_table_lists_the_channels_with_facts(app, engine):
 
 
 @pytest.mark.parametrize("username,region_code", [("exec", None), ("east", "east")])
-def test_the_duplicate_rates_equal_this_months_raw_leads(app, engine, username, region_code):
-    start, end = month_span(TODAY.year, TODAY.month, TODAY)
+def test_the_duplicate_rates_equal_the_default_months_raw_leads(app, engine, username, region_code):
+    start, end = month_span(*default_month(TODAY), TODAY)
     leads = raw(engine, "lead")
     leads = leads[pd.to_datetime(leads["created_at"]).dt.date.between(start, end)]
     if region_code is not None:

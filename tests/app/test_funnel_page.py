@@ -1,5 +1,7 @@
 """The funnel page through AppTest: the stage tiles equal raw unique lead rows in both modes, for HQ and a region."""
+import colorsys
 import datetime as dt
+import json
 
 import pandas as pd
 import pytest
@@ -58,3 +60,46 @@ def test_the_lead_list_shows_masked_leads_with_labelled_columns(app, engine):
     table = app.dataframe[0].value
     assert list(table.columns)[:3] == ["线索编号", "留资时间", "渠道"] and table["手机（脱敏）"].str.contains(r"\*\*\*\*").all()
     assert f"共 {ordered:,} 条" in " ".join(caption.value for caption in app.caption)
+
+
+def chart_specs(app) -> list[dict]:
+    """The specs of the plotly charts on the page."""
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def test_lost_leads_are_shown_in_funnel_order(app, engine):
+    rows = unique_leads(engine)
+    created = pd.to_datetime(rows["created_at"])
+    cohort = rows[(created >= pd.Timestamp(TODAY.replace(month=1, day=1))) & (created < pd.Timestamp(TODAY + dt.timedelta(days=1)))]
+    lost_stages = set(cohort.loc[cohort["lost_at"].notna(), "lost_stage"])
+    assert len(lost_stages) > 2, "the seed loses leads at several stages"
+    sign_in(app, "exec", PASSWORDS["exec"])
+    app.switch_page("pages/funnel.py").run()
+    app.segmented_control(key="funnel_view").set_value("lost").run()
+    assert not app.exception, app.exception
+    [lost] = chart_specs(app)
+    expected = [label for stage, label in LABELS.items() if stage in lost_stages]
+    assert lost["layout"]["xaxis"]["categoryorder"] == "array" and lost["layout"]["xaxis"]["categoryarray"] == expected
+    assert {label for trace in lost["data"] for label in trace["x"]} == set(expected)
+
+
+def luminance(colour: str) -> float:
+    """The relative luminance of a #rrggbb colour (WCAG)."""
+    channels = [int(colour[index:index + 2], 16) / 255 for index in (1, 3, 5)]
+    linear = [value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4 for value in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_the_funnel_stages_share_one_sequential_palette_and_definitions_follow_the_content(app):
+    sign_in(app, "exec", PASSWORDS["exec"])
+    app.switch_page("pages/funnel.py").run()
+    [funnel] = [spec for spec in chart_specs(app) if spec["data"][0]["type"] == "funnel"]
+    assert list(funnel["data"][0]["y"]) == list(LABELS.values())
+    colours = funnel["data"][0]["marker"]["color"]
+    hues = {colorsys.rgb_to_hsv(*(int(colour[index:index + 2], 16) / 255 for index in (1, 3, 5)))[0] for colour in colours}
+    assert max(hues) - min(hues) < 0.05, "one hue, not a rainbow"
+    assert [luminance(colour) for colour in colours] == sorted(luminance(colour) for colour in colours), "dark to light, in stage order"
+    assert "订单按同期群计" in " ".join(caption.value for caption in app.caption), "one line says why orders differ from the overview"
+    [definitions] = [expander for expander in app.expander if expander.label == "口径说明"]
+    assert any(block.value.startswith("同期群：") for block in definitions.markdown)
+    assert not [caption for caption in app.caption if caption.value.startswith("同期群：")], "the definition is not above the content"

@@ -58,7 +58,6 @@ def test_a_link_to_another_regions_campaign_opens_nothing_of_it(app, engine):
 
 def test_hostile_member_numbers_find_nobody(app):
     open_page(app, "admin", "pages/members.py")
-    app.segmented_control(key="points_view").set_value("lookup").run()
     for text in LOOKUP_TEXTS:
         app.text_input(key="points_member_no").input(text).run()
         assert not app.exception, (text, app.exception)
@@ -76,7 +75,6 @@ def test_hostile_audit_filters_show_an_empty_log(app):
 
 def test_hostile_adjustments_are_refused_with_a_message(app, engine):
     open_page(app, "admin", "pages/members.py")
-    app.segmented_control(key="points_view").set_value("lookup").run()
     with engine.connect() as conn:
         number = conn.execute(select(Member.member_no).order_by(Member.id)).scalar()
         before = conn.execute(select(func.count()).select_from(PointsLedger)).scalar_one()
@@ -85,6 +83,7 @@ def test_hostile_adjustments_are_refused_with_a_message(app, engine):
         app.number_input(key="points_adjust").set_value(amount)
         app.text_input(key="points_reason").input(reason)
         click(app, "保存调整")
+        click(app, "确认")
         assert app.error, (amount, reason)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(PointsLedger)).scalar_one() == before

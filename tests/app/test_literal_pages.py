@@ -115,7 +115,6 @@ def test_region_admin_escapes_the_dealers_province_and_region(app, planted):
 
 def test_member_lookup_and_tiers_escape_masked_names_and_tier_names(app, planted):
     open_page(app, "admin", "pages/members.py")
-    app.segmented_control(key="points_view").set_value("lookup").run()
     app.text_input(key="points_member_no").input(planted.member_no).run()
     header = shown(app.subheader)
     assert literal.markdown(planted.texts["mn"]) in header and literal.markdown(planted.texts["mp"]) in header

@@ -37,46 +37,103 @@ def test_headline_tiles_equal_raw_ledger_rows(app, engine, username, region_code
 
 def test_every_view_renders(app):
     open_points(app, "manager")
-    for view in ("flow", "expiry", "tiers", "lookup", "rules"):
+    for view in ("flow", "expiry", "tiers", "rules"):
         app.segmented_control(key="points_view").set_value(view).run()
         assert not app.exception, (view, app.exception)
     assert not [form for form in app.get("form")], "a manager gets no editing forms"
 
 
+def warnings(app) -> list[str]:
+    """The warnings on screen."""
+    return [message.value for message in app.warning]
+
+
+def test_the_lookup_sits_above_the_tiles(app):
+    open_points(app, "exec")
+    assert app.text_input[0].key == "points_member_no", "the search box is the page's first input"
+    assert "points_view" in [control.key for control in app.segmented_control]
+    assert "lookup" not in app.segmented_control(key="points_view").options, "the lookup is no hidden view"
+
+
 def test_the_lookup_keeps_to_scope_and_shows_masked_data(app, engine):
     open_points(app, "east")
-    app.segmented_control(key="points_view").set_value("lookup").run()
     people = raw(engine, "member")
     mine = people[people["region_id"] == region_id(engine, "east")].iloc[0]
-    other = people[people["region_id"] == region_id(engine, "southwest")].iloc[0]
-    app.text_input(key="points_member_no").input(other["member_no"]).run()
-    assert [message.value for message in app.warning] == [f"未找到会员 {other['member_no']}，或不在您的范围内。"]
     app.text_input(key="points_member_no").input(mine["member_no"]).run()
     assert not app.warning and any(literal.markdown(mine["phone_masked"]) in header.value for header in app.subheader)
     assert {metric.label: metric.value for metric in app.metric}["积分余额"] == f"{int(mine['points_balance']):,}"
     app.text_input(key="points_member_no").input("+86 139 8765 4321").run()
-    assert [message.value for message in app.warning] == ["未找到会员 139\\*\\*\\*\\*4321，或不在您的范围内。"], \
-        "a typed mobile number is shown masked"
+    assert warnings(app) == ["未找到会员 139\\*\\*\\*\\*4321。"], "a typed mobile number is shown masked"
 
 
-def test_an_admin_adjusts_and_a_redemption_above_the_balance_is_refused(app, engine):
+def test_another_regions_member_is_told_apart_from_no_member_without_their_data(app, engine):
+    open_points(app, "east")
+    people = raw(engine, "member")
+    other = people[people["region_id"] == region_id(engine, "southwest")].iloc[0]
+    app.text_input(key="points_member_no").input(other["member_no"].lower()).run()
+    assert warnings(app) == [f"会员 {other['member_no'].lower()} 属于其他大区，不在您的查看范围内。"]
+    shown = " ".join([*warnings(app), *(header.value for header in app.subheader)])
+    assert other["phone_masked"][-4:] not in shown and literal.markdown(other["name_masked"]) not in shown
+    assert "积分余额" not in [metric.label for metric in app.metric], "no card of theirs"
+    missing = "M" + "9" * 9
+    assert missing not in set(people["member_no"])
+    app.text_input(key="points_member_no").input(missing).run()
+    assert warnings(app) == [f"未找到会员 {missing}。"]
+
+
+def test_a_member_number_prefix_lists_the_scopes_members_to_pick_from(app, engine):
+    open_points(app, "east")
+    people = raw(engine, "member")
+    mine = people[people["region_id"] == region_id(engine, "east")].sort_values("member_no")
+    prefix = mine["member_no"].iloc[0][:-1]  # the first east member's number without its last digit
+    expected = sorted(mine.loc[mine["member_no"].str.startswith(prefix), "member_no"])
+    assert len(expected) > 1, "the prefix finds several of East's members"
+    app.text_input(key="points_member_no").input(prefix.lower()).run()
+    picker = app.selectbox(key="points_match")
+    assert picker.options == [f"{number} · {people.set_index('member_no').at[number, 'name_masked']} · "
+                              f"{people.set_index('member_no').at[number, 'phone_masked']}" for number in expected], \
+        "East's members with that prefix only, by number, masked"
+    picker.set_value(expected[1]).run()
+    assert any(header.value.startswith(expected[1]) for header in app.subheader)
+
+
+def ledger_rows(engine) -> int:
+    """How many ledger rows there are."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(PointsLedger)).scalar_one()
+
+
+def test_an_admin_confirms_before_an_adjustment_is_written_and_a_redemption_above_the_balance_is_refused(app, engine):
     open_points(app, "admin")
-    app.segmented_control(key="points_view").set_value("lookup").run()
     people = raw(engine, "member")
     poor = people[people["points_balance"] == 0].iloc[0]
     app.text_input(key="points_member_no").input(poor["member_no"]).run()
-    with engine.connect() as conn:
-        before = conn.execute(select(func.count()).select_from(PointsLedger)).scalar_one()
-    app.selectbox(key="points_reward").set_value(int(raw(engine, "reward").sort_values("points_cost")["id"].iloc[-1]))
+    before = ledger_rows(engine)
+    rewards = raw(engine, "reward").sort_values("points_cost")
+    dearest = rewards.iloc[-1]
+    app.selectbox(key="points_reward").set_value(int(dearest["id"]))
     labelled(app.button, "代会员兑换").click().run()
+    who = literal.markdown(f"{poor['member_no']} · {poor['name_masked']}")
+    assert warnings(app) == [f"确认为会员 {who} 兑换「{literal.markdown(dearest['name_zh'])}」？积分 "
+                             f"{literal.markdown(f'{-int(dearest.points_cost):+,}')}，价值 {literal.markdown(f'¥{float(dearest.cash_value):,.2f}')}。"]
+    assert ledger_rows(engine) == before, "nothing is written before the confirmation"
+    labelled(app.button, "确认").click().run()
     assert any("积分余额不足" in error.value for error in app.error)
-    with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(PointsLedger)).scalar_one() == before
+    assert ledger_rows(engine) == before
+    rate = float(raw(engine, "app_setting").set_index("key").loc["points_cny_per_point", "value"])
     app.number_input(key="points_adjust").set_value(120)
     app.text_input(key="points_reason").input("补录线下活动积分")
     labelled(app.button, "保存调整").click().run()
+    assert warnings(app) == [f"确认为会员 {who} 调整积分 {literal.markdown('+120')}（约 {literal.markdown(f'¥{120 * rate:,.2f}')}），"
+                             "原因：补录线下活动积分？"]
+    assert ledger_rows(engine) == before, "nothing is written before the confirmation"
+    labelled(app.button, "取消").click().run()
+    assert not app.warning and ledger_rows(engine) == before, "a cancelled adjustment is not written"
+    labelled(app.button, "保存调整").click().run()
+    labelled(app.button, "确认").click().run()
     assert not app.exception, app.exception
     assert [message.value for message in app.success] == ["已保存。"]
+    assert ledger_rows(engine) == before + 1
     assert {metric.label: metric.value for metric in app.metric}["积分余额"] == "120"
     other = people[people["member_no"] != poor["member_no"]].iloc[0]
     app.text_input(key="points_member_no").input(other["member_no"]).run()

@@ -168,7 +168,6 @@ def dealers_and_members(walk: Walk) -> None:
     walk.visit("member-points", "ru")
     walk.view(t("points_view_tiers"))
     walk.shows(walk.planted.texts["t1"], "the tiers")
-    walk.view(t("points_view_lookup"))
     walk.page.get_by_label(t("points_lookup")).fill(walk.planted.member_no)
     walk.page.keyboard.press("Enter")
     walk.shows(walk.planted.texts["mn"], "the member lookup")

@@ -105,8 +105,15 @@ def test_a_model_view_counts_its_campaigns_facts_and_has_no_targets(engine):
     assert total["leads"] == pytest.approx(float(chosen["leads"].sum())) and pd.isna(total["leads_target"])
 
 
-def test_previous_period_has_the_same_length_and_ends_the_day_before():
-    assert channels.previous_period(dt.date(2026, 3, 1), dt.date(2026, 3, 31)) == (dt.date(2026, 1, 29), dt.date(2026, 2, 28))
+@pytest.mark.parametrize("span,previous", [
+    ((dt.date(2026, 3, 1), dt.date(2026, 3, 31)), (dt.date(2026, 2, 1), dt.date(2026, 2, 28))),  # a month: the whole month before
+    ((dt.date(2026, 12, 1), dt.date(2026, 12, 3)), (dt.date(2026, 11, 1), dt.date(2026, 11, 3))),  # month to date: the same days
+    ((dt.date(2026, 3, 1), dt.date(2026, 3, 30)), (dt.date(2026, 2, 1), dt.date(2026, 2, 28))),  # days February lacks: to its end
+    ((dt.date(2026, 10, 1), dt.date(2026, 12, 3)), (dt.date(2026, 7, 1), dt.date(2026, 9, 3))),  # quarter to date
+    ((dt.date(2026, 3, 5), dt.date(2026, 3, 9)), (dt.date(2026, 2, 28), dt.date(2026, 3, 4))),  # custom: as many days just before
+])
+def test_the_previous_period_is_like_with_like(span, previous):
+    assert channels.previous_period(*span) == previous
 
 
 @pytest.mark.parametrize("grain", ["day", "week", "month"])

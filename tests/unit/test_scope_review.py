@@ -397,6 +397,12 @@ PROBES: list[Probe] = [
     plain("members.find_member", lambda conn, scope, w: members.find_member(conn, scope, phone_hash=CANARY), "canary_phone"),
     plain("members.find_member", lambda conn, scope, w: members.find_member(conn, scope, w.east_member_no), "east_member",
           blind="East's own member is not Southwest's"),
+    plain("members.members_by_prefix", lambda conn, scope, w: members.members_by_prefix(conn, scope, CANARY_MEMBER_NO[:4].lower()),
+          "canary_prefix"),
+    plain("members.members_by_prefix", lambda conn, scope, w: members.members_by_prefix(conn, scope, w.sw_member_no[:-1]),
+          "southwest_member_prefix", blind="the canary adds no member whose number this prefix finds"),
+    plain("members.member_elsewhere", lambda conn, scope, w: members.member_elsewhere(conn, scope, w.sw_member_no), "southwest_member",
+          blind="the executive sees every region: no member is outside their scope"),
     plain("members.member_ledger", lambda conn, scope, w: members.member_ledger(conn, scope, w.sw_member), "southwest_member"),
     plain("members.member_expiring", lambda conn, scope, w: members.member_expiring(conn, scope, w.sw_member, TODAY), "southwest_member"),
     plain("members.tier_upgrades", lambda conn, scope, w: members.tier_upgrades(conn, scope, SPAN)),
@@ -536,6 +542,21 @@ def test_the_witness_sees_the_canary_where_it_is_relevant(observed, probe):
     before, after = observed
     changed = canonical(after[probe.name]["witness"]) != canonical(before[probe.name]["witness"])
     assert changed == (probe.blind is None), probe.blind or "the canary must show for the witness, or the probe proves nothing"
+
+
+def test_the_lookup_tells_east_only_that_another_regions_member_exists(engine, world):
+    east, executive = scope_of(engine, "east"), scope_of(engine, "exec")
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            before = members.member_elsewhere(conn, east, CANARY_MEMBER_NO)
+            plant_canary(conn, world)
+            after = [members.member_elsewhere(conn, east, CANARY_MEMBER_NO.lower()), members.member_elsewhere(conn, east, phone_hash=CANARY),
+                     members.member_elsewhere(conn, east, world.east_member_no), members.member_elsewhere(conn, executive, CANARY_MEMBER_NO)]
+        finally:
+            transaction.rollback()
+    assert before is False, "no such member yet"
+    assert after == [True, True, False, False], "one yes or no: Southwest's member by number or phone; not East's own; never for HQ"
 
 
 Call = Callable[[Connection, Scope], object]  # a service call with its inputs bound
