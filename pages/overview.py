@@ -31,12 +31,10 @@ def tile_help(metric: str) -> str:
 
 
 def attainment_delta(row: dict) -> dict:
-    """st.metric's delta arguments for a targeted tile: attainment (spend: budget used), its colour and the target."""
-    metric, attainment, better = row["metric"], row["attainment"], row["higher_is_better"]
-    behind = attainment < 1 if better is not None else attainment > 1
+    """st.metric's delta arguments for a targeted tile: attainment (spend: budget used) and its colour."""
+    attainment, better = row["attainment"], row["higher_is_better"]
     return {"delta": ui.tr("budget_used" if better is None else "attained", share=formatting.percent(attainment)),
-            "delta_color": attainment_colour(attainment, better), "delta_arrow": "down" if behind and better is not None else "up",
-            "delta_description": ui.tr("budget_of" if better is None else "target_of", target=format_value(metric, row["target"], lang))}
+            "delta_color": attainment_colour(attainment, better), "delta_arrow": "up" if attainment >= 1 else "down"}
 
 
 def metric_tile(column, row: dict) -> None:
@@ -47,7 +45,8 @@ def metric_tile(column, row: dict) -> None:
     change = attainment_delta(row) if targeted else {"delta": yoy, "delta_color": delta_colour(row["higher_is_better"])}
     with column.container(border=True, key=f"tile_{metric}"):
         st.metric(ui.tr(f"metric_{metric}"), format_value(metric, row["actual"], lang), help=tile_help(metric), **change)
-        notes = [ui.tr("roi_formula") if metric == "roi" else None, yoy if targeted else ui.tr("no_target")]
+        target = ui.tr("budget_of" if row["higher_is_better"] is None else "target_only", target=format_value(metric, row["target"], lang))
+        notes = [ui.tr("roi_formula") if metric == "roi" else None, target if targeted else ui.tr("no_target"), yoy if targeted else None]
         st.caption(" · ".join(note for note in notes if note))
 
 

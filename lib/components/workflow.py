@@ -80,15 +80,19 @@ def waiting_count(scope: Scope) -> int:
     return len(ui.load(calendar.awaiting_approval, scope)) if scope.can("approve_campaign") else 0
 
 
+def goal_figures(plan: dict, goals: dict[str, float], lang: str) -> list[tuple[str, str]]:
+    """What a plan commits to: its budget, objective and each goal set, as (label, value) pairs."""
+    return [(ui.tr("col_budget"), formatting.money(plan["budget_total"], lang)),
+            (ui.tr("col_objective"), ui.tr(f"objective_{plan['objective']}")),
+            *[(ui.tr("goal_of", metric=ui.tr(f"metric_{metric}")), format_value(metric, value, lang))
+              for metric, value in goals.items() if not formatting.is_missing(value)]]
+
+
 def plan_figures(plan: dict, goals: dict[str, float], lang: str) -> list[tuple[str, str]]:
-    """A plan's key figures as (label, value) pairs: dates, model, scope, budget, objective and each goal set."""
-    figures = [(ui.tr("col_dates"), f"{plan['start_date']} – {plan['end_date']}"),
-               (ui.tr("col_model"), name_or(plan[f"model_{lang}"], "all_models", lang)),
-               (ui.tr("col_scope"), name_or(plan[f"region_{lang}"], "national", lang)),
-               (ui.tr("col_budget"), formatting.money(plan["budget_total"], lang)),
-               (ui.tr("col_objective"), ui.tr(f"objective_{plan['objective']}"))]
-    return figures + [(ui.tr(f"metric_{metric}"), format_value(metric, value, lang))
-                      for metric, value in goals.items() if not formatting.is_missing(value)]
+    """A plan's key figures as (label, value) pairs: dates, model, scope, then its budget, objective and goals."""
+    return [(ui.tr("col_dates"), f"{plan['start_date']} – {plan['end_date']}"),
+            (ui.tr("col_model"), name_or(plan[f"model_{lang}"], "all_models", lang)),
+            (ui.tr("col_scope"), name_or(plan[f"region_{lang}"], "national", lang)), *goal_figures(plan, goals, lang)]
 
 
 def submission_text(by: str | None, at: pd.Timestamp | None) -> str:
@@ -143,7 +147,7 @@ def decision_panel(scope: Scope, detail: dict, allowed: list[str]) -> None:
     """For approvers of a submitted plan: its budget and goals beside the approve and reject buttons, then the confirmation."""
     lang = ui.lang()
     submission = ui.load(calendar.awaiting_approval, scope).set_index("id")
-    figures = plan_figures(detail, goals_of(detail), lang)
+    figures = goal_figures(detail, goals_of(detail), lang)
     if detail["id"] in submission.index:
         row = submission.loc[detail["id"]]
         figures.append((ui.tr("col_submitted"), submission_text(row["submitted_by"], row["submitted_at"])))
@@ -158,7 +162,7 @@ def decision_panel(scope: Scope, detail: dict, allowed: list[str]) -> None:
                                on_click=_ask, args=(detail["id"], action), width="stretch")
     pending = _pending(detail, [action for action in DECISIONS if action in allowed])
     if pending is not None:
-        _confirmation(scope, detail, pending, figures)
+        _confirmation(scope, detail, pending, plan_figures(detail, goals_of(detail), lang))
 
 
 def secondary_actions(scope: Scope, detail: dict, allowed: list[str]) -> None:
