@@ -4,7 +4,7 @@ from streamlit.navigation.page import StreamlitPage
 
 from lib import auth, config, privacy, ui
 from lib.auth import CurrentUser
-from lib.components import workflow
+from lib.components import plan_form, workflow
 from lib.navigation import APPROVALS_PAGE, counted, pages_for
 from lib.queries import system
 
@@ -58,6 +58,7 @@ with ui.outage_notice(notice):
         st.button(ui.tr("logout"), key="sign_out", on_click=ui.keeps_input_on_outage(auth.sign_out), args=(ui.engine(),))
         auth.deliver_cookie()
 
+    plan_form.keep_draft()  # before Streamlit drops the plan editor's input on another page
     st.session_state[ui.GATE_KEY] = True
     try:
         navigation.run()

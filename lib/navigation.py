@@ -37,7 +37,7 @@ PAGES: tuple[PageSpec, ...] = (  # in navigation order
     PageSpec("pages/funnel.py", "nav_funnel", ":material/filter_alt:", "lead-funnel", "nav_section_dashboards", EVERYONE),
     PageSpec("pages/dealers.py", "nav_dealers", ":material/map:", "dealer-map", "nav_section_dashboards", EVERYONE),
     PageSpec("pages/members.py", "nav_members", ":material/loyalty:", "member-points", "nav_section_dashboards", EVERYONE),
-    PageSpec(APPROVALS_PAGE, "nav_approvals", ":material/approval:", "approvals", "nav_section_planning", APPROVERS),
+    PageSpec(APPROVALS_PAGE, "nav_approvals", ":material/approval:", "approval-inbox", "nav_section_planning", APPROVERS),
     PageSpec("pages/calendar.py", "nav_calendar", ":material/calendar_month:", "campaign-calendar", "nav_section_planning", EVERYONE),
     PageSpec("pages/campaign.py", "nav_campaign", ":material/campaign:", "campaign-detail", "nav_section_planning", EVERYONE),
     PageSpec("pages/plan_editor.py", "nav_plan_editor", ":material/edit_calendar:", "plan-editor", "nav_section_planning", PLANNERS),
