@@ -139,7 +139,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "vs_last_year": ("同比", "vs last year"),
     "attained": ("达成 {share}", "{share} of target"),
     "budget_used": ("预算使用 {share}", "{share} of budget used"),
-    "budget_of": ("预算 {target}", "budget {target}"),
+    "budget_of": ("预算 {target}", "Budget {target}"),
     "roi_formula": ("GMV ÷ 花费", "GMV ÷ spend"),
     "help_attainment": ("达成率 = 实际 ÷ 目标（年初至今，当月目标按已过天数折算）。≥100% 绿色，90%–100% 橙色，低于 90% 红色。",
                         "Attainment = actual ÷ target (year to date; this month's target pro rata by days). Green from 100%, orange 90–100%, red below 90%."),
