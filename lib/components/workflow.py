@@ -137,10 +137,11 @@ def _confirmation(scope: Scope, detail: dict, action: str, figures: list[tuple[s
         back.button(ui.tr("confirm_back"), key=f"wf_confirm_back_{action}", on_click=_forget_pending)
 
 
-def _pending(detail: dict, allowed: list[str]) -> str | None:
-    """The action this campaign waits to have confirmed, if it is still allowed."""
+def _confirm_pending(scope: Scope, detail: dict, actions: list[str]) -> None:
+    """The confirmation of the one of these actions the user asked for on this campaign, if any."""
     campaign_id, action = st.session_state.get(PENDING) or (None, None)
-    return action if campaign_id == detail["id"] and action in allowed else None
+    if campaign_id == detail["id"] and action in actions:
+        _confirmation(scope, detail, action, plan_figures(detail, goals_of(detail), ui.lang()))
 
 
 def decision_panel(scope: Scope, detail: dict, allowed: list[str]) -> None:
@@ -160,14 +161,11 @@ def decision_panel(scope: Scope, detail: dict, allowed: list[str]) -> None:
             if action in allowed:
                 buttons.button(ui.tr(f"do_{action}"), key=f"wf_{action}", type="primary" if action == "approve" else "secondary",
                                on_click=_ask, args=(detail["id"], action), width="stretch")
-    pending = _pending(detail, [action for action in DECISIONS if action in allowed])
-    if pending is not None:
-        _confirmation(scope, detail, pending, plan_figures(detail, goals_of(detail), lang))
+    _confirm_pending(scope, detail, [action for action in DECISIONS if action in allowed])
 
 
 def secondary_actions(scope: Scope, detail: dict, allowed: list[str]) -> None:
     """Withdraw and cancel, apart from the forward steps (in an expander), each behind a confirmation."""
-    lang = ui.lang()
     actions = [action for action in SECONDARY if action in allowed]
     if not actions:
         return
@@ -175,9 +173,7 @@ def secondary_actions(scope: Scope, detail: dict, allowed: list[str]) -> None:
         st.caption(ui.tr("more_actions_help"))
         for column, action in zip(st.columns(len(actions) + 2), actions):
             column.button(ui.tr(f"do_{action}"), key=f"wf_{action}", on_click=_ask, args=(detail["id"], action))
-    pending = _pending(detail, actions)
-    if pending is not None:
-        _confirmation(scope, detail, pending, plan_figures(detail, goals_of(detail), lang))
+    _confirm_pending(scope, detail, actions)
 
 
 def actions_bar(user: CurrentUser, detail: dict) -> None:
