@@ -4,7 +4,8 @@ from streamlit.navigation.page import StreamlitPage
 
 from lib import auth, config, privacy, ui
 from lib.auth import CurrentUser
-from lib.navigation import pages_for
+from lib.components import plan_form, workflow
+from lib.navigation import APPROVALS_PAGE, counted, pages_for
 from lib.queries import system
 
 privacy.redact_logs()  # what people type (a phone as a user name, in a search) never reaches the server's log whole
@@ -19,11 +20,12 @@ def signed_out_page() -> None:
             st.caption(ui.tr("demo_logins_hint"))
 
 
-def navigation_for(user: CurrentUser) -> StreamlitPage:
-    """The pages of the user's role, by section, in the sidebar."""
+def navigation_for(user: CurrentUser, counts: dict[str, int] | None = None) -> StreamlitPage:
+    """The pages of the user's role, by section, in the sidebar; a page with items waiting (counts: path -> number) says how many."""
     sections: dict[str, list] = {}
     for spec in pages_for(user.role, user.must_change_password):
-        page = st.Page(spec.path, title=ui.tr(spec.title_key), icon=spec.icon, url_path=spec.url_path)
+        title = counted(ui.tr(spec.title_key), (counts or {}).get(spec.path, 0))
+        page = st.Page(spec.path, title=title, icon=spec.icon, url_path=spec.url_path)
         sections.setdefault(ui.tr(spec.section_key), []).append(page)
     return st.navigation(sections, expanded=True)  # every page listed: admins have more than the ten shown by default
 
@@ -42,9 +44,12 @@ if user is None:  # one hidden page, so that Streamlit never falls back to listi
     st.stop()
 
 st.session_state[ui.USER_KEY] = user
-navigation = navigation_for(user)
-
 notice = st.container()  # the top of the page: where a database outage is explained, whatever the page had drawn
+with ui.outage_notice(notice, before=lambda: navigation_for(user)):
+    ui.refresh_data_version()
+    waiting = workflow.waiting_count(user.scope)
+navigation = navigation_for(user, {APPROVALS_PAGE: waiting})
+
 with ui.outage_notice(notice):
     with st.sidebar:
         st.caption(ui.tr_literal("signed_in_as", name=user.display_name, role=ui.tr(f"role_{user.role}")))
@@ -53,7 +58,7 @@ with ui.outage_notice(notice):
         st.button(ui.tr("logout"), key="sign_out", on_click=ui.keeps_input_on_outage(auth.sign_out), args=(ui.engine(),))
         auth.deliver_cookie()
 
-    ui.refresh_data_version()
+    plan_form.keep_draft()  # before Streamlit drops the plan editor's input on another page
     st.session_state[ui.GATE_KEY] = True
     try:
         navigation.run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lib import formatting
+from lib.queries.overview import UNDER_TARGET_ALERT
 
 RATE_METRICS = frozenset({"valid_rate", "lead_to_order", "ctr"})  # shown as percentages
 UNIT_COST_METRICS = frozenset({"cpl", "cpql", "cpm"})  # shown to the yuan
@@ -36,6 +37,16 @@ def delta_colour(higher_is_better: bool | None) -> str:
     if higher_is_better is None:
         return "off"
     return "normal" if higher_is_better else "inverse"
+
+
+def attainment_colour(attainment: float, higher_is_better: bool | None) -> str:
+    """st.metric's delta colour for attainment against target (already oriented: above 100% is better than target, costs
+    included): green on plan, orange a little behind, red well behind; for spend against its budget, red only when overspent."""
+    if higher_is_better is None:
+        return "red" if attainment > 1 else "gray"
+    if attainment >= 1:
+        return "green"
+    return "orange" if attainment >= UNDER_TARGET_ALERT else "red"
 
 
 def weighted_quantile(values: pd.Series, counts: pd.Series, share: float) -> float | None:

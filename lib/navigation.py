@@ -4,11 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lib.models import ROLES
+from lib.scope import PERMISSIONS
 
 EVERYONE = frozenset(ROLES)  # every role
 PLANNERS = frozenset({"campaign_manager", "regional_staff", "admin"})  # roles that write campaign plans
 IMPORTERS = frozenset({"campaign_manager", "admin"})  # roles that import data
 TARGET_EDITORS = frozenset({"campaign_manager", "admin"})  # roles that set channel targets
+APPROVERS = PERMISSIONS["approve_campaign"]  # roles that approve plans: they have the approvals inbox
+APPROVALS_PAGE = "pages/approvals.py"  # the inbox, whose navigation title carries the number of plans waiting
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ PAGES: tuple[PageSpec, ...] = (  # in navigation order
     PageSpec("pages/funnel.py", "nav_funnel", ":material/filter_alt:", "lead-funnel", "nav_section_dashboards", EVERYONE),
     PageSpec("pages/dealers.py", "nav_dealers", ":material/map:", "dealer-map", "nav_section_dashboards", EVERYONE),
     PageSpec("pages/members.py", "nav_members", ":material/loyalty:", "member-points", "nav_section_dashboards", EVERYONE),
+    PageSpec(APPROVALS_PAGE, "nav_approvals", ":material/approval:", "approval-inbox", "nav_section_planning", APPROVERS),
     PageSpec("pages/calendar.py", "nav_calendar", ":material/calendar_month:", "campaign-calendar", "nav_section_planning", EVERYONE),
     PageSpec("pages/campaign.py", "nav_campaign", ":material/campaign:", "campaign-detail", "nav_section_planning", EVERYONE),
     PageSpec("pages/plan_editor.py", "nav_plan_editor", ":material/edit_calendar:", "plan-editor", "nav_section_planning", PLANNERS),
@@ -54,3 +58,8 @@ def pages_for(role: str, must_change_password: bool = False) -> list[PageSpec]:
     if must_change_password:
         return [page for page in allowed if page.path in PASSWORD_CHANGE_ONLY]
     return allowed
+
+
+def counted(title: str, waiting: int) -> str:
+    """A navigation title with the number of items waiting there ('待审批 (3)'); the bare title when none wait."""
+    return f"{title} ({waiting})" if waiting else title

@@ -1,7 +1,8 @@
 """Plan editor (活动方案): create a campaign plan, edit a draft, or start from an earlier campaign; validated per field.
 
 ?id=N edits campaign N (drafts only), ?copy=N starts a new plan from campaign N moved a year later.
-The form's input lives in session state, so a refused save keeps everything the user typed.
+The form's input lives in session state, so a refused save keeps everything the user typed, and unsaved input is kept
+as the user's draft of the plan when they leave the page, until they save it or discard it (lib.components.plan_form).
 """
 import streamlit as st
 
@@ -28,6 +29,12 @@ if editing is not None and not campaigns.may_edit(scope, editing):
     st.info(ui.tr("refused_not_draft" if editing["status"] != "draft" else "refused_region"))
     st.page_link("pages/campaign.py", label=ui.tr("back_to_campaign"), query_params={"id": str(editing["id"])})
     st.stop()
+if plan_form.draft_restored():
+    st.info(ui.tr("draft_restored"), icon=":material/restore:")
+if plan_form.has_unsaved_input():
+    note, discard = st.columns([3, 1], vertical_alignment="center")
+    note.caption(ui.tr("draft_kept"))
+    discard.button(ui.tr("discard_draft"), key="plan_discard", on_click=plan_form.discard_input, icon=":material/delete:")
 if editing is None:
     with st.expander(ui.tr("copy_last_year", year=today.year - 1)):
         earlier = ui.load(calendar.campaign_choices, scope, today.year - 1)
@@ -111,6 +118,6 @@ slot("notes")
 
 if st.session_state.get(STALE):
     st.error(ui.tr("refused_stale"))
-    st.button(ui.tr("reload_latest"), on_click=plan_form.reload_latest, key="plan_reload", icon=":material/refresh:")
+    st.button(ui.tr("reload_latest"), on_click=plan_form.discard_input, key="plan_reload", icon=":material/refresh:")
 if st.button(ui.tr("save_plan"), type="primary", key="plan_save", icon=":material/save:"):
     plan_form.save(scope, editing, slots)

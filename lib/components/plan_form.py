@@ -1,9 +1,17 @@
-"""The plan editor's form state: which plan fills the widgets, the form's input as a plan, choices no longer offered.
+"""The plan editor's form state: which plan fills the widgets, the form's input as a plan, drafts, choices no longer offered.
 
 The input lives in session state under `plan_*` keys, so a refused save keeps everything the user typed; the
 form is refilled only when another plan is opened (or the user asks for the latest saved version).
+
+Drafts: Streamlit drops the state of widgets a run does not draw, so leaving the editor (to look at the calendar) would
+lose the input. Every run (Home.py calls keep_draft before the page) copies unsaved input into a draft of our own, per
+signed-in user and plan (new, copy of N, edit of N), in the browser session; the editor puts it back when that plan is
+opened again, and drops it when the plan is saved or the user discards it.
 """
 from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -16,7 +24,10 @@ from lib.services import campaigns
 from lib.scope import Scope
 from lib.services.campaigns import OWNER_ROLES, PLAN_KPIS, CampaignRefusedError, PlanInput, PlanInvalidError
 
-MARKER = "plan_loaded_for"  # session-state key: which plan the form's state was filled from
+MARKER = "plan_loaded_for"  # session-state key: which plan the form's state was filled from, for whom (user id, mode, id)
+BASE = "plan_base"  # session-state key: the form's values as that plan was opened (unsaved input differs from them)
+DRAFTS = "plan_drafts"  # session-state key: {marker: Draft}, the unsaved input kept across pages until saved or discarded
+RESTORED = "plan_restored"  # session-state key: the marker whose draft was put back into the form (said on screen)
 VERSION = "plan_version"  # session-state key: the version of the campaign when the edit began
 STALE = "plan_stale"  # session-state key: the last save was refused because someone else saved first (shown until reloaded)
 NONE = 0  # choice standing for "no model" (all models) and "no region" (national): a selectbox shows None as unchosen
@@ -57,10 +68,70 @@ ALWAYS_DRAWN = tuple(form_values(PlanInput(name="", type="", objective="", start
                                            owner_id=None)))  # the widgets every plan's form draws (channel amounts aside)
 
 
+@dataclass(frozen=True)
+class Draft:
+    """Unsaved input of one plan's form, and the version of the campaign the edit began from."""
+
+    values: dict[str, object]
+    version: int | None
+
+
 def fill_state(plan: PlanInput, marker: tuple, version: int | None) -> None:
     """Put a plan into the form's widgets (only when another plan is opened, so typing is never overwritten)."""
     st.session_state.update(form_values(plan))
+    st.session_state[BASE] = form_values(plan)
     st.session_state[MARKER], st.session_state[VERSION], st.session_state[STALE] = marker, version, False
+
+
+def current_values() -> dict[str, object]:
+    """The form's input now (widget key → value), the chosen channels' amounts included."""
+    state = st.session_state
+    keys = [*ALWAYS_DRAWN, *(f"plan_line_{channel}" for channel in state.get("plan_channels", []))]
+    return {key: copy.copy(state.get(key)) for key in keys}
+
+
+def keep_draft() -> None:
+    """Keep the form's unsaved input as the draft of its plan (none if it equals the plan as opened); runs on every page,
+    before Streamlit drops the state of the editor's widgets that the page does not draw."""
+    state = st.session_state
+    marker = state.get(MARKER)
+    if marker is None or _incomplete():
+        return
+    drafts = state.setdefault(DRAFTS, {})
+    values = current_values()
+    if values == state.get(BASE):
+        drafts.pop(marker, None)
+    else:
+        drafts[marker] = Draft(values, state.get(VERSION))
+
+
+def _restore_draft(marker: tuple) -> None:
+    """Put the plan's kept draft (if any) into the form, over the plan as saved, and remember to say so."""
+    draft = st.session_state.get(DRAFTS, {}).get(marker)
+    if draft is None:
+        st.session_state.pop(RESTORED, None)
+        return
+    st.session_state.update({key: copy.copy(value) for key, value in draft.values.items()})
+    st.session_state[VERSION], st.session_state[RESTORED] = draft.version, marker
+
+
+def has_unsaved_input() -> bool:
+    """Whether the form differs from the plan as it was opened."""
+    return current_values() != st.session_state.get(BASE)
+
+
+def draft_restored() -> bool:
+    """Whether the form shows a draft kept from an earlier visit (and still differs from the plan as opened)."""
+    marker = st.session_state.get(MARKER)
+    return marker is not None and st.session_state.get(RESTORED) == marker and has_unsaved_input()
+
+
+def discard_input() -> None:
+    """Button callback (also after a save): forget the plan's draft and the form's input; the plan is loaded as saved now."""
+    state = st.session_state
+    state.get(DRAFTS, {}).pop(state.get(MARKER), None)
+    for key in (MARKER, RESTORED):
+        state.pop(key, None)
 
 
 def restore_missing(plan: PlanInput) -> None:
@@ -101,10 +172,11 @@ def open_plan(user: CurrentUser, mode: str, campaign_id: int | None) -> dict | N
     if campaign_id is not None and detail is None:
         st.warning(ui.tr("campaign_not_found", value=campaign_id))
         mode = "new"
-    marker = (mode, campaign_id if detail else None)
+    marker = (user.id, mode, campaign_id if detail else None)
     if st.session_state.get(MARKER) != marker or not any(key in st.session_state for key in ALWAYS_DRAWN):  # another plan, or
-        # back from another page (Streamlit dropped every widget's state): the plan as saved now
+        # back from another page (Streamlit dropped every widget's state): the plan as saved now, and the user's draft over it
         fill_state(_source_plan(user, mode, campaign_id, detail), marker, detail["version"] if mode == "edit" else None)
+        _restore_draft(marker)
     elif _incomplete():
         restore_missing(_source_plan(user, mode, campaign_id, detail))
     return detail if mode == "edit" else None
@@ -116,11 +188,6 @@ def _source_plan(user: CurrentUser, mode: str, campaign_id: int | None, detail: 
         with ui.engine().connect() as conn:
             return campaigns.duplicate_plan(conn, user.scope, campaign_id)
     return campaigns.plan_of(detail) if mode == "edit" else blank_plan(user)
-
-
-def reload_latest() -> None:
-    """Button callback: drop the user's input and load the plan as it is saved now."""
-    st.session_state.pop(MARKER, None)
 
 
 def drop_unavailable(owners: dict[int, str], channels: dict[int, str]) -> list[str]:
@@ -159,5 +226,5 @@ def save(scope: Scope, editing: dict | None, slots: dict) -> None:
         ui.flash("success", ui.tr_literal("plan_saved", name=plan.name.strip()))
         if overlaps:
             ui.flash("warning", ui.tr_literal("overlap_saved", names="、".join(overlaps)))
-        st.session_state.pop(MARKER, None)
+        discard_input()
         st.switch_page("pages/campaign.py", query_params={"id": str(campaign_id)})

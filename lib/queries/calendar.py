@@ -38,6 +38,7 @@ NATIONAL = 0  # the reach filter's value for national campaigns (region ids are 
 ACTUAL_FACTS = ("spend", "impressions", "leads", "valid_leads", "orders")  # summed per campaign
 PLAN_METRICS = ("spend", "impressions", "leads", "valid_leads", "orders", "cpl", "cpql")  # rows of plan vs actual
 LOWER_IS_BETTER = frozenset({"cpl", "cpql"})  # attainment = target ÷ actual for these
+GOAL_METRICS = ("impressions", "leads", "valid_leads", "orders", "cpl")  # a plan's KPI targets (the plan form's), in order
 CAMPAIGN_COLUMNS = ["id", "name", "hashtag", "type", "objective", "status", "model_id", "model_zh", "model_en",
                     "region_id", "region_zh", "region_en", "start_date", "end_date", "budget_total", "owner_id",
                     "owner_name", "version", "overlaps"]
@@ -338,3 +339,39 @@ def owner_choices(conn: Connection, scope: Scope, roles: tuple[str, ...]) -> pd.
     if not scope.sees_all_regions:
         query = query.where(AppUser.region_id.in_(scope.region_ids))
     return _frame(conn, query, ["id", "display_name", "role", "region_id"])
+
+
+AWAITING_COLUMNS = ["id", "name", "objective", "model_zh", "model_en", "region_id", "region_zh", "region_en", "start_date",
+                    "end_date", "budget_total", "version", "submitted_by", "submitted_at",
+                    *(f"target_{metric}" for metric in GOAL_METRICS)]
+
+
+def _latest_submission(column: ColumnElement) -> ScalarSelect:
+    """Scalar subquery per campaign row: a column of its latest step into 'submitted' (joined with who took it)."""
+    return (select(column).select_from(CampaignStatusChange).outerjoin(AppUser, AppUser.id == CampaignStatusChange.changed_by)
+            .where(CampaignStatusChange.campaign_id == Campaign.id, CampaignStatusChange.to_status == "submitted")
+            .order_by(CampaignStatusChange.changed_at.desc(), CampaignStatusChange.id.desc()).limit(1).scalar_subquery())
+
+
+def awaiting_approval(conn: Connection, scope: Scope) -> pd.DataFrame:
+    """The visible plans waiting for approval, oldest submission first: key figures, goals (none where targets_hidden),
+    who submitted them and when."""
+    goals = (select(CampaignKpiTarget.campaign_id, *[
+        func.max(case((CampaignKpiTarget.metric == metric, CampaignKpiTarget.target_value))).label(f"target_{metric}")
+        for metric in GOAL_METRICS]).group_by(CampaignKpiTarget.campaign_id).subquery())
+    query = (select(Campaign.id, Campaign.name, Campaign.objective, VehicleModel.name_zh.label("model_zh"),
+                    VehicleModel.name_en.label("model_en"), Campaign.region_id, Region.name_zh.label("region_zh"),
+                    Region.name_en.label("region_en"), Campaign.start_date, Campaign.end_date, Campaign.budget_total, Campaign.version,
+                    _latest_submission(AppUser.display_name).label("submitted_by"),
+                    _latest_submission(CampaignStatusChange.changed_at).label("submitted_at"),
+                    *[getattr(goals.c, f"target_{metric}") for metric in GOAL_METRICS])
+             .outerjoin(VehicleModel, VehicleModel.id == Campaign.model_id).outerjoin(Region, Region.id == Campaign.region_id)
+             .outerjoin(goals, goals.c.campaign_id == Campaign.id)
+             .where(Campaign.status == "submitted", visible(scope))
+             .order_by(Campaign.updated_at, Campaign.id))
+    frame = _frame(conn, query, AWAITING_COLUMNS)
+    goal_columns = [f"target_{metric}" for metric in GOAL_METRICS]
+    frame[["budget_total", *goal_columns]] = frame[["budget_total", *goal_columns]].astype(float)
+    if not scope.sees_all_regions:  # a national plan's goals are national figures
+        frame.loc[frame["region_id"].isna(), goal_columns] = None
+    return frame

@@ -32,7 +32,7 @@ from lib.models import (
     Region,
     VehicleModel,
 )
-from lib.queries.calendar import campaign_detail, overlapping
+from lib.queries.calendar import GOAL_METRICS, campaign_detail, overlapping
 from lib.scope import Scope
 from lib.services import audit
 from lib.services.errors import FieldError, InputInvalidError, RefusedError, has_invisible
@@ -46,7 +46,7 @@ MAX_DAYS = 366  # a campaign lasts at most a year; longer programmes are split
 MAX_BUDGET = 1e10  # ¥100亿: anything above is a typing error
 MAX_TARGET = 1e12  # upper bound of a KPI target
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100  # dates outside are typing errors
-PLAN_KPIS = ("impressions", "leads", "valid_leads", "orders", "cpl")  # targets the plan form asks for
+PLAN_KPIS = GOAL_METRICS  # targets the plan form asks for
 OBJECTIVE_KPI = {"awareness": "impressions", "leads": "leads", "conversion": "orders"}  # the goal each objective must quantify
 OWNER_ROLES = ("campaign_manager", "regional_staff", "admin")  # who may own a campaign
 REVIEW_SECTIONS = ("review_key_data", "review_conclusions", "review_lessons")  # a review's parts, in order

@@ -130,6 +130,8 @@ def test_the_executive_approves_a_submitted_plan(app, engine):
     step(engine, "manager", campaign_id, "submit")
     open_page(app, "exec", "pages/campaign.py", id=campaign_id)
     click(app, "批准")
+    assert stored(engine, campaign_id)["status"] == "submitted", "批准 only asks for a confirmation"
+    click(app, "确认批准")
     assert stored(engine, campaign_id)["status"] == "approved"
     assert any("当前状态「已批准」" in success.value for success in app.success)
 
@@ -147,10 +149,11 @@ def test_the_executive_rejects_with_a_reason_typed_in_the_page(app, engine):
     step(engine, "manager", campaign_id, "submit")
     open_page(app, "exec", "pages/campaign.py", id=campaign_id)
     click(app, "驳回")
+    click(app, "确认驳回")
     assert "原因：必填。" in [error.value for error in app.error]
     assert stored(engine, campaign_id)["status"] == "submitted"
     app.text_area(key=f"wf_{campaign_id}_reject_text").input("KPI 测算依据不足")
-    click(app, "驳回")
+    click(app, "确认驳回")
     row = stored(engine, campaign_id)
     assert (row["status"], row["reject_reason"]) == ("draft", "KPI 测算依据不足")
 

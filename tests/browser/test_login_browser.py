@@ -19,9 +19,11 @@ ANSWERED = """() => document.querySelector('h1') !== null
   || document.querySelector('[data-testid="stAlertContentError"]') !== null"""  # the app answered the form
 
 
-def sign_in(page, base_url: str, username: str, password: str) -> None:
-    """Open the app and submit the login form until the app answers it (signed in, or an error)."""
-    page.goto(base_url, timeout=LOAD_TIMEOUT_MS)
+def sign_in(page, base_url: str | None, username: str, password: str) -> None:
+    """Open the app (base_url None: the login form this tab shows) and submit the login form until the app answers it
+    (signed in, or an error)."""
+    if base_url is not None:
+        page.goto(base_url, timeout=LOAD_TIMEOUT_MS)
     for _ in range(SIGN_IN_ATTEMPTS):
         wait_until_idle(page, "用户名", LOAD_TIMEOUT_MS)
         wait_until_idle(page, "密码", LOAD_TIMEOUT_MS)

@@ -231,3 +231,32 @@ def test_the_timeline_has_a_bar_per_campaign_the_nodes_and_today(engine):
     assert {point[0] for point in segments} == set(shown["id"])
     labels = {annotation["text"] for annotation in figure["layout"]["annotations"]}
     assert set(nodes["name_zh"]) | {"今天"} <= labels
+
+
+def test_the_plans_awaiting_approval_equal_a_recomputation_from_the_raw_rows(engine):
+    east = region_id(engine, "east")
+    national, regional = create(engine, budget_total=880_000.0), create(engine, "east", owner="east", region_id=east)
+    step(engine, "manager", national, "submit")
+    step(engine, "east", regional, "submit")
+    campaigns, changes, people = raw(engine, "campaign"), raw(engine, "campaign_status_change"), raw(engine, "app_user")
+    goals = raw(engine, "campaign_kpi_target").pivot(index="campaign_id", columns="metric", values="target_value")
+    names = people.set_index("id")["display_name"]
+    for username in ("exec", "east"):
+        scope = scope_of(engine, username)
+        with engine.connect() as conn:
+            shown = calendar.awaiting_approval(conn, scope).set_index("id")
+        waiting = campaigns[(campaigns["status"] == "submitted")
+                            & (campaigns["region_id"].isna() | campaigns["region_id"].isin([east]) if username == "east" else True)]
+        assert sorted(shown.index) == sorted(waiting["id"])
+        for row in waiting.itertuples():
+            submissions = changes[(changes["campaign_id"] == row.id) & (changes["to_status"] == "submitted")]
+            last = submissions.sort_values(["changed_at", "id"]).iloc[-1]
+            assert shown.at[row.id, "submitted_by"] == names[last["changed_by"]]
+            assert pd.Timestamp(shown.at[row.id, "submitted_at"]) == pd.Timestamp(last["changed_at"])
+            assert shown.at[row.id, "budget_total"] == float(row.budget_total)
+            hidden = username == "east" and pd.isna(row.region_id)  # a national plan's goals are national figures
+            for metric in calendar.GOAL_METRICS:
+                goal = goals[metric].get(row.id) if metric in goals else None
+                expected = None if hidden or goal is None or pd.isna(goal) else float(goal)
+                assert (None if pd.isna(shown.at[row.id, f"target_{metric}"]) else shown.at[row.id, f"target_{metric}"]) == expected
+    assert shown.at[regional, "target_leads"] == 5_000.0 and pd.isna(shown.at[national, "target_leads"])

@@ -358,6 +358,7 @@ PROBES: list[Probe] = [
           "model_1_this_year"),
     plain("calendar.campaign_choices", lambda conn, scope, w: calendar.campaign_choices(conn, scope)),
     plain("calendar.campaign_choices", lambda conn, scope, w: calendar.campaign_choices(conn, scope, TODAY.year), "this_year"),
+    plain("calendar.awaiting_approval", lambda conn, scope, w: calendar.awaiting_approval(conn, scope)),
     plain("calendar.owner_choices", lambda conn, scope, w: calendar.owner_choices(conn, scope, campaigns.OWNER_ROLES)),
     *filtered("channels.sums_by_channel", CHANNELS, channels.sums_by_channel),
     *filtered("channels.duplicate_rates", CHANNELS, channels.duplicate_rates),
