@@ -110,6 +110,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "nav_section_dashboards": ("看板", "Dashboards"),
     "nav_section_admin": ("系统", "System"),
     # demo data
+    "demo_badge": ("演示数据 · 非真实经营数据", "Demo data · not real business figures"),
     "demo_banner": ("演示数据：本系统当前显示的是程序生成的模拟数据（种子 {seed}，规模 {scale}），不是真实经营数据。",
                     "Demo data: everything shown is generated sample data (seed {seed}, scale {scale}), not real business figures."),
     "seeding_failed": ("生成演示数据失败：{error}", "Generating the demo data failed: {error}"),
