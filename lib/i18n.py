@@ -401,6 +401,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "part_attainment": ("·达成", " · attainment"),
     "part_vs_previous": ("·环比", " · vs previous"),
     "part_vs_last_year": ("·同比", " · vs last year"),
+    "channels_group_reach": ("投放与触达", "Spend and reach"),
+    "channels_group_conversion": ("线索与转化", "Leads and conversion"),
     "tab_scorecard": ("记分卡", "Scorecard"),
     "tab_trends": ("趋势", "Trends"),
     "trend_metric": ("指标", "Metric"),
