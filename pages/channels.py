@@ -80,7 +80,7 @@ def table(card: pd.DataFrame, view: str) -> None:
 
 def duplicates(rates: pd.DataFrame) -> None:
     """Each channel's duplicate leads (重复线索) and their share of its leads in the period."""
-    st.subheader(ui.tr("channels_duplicates_title"), help=ui.tr("channels_duplicates_help"))
+    st.header(ui.tr("channels_duplicates_title"), help=ui.tr("channels_duplicates_help"))
     names = {f"name_{lang}": ui.tr("channel"), "leads": ui.tr("channels_all_leads"), "duplicates": ui.tr("channels_duplicate_leads"),
              "duplicate_rate": ui.tr("channels_duplicate_rate")}
     st.dataframe(rates[list(names)].rename(columns=names), hide_index=True, width="stretch",

@@ -90,7 +90,7 @@ def show(scope: Scope, today: dt.date, rewards: pd.DataFrame) -> None:
         shown = privacy.mask_phone(number) if phone_hash else number.strip()
         st.warning(ui.tr_literal("points_member_not_found", number=shown))
         return
-    st.subheader(" · ".join(literal.markdown(member[field]) for field in ("member_no", "name_masked", "phone_masked")))
+    st.header(" · ".join(literal.markdown(member[field]) for field in ("member_no", "name_masked", "phone_masked")))
     tiles = st.columns(4)
     tiles[0].metric(ui.tr("points_balance"), f"{member['points_balance']:,}", border=True)
     tiles[1].metric(ui.tr("points_tier"), literal.markdown(member[f"tier_{lang}"]), border=True)

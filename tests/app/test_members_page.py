@@ -52,7 +52,7 @@ def test_the_lookup_keeps_to_scope_and_shows_masked_data(app, engine):
     app.text_input(key="points_member_no").input(other["member_no"]).run()
     assert [message.value for message in app.warning] == [f"未找到会员 {other['member_no']}，或不在您的范围内。"]
     app.text_input(key="points_member_no").input(mine["member_no"]).run()
-    assert not app.warning and any(literal.markdown(mine["phone_masked"]) in header.value for header in app.subheader)
+    assert not app.warning and any(literal.markdown(mine["phone_masked"]) in header.value for header in app.header)
     assert {metric.label: metric.value for metric in app.metric}["积分余额"] == f"{int(mine['points_balance']):,}"
     app.text_input(key="points_member_no").input("+86 139 8765 4321").run()
     assert [message.value for message in app.warning] == ["未找到会员 139\\*\\*\\*\\*4321，或不在您的范围内。"], \
