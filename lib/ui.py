@@ -1,4 +1,4 @@
-"""Streamlit glue shared by the pages: engine, language, current user, cached loaders, demo banner."""
+"""Streamlit glue shared by the pages: engine, language, current user, cached loaders, style, demo badge."""
 from __future__ import annotations
 
 import datetime as dt
@@ -41,6 +41,7 @@ _SEEDING: dict[str, Any] = {"thread": None, "done": 0.0, "error": None}  # the b
 _READY_DATABASES: set[str] = set()  # databases found seeded and with users: not checked again on each rerun
 SEED_POLL_SECONDS = 1.0  # a waiting session redraws the progress bar this often
 RETRY_KEY = "database_retry"  # widget key of the outage notice's retry button
+STYLESHEET = Path(__file__).with_name("cockpit.css")  # the layout rules on top of the theme, one file for every page
 IMAGE_DOWNLOAD_BUTTONS = ["toImage"]  # plotly mode-bar buttons that save a chart as a file ("Download plot as a PNG")
 _LOG = logging.getLogger(__name__)
 
@@ -313,11 +314,17 @@ def as_of() -> dt.date:
     return current if info is None else min(current, dt.date.fromisoformat(info["today"]))
 
 
+def style() -> None:
+    """Apply the cockpit's stylesheet to the page (it takes no room on it)."""
+    st.html(STYLESHEET)
+
+
 def demo_banner() -> None:
-    """A visible note that the figures are generated demo data (when they are)."""
+    """A compact badge under the page title saying the figures are generated demo data (when they are), the details on hover."""
     info = load(system.demo_info)
     if info is not None:
-        st.info(tr("demo_banner", seed=info.get("seed", "?"), scale=info.get("scale", "?")), icon=":material/science:")
+        st.badge(tr("demo_badge"), icon=":material/science:", color="orange",
+                 help=tr("demo_banner", seed=info.get("seed", "?"), scale=info.get("scale", "?")))
 
 
 def flash(kind: str, text: str) -> None:

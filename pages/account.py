@@ -16,7 +16,7 @@ if user.must_change_password:
     st.warning(ui.tr("must_change_password"))
 
 with st.form("change_password"):
-    st.subheader(ui.tr("change_password"))
+    st.header(ui.tr("change_password"))
     current = st.text_input(ui.tr("current_password"), type="password", key="current_password")
     new = st.text_input(ui.tr("new_password"), type="password", key="new_password")
     repeat = st.text_input(ui.tr("repeat_password"), type="password", key="repeat_password")
@@ -42,7 +42,7 @@ def sign_out_elsewhere() -> None:
     ui.flash("success", ui.tr("sessions_ended", n=ended))
 
 
-st.subheader(ui.tr("my_sessions"))
+st.header(ui.tr("my_sessions"))
 st.caption(ui.tr("my_sessions_caption", hours=config.session_idle_hours(), days=config.session_max_days()))
 mine = ui.fresh(system.user_sessions, user.scope, user.id)
 columns = ("created_at", "last_seen_at", "expires_at", "address", "user_agent")

@@ -40,7 +40,7 @@ def audit_filter() -> system.AuditFilter | None:
 
 def show_details(entry) -> None:
     """The selected row's details: each field with its value before and after."""
-    st.subheader(ui.tr_literal("audit_detail_title", action=ui.action_label(entry["action"]), at=entry["at"], user=entry["username"] or "—"))
+    st.header(ui.tr_literal("audit_detail_title", action=ui.action_label(entry["action"]), at=entry["at"], user=entry["username"] or "—"))
     changes = system.detail_changes(entry["detail"])
     if changes.empty:
         st.caption(ui.tr("audit_no_detail"))

@@ -120,8 +120,11 @@ with month_tab:
         st.info(ui.tr("month_empty"))
     else:
         agenda = agenda.assign(phases_in_month=agenda["phases_in_month"].map(lambda found: "、".join(ui.tr(f"phase_{p}") for p in found)))
-        table = display_table(agenda).assign(**{ui.tr("col_phases_in_month"): agenda["phases_in_month"].values})
-        st.dataframe(table, hide_index=True, width="stretch", column_config={ui.tr("col_budget"): st.column_config.NumberColumn(format="¥%,.0f")})
+        table = display_table(agenda)
+        table.insert(1, ui.tr("col_phases_in_month"), agenda["phases_in_month"].values)  # beside the name: never cut off at the right
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            ui.tr("col_budget"): st.column_config.NumberColumn(format="¥%,.0f"),
+            ui.tr("col_phases_in_month"): st.column_config.TextColumn(width="medium")})
 
 with list_tab:
     if campaigns.empty:

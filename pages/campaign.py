@@ -46,7 +46,7 @@ def pick_campaign() -> int | None:
 
 def header(detail: dict) -> None:
     """Who, what, when and how much, at a glance (user-typed text shown as typed, never as Markdown)."""
-    st.subheader(literal.markdown(detail["name"]))
+    st.header(literal.markdown(detail["name"]))
     st.badge(ui.tr(f"status_{detail['status']}"), color=workflow.STATUS_BADGE[detail["status"]])
     facts = [
         ("col_type", ui.tr(f"type_{detail['type']}")), ("col_objective", ui.tr(f"objective_{detail['objective']}")),
@@ -80,7 +80,7 @@ def target_note(metric: str, target: float | None, attainment: float | None, par
 
 def plan_vs_actual(detail: dict) -> None:
     """Targets against the channel facts attributed to the campaign so far."""
-    st.subheader(ui.tr("plan_vs_actual"))
+    st.header(ui.tr("plan_vs_actual"))
     partial = calendar.targets_hidden(scope, detail["region_id"])
     st.caption(ui.tr("actuals_region_part" if partial else "actuals_caption", end=min(today, detail["end_date"]).isoformat()))
     rows = ui.load(calendar.plan_vs_actual, scope, detail["id"], today).set_index("metric")

@@ -10,6 +10,8 @@ from lib.queries.channels import SCORECARD_METRICS, TOTAL, ChannelFilter
 
 VIEWS = ("value", "attainment", "vs_previous", "vs_last_year")  # what the table's cells show
 HEADLINE = ("spend", "leads", "cpl", "cpql", "valid_rate", "lead_to_order", "ctr", "roi")  # totals shown as tiles
+TABLE_GROUPS = (("channels_group_reach", SCORECARD_METRICS[:6]), ("channels_group_conversion", SCORECARD_METRICS[6:]))  # the
+# scorecard's two tables: reach and its cost; leads, orders and their cost (all 16 columns of one table did not fit at 1440 px)
 ATTAINMENT_COLOURS = ((1.0, "#d3f9d8"), (0.9, "#fff3bf"), (0.0, "#ffe3e3"))  # attainment ≥ threshold → cell colour
 TARGET_NOTES = {"spend": "vs_budget", **dict.fromkeys(channels.LOWER_IS_BETTER, "vs_cost_target")}  # a tile's target caption
 
@@ -64,22 +66,24 @@ def attainment_colour(value: object) -> str:
 
 
 def table(card: pd.DataFrame, view: str) -> None:
-    """The per-channel table in the chosen view (sortable by any column), and the totals row beneath it."""
+    """The per-channel tables in the chosen view (sortable by any column), one per group of related metrics so that every
+    column shows, each with the totals as its last row."""
     suffix = "" if view == "value" else f"_{view}"
-    columns = {f"{metric}{suffix}": ui.tr(f"metric_{metric}") for metric in SCORECARD_METRICS}
-    frame = card[[f"name_{lang}", *columns]].rename(columns={f"name_{lang}": ui.tr("channel"), **columns})
-    config = {ui.tr(f"metric_{metric}"): st.column_config.NumberColumn(
-        format=TABLE_FORMATS.get(metric, "%,.0f") if view == "value" else "percent") for metric in SCORECARD_METRICS}
-    body, total = frame[(card["channel"] != TOTAL).values], frame[(card["channel"] == TOTAL).values]
-    judged = [label for column, label in columns.items() if not column.startswith("spend")]  # spend is neither good nor bad
-    shown = body.style.map(attainment_colour, subset=judged) if view == "attainment" else body
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
-    st.dataframe(total, hide_index=True, width="stretch", column_config=config)
+    ordered = pd.concat([card[card["channel"] != TOTAL], card[card["channel"] == TOTAL]])
+    for group, metrics in TABLE_GROUPS:
+        columns = {f"{metric}{suffix}": ui.tr(f"metric_{metric}") for metric in metrics}
+        frame = ordered[[f"name_{lang}", *columns]].rename(columns={f"name_{lang}": ui.tr("channel"), **columns})
+        config = {ui.tr(f"metric_{metric}"): st.column_config.NumberColumn(
+            format=TABLE_FORMATS.get(metric, "%,.0f") if view == "value" else "percent") for metric in metrics}
+        judged = [label for column, label in columns.items() if not column.startswith("spend")]  # spend is neither good nor bad
+        shown = frame.style.map(attainment_colour, subset=judged) if view == "attainment" else frame
+        st.markdown(f"**{ui.tr(group)}**")
+        st.dataframe(shown, hide_index=True, width="stretch", height="content", column_config=config)
 
 
 def duplicates(rates: pd.DataFrame) -> None:
     """Each channel's duplicate leads (重复线索) and their share of its leads in the period."""
-    st.subheader(ui.tr("channels_duplicates_title"), help=ui.tr("channels_duplicates_help"))
+    st.header(ui.tr("channels_duplicates_title"), help=ui.tr("channels_duplicates_help"))
     names = {f"name_{lang}": ui.tr("channel"), "leads": ui.tr("channels_all_leads"), "duplicates": ui.tr("channels_duplicate_leads"),
              "duplicate_rate": ui.tr("channels_duplicate_rate")}
     st.dataframe(rates[list(names)].rename(columns=names), hide_index=True, width="stretch",

@@ -24,7 +24,7 @@ def pick_filter() -> tuple[MapFilter, str]:
     """Period, place, tier, grade, model and the metric to colour by."""
     start, end = period_picker.pick("map", last_day, default="ytd")
     choices = ui.load(dealers.filter_choices, scope)
-    columns = st.columns(6)
+    columns = [*st.columns(3), *st.columns(3)]  # two rows of three: a chosen 浙江 shows whole
     region_ids = region_picker.pick(columns[0], user, choices["regions"], "map_regions", caption_key="map_scope_region")
     provinces = {row["id"]: row[f"name_{lang}"] for row in choices["provinces"] if not region_ids or row["region_id"] in region_ids}
     province_ids = columns[1].multiselect(ui.tr("filter_province"), list(provinces), format_func=provinces.get, key="map_provinces",

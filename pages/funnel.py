@@ -130,7 +130,7 @@ def show_speed() -> None:
     medians = ui.load(funnel.stage_lags, scope, flt, breakdown).pivot_table(index=f"name_{lang}", columns="step", values="median_days")
     order = [f"{first}_{second}" for first, second in funnel.LAG_PAIRS if f"{first}_{second}" in medians.columns]
     medians = medians[order].rename(columns={step: ui.tr(f"lag_{step}") for step in order}).rename_axis(ui.tr(f"breakdown_{breakdown}"))
-    st.subheader(ui.tr("lag_by_breakdown", breakdown=ui.tr(f"breakdown_{breakdown}")))
+    st.header(ui.tr("lag_by_breakdown", breakdown=ui.tr(f"breakdown_{breakdown}")))
     st.dataframe(medians, width="stretch", column_config={label: st.column_config.NumberColumn(format="%.1f") for label in medians.columns})
 
 

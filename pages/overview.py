@@ -139,6 +139,6 @@ if facts:
 if members is not None:
     member_tiles(members)
 if facts:
-    st.subheader(ui.tr("trend_title"))
+    st.header(ui.tr("trend_title"))
     ui.chart(scope, charts.monthly_leads_trend(ui.load(overview.monthly_trend, scope, today), today.year, lang), width="stretch")
 data_status.cadence_form(scope)

@@ -59,7 +59,7 @@ owner_names = dict(zip(owners["id"], owners["display_name"]))
 for note in plan_form.drop_unavailable(owner_names, channels):
     st.warning(note, icon=":material/person_off:")
 
-st.subheader(ui.tr("plan_section_basics"))
+st.header(ui.tr("plan_section_basics"))
 left, right = st.columns(2)
 with left:
     st.text_input(ui.tr("col_name"), key="plan_name", max_chars=campaigns.NAME_MAX)
@@ -75,7 +75,7 @@ with right:
     st.selectbox(ui.tr("col_scope"), list(regions), key="plan_region_id", format_func=regions.get)
     slot("region_id")
 
-st.subheader(ui.tr("plan_section_dates"))
+st.header(ui.tr("plan_section_dates"))
 left, right = st.columns(2)
 left.date_input(ui.tr("col_start"), key="plan_start_date", format="YYYY-MM-DD")
 with left:
@@ -91,7 +91,7 @@ for phase in PHASES:
     last.date_input(ui.tr("col_end"), key=f"plan_phase_{phase}_end", format="YYYY-MM-DD", label_visibility="collapsed")
     slot(f"phase_{phase}")
 
-st.subheader(ui.tr("plan_section_budget"))
+st.header(ui.tr("plan_section_budget"))
 st.number_input(ui.tr("budget_total_input"), key="plan_budget_total", step=10_000.0, format="%.0f", help=ui.tr("budget_total_help"))
 slot("budget_total")
 st.multiselect(ui.tr("col_budget_lines"), list(channels), format_func=channels.get, key="plan_channels", placeholder=ui.tr("pick_channels"))
@@ -104,13 +104,13 @@ st.caption(ui.tr("allocation", allocated=formatting.money(allocated, lang),
                  total=formatting.money(st.session_state["plan_budget_total"], lang)))
 slot("budget_lines")
 
-st.subheader(ui.tr("plan_section_kpis"))
+st.header(ui.tr("plan_section_kpis"))
 for column, metric in zip(st.columns(len(PLAN_KPIS)), PLAN_KPIS):
     with column:
         st.number_input(ui.tr(f"metric_{metric}"), key=f"plan_kpi_{metric}", step=1.0 if metric == "cpl" else 100.0, format="%.0f")
         slot(f"kpi_{metric}")
 
-st.subheader(ui.tr("plan_section_owner"))
+st.header(ui.tr("plan_section_owner"))
 st.selectbox(ui.tr("col_owner"), list(owner_names), format_func=owner_names.get, key="plan_owner_id", placeholder=ui.tr("pick_owner"))
 slot("owner_id")
 st.text_area(ui.tr("col_notes"), key="plan_notes", max_chars=campaigns.TEXT_MAX)

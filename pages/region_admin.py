@@ -78,7 +78,7 @@ def show_errors(errors: list[FieldError], field: str) -> None:
 
 def province_section() -> None:
     """The province → region table and the form that moves one province."""
-    st.subheader(ui.tr("geo_provinces"))
+    st.header(ui.tr("geo_provinces"))
     provinces = ui.load(dealers.province_regions, scope)
     table = provinces.rename(columns={f"name_{lang}": ui.tr("map_col_province"), f"region_{lang}": ui.tr("map_col_region"),
                                       "dealers": ui.tr("map_col_dealers"), "adcode": ui.tr("geo_adcode")})
@@ -97,7 +97,7 @@ def province_section() -> None:
 
 def dealer_section() -> None:
     """Pick a dealer and edit its grade, status, Douyin tier and coordinates."""
-    st.subheader(ui.tr("geo_dealers"))
+    st.header(ui.tr("geo_dealers"))
     records = ui.load(dealers.dealer_records, scope)
     names = dict(zip(records["id"].astype(int), records["code"] + " " + records["name"] + " · " + records[f"city_{lang}"]))
     dealer_id = st.selectbox(ui.tr("card_pick"), list(names), format_func=names.get, key="geo_dealer", index=None,

@@ -64,7 +64,7 @@ if source == "previous":
 config = {"channel_id": None, "name_zh": None, "name_en": None}
 config[f"name_{lang}"] = st.column_config.TextColumn(ui.tr("channel"), disabled=True)
 config.update({metric: st.column_config.NumberColumn(ui.tr(f"metric_{metric}"), min_value=0, format="%,.0f") for metric in EDITABLE})
-edited = st.data_editor(shown, hide_index=True, width="stretch", column_config=config, num_rows="fixed",
+edited = st.data_editor(shown, hide_index=True, width="stretch", height="content", column_config=config, num_rows="fixed",  # every channel, no inner scroll
                         key=f"targets_editor_{month}_{region_id}_{source}")
 save_column, copy_column = st.columns([1, 3])
 copy_column.button(ui.tr("targets_copy_previous"), on_click=copy_previous, key="targets_copy", icon=":material/content_copy:")

@@ -102,7 +102,7 @@ def edit_form(frame: pd.DataFrame) -> None:
 
 def sign_ins(user_id: int) -> None:
     """The user's browsers that are signed in, and ending some or all of them."""
-    st.subheader(ui.tr("users_sessions"))
+    st.header(ui.tr("users_sessions"))
     frame = ui.fresh(system.user_sessions, scope, user_id)
     if frame.empty:
         st.caption(ui.tr("users_sessions_none"))
@@ -123,7 +123,7 @@ def sign_ins(user_id: int) -> None:
 
 def sign_in_limits() -> None:
     """The sign-in throttle counters refusing attempts now, and lifting them."""
-    st.subheader(ui.tr("throttles_title"))
+    st.header(ui.tr("throttles_title"))
     st.caption(ui.tr("throttles_caption", max=int(throttle.MAX_DELAY.total_seconds() // 60), **throttle.FREE_FAILURES))
     frame = ui.load(system.login_limits, scope).rename(columns={"key_digest": "id"})
     if frame.empty:

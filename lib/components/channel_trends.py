@@ -35,13 +35,13 @@ def show(user: CurrentUser, flt: ChannelFilter, card: ui.Source) -> None:
     ui.chart(scope, ui.figure(charts.channel_trend, trend, metric, lang), width="stretch")
     left, right = st.columns(2)
     with left:
-        st.subheader(ui.tr("trend_spend_leads"))
+        st.header(ui.tr("trend_spend_leads"))
         ui.chart(scope, ui.figure(_spend_and_leads, trend, lang), width="stretch")
     with right:
-        st.subheader(ui.tr("trend_cost_volume"))
+        st.header(ui.tr("trend_cost_volume"))
         ui.chart(scope, ui.figure(_cost_versus_volume, card, lang), width="stretch")
     if flt.has_targets:
-        st.subheader(ui.tr("trend_attainment"))
+        st.header(ui.tr("trend_attainment"))
         ui.chart(scope, ui.figure(charts.attainment_by_month, ui.source(channels.monthly_attainment, scope, flt), lang), width="stretch")
     if scope.can("export_data"):
         shown, sheet = ui.loaded(trend)[["period", f"name_{lang}", *SCORECARD_METRICS]], ui.tr("sheet_trend")

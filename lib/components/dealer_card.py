@@ -27,7 +27,7 @@ def _pick(frame: pd.DataFrame, pick_key: str) -> int | None:
 def _header(row: pd.Series) -> None:
     """Name, code, place, tier, grade, Douyin tier, status."""
     lang = ui.lang()
-    st.subheader(ui.tr_literal("card_title", name=row["name"], code=row["code"]))
+    st.header(ui.tr_literal("card_title", name=row["name"], code=row["code"]))
     status = ui.tr("dealer_active") if row["active"] else ui.tr("dealer_closed")
     st.caption(" · ".join([literal.markdown(row[f"city_{lang}"]), literal.markdown(row[f"province_{lang}"]), literal.markdown(row[f"region_{lang}"]),
                            ui.labelled("tier", CITY_TIERS)[row["tier"]], ui.labelled("dealer_grade", DEALER_GRADES)[row["grade"]],

@@ -35,7 +35,7 @@ def newest_batch(batches: pd.DataFrame, kind: Kind) -> int | None:
 
 def batches_section(scope: Scope, kind: Kind, lang: str) -> None:
     """Every kind's batches, and the rollback of this kind's newest one once confirmed."""
-    st.subheader(ui.tr("import_batches"))
+    st.header(ui.tr("import_batches"))
     batches = ui.load(system.import_batches, scope)
     if batches.empty:
         st.caption(ui.tr("import_no_batches"))

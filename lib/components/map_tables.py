@@ -71,7 +71,7 @@ def dealer_ranking(ranking: pd.DataFrame, metric: str, pick_key: str) -> None:
 
     Formatted by column settings rather than a pandas Styler, which takes tens of milliseconds per run on 600 rows."""
     ranked_by = "leads" if metric == "dealers" else metric  # every dealer counts one: rank by leads instead
-    st.subheader(ui.tr("map_ranking", metric=ui.tr(f"map_metric_{ranked_by}")))
+    st.header(ui.tr("map_ranking", metric=ui.tr(f"map_metric_{ranked_by}")))
     if st.toggle(ui.tr("map_bottom_only", bottom=BOTTOM), key="map_bottom_only"):
         ranking = ranking[ranking["bottom"]].reset_index(drop=True)
     shown, bottom, tag = ranking_frame(ranking, ui.lang()), ui.tr("map_col_bottom"), ui.tr("map_bottom_tag")

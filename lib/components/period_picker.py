@@ -26,7 +26,7 @@ def _noting_partial(where: Any, kind: str, span: tuple[dt.date, dt.date], natura
 
 def pick(prefix: str, last_day: dt.date, default: str = "month") -> tuple[dt.date, dt.date]:
     """The picker's widgets (keys start with `prefix`); the chosen first and last day, never past `last_day`."""
-    kind_column, value_column = st.columns([2, 3])
+    kind_column, value_column = st.columns([3, 2])  # room for all four kinds on a tablet
     kind = kind_column.segmented_control(ui.tr("period"), periods.PERIOD_KINDS, default=default, key=f"{prefix}_period",
                                          format_func=ui.labelled("period", periods.PERIOD_KINDS).get) or default
     if kind == "month":

@@ -147,7 +147,7 @@ def _found(scope: Scope, text: str) -> dict | None:
 def _card(scope: Scope, member: dict, today: dt.date, rewards: pd.DataFrame, point_value_cny: float) -> None:
     """The member's tiles, expiring points and ledger; the admin's forms and the confirmation of a held action."""
     lang = ui.lang()
-    st.subheader(" · ".join(literal.markdown(member[field]) for field in ("member_no", "name_masked", "phone_masked")))
+    st.header(" · ".join(literal.markdown(member[field]) for field in ("member_no", "name_masked", "phone_masked")))
     tiles = st.columns(4)
     tiles[0].metric(ui.tr("points_balance"), f"{member['points_balance']:,}", border=True)
     tiles[1].metric(ui.tr("points_tier"), literal.markdown(member[f"tier_{lang}"]), border=True)

@@ -43,7 +43,7 @@ def profiles_section(scope: Scope, kind: Kind) -> None:
     """The editor (admins only) with its preview."""
     if not scope.can("manage_profiles"):
         return
-    st.subheader(ui.tr("profile_title"))
+    st.header(ui.tr("profile_title"))
     stored = ui.load(profiles.list_profiles, scope)
     chosen = _pick(stored)
     row = stored.set_index("id").loc[chosen] if chosen is not None else None

@@ -221,12 +221,12 @@ def _status_label(code: str | None) -> str:
 def history(scope: Scope, campaign_id: int) -> None:
     """The status history and the audit trail of the campaign."""
     steps = ui.load(calendar.status_history, scope, campaign_id)
-    st.subheader(ui.tr("status_history"))
+    st.header(ui.tr("status_history"))
     st.dataframe(steps.assign(from_status=steps["from_status"].map(_status_label), to_status=steps["to_status"].map(_status_label)).rename(
         columns={"changed_at": ui.tr("audit_at"), "from_status": ui.tr("col_from"), "to_status": ui.tr("col_to"),
                  "changed_by": ui.tr("audit_user"), "comment": ui.tr("col_comment")}), hide_index=True, width="stretch")
     trail = ui.load(calendar.audit_trail, scope, campaign_id)
-    st.subheader(ui.tr("audit_trail"))
+    st.header(ui.tr("audit_trail"))
     if trail.empty:
         st.caption(ui.tr("audit_trail_empty"))
         return

@@ -111,7 +111,7 @@ def test_executives_see_no_edit_or_submit_on_a_draft(app, engine):
     campaign_id = create(engine)
     open_page(app, "exec", "pages/campaign.py", id=campaign_id)
     labels = [candidate.label for candidate in app.button]
-    assert stored(engine, campaign_id)["name"] in [subheader.value for subheader in app.subheader], "the draft is shown"
+    assert stored(engine, campaign_id)["name"] in [subheader.value for subheader in app.header], "the draft is shown"
     assert "编辑方案" not in labels and "提交审批" not in labels and "复制为新方案" not in labels
 
 

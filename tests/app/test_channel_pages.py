@@ -42,15 +42,18 @@ def test_the_headline_tiles_equal_the_default_months_raw_facts(app, engine, user
     assert f"目标 {format_value('leads', goal, 'zh')} · 达成 {sums['leads'] / goal * 100:.1f}%" in [c.value for c in app.caption]
 
 
-def test_the_scorecard_table_lists_the_channels_with_facts(app, engine):
+def test_the_scorecard_tables_list_the_channels_with_facts_and_end_on_the_totals(app, engine):
     open_page(app, "exec", "pages/channels.py")
-    table = app.dataframe[0].value
+    reach, conversion = app.dataframe[0].value, app.dataframe[1].value
     facts = raw(engine, "channel_daily")
     start, end = month_span(*default_month(TODAY), TODAY)
-    active = set(facts[pd.to_datetime(facts["day"]).dt.date.between(start, end)]["channel_id"])
+    facts = facts[pd.to_datetime(facts["day"]).dt.date.between(start, end)]
     names = raw(engine, "channel").set_index("id")["name_zh"]
-    assert set(table["渠道"]) >= {names[channel] for channel in active}
-    assert list(app.dataframe[1].value["渠道"]) == ["合计"]
+    assert set(reach["渠道"]) >= {names[channel] for channel in set(facts["channel_id"])}
+    assert list(reach["渠道"]) == list(conversion["渠道"]) and list(reach["渠道"]).index("合计") == len(reach) - 1
+    assert reach["投放花费"].iloc[-1] == pytest.approx(float(facts["spend"].astype(float).sum()))
+    assert conversion["线索量"].iloc[-1] == pytest.approx(float(facts["leads"].astype(float).sum()))
+    assert len(reach.columns) + len(conversion.columns) == 2 + 15, "every metric in one of the two tables, the channel in both"
 
 
 @pytest.mark.parametrize("username,region_code", [("exec", None), ("east", "east")])

@@ -76,7 +76,7 @@ def test_picking_a_dealer_opens_its_card_with_its_figures(app, engine):
     busiest = int(leads.groupby("dealer_id").size().idxmax())
     app.selectbox(key="map_dealer").set_value(busiest).run()
     assert not app.exception, app.exception
-    assert any(dealers.loc[busiest, "code"] in header.value for header in app.subheader)
+    assert any(dealers.loc[busiest, "code"] in header.value for header in app.header)
     tiles = {metric.label: metric.value for metric in app.metric}
     assert tiles["线索量"] == f"{int((leads['dealer_id'] == busiest).sum()):,}"
     assert len(app.get("plotly_chart")) == 2, "the card shows the monthly trend and the funnel"

@@ -101,7 +101,7 @@ def test_hostile_plans_are_refused_or_shown_as_typed(app, engine):
     fill_plan(app, name, start, start.replace(day=30), 100_000.0, {1: 50_000.0}, 500.0)
     click(app, "保存方案")
     assert not app.error, messages(app)
-    assert literal.markdown(name) in [header.value for header in app.subheader]
+    assert literal.markdown(name) in [header.value for header in app.header]
     with engine.connect() as conn:
         assert conn.execute(select(Campaign.name).where(Campaign.name == name)).scalar() == name
 

@@ -47,7 +47,7 @@ def test_a_name_typed_at_sign_in_is_escaped_in_the_audit_detail(app, planted):
     app.session_state["audit_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     app.run()
     assert not app.exception, app.exception
-    assert literal.markdown(TYPED_NAME) in shown(app.subheader), "the detail names the user as typed"
+    assert literal.markdown(TYPED_NAME) in shown(app.header), "the detail names the user as typed"
 
 
 def test_overview_alerts_name_campaigns_and_channels_escaped(app, planted):
@@ -70,7 +70,7 @@ def test_a_regional_users_name_and_region_are_escaped(app, planted):
 
 def test_campaign_detail_calendar_and_plan_editor_escape_names_and_reasons(app, planted):
     open_page(app, "admin", "pages/campaign.py", id=planted.campaigns["over_budget"])
-    assert [header.value for header in app.subheader][0] == literal.markdown(planted.texts["cn"])
+    assert [header.value for header in app.header][0] == literal.markdown(planted.texts["cn"])
     facts = shown(app.markdown)
     for tag in ("hn", "dm", "md"):
         assert literal.markdown(planted.texts[tag]) in facts, tag
@@ -95,8 +95,8 @@ def test_dealer_card_map_and_region_admin_escape_place_names(app, planted):
     assert literal.markdown(planted.texts["rg"]) in shown(app.caption), "her region, above the filters"
     app.session_state["map_dealer"] = planted.dealer_id
     app.run()
-    assert shown(app.subheader).count(literal.markdown(planted.texts["dl"])) == 1
-    assert literal.markdown(planted.texts["dc"]) in shown(app.subheader)
+    assert shown(app.header).count(literal.markdown(planted.texts["dl"])) == 1
+    assert literal.markdown(planted.texts["dc"]) in shown(app.header)
     place = shown(app.caption)
     for tag in ("ci", "pv", "rg"):
         assert literal.markdown(planted.texts[tag]) in place, tag
@@ -116,7 +116,7 @@ def test_region_admin_escapes_the_dealers_province_and_region(app, planted):
 def test_member_lookup_and_tiers_escape_masked_names_and_tier_names(app, planted):
     open_page(app, "admin", "pages/members.py")
     app.text_input(key="points_member_no").input(planted.member_no).run()
-    header = shown(app.subheader)
+    header = shown(app.header)
     assert literal.markdown(planted.texts["mn"]) in header and literal.markdown(planted.texts["mp"]) in header
     with get_engine(planted.database_url).connect() as conn:
         tier = conn.execute(select(MemberTier.name_zh).join(Member, Member.tier_id == MemberTier.id)

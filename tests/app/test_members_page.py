@@ -60,7 +60,7 @@ def test_the_lookup_keeps_to_scope_and_shows_masked_data(app, engine):
     people = raw(engine, "member")
     mine = people[people["region_id"] == region_id(engine, "east")].iloc[0]
     app.text_input(key="points_member_no").input(mine["member_no"]).run()
-    assert not app.warning and any(literal.markdown(mine["phone_masked"]) in header.value for header in app.subheader)
+    assert not app.warning and any(literal.markdown(mine["phone_masked"]) in header.value for header in app.header)
     assert {metric.label: metric.value for metric in app.metric}["积分余额"] == f"{int(mine['points_balance']):,}"
     app.text_input(key="points_member_no").input("+86 139 8765 4321").run()
     assert warnings(app) == ["未找到会员 139\\*\\*\\*\\*4321。"], "a typed mobile number is shown masked"

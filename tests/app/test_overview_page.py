@@ -93,7 +93,7 @@ def test_regional_user_is_told_her_scope_and_demo_data_is_labelled(app):
     sign_in(app, "east", PASSWORDS["east"])
     captions = " ".join(caption.value for caption in app.caption)
     assert "华东" in captions
-    assert any("演示数据" in info.value for info in app.info)
+    assert any("演示数据" in markdown.value for markdown in app.markdown)
 
 
 def test_points_liability_is_set_against_the_national_budget(app, engine):

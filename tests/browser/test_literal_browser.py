@@ -196,7 +196,7 @@ def administration(walk: Walk, typed: str) -> None:
     walk.shows(typed, "the audit log's table")
     table = walk.page.locator('[data-testid="stDataFrame"]').first.bounding_box()
     walk.page.mouse.click(table["x"] + 16, table["y"] + 35 + 17)  # the first row's selection box, under the header
-    walk.page.locator("h3").filter(has_text=typed).wait_for(timeout=LOAD_TIMEOUT_MS)  # the detail's heading names the user
+    walk.page.locator("h2").filter(has_text=typed).wait_for(timeout=LOAD_TIMEOUT_MS)  # the detail's heading names the user
     walk.check("the audit detail")
 
 
