@@ -700,8 +700,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "map_legend_range": ("区间", "Range"),
     "map_no_values": ("{what}：所选范围内没有数值。", "{what}: no values in this selection."),
     "map_dealers_neutral": ("经销商点为统一颜色（按经销商数量着色时）。", "Dealer points share one colour when colouring by dealer count."),
-    "map_marks_national": ("省份名称下的数字为在营经销商数量。选择一个大区（或点击省份名称）查看城市与经销商；灰色省份为范围外或无数据。",
-                           "The number under a province's name counts its active dealers. Choose a region (or click a province "
+    "map_marks_national": ("省份名称后的数字为在营经销商数量。选择一个大区（或点击省份名称）查看城市与经销商；灰色省份为范围外或无数据。",
+                           "The number after a province's name counts its active dealers. Choose a region (or click a province "
                            "name) to see cities and dealers; grey provinces are outside the selection or without data."),
     "map_marks_region": ("圆的大小表示城市的在营经销商数量；点击城市查看该省的每家经销商；灰色省份为范围外或无数据。",
                          "Bubble size shows a city's active dealers; click a city to see each dealer of its province; grey "
@@ -710,7 +710,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
                            "Point size shows leads; a city's dealers are spread around its middle; click a dealer for its card; "
                            "faint points are closed dealers."),
     "map_legend_cities": ("城市", "Cities"),
-    "map_province_label": ("{name}\n{count} 家", "{name}\n{count} dealers"),
+    "map_province_label": ("{name} {count}", "{name} {count}"),
     "map_definitions_title": ("口径说明", "Definitions"),
     "map_dealer_count": ("经销商 {count} 家", "{count} dealers"),
     "map_league": ("排行榜", "League table"),
