@@ -87,6 +87,21 @@ def test_picking_a_dealer_opens_its_card_with_its_figures(app, engine):
     assert len(app.get("plotly_chart")) == 2, "the card shows the monthly trend and the funnel"
 
 
+def scroll_scripts(app) -> list[str]:
+    """The scripts the run added that scroll the page to the dealer card."""
+    return [element.proto.body for element in app.get("html") if "scrollIntoView" in element.proto.body]
+
+
+def test_picking_a_dealer_scrolls_to_its_card_once(app, engine):
+    open_map(app, "exec")
+    assert scroll_scripts(app) == [], "no card, nothing to scroll to"
+    busiest = int(dealer_leads(engine, TODAY.replace(month=1, day=1), TODAY).groupby("dealer_id").size().idxmax())
+    app.selectbox(key="map_dealer").set_value(busiest).run()
+    assert [f'data-dealer="{busiest}"' in script and ".st-key-dealer_card" in script for script in scroll_scripts(app)] == [True]
+    app.selectbox(key="map_metric").set_value("orders").run()
+    assert scroll_scripts(app) == [], "a rerun for anything else leaves the page where the user scrolled it"
+
+
 def test_an_admin_moves_a_province_to_another_region_and_back(app, engine):
     sign_in(app, "admin", PASSWORDS["admin"])
     app.switch_page("pages/region_admin.py").run()
