@@ -1,6 +1,7 @@
 """In a real Chromium: the dealer map draws provinces (checked on the canvas's pixels), then cities and dealers as it narrows;
 clicking a dealer or a ranking row brings its card into view; it paints within 3 s of the click that opens it; the wheel over
 it scrolls the page; it fits a tablet; a regional login sees only her region; nothing is fetched from outside (no tile server)."""
+import base64
 import io
 import json
 import math
@@ -186,13 +187,26 @@ def test_a_ranking_row_brings_its_card_into_view(page, app_url):
     assert_card_in_view(page)
 
 
+def seconds_to_paint(page, click) -> float:
+    """Seconds from the click to the map's provinces drawn on screen, read from screenshots of the visible part of the map
+    taken straight from the browser (Playwright's own screenshot waits for the page to be still, which takes seconds here)."""
+    browser = page.context.new_cdp_session(page)
+    height = page.evaluate("() => window.innerHeight")
+    started = time.monotonic()
+    click()
+    while True:
+        box = page.locator(MAP).bounding_box(timeout=LOAD_TIMEOUT_MS)
+        clip = {"x": box["x"], "y": box["y"], "width": box["width"], "height": max(min(box["height"], height - box["y"]), 1), "scale": 1}
+        shot = browser.send("Page.captureScreenshot", {"format": "png", "clip": clip})["data"]
+        if drawn(np.asarray(Image.open(io.BytesIO(base64.b64decode(shot))).convert("RGB"))):
+            return time.monotonic() - started
+        if time.monotonic() - started > DRAW_TIMEOUT_S:
+            return math.inf
+
+
 def test_the_map_paints_within_3_s_of_the_click_and_the_wheel_scrolls_the_page(page, app_url):
     sign_in(page, app_url, "exec", PASSWORDS["exec"])
-    started = time.monotonic()
-    page.get_by_role("link", name="经销商地图").click()
-    while not drawn(np.asarray(Image.open(io.BytesIO(page.locator(MAP).screenshot(timeout=LOAD_TIMEOUT_MS))).convert("RGB"))):
-        assert time.monotonic() - started <= PAINT_BUDGET_S, "the map is not drawn yet"
-    painted = time.monotonic() - started
+    painted = seconds_to_paint(page, page.get_by_role("link", name="经销商地图").click)
     assert painted <= PAINT_BUDGET_S, painted
     wait_for_page(page, "经销商区域地图", LOAD_TIMEOUT_MS)
     box = page.locator(MAP).bounding_box()
