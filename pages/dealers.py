@@ -41,12 +41,13 @@ def pick_filter() -> tuple[MapFilter, str]:
 
 
 def remember_map_pick() -> None:
-    """A dealer clicked on the map opens its card; a province name clicked narrows the map to that province."""
+    """A dealer clicked on the map opens its card; a province name or a city clicked narrows the map to that province."""
     objects = st.session_state[MAP_KEY].selection.objects
     if objects.get("dealers"):
         st.session_state[PICK_KEY] = int(objects["dealers"][0]["id"])
-    elif objects.get("province-names"):
-        st.session_state["map_provinces"] = [int(objects["province-names"][0]["adcode"])]
+    elif objects.get("province-names") or objects.get("cities"):
+        place = (objects.get("province-names") or objects["cities"])[0]
+        st.session_state["map_provinces"] = [int(place["adcode"])]
 
 
 def legend_table(bins: maps.Bins, metric: str, title: str) -> None:
@@ -59,10 +60,21 @@ def legend_table(bins: maps.Bins, metric: str, title: str) -> None:
     st.dataframe(shown, hide_index=True, width="stretch", column_config={title: st.column_config.ImageColumn()})
 
 
+def marks_legend(figures: dict[str, pd.DataFrame], bins: maps.Bins, metric: str) -> None:
+    """The legend of what the map marks at its level: nothing nationally, cities in a region, dealers in a province."""
+    level = maps.level_of(figures["provinces"])
+    if level == "region":
+        legend_table(bins, metric, ui.tr("map_legend_cities"))
+    elif level == "province" and metric == "dealers":
+        st.caption(ui.tr("map_dealers_neutral"))
+    elif level == "province":
+        legend_table(bins, metric, ui.tr("map_legend_dealers"))
+    st.caption(ui.tr(f"map_marks_{level}"))
+
+
 def show_map(source: ui.Source, figures: dict[str, pd.DataFrame], metric: str) -> None:
     """The map (its spec cached) with its legends and source line."""
-    province_bins = maps.bins_for(figures["provinces"][metric], metric)
-    dealer_bins = maps.bins_for(figures["dealers"][metric], metric)
+    province_bins, mark_bins = ui.derived(maps.map_bins, source, metric)
     deck = maps.SpecDeck(ui.derived(maps.map_spec, source, metric, lang))
     st.pydeck_chart(deck, height=maps.MAP_HEIGHT, on_select=remember_map_pick, selection_mode="single-object", key=MAP_KEY,
                     alt=ui.tr("map_alt", metric=ui.tr(f"map_metric_{metric}")))
@@ -71,26 +83,20 @@ def show_map(source: ui.Source, figures: dict[str, pd.DataFrame], metric: str) -
     with left:
         legend_table(province_bins, metric, ui.tr("map_legend_provinces"))
     with right:
-        if metric == "dealers":
-            st.caption(ui.tr("map_dealers_neutral"))
-        else:
-            legend_table(dealer_bins, metric, ui.tr("map_legend_dealers"))
-        st.caption(ui.tr("map_point_size"))
+        marks_legend(figures, mark_bins, metric)
 
 
 flt, metric = pick_filter()
-st.caption(ui.tr("map_definitions"))
 source = ui.source(dealers.map_figures, scope, flt)
 figures = ui.loaded(source)
 shown_dealers = figures["dealers"]
 st.caption(ui.tr("map_counts", dealers=f"{int(shown_dealers['active'].astype(bool).sum()):,}",
                  provinces=len(figures["provinces"]), regions=len(figures["regions"])))
-map_column, table_column = st.columns([3, 2])
-with map_column:
-    show_map(source, figures, metric)
-with table_column:
-    map_tables.leagues(figures, flt)
+show_map(source, figures, metric)
+dealer_card.show(scope, figures, flt, PICK_KEY)
+map_tables.leagues(figures, flt)
 ranking = ui.derived(map_tables.ranked_dealers, source, metric)
 map_tables.dealer_ranking(ranking, metric, PICK_KEY)
 map_tables.export_button(figures, ranking, flt, scope)
-dealer_card.show(scope, figures, flt, PICK_KEY)
+with st.expander(ui.tr("map_definitions_title"), icon=":material/info:"):
+    st.caption(ui.tr("map_definitions"))

@@ -13,6 +13,11 @@ from lib.queries.funnel import FunnelFilter
 from lib.scope import Scope
 
 CARD_METRICS = ("leads", "valid_rate", "orders", "lead_to_order", "cpl", "members")  # the card's KPI tiles
+CARD_KEY = "dealer_card"  # the card's container: its element carries the class st-key-dealer_card
+SCROLLED_KEY = "dealer_card_scrolled"  # session state: the dealer whose card was last brought into view
+SCROLL_SCRIPT = """<script data-dealer="{dealer}">
+document.querySelector('.st-key-{card}')?.scrollIntoView({{block: 'start', behavior: 'instant'}});
+</script>"""  # Streamlit has no scroll API: this scrolls the page to the card (run once, when the element is added)
 
 
 def _pick(frame: pd.DataFrame, pick_key: str) -> int | None:
@@ -66,14 +71,30 @@ def _response(scope: Scope, flt: MapFilter, dealer_id: int) -> None:
     tiles[3].caption(ui.tr("card_of_leads", leads=f"{mine['leads']:,}"))
 
 
+def _bring_into_view(dealer_id: int) -> None:
+    """Scroll the page to the card when another dealer was picked (on the map, in the ranking or in the list)."""
+    if st.session_state.get(SCROLLED_KEY) == dealer_id:
+        return
+    st.session_state[SCROLLED_KEY] = dealer_id
+    st.html(SCROLL_SCRIPT.format(dealer=int(dealer_id), card=CARD_KEY), unsafe_allow_javascript=True, width="content")
+
+
 def show(scope: Scope, figures: dict[str, pd.DataFrame], flt: MapFilter, pick_key: str) -> None:
-    """The card of the dealer picked on the map, in the ranking or in the list."""
+    """The card of the dealer picked on the map, in the ranking or in the list, brought into view when picked."""
+    with st.container(key=CARD_KEY):
+        _card(scope, figures, flt, pick_key)
+
+
+def _card(scope: Scope, figures: dict[str, pd.DataFrame], flt: MapFilter, pick_key: str) -> None:
+    """The card's picker and, once a dealer is picked, its header, standing, trend, funnel and response times."""
     st.divider()
     frame = figures["dealers"]
     dealer_id = _pick(frame, pick_key)
     if dealer_id is None:
+        st.session_state.pop(SCROLLED_KEY, None)
         st.caption(ui.tr("card_hint"))
         return
+    _bring_into_view(dealer_id)
     lang = ui.lang()
     _header(frame[frame["id"] == dealer_id].iloc[0])
     _standing(figures, dealer_id)

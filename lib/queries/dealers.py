@@ -179,6 +179,15 @@ def with_ratios(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def city_figures(dealers: pd.DataFrame) -> pd.DataFrame:
+    """The dealers' figures summed by city (at the middle of its dealers), with the ratios and the count of active dealers."""
+    keys = ["province_adcode", "city_zh", "city_en", "province_zh", "province_en"]
+    active = dealers.assign(dealers=dealers["active"].astype(bool).astype(float))
+    cities = active.groupby(keys, as_index=False, sort=False).agg(
+        lon=("lon", "mean"), lat=("lat", "mean"), **{name: (name, "sum") for name in (*SUMS, "members", "dealers")})
+    return with_ratios(cities.sort_values(["province_adcode", "city_zh"], kind="stable").reset_index(drop=True))
+
+
 def _summed(cells: pd.DataFrame, key: str) -> pd.DataFrame:
     """The lead cells summed by one key."""
     return cells.groupby(key)[list(SUMS)].sum()

@@ -32,10 +32,15 @@ def shown_tables(app) -> list:
     return [getattr(frame.value, "data", frame.value) for frame in app.dataframe]
 
 
+def table_headed(app, first_column: str):
+    """The first data frame shown whose first column has this header (the legends before it vary with the map's level)."""
+    return next(frame for frame in shown_tables(app) if list(frame.columns[:1]) == [first_column])
+
+
 @pytest.mark.parametrize("username,region_code", [("exec", None), ("east", "east")])
 def test_region_league_equals_raw_leads_and_keeps_to_scope(app, engine, username, region_code):
     open_map(app, username)
-    league = shown_tables(app)[2]
+    league = table_headed(app, LEAGUE_REGION)
     leads = dealer_leads(engine, TODAY.replace(month=1, day=1), TODAY)
     regions = raw(engine, "region").set_index("id")
     if region_code is not None:
@@ -55,14 +60,14 @@ def test_every_metric_renders_in_both_languages(app):
     app.selectbox(key="lang").set_value("en").run()
     assert not app.exception, app.exception
     assert [title.value for title in app.title] == ["Dealer regional map"]
-    assert list(shown_tables(app)[2].columns[:3]) == ["Region", "Leads", "Valid rate"]
+    assert list(table_headed(app, "Region").columns[:3]) == ["Region", "Leads", "Valid rate"]
 
 
 def test_a_regional_user_gets_only_her_dealers_in_the_ranking_and_the_list(app, engine):
     open_map(app, "east")
     east = region_id(engine, "east")
     dealers = raw(engine, "dealer")
-    ranking = shown_tables(app)[3]
+    ranking = table_headed(app, "排名")
     assert set(ranking["编码"]) <= set(dealers.loc[dealers["region_id"] == east, "code"])
     assert set(ranking["编码"]) >= set(dealers.loc[(dealers["region_id"] == east) & dealers["active"].astype(bool), "code"])
     assert not [box for box in app.multiselect if box.key == "map_regions"], "a regional user has no region filter"
@@ -80,6 +85,21 @@ def test_picking_a_dealer_opens_its_card_with_its_figures(app, engine):
     tiles = {metric.label: metric.value for metric in app.metric}
     assert tiles["线索量"] == f"{int((leads['dealer_id'] == busiest).sum()):,}"
     assert len(app.get("plotly_chart")) == 2, "the card shows the monthly trend and the funnel"
+
+
+def scroll_scripts(app) -> list[str]:
+    """The scripts the run added that scroll the page to the dealer card."""
+    return [element.proto.body for element in app.get("html") if "scrollIntoView" in element.proto.body]
+
+
+def test_picking_a_dealer_scrolls_to_its_card_once(app, engine):
+    open_map(app, "exec")
+    assert scroll_scripts(app) == [], "no card, nothing to scroll to"
+    busiest = int(dealer_leads(engine, TODAY.replace(month=1, day=1), TODAY).groupby("dealer_id").size().idxmax())
+    app.selectbox(key="map_dealer").set_value(busiest).run()
+    assert [f'data-dealer="{busiest}"' in script and ".st-key-dealer_card" in script for script in scroll_scripts(app)] == [True]
+    app.selectbox(key="map_metric").set_value("orders").run()
+    assert scroll_scripts(app) == [], "a rerun for anything else leaves the page where the user scrolled it"
 
 
 def test_an_admin_moves_a_province_to_another_region_and_back(app, engine):

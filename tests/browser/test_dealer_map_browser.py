@@ -1,18 +1,27 @@
-"""In a real Chromium: the dealer map draws provinces and dealer points (checked on the canvas's pixels), clicking a dealer
-opens its card, a regional login sees only her region, and nothing is fetched from outside (no tile server)."""
+"""In a real Chromium: the dealer map draws provinces (checked on the canvas's pixels), then cities and dealers as it narrows;
+clicking a dealer or a ranking row brings its card into view; it paints within 3 s of the click that opens it; the wheel over
+it scrolls the page; it fits a tablet; a regional login sees only her region; nothing is fetched from outside (no tile server)."""
+import base64
 import io
+import json
 import math
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
 from lib import geo, maps
+from lib.components import map_tables
 from lib.db import get_engine
+from lib.queries import dealers
+from lib.queries.dealers import MapFilter
 from lib.seed import DEMO_ACCOUNTS
 from tests.browser.conftest import wait_for_page, wait_until_idle
 from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
+from tests.campaign_helpers import scope_of
+from tests.conftest import TODAY
 from tests.reference import raw, region_id
 
 pytestmark = pytest.mark.browser
@@ -23,6 +32,15 @@ MIN_FILL_PIXELS = 400  # a colour class covering at least this many pixels count
 MIN_OUTLINE_PIXELS = 60  # dealer rings: enough dark pixels that points are drawn, not a stray line
 NEXT_FRAMES = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"  # two frames drawn
 DRAW_TIMEOUT_S = 30  # WebGL in software may take a moment to draw the first frame
+PAINT_BUDGET_S = 3.0  # the map must be drawn this soon after the click that opens the page
+CARD = ".st-key-dealer_card"  # the dealer card's container
+CARD_HEADING = f"{CARD} h3"  # the card's title: the dealer's name and code
+SCROLLER = ".stMain"  # Streamlit's scrolling container (the window itself does not scroll)
+WHEEL_PIXELS = 300  # one wheel turn over the map
+CARD_IN_VIEW = """(selector) => {
+  const box = document.querySelector(selector)?.getBoundingClientRect();
+  return Boolean(box) && box.top >= 0 && box.bottom <= window.innerHeight;
+}"""  # the element lies whole inside the viewport
 
 
 def on_white(colour: tuple[int, int, int], alpha: int) -> np.ndarray:
@@ -35,6 +53,11 @@ def pixels_like(image: np.ndarray, colour: np.ndarray) -> int:
     return int((np.abs(image[:, :, :3].astype(int) - colour.astype(int)) <= COLOUR_TOLERANCE).all(axis=2).sum())
 
 
+def drawn(image: np.ndarray) -> bool:
+    """True once at least three province colour classes cover MIN_FILL_PIXELS each."""
+    return sum(count >= MIN_FILL_PIXELS for count in fill_counts(image)) >= 3
+
+
 def fill_counts(image: np.ndarray) -> list[int]:
     """Pixels of each province colour class (volume palette, as blended on screen)."""
     return [pixels_like(image, on_white(colour, maps.FILL_ALPHA)) for colour in maps.VOLUME_COLOURS]
@@ -45,7 +68,7 @@ def map_pixels(page) -> np.ndarray:
     deadline = time.monotonic() + DRAW_TIMEOUT_S
     while True:
         image = np.asarray(Image.open(io.BytesIO(page.locator(MAP).screenshot())).convert("RGB"))
-        if sum(count >= MIN_FILL_PIXELS for count in fill_counts(image)) >= 3 or time.monotonic() > deadline:
+        if drawn(image) or time.monotonic() > deadline:
             return image
         page.evaluate(NEXT_FRAMES)
 
@@ -66,10 +89,11 @@ def mercator_y(lat: float) -> float:
     return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
 
 
-def projector(engine, box: dict):
-    """lon, lat → page pixel on the national map (the view lib.maps fits to every province with dealers)."""
-    provinces = raw(engine, "province")
-    view = maps.fit_view(geo.bounds_of(set(provinces.loc[provinces["has_dealers"].astype(bool), "adcode"])))
+def projector(engine, box: dict, view=None):
+    """lon, lat → page pixel on the map (by default the national one: the view lib.maps fits to every province with dealers)."""
+    if view is None:
+        provinces = raw(engine, "province")
+        view = maps.fit_view(geo.bounds_of(set(provinces.loc[provinces["has_dealers"].astype(bool), "adcode"])))
     world = maps.TILE_SIZE * 2 ** view.zoom
 
     def on_page(lon: float, lat: float) -> tuple[float, float]:
@@ -79,19 +103,35 @@ def projector(engine, box: dict):
     return on_page
 
 
-def isolated_dealer(engine, box: dict) -> tuple[str, float, float]:
-    """The active dealer farthest from every other point and label on the national map, and where it is on the page."""
-    on_page = projector(engine, box)
-    dealers = raw(engine, "dealer")
-    dealers = dealers[dealers["active"].astype(bool)]
-    points = {row.code: on_page(row.lon, row.lat) for row in dealers.itertuples()}
-    labels = [on_page(row.lon, row.lat) for row in raw(engine, "province").itertuples()]
-
+def roomiest(points: dict[str, tuple[float, float]], others: list[tuple[float, float]]) -> str:
+    """The point farthest from every other point and from the other spots given."""
     def room(code: str) -> float:
-        others = [where for other, where in points.items() if other != code] + labels
-        return min(math.dist(points[code], where) for where in others)
+        return min(math.dist(points[code], where) for where in [*(xy for other, xy in points.items() if other != code), *others])
 
-    code = max(points, key=room)
+    return max(points, key=room)
+
+
+def biggest_province(engine) -> pd.Series:
+    """The province with the most active dealers (raw rows), with its region's name."""
+    rows = raw(engine, "dealer")
+    adcode = int(rows[rows["active"].astype(bool)]["province_adcode"].value_counts().idxmax())
+    provinces = raw(engine, "province").set_index("adcode")
+    regions = raw(engine, "region").set_index("id")
+    return provinces.loc[adcode].assign(adcode=adcode, region_zh=regions.loc[provinces.loc[adcode, "region_id"], "name_zh"])
+
+
+def province_dealer(engine, adcode: int, box: dict) -> tuple[str, float, float]:
+    """The dealer with the most room on the one-province map (where lib.maps spreads it), and where it is on the page."""
+    with engine.connect() as conn:
+        figures = dealers.map_figures(conn, scope_of(engine, "exec"), MapFilter(TODAY.replace(month=1, day=1), TODAY,
+                                                                                 province_adcodes=(adcode,)))
+    spec = json.loads(maps.map_spec(figures, "leads", "zh"))
+    view = maps.pdk.ViewState(**{key: spec["initialViewState"][key] for key in ("longitude", "latitude", "zoom")})
+    on_page = projector(engine, box, view)
+    points = {point["code"]: on_page(point["lon"], point["lat"])
+              for layer in spec["layers"] if layer["id"] == "dealers" for point in layer["data"]}
+    province = raw(engine, "province").set_index("adcode").loc[adcode]
+    code = roomiest(points, [on_page(province["lon"], province["lat"])])
     return (code, *points[code])
 
 
@@ -102,26 +142,97 @@ def point_and_click(page, x: float, y: float, tooltip: str) -> None:
     page.mouse.click(x, y)
 
 
-def test_the_national_map_draws_provinces_and_dealers_and_a_click_opens_a_card(page, app_url, database_url, screenshots):
+def assert_card_in_view(page, code: str | None = None) -> None:
+    """The card's title (of this dealer, if given) shows, whole inside the viewport, once the app has finished its run."""
+    heading = page.locator(CARD_HEADING)
+    (heading.filter(has_text=f"（{code}）") if code else heading).first.wait_for(timeout=LOAD_TIMEOUT_MS)
+    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
+    page.wait_for_function(CARD_IN_VIEW, arg=CARD_HEADING, timeout=LOAD_TIMEOUT_MS)
+    box, height = page.locator(CARD_HEADING).first.bounding_box(), page.evaluate("() => window.innerHeight")
+    assert 0 <= box["y"] and box["y"] + box["height"] <= height, (box, height)
+
+
+def test_the_national_map_draws_provinces_a_province_its_dealers_and_a_click_brings_the_card_into_view(page, app_url, database_url,
+                                                                                                   screenshots):
     outside = open_map(page, app_url, "exec")
     image = map_pixels(page)
     fills = fill_counts(image)
     assert sum(count >= MIN_FILL_PIXELS for count in fills) >= 3, fills
-    dark = pixels_like(image, np.array(maps.DEALER_OUTLINE))
-    assert dark >= MIN_OUTLINE_PIXELS, dark
+    assert pixels_like(image, np.array(maps.DEALER_OUTLINE)) < MIN_OUTLINE_PIXELS, "nationally no dealer points hide the provinces"
     assert pixels_like(image, on_white(maps.NO_DATA, maps.FILL_ALPHA)) > 0, "Taiwan, Hong Kong and Macao are drawn, grey"
     page.screenshot(path=str(screenshots / "dealer-map-exec.png"))
     engine = get_engine(database_url)
-    code, x, y = isolated_dealer(engine, page.locator(MAP).bounding_box())
+    province = biggest_province(engine)
+    point_and_click(page, *projector(engine, page.locator(MAP).bounding_box())(province["lon"], province["lat"]),
+                    f"{province['short_zh']} · {province['region_zh']}")
+    page.get_by_text(" · 1 个省份 · 1 个大区").wait_for(timeout=LOAD_TIMEOUT_MS)  # a province name narrows the map to it
+    wait_for_page(page, "经销商区域地图", LOAD_TIMEOUT_MS)
+    image = map_pixels(page)
+    assert pixels_like(image, np.array(maps.DEALER_OUTLINE)) >= MIN_OUTLINE_PIXELS, "one province: each dealer drawn"
+    code, x, y = province_dealer(engine, int(province["adcode"]), page.locator(MAP).bounding_box())
     point_and_click(page, x, y, f"({code})")
-    page.get_by_role("heading", name=f"（{code}）").wait_for(timeout=LOAD_TIMEOUT_MS)
-    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
+    assert_card_in_view(page, code)
     assert page.get_by_text("区内第").count() >= 1, "the card ranks the dealer in its region"
     assert page.locator('[data-testid="stException"]').count() == 0
-    tibet = raw(engine, "province").set_index("adcode").loc[540000]
-    point_and_click(page, *projector(engine, page.locator(MAP).bounding_box())(tibet["lon"], tibet["lat"]), "西藏 · 西南")
-    page.get_by_text(" · 1 个省份 · 1 个大区").wait_for(timeout=LOAD_TIMEOUT_MS)  # a province name narrows the map to it
+    page.screenshot(path=str(screenshots / "dealer-map-card.png"))
     assert outside == [], "the map needs no tile server or other outside resource"
+
+
+def test_a_ranking_row_brings_its_card_into_view(page, app_url):
+    open_map(page, app_url, "exec")
+    ranking = page.locator('[data-testid="stDataFrame"]').last
+    ranking.scroll_into_view_if_needed()
+    box = ranking.bounding_box()
+    page.mouse.click(box["x"] + 16, box["y"] + 1.5 * map_tables.ROW_HEIGHT)  # the first row's selection box
+    assert_card_in_view(page)
+
+
+def seconds_to_paint(page, click) -> float:
+    """Seconds from the click to the map's provinces drawn on screen, read from screenshots of the visible part of the map
+    taken straight from the browser (Playwright's own screenshot waits for the page to be still, which takes seconds here)."""
+    browser = page.context.new_cdp_session(page)
+    height = page.evaluate("() => window.innerHeight")
+    started = time.monotonic()
+    click()
+    while True:
+        box = page.locator(MAP).bounding_box(timeout=LOAD_TIMEOUT_MS)
+        clip = {"x": box["x"], "y": box["y"], "width": box["width"], "height": max(min(box["height"], height - box["y"]), 1), "scale": 1}
+        shot = browser.send("Page.captureScreenshot", {"format": "png", "clip": clip})["data"]
+        if drawn(np.asarray(Image.open(io.BytesIO(base64.b64decode(shot))).convert("RGB"))):
+            return time.monotonic() - started
+        if time.monotonic() - started > DRAW_TIMEOUT_S:
+            return math.inf
+
+
+def test_the_map_paints_within_3_s_of_the_click_and_the_wheel_scrolls_the_page(page, app_url):
+    sign_in(page, app_url, "exec", PASSWORDS["exec"])
+    painted = seconds_to_paint(page, page.get_by_role("link", name="经销商地图").click)
+    assert painted <= PAINT_BUDGET_S, painted
+    wait_for_page(page, "经销商区域地图", LOAD_TIMEOUT_MS)
+    box = page.locator(MAP).bounding_box()
+    before = page.evaluate(f"() => document.querySelector('{SCROLLER}').scrollTop")
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, WHEEL_PIXELS)
+    page.wait_for_function(f"(before) => document.querySelector('{SCROLLER}').scrollTop > before", arg=before, timeout=LOAD_TIMEOUT_MS)
+
+
+def test_the_map_fits_a_tablet(browser, app_url, database_url, screenshots):
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        open_map(page, app_url, "exec")
+        map_pixels(page)
+        box = page.locator(MAP).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 1024, box
+        provinces = raw(get_engine(database_url), "province")
+        west, south, east, north = geo.bounds_of(set(provinces.loc[provinces["has_dealers"].astype(bool), "adcode"]))
+        on_page = projector(get_engine(database_url), box)
+        (left, top), (right, bottom) = on_page(west, north), on_page(east, south)
+        assert box["x"] <= left and right <= box["x"] + box["width"], "no province is cut off left or right"
+        assert box["y"] <= top and bottom <= box["y"] + box["height"], "nor at the top or bottom"
+        page.screenshot(path=str(screenshots / "dealer-map-tablet.png"))
+    finally:
+        context.close()
 
 
 def test_a_regional_login_sees_only_her_region(page, app_url, database_url, screenshots):

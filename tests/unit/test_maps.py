@@ -1,4 +1,5 @@
-"""The map's deck.gl spec: offline (no base map), every province and the maritime line, colours by class, scope, plain-text tips."""
+"""The map's deck.gl spec: offline (no base map), every province and the maritime line, colours by class, scope, plain-text tips,
+what it marks at each level (provinces, cities, dealers spread apart), its size, and the wheel left to the page."""
 import base64
 import datetime as dt
 import json
@@ -6,6 +7,8 @@ import math
 
 import pandas as pd
 import pytest
+from shapely import make_valid
+from shapely.geometry import shape
 
 from lib import geo, maps
 from lib.i18n import t
@@ -13,9 +16,25 @@ from lib.queries import dealers
 from lib.queries.dealers import MapFilter
 from tests.campaign_helpers import scope_of
 from tests.conftest import TODAY
-from tests.reference import region_id
+from tests.reference import raw, region_id
 
 START = TODAY.replace(month=1, day=1)
+NATIONAL_SPEC_MAX_BYTES = 200_000  # the national map's spec (it was 0.66 MB at demo scale, 0.6 MB of it geometry and tips)
+DRAWN_LAYER_MAX_SHARE = 0.4  # the drawn province layer's bytes against the committed layer's
+AREA_SHARE_MOVED = 0.05  # a drawn province loses or gains at most this share of its committed area
+AREA_DEG2_MOVED = 0.03  # plus this much (≈ 300 km²: the islets left out, a small province's coast)
+
+
+def mercator_pixels(lon: float, lat: float, zoom: float) -> tuple[float, float]:
+    """A place's web-mercator pixel coordinates at a zoom (deck.gl's 512-pixel world)."""
+    world = 512 * 2 ** zoom
+    return lon / 360 * world, -math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / (2 * math.pi) * world
+
+
+def biggest_province(engine) -> int:
+    """The province with the most active dealers in the test data (raw rows)."""
+    rows = raw(engine, "dealer")
+    return int(rows[rows["active"].astype(bool)]["province_adcode"].value_counts().idxmax())
 
 
 def spec(engine, username: str, metric: str = "leads", flt: MapFilter | None = None) -> tuple[dict, dict[str, pd.DataFrame]]:
@@ -40,7 +59,8 @@ def test_the_map_needs_no_tile_server_and_draws_the_official_boundary(engine, mo
     assert {feature["properties"]["adcode"] for feature in provinces} == {f["properties"]["adcode"] for f in geo.province_features()}
     assert len(provinces) == 34 and {710000, 460000} <= {feature["properties"]["adcode"] for feature in provinces}
     assert layer(deck, "maritime")["data"]["features"] == list(geo.maritime_features())
-    assert len(layer(deck, "dealers")["data"]) == len(figures["dealers"])
+    assert [candidate["id"] for candidate in deck["layers"]] == ["provinces", "maritime", "province-names", "regions"], \
+        "nationally the provinces and their names, no dealer points over them"
 
 
 def test_a_configured_base_map_is_drawn_underneath(engine, monkeypatch):
@@ -83,7 +103,16 @@ def test_a_regional_map_shows_her_dealers_only_and_opens_on_her_region(engine):
     national, _ = spec(engine, "exec")
     east = region_id(engine, "east")
     assert set(figures["dealers"]["region_id"]) == {east}
-    assert {point["id"] for point in layer(deck, "dealers")["data"]} == set(figures["dealers"]["id"])
+    rows = raw(engine, "dealer").merge(raw(engine, "city")[["id", "name_zh"]].rename(columns={"id": "city_id"}), on="city_id")
+    mine = rows[(rows["region_id"] == east) & rows["id"].isin(figures["dealers"]["id"])]
+    cities = layer(deck, "cities")["data"]
+    assert len(cities) == mine["city_id"].nunique() and "dealers" not in [candidate["id"] for candidate in deck["layers"]], \
+        "one region: a bubble per city with dealers, no single dealers"
+    middles = mine.groupby("name_zh")[["lon", "lat"]].mean()
+    for city in cities:
+        name = city["tip"].split(" · ")[0]
+        assert (city["lon"], city["lat"]) == pytest.approx(tuple(middles.loc[name]), abs=1e-4), name
+    assert {label["label"] for label in layer(deck, "city-names")["data"]} == set(middles.index)
     coloured = {f["properties"]["adcode"] for f in layer(deck, "provinces")["data"]
                 if tuple(f["properties"]["fill"][:3]) != maps.NO_DATA}
     assert coloured == set(figures["provinces"]["province_adcode"])
@@ -94,13 +123,15 @@ def test_a_regional_map_shows_her_dealers_only_and_opens_on_her_region(engine):
 def test_tooltips_are_plain_text_so_names_cannot_inject_markup(engine):
     deck, figures = spec(engine, "exec")
     assert deck["layers"] and maps.TOOLTIP == {"text": "{tip}"}
-    assert [candidate["id"] for candidate in deck["layers"]][-1] == "dealers", "dealers on top: a click on a point picks it"
-    assert [candidate["id"] for candidate in deck["layers"] if candidate.get("pickable")] == ["province-names", "dealers"]
+    assert [candidate["id"] for candidate in deck["layers"] if candidate.get("pickable")] == ["province-names"]
     names = layer(deck, "province-names")["data"]
     shown = figures["provinces"].set_index("province_adcode")
     assert {label["adcode"] for label in names} == set(shown.index)
     jiangsu = next(label for label in names if label["adcode"] == 320000)
     assert jiangsu["tip"].startswith("江苏 · 华东\n线索量 " + f"{shown.loc[320000, 'leads']:,.0f}")
+    active = raw(engine, "dealer")
+    assert jiangsu["label"] == f"江苏 {int((active['active'].astype(bool) & (active['province_adcode'] == 320000)).sum())}", \
+        "nationally each province's name carries its active dealers"
 
 
 def test_a_deck_made_from_its_spec_draws_that_spec_with_the_plain_text_tooltip(engine):
@@ -109,7 +140,7 @@ def test_a_deck_made_from_its_spec_draws_that_spec_with_the_plain_text_tooltip(e
     made = maps.map_spec(figures, "cpl", "en")
     again = maps.SpecDeck(made)
     assert again.to_json() is made and again._tooltip == maps.TOOLTIP, "what Streamlit reads of a deck: its JSON and its tooltip"
-    assert t("metric_leads", "en") in json.loads(made)["layers"][-1]["data"][0]["tip"], "built in the language asked for"
+    assert t("metric_leads", "en") in layer(json.loads(made), "province-names")["data"][0]["tip"], "built in the language asked for"
 
 
 def test_the_view_fits_the_provinces_shown():
@@ -140,15 +171,92 @@ def test_an_empty_selection_still_draws_china(engine):
     assert figures["dealers"].empty and len(layer(deck, "provinces")["data"]) == 34
 
 
-def test_names_beginning_with_deck_gl_code_stay_text(engine):
+@pytest.mark.parametrize("in_province", [True, False], ids=["province", "national"])
+def test_names_beginning_with_deck_gl_code_stay_text(engine, in_province):
+    flt = MapFilter(START, TODAY, province_adcodes=(biggest_province(engine),) if in_province else ())
     with engine.connect() as conn:
-        figures = dealers.map_figures(conn, scope_of(engine, "exec"), MapFilter(START, TODAY))
+        figures = dealers.map_figures(conn, scope_of(engine, "exec"), flt)
     dealer, province = figures["dealers"].index[0], figures["provinces"].index[0]
-    figures["dealers"].loc[dealer, ["name", "code"]] = ["@@=constructor", "@@#GL.ONE"]
+    figures["dealers"].loc[dealer, ["name", "code", "city_zh"]] = ["@@=constructor", "@@#GL.ONE", "@@=city"]
     figures["provinces"].loc[province, ["name_zh", "region_zh"]] = ["@@#x.y", "@@=[lon, lat]"]
     deck = json.loads(maps.map_spec(figures, "leads", "zh"))
-    texts = [value for layer_id in ("dealers", "province-names", "regions") for row in layer(deck, layer_id)["data"]
+    layers = ("dealers", "city-names", "province-names") if in_province else ("province-names", "regions")
+    texts = [value for layer_id in layers for row in layer(deck, layer_id)["data"]
              for key, value in row.items() if key in ("tip", "code", "label")]
     assert not [text for text in texts if text.startswith("@@")], "deck.gl's converter would read them as code or constants"
     shown = {text.removeprefix("\u2060") for text in texts}
-    assert {"@@#GL.ONE", "@@#x.y", "@@=[lon, lat]"} <= shown and any(text.startswith("@@=constructor (@@#GL.ONE)") for text in shown)
+    if in_province:
+        assert {"@@#GL.ONE", "@@#x.y", "@@=city"} <= shown and any(text.startswith("@@=constructor (@@#GL.ONE)") for text in shown)
+    else:
+        assert {"@@=[lon, lat]"} <= shown and any(text.startswith("@@#x.y ") for text in shown)
+
+
+def test_each_level_marks_what_can_be_told_apart(engine):
+    east = region_id(engine, "east")
+    province = biggest_province(engine)
+    national = spec(engine, "exec", flt=MapFilter(START, TODAY))[0]
+    region = spec(engine, "exec", flt=MapFilter(START, TODAY, region_ids=(east,)))[0]
+    one, figures = spec(engine, "exec", flt=MapFilter(START, TODAY, province_adcodes=(province,)))
+    ids = [[candidate["id"] for candidate in deck["layers"]] for deck in (national, region, one)]
+    assert ids == [["provinces", "maritime", "province-names", "regions"],
+                   ["provinces", "maritime", "province-names", "city-names", "cities"],
+                   ["provinces", "maritime", "province-names", "city-names", "dealers"]]
+    assert {point["id"] for point in layer(one, "dealers")["data"]} == set(figures["dealers"]["id"])
+
+
+def test_a_provinces_dealers_are_spread_apart_around_their_city(engine):
+    province = biggest_province(engine)
+    deck, figures = spec(engine, "exec", flt=MapFilter(START, TODAY, province_adcodes=(province,)))
+    zoom = deck["initialViewState"]["zoom"]
+    points = pd.DataFrame(layer(deck, "dealers")["data"]).set_index("id")
+    places = raw(engine, "dealer").set_index("id").loc[points.index]
+    stacked = places.groupby("city_id").size()
+    assert stacked.max() >= 3, "the test data has a city with several dealers"
+    pixels = [mercator_pixels(lon, lat, zoom) for lon, lat in zip(points["lon"], points["lat"])]
+    nearest = min(math.dist(a, b) for i, a in enumerate(pixels) for b in pixels[i + 1:])
+    assert nearest >= 2 * maps.RADIUS_PIXELS[0] + 2, f"every dealer can be seen and clicked at the opening zoom ({nearest:.1f} px)"
+    for _, dealers_of_city in places.groupby("city_id"):
+        drawn = points.loc[dealers_of_city.index]
+        assert drawn["lon"].mean() == pytest.approx(dealers_of_city["lon"].mean(), abs=0.05 * len(drawn))
+        middle = mercator_pixels(dealers_of_city["lon"].mean(), dealers_of_city["lat"].mean(), zoom)
+        farthest = max(math.dist(middle, mercator_pixels(lon, lat, zoom)) for lon, lat in zip(drawn["lon"], drawn["lat"]))
+        assert farthest <= maps.SPREAD_PIXELS * math.sqrt(len(drawn)) + 1, "a city's dealers stay around its middle"
+
+
+def test_the_national_spec_is_a_fraction_of_what_it_was(engine):
+    made = spec(engine, "exec")[0]
+    size = len(json.dumps(made, separators=(",", ":")).encode())
+    assert size <= NATIONAL_SPEC_MAX_BYTES, size
+    committed = len(json.dumps([feature["geometry"] for feature in geo.province_features()], separators=(",", ":")))
+    drawn = len(json.dumps([feature["geometry"] for feature in layer(made, "provinces")["data"]], separators=(",", ":")))
+    assert drawn <= DRAWN_LAYER_MAX_SHARE * committed, (drawn, committed)
+
+
+def test_the_drawn_provinces_keep_their_shape_and_every_island_of_hainan_and_taiwan():
+    committed = {feature["properties"]["adcode"]: shape(feature["geometry"]) for feature in geo.province_features()}
+    drawn = {feature["properties"]["adcode"]: make_valid(shape(feature["geometry"])) for feature in geo.display_features()}  # rounding
+    # may pinch a ring; deck.gl draws it all the same
+    assert drawn.keys() == committed.keys()
+    for adcode, whole in committed.items():
+        moved = drawn[adcode].symmetric_difference(whole).area
+        assert moved <= AREA_SHARE_MOVED * whole.area + AREA_DEG2_MOVED, (adcode, moved, whole.area)
+    polygons = {feature["properties"]["adcode"]: len(feature["geometry"]["coordinates"]) for feature in geo.display_features()}
+    for adcode in (460000, 710000):  # 南海诸岛 and 钓鱼岛: islands however small
+        assert polygons[adcode] == len(committed[adcode].geoms), adcode
+
+
+def test_the_wheel_scrolls_the_page_and_the_map_still_pans_and_zooms(engine):
+    views = spec(engine, "exec")[0]["views"]
+    assert views == [{"@@type": "MapView", "controller": {**maps.CONTROLLER}}]
+    assert views[0]["controller"]["scrollZoom"] is False and views[0]["controller"]["dragPan"] is True
+    assert views[0]["controller"]["doubleClickZoom"] is True
+
+
+def test_few_distinct_values_get_a_class_each_labelled_by_the_value():
+    one = maps.legend(maps.bins_for(pd.Series([6929.0, 6929.0]), "leads"), "leads", "zh")
+    assert one["range"].tolist() == ["6,929"], "never a class 6,929 – 6,929"
+    few = maps.bins_for(pd.Series([3.0, 9.0, 3.0, 20.0]), "leads")
+    assert maps.legend(few, "leads", "zh")["range"].tolist() == ["3", "9", "20"]
+    assert [few.colour(value) for value in (3, 9, 20)] == [maps.VOLUME_COLOURS[0], maps.VOLUME_COLOURS[2], maps.VOLUME_COLOURS[4]]
+    two = maps.bins_for(pd.Series([0.2, 0.4]), "cpl")
+    assert two.colour(0.2) == maps.JUDGED_COLOURS[-1] and two.colour(0.4) == maps.JUDGED_COLOURS[0], "cheaper is greener"
