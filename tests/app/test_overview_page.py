@@ -86,7 +86,7 @@ def test_tiles_are_coloured_by_attainment_and_say_how_it_is_read(app, engine):
     assert MetricColor.Name(spend.proto.color) == expected_colour(used, overspend_only=True)
     assert "超支" in spend.help
     assert "活动口径" in tile(app, "订单数").help and "同期群" in tile(app, "订单数").help
-    assert any(caption.value.startswith("GMV ÷ 花费") for caption in app.caption)
+    assert any(caption.value.startswith("ROI = 成交额 GMV ÷ 投放花费") for caption in app.caption)
 
 
 def test_regional_user_is_told_her_scope_and_demo_data_is_labelled(app):
