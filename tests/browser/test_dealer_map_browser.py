@@ -8,7 +8,6 @@ import math
 import time
 
 import numpy as np
-import pandas as pd
 import pytest
 from PIL import Image
 
@@ -111,13 +110,13 @@ def roomiest(points: dict[str, tuple[float, float]], others: list[tuple[float, f
     return max(points, key=room)
 
 
-def biggest_province(engine) -> pd.Series:
-    """The province with the most active dealers (raw rows), with its region's name."""
+def biggest_province(engine) -> dict:
+    """The province with the most active dealers (raw rows), with its adcode and its region's name."""
     rows = raw(engine, "dealer")
     adcode = int(rows[rows["active"].astype(bool)]["province_adcode"].value_counts().idxmax())
-    provinces = raw(engine, "province").set_index("adcode")
-    regions = raw(engine, "region").set_index("id")
-    return provinces.loc[adcode].assign(adcode=adcode, region_zh=regions.loc[provinces.loc[adcode, "region_id"], "name_zh"])
+    province = raw(engine, "province").set_index("adcode").loc[adcode]
+    region = raw(engine, "region").set_index("id").loc[province["region_id"], "name_zh"]
+    return {**province.to_dict(), "adcode": adcode, "region_zh": region}
 
 
 def province_dealer(engine, adcode: int, box: dict) -> tuple[str, float, float]:
@@ -169,6 +168,7 @@ def test_the_national_map_draws_provinces_a_province_its_dealers_and_a_click_bri
     wait_for_page(page, "经销商区域地图", LOAD_TIMEOUT_MS)
     image = map_pixels(page)
     assert pixels_like(image, np.array(maps.DEALER_OUTLINE)) >= MIN_OUTLINE_PIXELS, "one province: each dealer drawn"
+    page.locator(MAP).screenshot(path=str(screenshots / "dealer-map-province.png"))
     code, x, y = province_dealer(engine, int(province["adcode"]), page.locator(MAP).bounding_box())
     point_and_click(page, x, y, f"({code})")
     assert_card_in_view(page, code)

@@ -278,3 +278,23 @@ def test_the_export_carries_the_tables_shown_and_keeps_names_as_text(engine):
     assert provinces["线索"].tolist() == figures["provinces"]["leads"].tolist()
     cell = workbook["经销商"].cell(row=2, column=3)
     assert cell.value == "=HYPERLINK(\"http://x\")" and cell.data_type == "s", "a name starting with = stays text"
+
+
+def test_city_figures_sum_the_raw_rows_of_their_dealers(engine):
+    east = region_id(engine, "east")
+    with engine.connect() as conn:
+        figures = dealers.map_figures(conn, scope_of(engine, "east"), MapFilter(START, TODAY))
+    cities = dealers.city_figures(figures["dealers"]).set_index("city_zh")
+    rows = raw(engine, "dealer").set_index("id")
+    names = raw(engine, "city").set_index("id")["name_zh"]
+    per_dealer = as_listed(engine, expected(engine, east))
+    per_dealer = per_dealer[per_dealer.index.isin(rows.index[rows["region_id"] == east])]
+    city_of = rows.loc[per_dealer.index, "city_id"].map(names)
+    wanted = per_dealer.groupby(city_of)[list(FIGURES)].sum()
+    listed = rows[rows.index.isin(figures["dealers"]["id"])]
+    active = listed[listed["active"].astype(bool)].groupby(listed["city_id"].map(names)).size()
+    assert set(cities.index) == set(listed["city_id"].map(names))
+    for figure in FIGURES:
+        assert np.allclose(cities[figure].reindex(wanted.index), wanted[figure], atol=0.01), figure
+    assert cities["dealers"].to_dict() == {city: float(active.get(city, 0)) for city in cities.index}
+    assert np.allclose(cities["valid_rate"], cities["valid_leads"] / cities["leads"].where(cities["leads"] > 0), equal_nan=True)
