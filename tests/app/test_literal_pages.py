@@ -10,7 +10,7 @@ from sqlalchemy import select
 from lib import literal
 from lib.db import get_engine
 from lib.i18n import t
-from lib.models import Member, MemberTier
+from lib.models import Dealer, Member, MemberTier
 from lib.queries.overview import UNDER_TARGET_GRACE_DAYS
 from tests.app.conftest import sign_in
 from tests.app.test_calendar_pages import open_page
@@ -100,10 +100,19 @@ def test_dealer_card_map_and_region_admin_escape_place_names(app, planted):
     place = shown(app.caption)
     for tag in ("ci", "pv", "rg"):
         assert literal.markdown(planted.texts[tag]) in place, tag
-    deck = app.get("deck_gl_json_chart")[0].proto
-    assert json.loads(deck.tooltip) == {"text": "{tip}"}, "tooltips are plain text"
-    data = [row for layer in json.loads(deck.json)["layers"] if isinstance(layer["data"], list) for row in layer["data"]]
-    assert any(planted.texts["dl"] in row.get("tip", "") for row in data), "the dealer's tooltip names it as typed"
+    assert json.loads(app.get("deck_gl_json_chart")[0].proto.tooltip) == {"text": "{tip}"}, "tooltips are plain text"
+    assert any(planted.texts["ci"] in tip for tip in map_tips(app)), "her region's map: the city's tooltip names it as typed"
+    with get_engine(planted.database_url).connect() as conn:
+        province = conn.execute(select(Dealer.province_adcode).where(Dealer.id == planted.dealer_id)).scalar_one()
+    app.session_state["map_provinces"] = [province]
+    app.run()
+    assert any(planted.texts["dl"] in tip for tip in map_tips(app)), "its province's map: the dealer's tooltip names it as typed"
+
+
+def map_tips(app) -> list[str]:
+    """The tooltip texts of every drawn object of the page's map."""
+    deck = json.loads(app.get("deck_gl_json_chart")[0].proto.json)
+    return [row.get("tip", "") for layer in deck["layers"] if isinstance(layer["data"], list) for row in layer["data"]]
 
 
 def test_region_admin_escapes_the_dealers_province_and_region(app, planted):
