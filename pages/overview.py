@@ -94,7 +94,7 @@ trend_column, alerts_column = st.columns([3, 2])
 if facts:
     with trend_column:
         st.subheader(ui.tr("trend_title"))
-        ui.chart(scope, charts.monthly_leads_trend(ui.load(overview.monthly_trend, scope, today), today.year, lang), width="stretch")
+        ui.chart(scope, charts.monthly_leads_trend(ui.load(overview.monthly_trend, scope, today), today, lang), width="stretch")
 with alerts_column:
     st.subheader(ui.tr("alerts_title"))
     alerted = [data_status.stale_alerts(), facts and fact_alerts(), members is not None and expiry_alert(members)]

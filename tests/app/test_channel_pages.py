@@ -67,7 +67,7 @@ def test_the_duplicate_rates_equal_this_months_raw_leads(app, engine, username, 
     shown = app.dataframe[2].value.set_index("渠道").sort_index()
     assert shown["线索（含重复）"].to_dict() == expected["all"].to_dict()
     assert shown["重复线索"].to_dict() == expected["duplicates"].to_dict()
-    assert shown["重复率"].tolist() == pytest.approx((expected["duplicates"] / expected["all"]).sort_index().tolist())
+    assert shown["重复率"].tolist() == pytest.approx((expected["duplicates"] / expected["all"] * 100).sort_index().tolist())  # in %
 
 
 def test_the_target_editor_shows_this_months_national_targets(app, engine):
