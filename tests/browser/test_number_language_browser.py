@@ -1,0 +1,80 @@
+"""In a real Chromium, in Chinese and in English: no raw None/nan/NaT, no d3 SI suffixes on chart axes, no untranslated
+widget text on any page, and a tile and the chart below it speak the same number language (issue 18, items 8 and 9)."""
+import re
+
+import pandas as pd
+import pytest
+
+from lib import formatting
+from lib.db import get_engine
+from lib.i18n import t
+from lib.navigation import pages_for
+from lib.seed import DEMO_ACCOUNTS
+from tests.browser.conftest import wait_for_page, wait_until_idle
+from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
+from tests.conftest import TODAY
+from tests.reference import raw
+
+pytestmark = pytest.mark.browser
+PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}
+RAW_MISSING = re.compile(r"\b(None|nan|NaN|NaT)\b")  # what pandas or Python print for a missing value
+SI_SUFFIX = re.compile(r"\d(k|M|G)\b")  # d3's SI tick and hover formats (108.688k, 15M)
+UNTRANSLATED = ("Select all", "Drag and drop", "Choose an option", "No results", "per file")  # widget text Streamlit writes
+CHART_TEXT = "() => [...document.querySelectorAll('.main-svg text')].map(node => node.textContent)"
+
+
+def switch_to_english(page) -> None:
+    """Pick English in the sidebar's language switch and wait for the rerun."""
+    page.get_by_label(t("language", "zh")).click()
+    page.get_by_role("option", name="English").click()
+    wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
+
+
+def open_by_link(page, title: str, url_path: str) -> None:
+    """Open a page through its navigation link (the session, and so the language, stays) and wait for its charts."""
+    page.get_by_role("link", name=title, exact=True).click()
+    page.wait_for_url(re.compile(f"/({url_path})?$" if url_path == pages_for("admin")[0].url_path else f"/{url_path}$"),
+                      timeout=LOAD_TIMEOUT_MS)  # the first page is also the app's root
+    wait_for_page(page, None, LOAD_TIMEOUT_MS)
+    charts = page.locator('[data-testid="stPlotlyChart"]:visible')
+    if charts.count():
+        charts.first.locator(".main-svg").first.wait_for(state="attached", timeout=LOAD_TIMEOUT_MS)
+
+
+def texts(page) -> tuple[str, list[str]]:
+    """The page's visible text and the text of its drawn charts."""
+    return page.evaluate("() => document.body.innerText"), page.evaluate(CHART_TEXT)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_speaks_one_language_without_raw_missing_values(page, app_url, lang):
+    sign_in(page, app_url, "admin", PASSWORDS["admin"])
+    if lang == "en":
+        switch_to_english(page)
+    seen = []
+    for spec in pages_for("admin"):
+        title = t(spec.title_key, lang)
+        open_by_link(page, title, spec.url_path)
+        body, chart_text = texts(page)
+        assert not RAW_MISSING.findall(body), (title, RAW_MISSING.findall(body))
+        assert not [text for text in chart_text if RAW_MISSING.search(text)], title
+        assert not [text for text in chart_text if SI_SUFFIX.search(text)], (title, [x for x in chart_text if SI_SUFFIX.search(x)])
+        if lang == "zh":
+            assert not [phrase for phrase in UNTRANSLATED if phrase in body], title
+        assert page.locator('[data-testid="stException"]').count() == 0, title
+        seen.append(title)
+    assert len(seen) == len(pages_for("admin"))
+
+
+def test_the_points_tile_and_the_flow_chart_write_points_alike(page, app_url, database_url):
+    rows = raw(get_engine(database_url), "points_ledger")
+    outstanding = float(rows.loc[pd.to_datetime(rows["occurred_on"]).dt.date <= TODAY, "points"].sum())
+    assert outstanding >= formatting.COMPACT_FROM  # the demo's balance is large enough to be written in 万
+    sign_in(page, app_url, "exec", PASSWORDS["exec"])
+    open_by_link(page, t("nav_members", "zh"), "member-points")
+    page.locator('[data-testid="stPlotlyChart"] .bars path').first.wait_for(state="attached", timeout=LOAD_TIMEOUT_MS)
+    tile = page.locator('[data-testid="stMetric"]').filter(has_text="未兑换积分").locator('[data-testid="stMetricValue"]')
+    assert tile.inner_text().strip() == formatting.compact(outstanding, "zh")
+    ticks = [text for text in page.evaluate(CHART_TEXT) if re.fullmatch(r"-?[\d,.]+(万|亿)?", text)]
+    assert any(text.endswith("万") for text in ticks), ticks  # the balance axis in the tile's unit
+    assert all(re.fullmatch(r"-?(\d{1,3}(,\d{3})*|\d+(\.\d)?(万|亿))", text) for text in ticks), ticks  # no 0.85, no 108.688k
