@@ -13,6 +13,9 @@ FINE_COST_METRICS = frozenset({"cpc"})  # small per-unit costs, shown to the jia
 MULTIPLE_METRICS = frozenset({"roi"})  # shown as a multiple (12.3×)
 MONEY_METRICS = frozenset({"spend", "gmv", "liability"})  # shown as compact ¥ amounts
 COST_FORMATS = {"cpm": "¥%,.0f", "cpl": "¥%,.0f", "cpql": "¥%,.0f", "cpc": "¥%,.1f", "roi": "%.1f×"}  # table cells as format_value
+EXCEL_MONEY, EXCEL_COUNT = "¥#,##0", "#,##0"  # Excel number formats of amounts and counts (cells keep the raw numbers)
+EXCEL_FORMATS = {"cpc": "¥#,##0.0", "roi": '0.0"×"', "ctr": "0.00%"}  # Excel formats that differ from their group's
+EXCEL_CHANGE = "+0.0%;-0.0%;0.0%"  # a change on the previous period or last year, signed like the tables
 BENCHMARK_KEYS = {"cpl": "benchmark_cpl", "cpql": "benchmark_cpql", "valid_rate": "benchmark_valid_rate",
                   "lead_to_order": "benchmark_lead_to_order", "roi": "benchmark_roi"}  # metric -> i18n key of its reference line
 
@@ -64,6 +67,19 @@ def table_columns(frame: pd.DataFrame, metric_by_column: dict[str, str], lang: s
         else:
             shown[column], formats[column] = values, COST_FORMATS.get(metric, "%,.0f")
     return shown, formats
+
+
+def excel_format(metric: str, view: str = "value") -> str:
+    """The Excel number format of a metric's cells in a view (as table_columns, with full numbers instead of 万/亿)."""
+    if view.startswith("vs_"):
+        return EXCEL_CHANGE
+    if view != "value":
+        return "0.0%"
+    if metric in EXCEL_FORMATS:
+        return EXCEL_FORMATS[metric]
+    if metric in RATE_METRICS:
+        return "0.0%"
+    return EXCEL_MONEY if metric in MONEY_METRICS | UNIT_COST_METRICS else EXCEL_COUNT
 
 
 def delta_colour(higher_is_better: bool | None) -> str:
