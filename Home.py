@@ -10,6 +10,7 @@ from lib.queries import system
 privacy.redact_logs()  # what people type (a phone as a user name, in a search) never reaches the server's log whole
 st.set_page_config(page_title=f"{ui.tr('app_title')} · Marketing Cockpit", page_icon=config.DATA_DIR / "favicon.svg", layout="wide")
 lang = ui.language_switch()
+ui.widget_text_style()
 
 
 def signed_out_page() -> None:

@@ -521,6 +521,9 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "import_template_csv": ("下载模板 (CSV)", "Download the template (CSV)"),
     "import_template_xlsx": ("下载模板 (Excel)", "Download the template (Excel)"),
     "import_upload": ("选择文件", "Choose a file"),
+    "uploader_button": ("上传", "Upload"),  # st.file_uploader's own texts, drawn by ui.widget_text_style
+    "uploader_limit": ("单个文件不超过 {mb}MB", "Up to {mb} MB per file"),
+    "uploader_drop": ("拖拽文件到此处", "Drop files here"),
     "import_done": ("已导入批次 {batch}：{rows} 行。", "Imported batch {batch}: {rows} rows."),
     "import_errors": ("发现 {count} 处错误，文件未导入。请修改后重新上传。", "{count} problem(s) found; nothing was imported. Fix the file and upload it again."),
     "import_more_errors": ("另有 {count} 处错误未列出。", "{count} more problem(s) not listed."),

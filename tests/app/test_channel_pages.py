@@ -1,4 +1,7 @@
 """Channel KPI, targets and import pages through AppTest: figures on screen equal raw recomputations, per role."""
+import json
+import re
+
 import pandas as pd
 import pytest
 
@@ -51,6 +54,25 @@ def test_the_scorecard_table_lists_the_channels_with_facts(app, engine):
     names = raw(engine, "channel").set_index("id")["name_zh"]
     assert set(table["渠道"]) >= {names[channel] for channel in active}
     assert list(app.dataframe[1].value["渠道"]) == ["合计"]
+
+
+def printf_text(template: str, value: float) -> str:
+    """A cell's text as the table draws it from its printf column format (¥%,.1f万 → ¥15.1万)."""
+    spec = re.search(r"%(,?)\.(\d)f", template)
+    return template.replace(spec.group(0), f"{value:{spec.group(1)}.{spec.group(2)}f}")
+
+
+def test_the_scorecards_total_spend_reads_like_the_spend_tile(app, engine):
+    start, end = month_span(TODAY.year, TODAY.month, TODAY)
+    facts = raw(engine, "channel_daily")
+    spend = float(facts.loc[pd.to_datetime(facts["day"]).dt.date.between(start, end), "spend"].astype(float).sum())
+    assert spend >= 1e4  # large enough to be written in 万 by the tile, which the table must follow
+    open_page(app, "exec", "pages/channels.py")
+    total = app.dataframe[1]
+    template = json.loads(total.proto.columns)["投放花费"]["type_config"]["format"]
+    cell = float(total.value["投放花费"].iloc[0])
+    assert cell * 1e4 == pytest.approx(spend) and template.endswith("万")  # the column in the tile's unit
+    assert printf_text(template, cell) == {metric.label: metric.value for metric in app.metric}["投放花费"] == format_value("spend", spend, "zh")
 
 
 @pytest.mark.parametrize("username,region_code", [("exec", None), ("east", "east")])
