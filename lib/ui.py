@@ -106,15 +106,20 @@ UPLOADER_TEXTS = (  # (CSS selector, i18n key drawn instead) of st.file_uploader
     (f"{UPLOADER} > div:not([data-testid])", "uploader_drop"),  # "Drag and drop files here", while a file is dragged over
 )
 
+TOOLBAR_TOOLTIP_RULE = ('body:has([data-testid="stElementToolbarButton"]:is(:hover, :focus-within)) '
+                        '[data-testid="stTooltipContent"] {display: none;}')  # a table toolbar's English tooltips ("Search",
+# "Fullscreen") are not shown; its icons speak for themselves
+
 
 def widget_text_style() -> None:
     """Widget texts Streamlit writes only in English, in the session's language: the file uploader's button, size limit
-    (server.maxUploadSize) and drop hint are hidden and ours drawn in their place (Streamlit 1.67 has no option for them)."""
+    (server.maxUploadSize) and drop hint are hidden and ours drawn in their place, a table toolbar's tooltips hidden
+    (Streamlit 1.67 has no option for them)."""
     limit_mb = st.get_option("server.maxUploadSize")
     rules = [f"{selector} > * {{display: none;}} "
              f"{selector}::after {{content: {json.dumps(tr(key, mb=limit_mb), ensure_ascii=False)};}}"
              for selector, key in UPLOADER_TEXTS]
-    st.html(f"<style>{' '.join(rules)}</style>")
+    st.html(f"<style>{' '.join(rules)} {TOOLBAR_TOOLTIP_RULE}</style>")
 
 
 def page_user(page_file: str) -> CurrentUser:

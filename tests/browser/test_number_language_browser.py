@@ -113,3 +113,13 @@ def test_the_file_uploaders_speak_chinese_and_still_upload(page, app_url, tmp_pa
     sample = tmp_path / "sample.csv"
     sample.write_text("day,spend\n2026-11-01,1\n", encoding="utf-8")
     choose_file(page, t("import_upload", "zh"), sample)  # waits until the file is listed: the upload still works
+
+
+def test_a_tables_toolbar_shows_no_english_tooltip(page, app_url):
+    sign_in(page, app_url, "exec", PASSWORDS["exec"])
+    open_by_link(page, t("nav_channels", "zh"), "channel-kpis")
+    page.locator('[data-testid="stDataFrame"]').first.hover()
+    page.locator('[data-testid="stElementToolbarButton"]').last.hover()
+    tooltip = page.locator('[data-testid="stTooltipContent"]')
+    tooltip.wait_for(state="attached", timeout=LOAD_TIMEOUT_MS)  # Streamlit opened its tooltip ("Fullscreen") …
+    assert not tooltip.is_visible()  # … and it is not shown
