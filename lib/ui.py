@@ -103,7 +103,8 @@ UPLOADER = '[data-testid="stFileUploaderDropzone"]'  # st.file_uploader's drop z
 UPLOADER_TEXTS = (  # (CSS selector, i18n key drawn instead) of st.file_uploader's texts that Streamlit writes only in English
     (f'{UPLOADER} button [data-testid="stMarkdownContainer"]', "uploader_button"),  # "Upload"
     ('[data-testid="stFileUploaderDropzoneInstructions"] > div', "uploader_limit"),  # "30MB per file • CSV, XLSX"
-    (f"{UPLOADER} > div:not([data-testid])", "uploader_drop"),  # "Drag and drop files here", while a file is dragged over
+    (f"{UPLOADER} > div:has(> span:only-child)", "uploader_drop"),  # "Drag and drop files here" while a file is dragged
+    # over (the zone's other plain div, the list of chosen files, has no lone span)
 )
 
 TOOLBAR_TOOLTIP_RULE = ('body:has([data-testid="stElementToolbarButton"]:is(:hover, :focus-within)) '
