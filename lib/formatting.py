@@ -121,7 +121,7 @@ def nice_ticks(top: float | None, whole: bool, count: int = AXIS_TICKS) -> list[
 def tick_label(value: float, kind: str, lang: str) -> str:
     """An axis tick in the tiles' language: counts and amounts compact without trailing zeros, shares as percentages."""
     if kind == "percent":
-        return f"{value * 100:,.{0 if round(value * 100, 6).is_integer() else 1}f}%"
+        return f"{value * 100:,.{0 if float(round(value * 100, 6)).is_integer() else 1}f}%"
     if abs(value) < COMPACT_FROM:
         text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
     else:

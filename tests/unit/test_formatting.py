@@ -42,6 +42,7 @@ def test_axis_ticks_are_round_and_count_axes_whole():
     assert formatting.axis(108_688, "count", "en")["ticktext"] == ["0", "25K", "50K", "75K", "100K", "125K"]
     assert formatting.axis(1.27e8, "money", "zh")["ticktext"][-1] == "¥1.5亿"
     assert formatting.axis(0.57, "percent", "zh")["ticktext"] == ["0%", "20%", "40%", "60%"]
+    assert formatting.axis(7, "percent", "zh")["ticktext"] == ["0%", "200%", "400%", "600%", "800%"]  # whole-number ticks (int)
 
 
 def test_table_columns_take_the_tiles_unit_for_the_whole_column():
