@@ -12,6 +12,7 @@ privacy.redact_logs()  # what people type (a phone as a user name, in a search) 
 st.set_page_config(page_title=f"{ui.tr('app_title')} · Marketing Cockpit", page_icon=config.DATA_DIR / "favicon.svg", layout="wide")
 ui.style()
 lang = ui.language_switch()
+ui.widget_text_style()
 
 
 def signed_out_page() -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 from icalendar import Calendar, Event
 from openpyxl.worksheet.worksheet import Worksheet
 
+from lib import metrics
 from lib.i18n import LABELS, label_or_code, name_or, t
 from lib.ingest.fields import Field
 from lib.ingest.kind import Kind
@@ -89,12 +90,20 @@ def plan_workbook(campaigns: pd.DataFrame, lines: pd.DataFrame, lang: str, notes
         money_from = table.columns.get_loc(t("col_budget", lang)) + 1
         for row in sheet.iter_rows(min_row=2, min_col=money_from):
             for cell in row:
-                cell.number_format = "¥#,##0"
+                cell.number_format = metrics.EXCEL_MONEY
         writer.sheets[t("sheet_about", lang)].column_dimensions["A"].width = 16
         writer.sheets[t("sheet_about", lang)].column_dimensions["B"].width = 80
         for worksheet in writer.sheets.values():
             _texts_stay_text(worksheet)
     return buffer.getvalue()
+
+
+def _format_columns(worksheet: Worksheet, formats: dict[str, str]) -> None:
+    """Give the body cells of the columns headed so their Excel number formats (the cells keep the raw numbers)."""
+    for header in worksheet[1]:
+        if header.value in formats:
+            for (cell,) in worksheet.iter_rows(min_row=2, min_col=header.column, max_col=header.column):
+                cell.number_format = formats[header.value]
 
 
 def _texts_stay_text(worksheet: Worksheet) -> None:
@@ -127,7 +136,13 @@ def plan_calendar(campaigns: pd.DataFrame, lang: str, stamp: dt.datetime) -> byt
     return calendar.to_ical()
 
 
-SCORECARD_PARTS = ("", "_target", "_attainment", "_vs_previous", "_vs_last_year")  # per metric: value, target, attainment, Δs
+SCORECARD_PARTS = {"": "value", "_target": "value", "_attainment": "attainment", "_vs_previous": "vs_previous",
+                   "_vs_last_year": "vs_last_year"}  # per metric: value, target, attainment, Δs -> the view its cells are written as
+
+
+def _scorecard_header(metric: str, part: str, lang: str) -> str:
+    """A scorecard sheet's column header: the metric, and the part after it."""
+    return t(f"metric_{metric}", lang) + (t(f"part{part}", lang) if part else "")
 
 
 def scorecard_table(card: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -135,8 +150,14 @@ def scorecard_table(card: pd.DataFrame, lang: str) -> pd.DataFrame:
     columns = {f"name_{lang}": t("channel", lang)}
     for metric in SCORECARD_METRICS:
         for part in SCORECARD_PARTS:
-            columns[f"{metric}{part}"] = t(f"metric_{metric}", lang) + (t(f"part{part}", lang) if part else "")
+            columns[f"{metric}{part}"] = _scorecard_header(metric, part, lang)
     return card[list(columns)].rename(columns=columns)
+
+
+def _scorecard_formats(lang: str) -> dict[str, str]:
+    """The scorecard sheet's Excel number format per column header (a target is written like its metric)."""
+    return {_scorecard_header(metric, part, lang): metrics.excel_format(metric, view)
+            for metric in SCORECARD_METRICS for part, view in SCORECARD_PARTS.items()}
 
 
 @export_for()
@@ -147,6 +168,7 @@ def scorecard_workbook(card: pd.DataFrame, lang: str) -> bytes:
         scorecard_table(card, lang).to_excel(writer, sheet_name=t("sheet_scorecard", lang), index=False)
         sheet = writer.sheets[t("sheet_scorecard", lang)]
         sheet.freeze_panes = "B2"
+        _format_columns(sheet, _scorecard_formats(lang))
         _texts_stay_text(sheet)
     return buffer.getvalue()
 
@@ -201,7 +223,9 @@ def frame_workbook(frame: pd.DataFrame, sheet_name: str, lang: str) -> bytes:
     labels = {column: t(f"metric_{column}", lang) if f"metric_{column}" in LABELS else t(f"col_{column}", lang)
               for column in frame.columns}
     labels.update({f"name_{lang}": t("channel", lang), "period": t("col_period", lang)})
-    return _workbook({sheet_name: frame.rename(columns=labels)})
+    formats = {labels[column]: metrics.excel_format(column) for column in frame.columns
+               if f"metric_{column}" in LABELS and pd.api.types.is_numeric_dtype(frame[column])}
+    return _workbook({sheet_name: frame.rename(columns=labels)}, formats)
 
 
 @export_for()
@@ -236,12 +260,14 @@ def audit_workbook(entries: pd.DataFrame, lang: str) -> bytes:
     return _workbook({t("sheet_audit", lang): table})
 
 
-def _workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """Tables already labelled for people, one sheet each, header frozen; texts stay text (no formulas)."""
+def _workbook(sheets: dict[str, pd.DataFrame], formats: dict[str, str] | None = None) -> bytes:
+    """Tables already labelled for people, one sheet each, header frozen, numbers in the given formats per column header;
+    texts stay text (no formulas)."""
     buffer = BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name[:31], index=False)
             writer.sheets[name[:31]].freeze_panes = "A2"
+            _format_columns(writer.sheets[name[:31]], formats or {})
             _texts_stay_text(writer.sheets[name[:31]])
     return buffer.getvalue()

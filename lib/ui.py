@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -97,6 +98,30 @@ def language_switch() -> str:
     st.session_state.setdefault(LANG_KEY, DEFAULT_LANGUAGE)
     st.sidebar.selectbox(t("language", lang()), list(LANGUAGES), format_func=LANGUAGES.get, key=LANG_KEY)
     return lang()
+
+
+UPLOADER = '[data-testid="stFileUploaderDropzone"]'  # st.file_uploader's drop zone
+UPLOADER_TEXTS = (  # (CSS selector, i18n key drawn instead) of st.file_uploader's texts that Streamlit writes only in English
+    (f'{UPLOADER} button [data-testid="stMarkdownContainer"]', "uploader_button"),  # "Upload"
+    ('[data-testid="stFileUploaderDropzoneInstructions"] > div', "uploader_limit"),  # "30MB per file • CSV, XLSX"
+    (f"{UPLOADER} > div:has(> span:only-child)", "uploader_drop"),  # "Drag and drop files here" while a file is dragged
+    # over (the zone's other plain div, the list of chosen files, has no lone span)
+)
+
+TOOLBAR_TOOLTIP_RULE = ('body:has([data-testid="stElementToolbarButton"]:is(:hover, :focus-within)) '
+                        '[data-testid="stTooltipContent"] {display: none;}')  # a table toolbar's English tooltips ("Search",
+# "Fullscreen") are not shown; its icons speak for themselves
+
+
+def widget_text_style() -> None:
+    """Widget texts Streamlit writes only in English, in the session's language: the file uploader's button, size limit
+    (server.maxUploadSize) and drop hint are hidden and ours drawn in their place, a table toolbar's tooltips hidden
+    (Streamlit 1.67 has no option for them)."""
+    limit_mb = st.get_option("server.maxUploadSize")
+    rules = [f"{selector} > * {{display: none;}} "
+             f"{selector}::after {{content: {json.dumps(tr(key, mb=limit_mb), ensure_ascii=False)};}}"
+             for selector, key in UPLOADER_TEXTS]
+    st.html(f"<style>{' '.join(rules)} {TOOLBAR_TOOLTIP_RULE}</style>")
 
 
 def page_user(page_file: str) -> CurrentUser:

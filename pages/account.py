@@ -1,7 +1,7 @@
 """My account (我的账号): who I am, my role and region, change my password, where I am signed in."""
 import streamlit as st
 
-from lib import auth, config, ui
+from lib import auth, config, formatting, ui
 from lib.queries import system
 from lib.services import sessions, users
 
@@ -47,5 +47,5 @@ st.caption(ui.tr("my_sessions_caption", hours=config.session_idle_hours(), days=
 mine = ui.fresh(system.user_sessions, user.scope, user.id)
 columns = ("created_at", "last_seen_at", "expires_at", "address", "user_agent")
 st.dataframe(mine[list(columns)].rename(columns={name: ui.tr(f"session_col_{name}") for name in columns}), hide_index=True,
-             width="stretch")
+             width="stretch", placeholder=formatting.NO_VALUE)
 st.button(ui.tr("sessions_end_others"), key="sign_out_elsewhere", on_click=sign_out_elsewhere, disabled=len(mine) <= 1)

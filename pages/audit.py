@@ -3,7 +3,7 @@ import datetime as dt
 
 import streamlit as st
 
-from lib import clock, exports, ui
+from lib import clock, exports, formatting, ui
 from lib.i18n import label_or_code
 from lib.queries import system
 
@@ -24,7 +24,7 @@ def audit_filter() -> system.AuditFilter | None:
                                   max_value=today, key="audit_span", format="YYYY-MM-DD")
     actions = ui.load(system.audit_actions, scope)
     chosen = action_column.multiselect(ui.tr("audit_action"), actions, key="audit_actions", format_func=ui.action_label,
-                                       placeholder=ui.tr("audit_all"))
+                                       placeholder=ui.tr("audit_all"), select_all=False)
     entities = ui.load(system.audit_entities, scope)
     entity = entity_column.selectbox(ui.tr("audit_entity"), [None, *entities], key="audit_entity",
                                      format_func=lambda code: ui.tr("audit_all") if code is None else label_or_code("entity", code, lang))
@@ -46,7 +46,7 @@ def show_details(entry) -> None:
         st.caption(ui.tr("audit_no_detail"))
         return
     st.dataframe(changes.rename(columns={"field": ui.tr("audit_field"), "before": ui.tr("audit_before"), "after": ui.tr("audit_after")}),
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)
 
 
 def export_bytes(flt: system.AuditFilter) -> bytes:
@@ -66,7 +66,7 @@ if entries.empty:
     st.stop()
 st.caption(ui.tr("audit_count", total=f"{total:,}", shown=f"{len(entries):,}"))
 shown = exports.audit_table(entries, lang)
-picked = st.dataframe(shown, hide_index=True, width="stretch", key="audit_table", on_select="rerun", selection_mode="single-row")
+picked = st.dataframe(shown, hide_index=True, width="stretch", key="audit_table", on_select="rerun", selection_mode="single-row", placeholder=formatting.NO_VALUE)
 if picked.selection.rows:
     show_details(entries.iloc[picked.selection.rows[0]])
 else:

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from lib import charts, clock, exports, formatting, ui
-from lib.components import data_status
+from lib.components import data_status, number_columns
 from lib.i18n import name_or
 from lib.models import CAMPAIGN_STATUSES, CAMPAIGN_TYPES
 from lib.queries import calendar, system
@@ -46,20 +46,20 @@ def read_filters() -> tuple[CalendarFilter, str]:
     with first:
         year = chosen_year()
     types = second.multiselect(ui.tr("filter_type"), CAMPAIGN_TYPES, format_func=ui.labelled("type", CAMPAIGN_TYPES).get, key="calendar_types",
-                               placeholder=ui.tr("filter_all"))
+                               placeholder=ui.tr("filter_all"), select_all=False)
     models = names(options["models"])
-    model_ids = third.multiselect(ui.tr("filter_model"), list(models), format_func=models.get, key="calendar_models", placeholder=ui.tr("filter_all"))
+    model_ids = third.multiselect(ui.tr("filter_model"), list(models), format_func=models.get, key="calendar_models", placeholder=ui.tr("filter_all"), select_all=False)
     reaches = {NATIONAL: ui.tr("national"), **names(options["regions"])}
-    reach = fourth.multiselect(ui.tr("filter_reach"), list(reaches), format_func=reaches.get, key="calendar_reach", placeholder=ui.tr("filter_all"))
+    reach = fourth.multiselect(ui.tr("filter_reach"), list(reaches), format_func=reaches.get, key="calendar_reach", placeholder=ui.tr("filter_all"), select_all=False)
     first, second, third, fourth = st.columns([1, 2, 2, 2])
     colour_by = first.selectbox(ui.tr("colour_by"), COLOUR_CHOICES, format_func=ui.labelled("colour_by", COLOUR_CHOICES).get,
                                 key="calendar_colour")
     statuses = second.multiselect(ui.tr("filter_status"), CAMPAIGN_STATUSES, format_func=ui.labelled("status", CAMPAIGN_STATUSES).get,
-                                  key="calendar_statuses", placeholder=ui.tr("filter_all"))
+                                  key="calendar_statuses", placeholder=ui.tr("filter_all"), select_all=False)
     channels = names(options["channels"])
-    channel_ids = third.multiselect(ui.tr("filter_channel"), list(channels), format_func=channels.get, key="calendar_channels", placeholder=ui.tr("filter_all"))
+    channel_ids = third.multiselect(ui.tr("filter_channel"), list(channels), format_func=channels.get, key="calendar_channels", placeholder=ui.tr("filter_all"), select_all=False)
     owners = names(options["owners"])
-    owner_ids = fourth.multiselect(ui.tr("filter_owner"), list(owners), format_func=owners.get, key="calendar_owners", placeholder=ui.tr("filter_all"))
+    owner_ids = fourth.multiselect(ui.tr("filter_owner"), list(owners), format_func=owners.get, key="calendar_owners", placeholder=ui.tr("filter_all"), select_all=False)
     return CalendarFilter(year, tuple(types), tuple(model_ids), tuple(reach), tuple(statuses), tuple(channel_ids),
                           tuple(owner_ids)), colour_by
 
@@ -122,16 +122,17 @@ with month_tab:
         agenda = agenda.assign(phases_in_month=agenda["phases_in_month"].map(lambda found: "、".join(ui.tr(f"phase_{p}") for p in found)))
         table = display_table(agenda)
         table.insert(1, ui.tr("col_phases_in_month"), agenda["phases_in_month"].values)  # beside the name: never cut off at the right
-        st.dataframe(table, hide_index=True, width="stretch", column_config={
-            ui.tr("col_budget"): st.column_config.NumberColumn(format="¥%,.0f"),
-            ui.tr("col_phases_in_month"): st.column_config.TextColumn(width="medium")})
+        shown, config = number_columns.prepared(table, {ui.tr("col_budget"): "spend"}, lang)
+        config[ui.tr("col_phases_in_month")] = st.column_config.TextColumn(width="medium")
+        st.dataframe(shown, hide_index=True, width="stretch", column_config=config, placeholder=formatting.NO_VALUE)
 
 with list_tab:
     if campaigns.empty:
         st.info(ui.tr(empty_note))
     else:
-        listed = st.dataframe(display_table(campaigns), hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                              key="campaign_list", column_config={ui.tr("col_budget"): st.column_config.NumberColumn(format="¥%,.0f")})
+        shown, config = number_columns.prepared(display_table(campaigns), {ui.tr("col_budget"): "spend"}, lang)
+        listed = st.dataframe(shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                              key="campaign_list", column_config=config, placeholder=formatting.NO_VALUE)
         st.caption(ui.tr("list_caption"))
         if listed and listed.selection.rows:
             open_campaign(int(campaigns.iloc[listed.selection.rows[0]]["id"]))

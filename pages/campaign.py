@@ -99,7 +99,7 @@ def phases_table(detail: dict) -> None:
     if detail["phases"]:
         frame = pd.DataFrame(detail["phases"])
         st.dataframe(frame.assign(phase=frame["phase"].map(lambda code: ui.tr(f"phase_{code}"))).rename(columns={
-            "phase": ui.tr("col_phase"), "start_date": ui.tr("col_start"), "end_date": ui.tr("col_end")}), hide_index=True)
+            "phase": ui.tr("col_phase"), "start_date": ui.tr("col_start"), "end_date": ui.tr("col_end")}), hide_index=True, placeholder=formatting.NO_VALUE)
 
 
 campaign_id = pick_campaign()

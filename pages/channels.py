@@ -3,8 +3,8 @@ import pandas as pd
 import streamlit as st
 
 from lib import exports, formatting, ui
-from lib.components import channel_trends, data_status, period_picker, region_picker
-from lib.metrics import BENCHMARK_KEYS, TABLE_FORMATS, format_value
+from lib.components import channel_trends, data_status, number_columns, period_picker, region_picker
+from lib.metrics import BENCHMARK_KEYS, format_cell, format_value
 from lib.queries import calendar, channels
 from lib.queries.channels import SCORECARD_METRICS, TOTAL, ChannelFilter
 
@@ -33,11 +33,11 @@ def pick_filter() -> ChannelFilter:
     region_ids = region_picker.pick(region_column, user, options["regions"], "channels_regions", placeholder_key="channels_all_regions")
     models = {row["id"]: row[f"name_{lang}"] for row in options["models"]}
     model_ids = model_column.multiselect(ui.tr("filter_model"), list(models), format_func=models.get, key="channels_models",
-                                         placeholder=ui.tr("filter_all"), help=ui.tr("channels_model_help"))
+                                         placeholder=ui.tr("filter_all"), help=ui.tr("channels_model_help"), select_all=False)
     choices = ui.load(calendar.campaign_choices, scope)
     names = dict(zip(choices["id"], choices["name"]))
     campaign_ids = campaign_column.multiselect(ui.tr("filter_campaign"), list(names), format_func=names.get,
-                                               key="channels_campaigns", placeholder=ui.tr("filter_all"))
+                                               key="channels_campaigns", placeholder=ui.tr("filter_all"), select_all=False)
     return ChannelFilter(start, end, region_ids, tuple(model_ids), tuple(campaign_ids))
 
 
@@ -73,12 +73,16 @@ def table(card: pd.DataFrame, view: str) -> None:
     for group, metrics in TABLE_GROUPS:
         columns = {f"{metric}{suffix}": ui.tr(f"metric_{metric}") for metric in metrics}
         frame = ordered[[f"name_{lang}", *columns]].rename(columns={f"name_{lang}": ui.tr("channel"), **columns})
-        config = {ui.tr(f"metric_{metric}"): st.column_config.NumberColumn(
-            format=TABLE_FORMATS.get(metric, "%,.0f") if view == "value" else "percent") for metric in metrics}
-        judged = [label for column, label in columns.items() if not column.startswith("spend")]  # spend is neither good nor bad
-        shown = frame.style.map(attainment_colour, subset=judged) if view == "attainment" else frame
+        metric_by_label = {ui.tr(f"metric_{metric}"): metric for metric in metrics}
         st.markdown(f"**{ui.tr(group)}**")
-        st.dataframe(shown, hide_index=True, width="stretch", height="content", column_config=config)
+        if view == "attainment":  # coloured cells: a Styler, its texts those of the tiles, the raw shares kept for sorting
+            judged = [label for column, label in columns.items() if not column.startswith("spend")]  # spend is neither good nor bad
+            texts = {label: format_cell(metric, view, lang) for label, metric in metric_by_label.items()}
+            st.dataframe(frame.style.map(attainment_colour, subset=judged).format(texts), hide_index=True, width="stretch",
+                         height="content", placeholder=formatting.NO_VALUE)
+            continue
+        shown, config = number_columns.prepared(frame, metric_by_label, lang, view)
+        st.dataframe(shown, hide_index=True, width="stretch", height="content", placeholder=formatting.NO_VALUE, column_config=config)
 
 
 def duplicates(rates: pd.DataFrame) -> None:
@@ -86,8 +90,8 @@ def duplicates(rates: pd.DataFrame) -> None:
     st.header(ui.tr("channels_duplicates_title"), help=ui.tr("channels_duplicates_help"))
     names = {f"name_{lang}": ui.tr("channel"), "leads": ui.tr("channels_all_leads"), "duplicates": ui.tr("channels_duplicate_leads"),
              "duplicate_rate": ui.tr("channels_duplicate_rate")}
-    st.dataframe(rates[list(names)].rename(columns=names), hide_index=True, width="stretch",
-                 column_config={ui.tr("channels_duplicate_rate"): st.column_config.NumberColumn(format="percent")})
+    shown, config = number_columns.prepared(rates[list(names)].rename(columns=names), {ui.tr("channels_duplicate_rate"): "valid_rate"}, lang)
+    st.dataframe(shown, hide_index=True, width="stretch", placeholder=formatting.NO_VALUE, column_config=config)
 
 
 flt = pick_filter()

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from lib import maps, ui
+from lib import formatting, maps, ui
 from lib.components import data_status, dealer_card, map_tables, period_picker, region_picker
 from lib.models import CITY_TIERS, DEALER_GRADES
 from lib.queries import calendar, dealers
@@ -28,14 +28,14 @@ def pick_filter() -> tuple[MapFilter, str]:
     region_ids = region_picker.pick(columns[0], user, choices["regions"], "map_regions", caption_key="map_scope_region")
     provinces = {row["id"]: row[f"name_{lang}"] for row in choices["provinces"] if not region_ids or row["region_id"] in region_ids}
     province_ids = columns[1].multiselect(ui.tr("filter_province"), list(provinces), format_func=provinces.get, key="map_provinces",
-                                          placeholder=ui.tr("filter_all"))
+                                          placeholder=ui.tr("filter_all"), select_all=False)
     tiers = columns[2].multiselect(ui.tr("filter_city_tier"), CITY_TIERS, format_func=ui.labelled("tier", CITY_TIERS).get,
-                                   key="map_tiers", placeholder=ui.tr("filter_all"))
+                                   key="map_tiers", placeholder=ui.tr("filter_all"), select_all=False)
     grades = columns[3].multiselect(ui.tr("filter_dealer_grade"), DEALER_GRADES, key="map_grades", placeholder=ui.tr("filter_all"),
-                                    format_func=ui.labelled("dealer_grade", DEALER_GRADES).get)
+                                    format_func=ui.labelled("dealer_grade", DEALER_GRADES).get, select_all=False)
     models = {row["id"]: row[f"name_{lang}"] for row in ui.load(calendar.filter_options, scope)["models"]}
     model_ids = columns[4].multiselect(ui.tr("filter_model"), list(models), format_func=models.get, key="map_models",
-                                       placeholder=ui.tr("filter_all"))
+                                       placeholder=ui.tr("filter_all"), select_all=False)
     metric = columns[5].selectbox(ui.tr("map_metric"), METRICS, format_func=ui.labelled("map_metric", METRICS).get, key="map_metric")
     return MapFilter(start, end, tuple(region_ids), tuple(province_ids), tuple(tiers), tuple(grades), tuple(model_ids)), metric
 
@@ -57,7 +57,7 @@ def legend_table(bins: maps.Bins, metric: str, title: str) -> None:
         st.caption(ui.tr("map_no_values", what=title))
         return
     shown = rows.rename(columns={"swatch": title, "range": ui.tr("map_legend_range")})
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={title: st.column_config.ImageColumn()})
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={title: st.column_config.ImageColumn()}, placeholder=formatting.NO_VALUE)
 
 
 def marks_legend(figures: dict[str, pd.DataFrame], bins: maps.Bins, metric: str) -> None:

@@ -31,26 +31,26 @@ def pick_filter() -> tuple[FunnelFilter, str]:
     columns = st.columns(4)
     channels = {row["id"]: row[f"name_{lang}"] for row in options["channels"]}
     channel_ids = columns[0].multiselect(ui.tr("filter_channel"), list(channels), format_func=channels.get, key="funnel_channels",
-                                         placeholder=ui.tr("filter_all"))
+                                         placeholder=ui.tr("filter_all"), select_all=False)
     region_ids = region_picker.pick(columns[1], user, options["regions"], "funnel_regions")
     models = {row["id"]: row[f"name_{lang}"] for row in options["models"]}
     model_ids = columns[2].multiselect(ui.tr("filter_model"), list(models), format_func=models.get, key="funnel_models",
-                                       placeholder=ui.tr("filter_all"))
+                                       placeholder=ui.tr("filter_all"), select_all=False)
     grades = columns[3].multiselect(ui.tr("filter_grade"), LEAD_GRADES, format_func=ui.labelled("grade", LEAD_GRADES).get,
-                                    key="funnel_grades", placeholder=ui.tr("filter_all"))
+                                    key="funnel_grades", placeholder=ui.tr("filter_all"), select_all=False)
     with st.expander(ui.tr("more_filters")):
         more = ui.load(funnel.filter_choices, scope)
         left, middle, right = st.columns(3)
         provinces = {row["id"]: row[f"name_{lang}"] for row in more["provinces"]}
         province_ids = left.multiselect(ui.tr("filter_province"), list(provinces), format_func=provinces.get, key="funnel_provinces",
-                                        placeholder=ui.tr("filter_all"))
+                                        placeholder=ui.tr("filter_all"), select_all=False)
         dealers = {row["id"]: f"{row['code']} {row['name']}" for row in more["dealers"]}
         dealer_ids = middle.multiselect(ui.tr("filter_dealer"), list(dealers), format_func=dealers.get, key="funnel_dealers",
-                                        placeholder=ui.tr("filter_all"))
+                                        placeholder=ui.tr("filter_all"), select_all=False)
         campaigns = ui.load(calendar.campaign_choices, scope)
         campaign_names = dict(zip(campaigns["id"], campaigns["name"]))
         campaign_ids = right.multiselect(ui.tr("filter_campaign"), list(campaign_names), format_func=campaign_names.get,
-                                         key="funnel_campaigns", placeholder=ui.tr("filter_all"))
+                                         key="funnel_campaigns", placeholder=ui.tr("filter_all"), select_all=False)
     return FunnelFilter(start, end, tuple(channel_ids), tuple(region_ids), tuple(province_ids), tuple(model_ids), tuple(dealer_ids),
                         tuple(grades), tuple(campaign_ids)), mode
 
@@ -81,7 +81,7 @@ def breakdown_table(frame: pd.DataFrame, breakdown: str) -> None:
     styled = shown.style.map(rate_colour, subset=list(steps.values())).format(
         {label: formatting.percent for label in steps.values()} | {ui.tr("stage_lead"): "{:,.0f}"}, na_rep=formatting.NO_VALUE)
     picked = st.dataframe(styled, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                          key=f"funnel_table_{breakdown}")
+                          key=f"funnel_table_{breakdown}", placeholder=formatting.NO_VALUE)
     st.caption(ui.tr("drill_hint"))
     if picked and picked.selection.rows:
         row = frame.iloc[picked.selection.rows[0]]
@@ -125,13 +125,15 @@ def show_speed() -> None:
     st.dataframe(lags.assign(step=lags["step"].map(lambda step: ui.tr(f"lag_{step}"))).drop(columns=["key", "name_zh", "name_en"]).rename(columns={
         "step": ui.tr("lag_step"), "leads": ui.tr("stage_lead"), "median_days": ui.tr("lag_median"), "p75_days": ui.tr("lag_p75")}),
         hide_index=True, width="stretch", column_config={ui.tr("lag_median"): st.column_config.NumberColumn(format="%.1f"),
-                                                         ui.tr("lag_p75"): st.column_config.NumberColumn(format="%.1f")})
+                                                         ui.tr("lag_p75"): st.column_config.NumberColumn(format="%.1f")},
+        placeholder=formatting.NO_VALUE)
     breakdown = pick_breakdown()
     medians = ui.load(funnel.stage_lags, scope, flt, breakdown).pivot_table(index=f"name_{lang}", columns="step", values="median_days")
     order = [f"{first}_{second}" for first, second in funnel.LAG_PAIRS if f"{first}_{second}" in medians.columns]
     medians = medians[order].rename(columns={step: ui.tr(f"lag_{step}") for step in order}).rename_axis(ui.tr(f"breakdown_{breakdown}"))
     st.header(ui.tr("lag_by_breakdown", breakdown=ui.tr(f"breakdown_{breakdown}")))
-    st.dataframe(medians, width="stretch", column_config={label: st.column_config.NumberColumn(format="%.1f") for label in medians.columns})
+    st.dataframe(medians, width="stretch", column_config={label: st.column_config.NumberColumn(format="%.1f") for label in medians.columns},
+                 placeholder=formatting.NO_VALUE)
 
 
 def show_cohorts() -> None:
@@ -178,7 +180,7 @@ def show_list() -> None:
     total, rows = ui.load(funnel.lead_list, scope, flt, mode, stage, drill_by, drill_key, int(page))
     st.caption(ui.tr("list_caption_leads", total=f"{total:,}", pages=max(1, -(-total // funnel.LIST_PAGE_SIZE))))
     table, sheet = lead_table(rows), ui.tr("tab_leads")
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)
     if scope.can("export_data") and total:
         st.download_button(ui.tr("export_excel"), lambda: exports.frame_workbook(scope, table, sheet, lang),
                            file_name=f"leads-{stage}-{flt.start}-{flt.end}.xlsx", on_click="ignore", icon=":material/table_view:",

@@ -140,5 +140,5 @@ if members is not None:
     member_tiles(members)
 if facts:
     st.header(ui.tr("trend_title"))
-    ui.chart(scope, charts.monthly_leads_trend(ui.load(overview.monthly_trend, scope, today), today.year, lang), width="stretch")
+    ui.chart(scope, charts.monthly_leads_trend(ui.load(overview.monthly_trend, scope, today), today, lang), width="stretch")
 data_status.cadence_form(scope)

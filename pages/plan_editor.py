@@ -94,7 +94,7 @@ for phase in PHASES:
 st.header(ui.tr("plan_section_budget"))
 st.number_input(ui.tr("budget_total_input"), key="plan_budget_total", step=10_000.0, format="%.0f", help=ui.tr("budget_total_help"))
 slot("budget_total")
-st.multiselect(ui.tr("col_budget_lines"), list(channels), format_func=channels.get, key="plan_channels", placeholder=ui.tr("pick_channels"))
+st.multiselect(ui.tr("col_budget_lines"), list(channels), format_func=channels.get, key="plan_channels", placeholder=ui.tr("pick_channels"), select_all=False)
 line_columns = st.columns(4)
 for index, channel in enumerate(st.session_state["plan_channels"]):
     st.session_state.setdefault(f"plan_line_{channel}", 0.0)

@@ -1,7 +1,7 @@
 """Regions and dealers (区域与经销商, admins only): which region each province belongs to; dealers' grade, status, coordinates."""
 import streamlit as st
 
-from lib import ui
+from lib import formatting, ui
 from lib.models import DEALER_GRADES, DOUYIN_TIERS
 from lib.queries import calendar, dealers
 from lib.services import geography
@@ -83,7 +83,7 @@ def province_section() -> None:
     table = provinces.rename(columns={f"name_{lang}": ui.tr("map_col_province"), f"region_{lang}": ui.tr("map_col_region"),
                                       "dealers": ui.tr("map_col_dealers"), "adcode": ui.tr("geo_adcode")})
     st.dataframe(table[[ui.tr("geo_adcode"), ui.tr("map_col_province"), ui.tr("map_col_region"), ui.tr("map_col_dealers")]],
-                 hide_index=True, width="stretch", height=300)
+                 hide_index=True, width="stretch", height=300, placeholder=formatting.NO_VALUE)
     names = dict(zip(provinces["adcode"], provinces[f"name_{lang}"]))
     adcode = st.selectbox(ui.tr("map_col_province"), list(names), format_func=names.get, key="geo_province")
     current = provinces.set_index("adcode").loc[adcode]

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from lib import periods, ui
+from lib import formatting, periods, ui
 from lib.components import data_status
 from lib.queries import calendar
 from lib.services import targets
@@ -65,7 +65,7 @@ config = {"channel_id": None, "name_zh": None, "name_en": None}
 config[f"name_{lang}"] = st.column_config.TextColumn(ui.tr("channel"), disabled=True)
 config.update({metric: st.column_config.NumberColumn(ui.tr(f"metric_{metric}"), min_value=0, format="%,.0f") for metric in EDITABLE})
 edited = st.data_editor(shown, hide_index=True, width="stretch", height="content", column_config=config, num_rows="fixed",  # every channel, no inner scroll
-                        key=f"targets_editor_{month}_{region_id}_{source}")
+                        key=f"targets_editor_{month}_{region_id}_{source}", placeholder=formatting.NO_VALUE)
 save_column, copy_column = st.columns([1, 3])
 copy_column.button(ui.tr("targets_copy_previous"), on_click=copy_previous, key="targets_copy", icon=":material/content_copy:")
 if save_column.button(ui.tr("targets_save"), type="primary", key="targets_save", icon=":material/save:"):

@@ -3,7 +3,7 @@ limits, see and end a user's sign-ins."""
 import pandas as pd
 import streamlit as st
 
-from lib import ui
+from lib import formatting, ui
 from lib.models import ROLES
 from lib.queries import calendar, system
 from lib.services import sessions, throttle, users
@@ -47,13 +47,19 @@ def save(user_id: int, version: int) -> None:
         region_code=state[f"users_region_{user_id}"], email=state[f"users_email_{user_id}"], active=state[f"users_active_{user_id}"])
 
 
+def signed_in_at(at: object) -> str:
+    """A last sign-in to the minute, or 'never'."""
+    return ui.tr("never_signed_in") if pd.isna(at) else f"{pd.Timestamp(at):%Y-%m-%d %H:%M}"
+
+
 def user_table(frame: pd.DataFrame) -> None:
     """Everybody, with role, region, status and last sign-in."""
     shown = frame.assign(role=frame["role"].map(roles), region=frame[f"region_{lang}"].fillna(""),
-                         locked=frame["throttled"].astype(bool), email=frame["email"].fillna(""))
+                         locked=frame["throttled"].astype(bool), email=frame["email"].fillna(""),
+                         last_login_at=frame["last_login_at"].map(signed_in_at))
     columns = ("username", "display_name", "role", "region", "active", "locked", "signed_in", "must_change_password", "last_login_at")
     st.dataframe(shown[list(columns)].rename(columns={name: ui.tr(f"users_col_{name}") for name in columns}),
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)
 
 
 def create_form() -> None:
@@ -109,9 +115,10 @@ def sign_ins(user_id: int) -> None:
         return
     columns = ("created_at", "last_seen_at", "expires_at", "address", "user_agent", "cookie")
     st.dataframe(frame[list(columns)].rename(columns={name: ui.tr(f"session_col_{name}") for name in columns}), hide_index=True,
-                 width="stretch")
+                 width="stretch", placeholder=formatting.NO_VALUE)
     described = {int(row.id): f"{row.created_at:%Y-%m-%d %H:%M} · {row.address or ui.tr('throttle_local')}" for row in frame.itertuples()}
-    chosen = st.multiselect(ui.tr("users_sessions_pick"), list(described), format_func=described.get, key=f"users_sessions_{user_id}")
+    chosen = st.multiselect(ui.tr("users_sessions_pick"), list(described), format_func=described.get, key=f"users_sessions_{user_id}",
+                            placeholder=ui.tr("pick_items"), select_all=False)
     left, right = st.columns(2)
     if left.button(ui.tr("users_sessions_end"), key=f"users_sessions_end_{user_id}", disabled=not chosen):
         run(sessions.admin_end_sessions, chosen)
@@ -133,10 +140,11 @@ def sign_in_limits() -> None:
     shown = frame.assign(kind=frame["kind"].map(kinds), address=frame["address"].fillna(ui.tr("throttle_local")))
     columns = ("kind", "username", "address", "failures", "blocked_until")
     st.dataframe(shown[list(columns)].rename(columns={name: ui.tr(f"throttle_col_{name}") for name in columns}), hide_index=True,
-                 width="stretch")
+                 width="stretch", placeholder=formatting.NO_VALUE)
     described = {row.id: " · ".join(str(part) for part in (row.kind, row.username, row.address) if pd.notna(part))
                  for row in shown.itertuples()}
-    chosen = st.multiselect(ui.tr("throttles_pick"), list(described), format_func=described.get, key="users_throttles")
+    chosen = st.multiselect(ui.tr("throttles_pick"), list(described), format_func=described.get, key="users_throttles",
+                            placeholder=ui.tr("pick_items"), select_all=False)
     if st.button(ui.tr("throttles_lift"), key="users_throttles_lift", disabled=not chosen):
         run(throttle.lift, chosen)
         st.rerun()

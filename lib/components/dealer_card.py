@@ -101,7 +101,7 @@ def _card(scope: Scope, figures: dict[str, pd.DataFrame], flt: MapFilter, pick_k
     trend_column, funnel_column = st.columns(2)
     trend_column.markdown(f"**{ui.tr('card_trend')}**")
     monthly = ui.load(dealers.dealer_monthly, scope, dealer_id, flt.end, flt.model_ids)
-    ui.chart(scope, charts.dealer_trend(monthly, lang), trend_column, width="stretch")
+    ui.chart(scope, charts.dealer_trend(monthly, flt.end, lang), trend_column, width="stretch")
     funnel_column.markdown(f"**{ui.tr('card_funnel', start=flt.start, end=flt.end)}**")
     stages = ui.load(funnel.funnel, scope, FunnelFilter(flt.start, flt.end, model_ids=flt.model_ids, dealer_ids=(dealer_id,)), "cohort")
     ui.chart(scope, charts.lead_funnel(stages.iloc[0], lang), funnel_column, width="stretch")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lib import ui
+from lib import formatting, ui
 from lib.components.ingest_load import kind_label
 from lib.ingest import pipeline
 from lib.ingest.kind import Kind
@@ -40,7 +40,7 @@ def batches_section(scope: Scope, kind: Kind, lang: str) -> None:
     if batches.empty:
         st.caption(ui.tr("import_no_batches"))
         return
-    st.dataframe(batch_frame(batches, lang), hide_index=True, width="stretch")
+    st.dataframe(batch_frame(batches, lang), hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)
     newest = newest_batch(batches, kind)
     if newest is None:
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from lib import exports, ui
+from lib import exports, formatting, ui
 from lib.ingest import pipeline
 from lib.ingest.kind import Kind
 from lib.ingest.kinds import KINDS
@@ -109,7 +109,7 @@ def show_report(scope: Scope, report: Report, lang: str) -> None:
         st.warning(ui.tr_literal("import_ignored_columns", columns="、".join(report.ignored_columns)))
     if report.problems:
         table = pipeline.problems_table(report, lang)
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(table, hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)
         if report.problem_count > len(report.problems):
             st.caption(ui.tr("import_more_errors", count=report.problem_count - len(report.problems)))
         if scope.can("export_data"):

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lib import exports, ui
+from lib import exports, formatting, ui
+from lib.components import number_columns
 from lib.i18n import t
-from lib.metrics import TABLE_FORMATS
 from lib.models import CITY_TIERS, DEALER_GRADES
 from lib.queries import dealers
 from lib.queries.dealers import BOTTOM, MIN_LEADS_TO_RANK, MapFilter
@@ -28,9 +28,9 @@ def league_frame(frame: pd.DataFrame, kind: str, lang: str) -> pd.DataFrame:
     return pd.DataFrame(columns | {t(f"map_col_{metric}", lang): frame[metric] for metric in LEAGUE_COLUMNS})
 
 
-def _number_formats(metrics: tuple[str, ...]) -> dict[str, st.column_config.NumberColumn]:
-    """Column formats of the figures (percentages, ¥, counts)."""
-    return {ui.tr(f"map_col_{metric}"): st.column_config.NumberColumn(format=TABLE_FORMATS.get(metric, "%,.0f")) for metric in metrics}
+def _numbers(frame: pd.DataFrame, metrics: tuple[str, ...]) -> tuple[pd.DataFrame, dict]:
+    """The table with its figures (percentages, ¥, counts) made to read like the tiles, and their column settings."""
+    return number_columns.prepared(frame, {ui.tr(f"map_col_{metric}"): metric for metric in metrics}, ui.lang())
 
 
 def leagues(figures: dict[str, pd.DataFrame], flt: MapFilter) -> None:
@@ -38,8 +38,9 @@ def leagues(figures: dict[str, pd.DataFrame], flt: MapFilter) -> None:
     kind = st.segmented_control(ui.tr("map_league"), ("region", "province"), default="region", key="map_league",
                                 format_func=ui.labelled("map_league", ("region", "province")).get) or "region"
     frame = figures["regions" if kind == "region" else "provinces"].sort_values("leads", ascending=False, kind="stable")
-    st.dataframe(league_frame(frame, kind, ui.lang()), hide_index=True, width="stretch",
-                 height=min(TABLE_MAX_HEIGHT, ROW_HEIGHT * (len(frame) + 1) + 3), column_config=_number_formats(LEAGUE_COLUMNS))
+    shown, config = _numbers(league_frame(frame, kind, ui.lang()), LEAGUE_COLUMNS)
+    st.dataframe(shown, hide_index=True, width="stretch", placeholder=formatting.NO_VALUE,
+                 height=min(TABLE_MAX_HEIGHT, ROW_HEIGHT * (len(frame) + 1) + 3), column_config=config)
     st.caption(ui.tr("map_league_caption", start=flt.start, end=flt.end))
 
 
@@ -74,14 +75,15 @@ def dealer_ranking(ranking: pd.DataFrame, metric: str, pick_key: str) -> None:
     st.header(ui.tr("map_ranking", metric=ui.tr(f"map_metric_{ranked_by}")))
     if st.toggle(ui.tr("map_bottom_only", bottom=BOTTOM), key="map_bottom_only"):
         ranking = ranking[ranking["bottom"]].reset_index(drop=True)
-    shown, bottom, tag = ranking_frame(ranking, ui.lang()), ui.tr("map_col_bottom"), ui.tr("map_bottom_tag")
+    (shown, figures_config), bottom, tag = _numbers(ranking_frame(ranking, ui.lang()), RANKING_COLUMNS), ui.tr("map_col_bottom"), ui.tr("map_bottom_tag")
     shown.insert(1, bottom, [[BOTTOM_TAG] if flag else [] for flag in ranking["bottom"]])
     config = {ui.tr("map_col_rank"): st.column_config.NumberColumn(format="%d"),
               bottom: st.column_config.MultiselectColumn(options=[BOTTOM_TAG], color=BOTTOM_COLOUR, format_func=lambda _: tag),
-              **_number_formats(RANKING_COLUMNS)}
+              **figures_config}
     key = "map_ranking_table"
     ids = ranking["id"].astype(int).tolist()
     st.dataframe(shown, hide_index=True, width="stretch", height=min(TABLE_MAX_HEIGHT, ROW_HEIGHT * (len(shown) + 1) + 3), key=key,
+                 placeholder=formatting.NO_VALUE,
                  column_config=config, on_select=lambda: _pick_from_ranking(key, ids, pick_key), selection_mode="single-row")
     st.caption(ui.tr("map_ranking_caption", bottom=BOTTOM, minimum=MIN_LEADS_TO_RANK))
 

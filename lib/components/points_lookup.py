@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from lib import literal, privacy, ui
+from lib import formatting, literal, privacy, ui
 from lib.queries import members
 from lib.scope import Scope
 from lib.services import points
@@ -153,17 +153,18 @@ def _card(scope: Scope, member: dict, today: dt.date, rewards: pd.DataFrame, poi
     tiles[1].metric(ui.tr("points_tier"), literal.markdown(member[f"tier_{lang}"]), border=True)
     tiles[2].metric(ui.tr("points_growth"), f"{member['growth_value']:,}", border=True)
     tiles[3].metric(ui.tr("points_owner") if member["is_owner"] else ui.tr("points_fan"), str(member["joined_on"]), border=True,
-                    help=ui.tr("points_joined_help", last=member["last_active_on"]))
+                    help=ui.tr("points_joined_help", last=member["last_active_on"] or formatting.NO_VALUE))
     if scope.can("manage_points"):
         _confirmation(scope, member, today)
         _admin_forms(member, rewards, point_value_cny)
     expiring = ui.load(members.member_expiring, scope, int(member["id"]), today)
     st.markdown(f"**{ui.tr('points_member_expiring')}**")
     st.dataframe(expiring.rename(columns={"expires_on": ui.tr("points_col_expires"), "points": ui.tr("points_col_points")}),
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)
     page = int(st.number_input(ui.tr("list_page"), min_value=1, value=1, step=1, key="points_ledger_page")) - 1
     st.markdown(f"**{ui.tr('points_member_ledger')}**")
-    st.dataframe(_ledger_table(ui.load(members.member_ledger, scope, int(member["id"]), page)), hide_index=True, width="stretch")
+    st.dataframe(_ledger_table(ui.load(members.member_ledger, scope, int(member["id"]), page)), hide_index=True, width="stretch",
+                 placeholder=formatting.NO_VALUE)
 
 
 def show(scope: Scope, today: dt.date, rewards: pd.DataFrame, point_value_cny: float) -> None:

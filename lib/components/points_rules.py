@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lib import ui
+from lib import formatting, ui
 from lib.scope import Scope
 from lib.services import catalogue
 from lib.services.catalogue import RewardInput, RuleInput, TierInput
@@ -92,7 +92,7 @@ def _edit_tiers(scope: Scope, tiers: pd.DataFrame) -> None:
                             disabled=["id"], num_rows="fixed", key="points_tier_editor",
                             column_config={"id": None, "name_zh": ui.tr("points_name_zh"), "name_en": ui.tr("points_name_en"),
                                            "min_growth": st.column_config.NumberColumn(ui.tr("tiers_threshold"), min_value=0, step=1),
-                                           "benefits_zh": ui.tr("tiers_benefits_zh"), "benefits_en": ui.tr("tiers_benefits_en")})
+                                           "benefits_zh": ui.tr("tiers_benefits_zh"), "benefits_en": ui.tr("tiers_benefits_en")}, placeholder=formatting.NO_VALUE)
     if st.button(ui.tr("tiers_save"), key="points_tiers_save"):
         if _save(catalogue.save_tiers, scope, _tier_inputs(base), _tier_inputs(edited)):  # saved or stale: start from the stored table
             for key in (TIERS_BASE_KEY, "points_tier_editor"):
@@ -109,12 +109,12 @@ def show(scope: Scope, programme: dict[str, pd.DataFrame]) -> None:
     st.dataframe(pd.DataFrame({ui.tr("points_name"): rules[f"name_{lang}"], ui.tr("points_rule_points"): rules["points"],
                                ui.tr("points_rule_per"): rules["per"].map(ui.labelled("points_per", catalogue.RULE_PER)),
                                ui.tr("points_rule_cap"): rules["daily_cap"], ui.tr("points_active"): rules["active"].astype(bool)}),
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)
     st.markdown(f"**{ui.tr('points_rewards')}**")
     st.dataframe(pd.DataFrame({ui.tr("points_name"): rewards[f"name_{lang}"], ui.tr("points_category"): rewards["category"],
                                ui.tr("points_cost"): rewards["points_cost"], ui.tr("points_cash"): rewards["cash_value"].astype(float),
                                ui.tr("points_active"): rewards["active"].astype(bool)}),
-                 hide_index=True, width="stretch", column_config={ui.tr("points_cash"): st.column_config.NumberColumn(format="¥%.2f")})
+                 hide_index=True, width="stretch", column_config={ui.tr("points_cash"): st.column_config.NumberColumn(format="¥%.2f")}, placeholder=formatting.NO_VALUE)
     if scope.can("manage_points"):
         with st.expander(ui.tr("points_edit_programme")):
             _edit_rule(scope, rules)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lib import ui
+from lib import formatting, ui
 from lib.ingest import pipeline
 from lib.ingest.kind import Kind
 from lib.scope import Scope
@@ -99,7 +99,7 @@ def _preview(scope: Scope, name: str, body: str) -> None:
     if not rows.empty:
         st.caption(ui.tr("profile_preview_caption", rows=len(rows)))
         st.dataframe(rows.rename_axis(ui.tr("import_row")).reset_index().astype(str).replace({"None": "", "nan": "", "NaT": ""}),
-                     hide_index=True, width="stretch")
+                     hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)
     for problem in problems:
         st.warning(ui.tr_literal("profile_preview_problem", row=problem.row, field=problem.field,
                                  reason=problem.message(ui.lang())))

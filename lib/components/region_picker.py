@@ -16,4 +16,4 @@ def pick(column: DeltaGenerator, user: CurrentUser, regions: list[dict], key: st
         return ()
     names = {row["id"]: row[f"name_{lang}"] for row in regions}
     return tuple(column.multiselect(ui.tr("filter_reach"), list(names), format_func=names.get, key=key,
-                                    placeholder=ui.tr(placeholder_key)))
+                                    placeholder=ui.tr(placeholder_key), select_all=False))

@@ -224,7 +224,7 @@ def history(scope: Scope, campaign_id: int) -> None:
     st.header(ui.tr("status_history"))
     st.dataframe(steps.assign(from_status=steps["from_status"].map(_status_label), to_status=steps["to_status"].map(_status_label)).rename(
         columns={"changed_at": ui.tr("audit_at"), "from_status": ui.tr("col_from"), "to_status": ui.tr("col_to"),
-                 "changed_by": ui.tr("audit_user"), "comment": ui.tr("col_comment")}), hide_index=True, width="stretch")
+                 "changed_by": ui.tr("audit_user"), "comment": ui.tr("col_comment")}), hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)
     trail = ui.load(calendar.audit_trail, scope, campaign_id)
     st.header(ui.tr("audit_trail"))
     if trail.empty:
@@ -234,4 +234,4 @@ def history(scope: Scope, campaign_id: int) -> None:
                              action=trail["action"].map(ui.action_label))
     st.dataframe(described[["at", "username", "action", "what"]].rename(columns={
         "at": ui.tr("audit_at"), "username": ui.tr("audit_user"), "action": ui.tr("audit_action"), "what": ui.tr("audit_detail")}),
-        hide_index=True, width="stretch")
+        hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)

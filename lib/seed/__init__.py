@@ -28,8 +28,9 @@ Choices where the product brief leaves room:
   national brand rows (region NULL, campaign NULL, no leads) holding BRAND_SPEND_SHARE of spend.
 - channel_target: per (month, channel) one row per region and one national row (region NULL) for
   each metric. National spend/leads/valid_leads/orders = the sum of the regional rows (spend also
-  + the expected national brand spend); ratio targets (cpl, cpql, valid_rate, lead_to_order) are
-  the same on a channel's national and regional rows. Leads targets are the expected volume ×
+  + the expected national brand spend). Only these four additive metrics are written: the screens
+  derive the ratio targets (CPL, CPQL, valid rate, lead→order) from them, so an edited leads or spend
+  target moves the CPL target with it and no second, uneditable copy can disagree. Leads targets are the expected volume ×
   0.95–1.15 per channel and year, so most channels fall short and a few beat their target.
 - Points: a lot (an earn row, or a positive adjust row) expires 12 months after it is earned, on
   the same day of the month or the month's last day (Feb 29 → Feb 28); expires_on is the first day

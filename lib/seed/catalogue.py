@@ -75,8 +75,6 @@ CHANNELS: tuple[ChannelSpec, ...] = (  # the 12 channels of the demo, Douyin and
 CHANNEL_INDEX = {spec.code: index for index, spec in enumerate(CHANNELS)}  # channel code → index (id - 1)
 OFFLINE = CHANNEL_INDEX["offline"]  # leads at shows and roadshows: business hours, event-driven
 
-CPL_TARGET = 120  # domain target, CNY per lead (channels' targets are scaled to average this)
-CPQL_PER_CPL = 2.0  # target CPQL ¥240 = 2 × CPL target
 VALID_RATE_TARGET = 0.60  # domain target valid-lead rate
 LEAD_TO_ORDER_TARGET = 0.028  # domain target lead-to-order rate
 

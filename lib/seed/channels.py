@@ -9,7 +9,7 @@ from sqlalchemy import Connection, update
 
 from lib.models import FUNNEL_STAGES, Campaign, ChannelDaily, ChannelTarget
 from lib.bulk import as_rows, bulk_insert, indexes_dropped
-from lib.seed.catalogue import CHANNELS, CPL_TARGET, CPQL_PER_CPL, LEAD_TO_ORDER_TARGET, VALID_RATE_TARGET, VEHICLE_MODELS
+from lib.seed.catalogue import CHANNELS, LEAD_TO_ORDER_TARGET, VALID_RATE_TARGET, VEHICLE_MODELS
 from lib.seed.world import SECONDS_PER_DAY, CampaignPlan, World, as_text, nullable, step_rng
 
 ORDER_PRICE_FACTOR = (0.85, 0.95)  # transaction price / MSRP
@@ -173,10 +173,6 @@ def seed_targets(conn: Connection, world: World) -> None:
     regional = {"spend": spend, "leads": lead_target, "valid_leads": np.round(lead_target * VALID_RATE_TARGET, 2),
                 "orders": np.round(lead_target * LEAD_TO_ORDER_TARGET, 2)}  # fractional: small cells must not round to 0
     national = {metric: values.sum(axis=2) + (brand if metric == "spend" else 0) for metric, values in regional.items()}
-    mean_cpl = float((cpl * np.array([c.lead_share for c in CHANNELS])).sum())
-    cpl_target = np.round(cpl * CPL_TARGET / mean_cpl / 5) * 5
-    ratios = {"cpl": cpl_target, "cpql": cpl_target * CPQL_PER_CPL, "valid_rate": np.full(len(CHANNELS), VALID_RATE_TARGET),
-              "lead_to_order": np.full(len(CHANNELS), LEAD_TO_ORDER_TARGET)}
     rows = []
     for month in range(world.plan_months):
         first = as_text(dt.date(world.start.year + month // 12, month % 12 + 1, 1))
@@ -185,7 +181,5 @@ def seed_targets(conn: Connection, world: World) -> None:
                 for metric, values in regional.items():
                     value = national[metric][month, channel] if region is None else values[month, channel, region]
                     rows.append((first, channel + 1, None if region is None else region + 1, metric, float(value)))
-                rows.extend((first, channel + 1, None if region is None else region + 1, metric, float(values[channel]))
-                            for metric, values in ratios.items())
     bulk_insert(conn, ChannelTarget.__table__, ("id", "month", "channel_id", "region_id", "metric", "target_value", "version"),
                 [(number + 1, *row, 1) for number, row in enumerate(rows)])

@@ -1,4 +1,7 @@
 """Channel KPI, targets and import pages through AppTest: figures on screen equal raw recomputations, per role."""
+import json
+import re
+
 import pandas as pd
 import pytest
 
@@ -56,6 +59,25 @@ def test_the_scorecard_tables_list_the_channels_with_facts_and_end_on_the_totals
     assert len(reach.columns) + len(conversion.columns) == 2 + 15, "every metric in one of the two tables, the channel in both"
 
 
+def printf_text(template: str, value: float) -> str:
+    """A cell's text as the table draws it from its printf column format (¥%,.1f万 → ¥15.1万)."""
+    spec = re.search(r"%(,?)\.(\d)f", template)
+    return template.replace(spec.group(0), f"{value:{spec.group(1)}.{spec.group(2)}f}")
+
+
+def test_the_scorecards_total_spend_reads_like_the_spend_tile(app, engine):
+    start, end = month_span(TODAY.year, TODAY.month, TODAY)
+    facts = raw(engine, "channel_daily")
+    spend = float(facts.loc[pd.to_datetime(facts["day"]).dt.date.between(start, end), "spend"].astype(float).sum())
+    assert spend >= 1e4  # large enough to be written in 万 by the tile, which the table must follow
+    open_page(app, "exec", "pages/channels.py")
+    total = app.dataframe[1]
+    template = json.loads(total.proto.columns)["投放花费"]["type_config"]["format"]
+    cell = float(total.value["投放花费"].iloc[0])
+    assert cell * 1e4 == pytest.approx(spend) and template.endswith("万")  # the column in the tile's unit
+    assert printf_text(template, cell) == {metric.label: metric.value for metric in app.metric}["投放花费"] == format_value("spend", spend, "zh")
+
+
 @pytest.mark.parametrize("username,region_code", [("exec", None), ("east", "east")])
 def test_the_duplicate_rates_equal_the_default_months_raw_leads(app, engine, username, region_code):
     start, end = month_span(*default_month(TODAY), TODAY)
@@ -70,7 +92,7 @@ def test_the_duplicate_rates_equal_the_default_months_raw_leads(app, engine, use
     shown = app.dataframe[2].value.set_index("渠道").sort_index()
     assert shown["线索（含重复）"].to_dict() == expected["all"].to_dict()
     assert shown["重复线索"].to_dict() == expected["duplicates"].to_dict()
-    assert shown["重复率"].tolist() == pytest.approx((expected["duplicates"] / expected["all"]).sort_index().tolist())
+    assert shown["重复率"].tolist() == pytest.approx((expected["duplicates"] / expected["all"] * 100).sort_index().tolist())  # in %
 
 
 def test_the_target_editor_shows_this_months_national_targets(app, engine):

@@ -141,3 +141,18 @@ def test_the_scorecard_export_carries_the_values_shown(engine):
     rows = {row[0]: dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True)}
     total = card.set_index("channel").loc[channels.TOTAL]
     assert rows["合计"]["线索量"] == pytest.approx(total["leads"]) and rows["合计"]["线索量·目标"] == pytest.approx(total["leads_target"])
+
+
+def test_the_scorecard_export_writes_numbers_raw_in_the_tables_formats(engine):
+    with engine.connect() as conn:
+        card = channels.scorecard(conn, scope_of(engine, "exec"), ChannelFilter(MONTH_START, TODAY))
+    sheet = openpyxl.load_workbook(BytesIO(exports.scorecard_workbook(scope_of(engine, "exec"), card, "zh"))).active
+    column = {cell.value: cell.column for cell in sheet[1]}
+    total_row = next(row for row in sheet.iter_rows(min_row=2) if row[0].value == "合计")
+    spend = total_row[column["投放花费"] - 1]
+    assert spend.value == pytest.approx(raw_sums(engine, None, MONTH_START, TODAY)["spend"].sum())  # yuan, not 万
+    formats = {header: total_row[index - 1].number_format for header, index in column.items()}
+    assert formats["投放花费"] == formats["投放花费·目标"] == "¥#,##0"
+    assert formats["线索量"] == formats["线索量·目标"] == "#,##0"
+    assert formats["投放花费·达成"] == "0.0%" and formats["点击率 CTR"] == "0.00%"
+    assert formats["线索量·同比"] == "+0.0%;-0.0%;0.0%" and formats["单次点击成本 CPC"] == "¥#,##0.0"

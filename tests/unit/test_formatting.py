@@ -10,9 +10,52 @@ def test_chinese_units_for_large_numbers():
     assert formatting.compact(9_999, "zh") == "9,999"
 
 
-def test_english_units_for_large_numbers():
-    assert formatting.compact(123_456_789, "en") == "123.5M"
-    assert formatting.compact(35_000, "en") == "35.0K"
+def test_english_units_carry_the_chinese_forms_significant_digits():
+    assert formatting.compact(123_456_789, "en") == "123M"  # 1.2亿: at least as precise, never less
+    assert formatting.compact(35_000, "en") == "35K"  # 3.5万
+    assert formatting.money(1_263_000, "en") == "¥1.263M"  # ¥126.3万, not ¥1.3M
+    assert formatting.compact(151_000, "en") == "151K"  # 15.1万
+
+
+def test_both_languages_write_numbers_below_ten_thousand_in_full():
+    for value in (2_940, 9_999, 0, -512):
+        assert formatting.compact(value, "zh") == formatting.compact(value, "en") == f"{value:,}"
+    assert formatting.compact(10_000, "zh") == "1.0万"
+    assert formatting.compact(10_000, "en") == "10K"
+
+
+def test_english_and_chinese_forms_round_to_the_same_resolution():
+    for value in (12_345, 151_000, 1_263_000, 98_765_432, 150_000_000):
+        zh, en = formatting.compact(value, "zh"), formatting.compact(value, "en")
+        zh_value = float(zh[:-1].replace(",", "")) * {"万": 1e4, "亿": 1e8}[zh[-1]]
+        en_value = float(en[:-1].replace(",", "")) * {"K": 1e3, "M": 1e6, "B": 1e9}[en[-1]]
+        zh_step = {"万": 1e3, "亿": 1e7}[zh[-1]]
+        assert abs(en_value - value) <= max(abs(zh_value - value), zh_step / 2), (value, zh, en)
+
+
+def test_axis_ticks_are_round_and_count_axes_whole():
+    assert formatting.nice_ticks(0.85, whole=True) == [0, 1]  # no 0.85 orders
+    assert formatting.nice_ticks(1.699, whole=True) == [0, 1, 2]
+    assert formatting.nice_ticks(108_688, whole=True) == [0, 25_000, 50_000, 75_000, 100_000, 125_000]
+    axis = formatting.axis(108_688, "count", "zh")
+    assert axis["ticktext"] == ["0", "2.5万", "5万", "7.5万", "10万", "12.5万"]
+    assert formatting.axis(108_688, "count", "en")["ticktext"] == ["0", "25K", "50K", "75K", "100K", "125K"]
+    assert formatting.axis(1.27e8, "money", "zh")["ticktext"][-1] == "¥1.5亿"
+    assert formatting.axis(0.57, "percent", "zh")["ticktext"] == ["0%", "20%", "40%", "60%"]
+    assert formatting.axis(7, "percent", "zh")["ticktext"] == ["0%", "200%", "400%", "600%", "800%"]  # whole-number ticks (int)
+
+
+def test_table_columns_take_the_tiles_unit_for_the_whole_column():
+    assert formatting.column_format(151_000, "zh", "¥") == (1e4, "¥%,.1f万")
+    assert formatting.column_format(151_000, "en", "¥") == (1e3, "¥%,.0fK")
+    assert formatting.column_format(6_000_000, "en", "¥") == (1e6, "¥%,.3fM")
+    assert formatting.column_format(9_000, "zh", "¥") == (1.0, "¥%,.0f")
+    assert formatting.percent_format() == "%.1f%%"
+
+
+def test_percentages_have_one_decimal_by_default():
+    assert formatting.percent(0.5664) == "56.6%"
+    assert formatting.value_text(0.5664, "percent", "en") == "56.6%"
 
 
 def test_money_and_unit_cost():

@@ -207,6 +207,10 @@ def test_national_targets_add_up_the_regional_ones(seeded: Engine) -> None:
     assert set(months.dt.year) == {TODAY.year - 1, TODAY.year, TODAY.year + 1} and (months.dt.day == 1).all()
 
 
+def test_targets_are_stored_only_for_the_additive_metrics_the_screens_read(seeded: Engine) -> None:
+    assert set(_frame(seeded, "channel_target").metric) == {"spend", "leads", "valid_leads", "orders"}
+
+
 def test_campaigns_are_consistent_plans(seeded: Engine) -> None:
     campaigns = _frame(seeded, "campaign")
     lines = _frame(seeded, "campaign_budget_line").groupby("campaign_id").amount.sum()
