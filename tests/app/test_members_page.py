@@ -72,7 +72,7 @@ def test_another_regions_member_is_told_apart_from_no_member_without_their_data(
     other = people[people["region_id"] == region_id(engine, "southwest")].iloc[0]
     app.text_input(key="points_member_no").input(other["member_no"].lower()).run()
     assert warnings(app) == [f"会员 {other['member_no'].lower()} 属于其他大区，不在您的查看范围内。"]
-    shown = " ".join([*warnings(app), *(header.value for header in app.subheader)])
+    shown = " ".join([*warnings(app), *(header.value for header in app.header)])
     assert other["phone_masked"][-4:] not in shown and literal.markdown(other["name_masked"]) not in shown
     assert "积分余额" not in [metric.label for metric in app.metric], "no card of theirs"
     missing = "M" + "9" * 9
@@ -94,7 +94,7 @@ def test_a_member_number_prefix_lists_the_scopes_members_to_pick_from(app, engin
                               f"{people.set_index('member_no').at[number, 'phone_masked']}" for number in expected], \
         "East's members with that prefix only, by number, masked"
     picker.set_value(expected[1]).run()
-    assert any(header.value.startswith(expected[1]) for header in app.subheader)
+    assert any(header.value.startswith(expected[1]) for header in app.header)
 
 
 def ledger_rows(engine) -> int:
