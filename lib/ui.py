@@ -108,6 +108,19 @@ UPLOADER_TEXTS = (  # (CSS selector, i18n key drawn instead) of st.file_uploader
     # over (the zone's other plain div, the list of chosen files, has no lone span)
 )
 
+UPLOADER_NAME_SCRIPT = """<script>
+window.cockpitUploadName = %s;
+if (!window.cockpitUploadNamer) {
+  const name = () => document.querySelectorAll('[data-testid="stFileUploaderDropzone"] button').forEach((button) => {
+    if (button.getAttribute('aria-label') !== window.cockpitUploadName) button.setAttribute('aria-label', window.cockpitUploadName);
+  });
+  window.cockpitUploadNamer = new MutationObserver(name);
+  window.cockpitUploadNamer.observe(document.body, {childList: true, subtree: true});
+}
+document.querySelectorAll('[data-testid="stFileUploaderDropzone"] button').forEach((button) => button.setAttribute('aria-label', window.cockpitUploadName));
+</script>"""  # the uploader's button, its English text hidden above, named in the session's language for screen readers (an
+# accessible name CSS cannot give); one observer per tab names every uploader button drawn later
+
 TOOLBAR_TOOLTIP_RULE = ('body:has([data-testid="stElementToolbarButton"]:is(:hover, :focus-within)) '
                         '[data-testid="stTooltipContent"] {display: none;}')  # a table toolbar's English tooltips ("Search",
 # "Fullscreen") are not shown; its icons speak for themselves
@@ -122,6 +135,7 @@ def widget_text_style() -> None:
              f"{selector}::after {{content: {json.dumps(tr(key, mb=limit_mb), ensure_ascii=False)};}}"
              for selector, key in UPLOADER_TEXTS]
     st.html(f"<style>{' '.join(rules)} {TOOLBAR_TOOLTIP_RULE}</style>")
+    st.html(UPLOADER_NAME_SCRIPT % json.dumps(tr("uploader_button"), ensure_ascii=False), unsafe_allow_javascript=True, width="content")
 
 
 def page_user(page_file: str) -> CurrentUser:

@@ -32,7 +32,7 @@ class Shot(NamedTuple):
 
 SHOTS = (
     Shot("overview", "exec", ""),
-    Shot("approvals", "exec", "approvals"),
+    Shot("approvals", "exec", "approval-inbox"),
     Shot("channels", "exec", "channel-kpis"),
     Shot("funnel", "exec", "lead-funnel"),
     Shot("dealers", "southwest", "dealer-map"),
