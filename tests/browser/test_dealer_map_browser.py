@@ -31,7 +31,7 @@ MIN_OUTLINE_PIXELS = 60  # dealer rings: enough dark pixels that points are draw
 NEXT_FRAMES = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"  # two frames drawn
 DRAW_TIMEOUT_S = 30  # WebGL in software may take a moment to draw the first frame
 CARD = ".st-key-dealer_card"  # the dealer card's container
-CARD_HEADING = f"{CARD} h3"  # the card's title: the dealer's name and code
+CARD_HEADING = f"{CARD} h2"  # the card's title: the dealer's name and code
 SCROLLER = ".stMain"  # Streamlit's scrolling container (the window itself does not scroll)
 WHEEL_PIXELS = 300  # one wheel turn over the map
 CARD_IN_VIEW = """(selector) => {
