@@ -23,7 +23,8 @@ def test_the_funnel_renders_and_the_mode_changes_the_numbers(page, app_url, scre
     cohort = stage_values(page)
     page.screenshot(path=str(screenshots / "funnel-cohort.png"), full_page=True)
     page.get_by_text("活动量（按环节发生时间）", exact=True).click()
-    page.get_by_text("活动量：统计所选期间内发生的各环节事件").wait_for(timeout=LOAD_TIMEOUT_MS)
+    page.get_by_text("活动量：统计所选期间内发生的各环节事件").wait_for(state="attached", timeout=LOAD_TIMEOUT_MS)  # the mode's
+    # definition, in the collapsed 口径说明 expander after the content
     wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     activity = stage_values(page)
     assert activity != cohort and all(value for value in activity)
