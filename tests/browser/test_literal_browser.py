@@ -14,16 +14,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from lib.db import get_engine
 from lib.i18n import t
 from lib.ingest.limits import ReadLimits
 from lib.seed import DEMO_ACCOUNTS
 from tests.browser.conftest import serve, wait_until_idle
-from tests.browser.test_dealer_map_browser import MAP, projector
 from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
 from tests.conftest import TODAY
 from tests.literal_payloads import MARKERS, Planted, payload, planted_database
-from tests.reference import raw
 
 pytestmark = pytest.mark.browser
 PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}
@@ -156,13 +153,9 @@ def dashboards_and_plans(walk: Walk) -> None:
 
 
 def dealers_and_members(walk: Walk) -> None:
-    """The dealer map (the planted dealer hovered, then its card), and the points page's tiers, member lookup and rules."""
+    """The dealer map and the planted dealer's card, and the points page's tiers, member lookup and rules. (The map's
+    tooltips are plain-text deck.gl tooltips, checked with their payloads in tests/app/test_literal_pages.py.)"""
     walk.visit("dealer-map", "rg")
-    engine = get_engine(walk.planted.database_url)
-    dealer = raw(engine, "dealer").set_index("id").loc[walk.planted.dealer_id]
-    walk.page.mouse.move(*projector(engine, walk.page.locator(MAP).bounding_box())(dealer["lon"], dealer["lat"]))
-    walk.page.locator(".deck-tooltip").filter(has_text=walk.planted.texts["dl"]).wait_for(timeout=LOAD_TIMEOUT_MS)
-    walk.check("the dealer's tooltip")
     walk.choose(t("card_pick"), "i-dl")
     walk.shows(walk.planted.texts["dl"], "the dealer's card")
     walk.visit("member-points", "ru")
