@@ -40,7 +40,12 @@ def hover_texts(values: Sequence[float] | pd.Series, kind: str, lang: str) -> li
 
 def hover(values: Sequence[float] | pd.Series, kind: str, lang: str, prefix: str = "") -> dict:
     """Trace properties that hover each point with its value as the tiles write it."""
-    return {"customdata": hover_texts(values, kind, lang), "hovertemplate": f"{prefix}%{{customdata}}<extra>%{{fullData.name}}</extra>"}
+    return hover_with(hover_texts(values, kind, lang), prefix)
+
+
+def hover_with(texts: list[str], prefix: str = "") -> dict:
+    """Trace properties that hover each point with its text (and the trace's name)."""
+    return {"customdata": texts, "hovertemplate": f"{prefix}%{{customdata}}<extra>%{{fullData.name}}</extra>"}
 
 
 def partial_month(as_of: dt.date) -> str | None:
@@ -237,8 +242,7 @@ def metric_kind(metric: str) -> str:
 
 def _metric_hover(values: pd.Series, metric: str, lang: str) -> dict:
     """Hover properties of a channel metric's trace, its values written as on the tiles."""
-    return {"customdata": [format_value(metric, None if formatting.is_missing(value) else float(value), lang) for value in values],
-            "hovertemplate": "%{customdata}<extra>%{fullData.name}</extra>"}
+    return hover_with([format_value(metric, None if formatting.is_missing(value) else float(value), lang) for value in values])
 
 
 def channel_trend(trend: pd.DataFrame, metric: str, lang: str) -> go.Figure:

@@ -110,14 +110,13 @@ UPLOADER_TEXTS = (  # (CSS selector, i18n key drawn instead) of st.file_uploader
 
 UPLOADER_NAME_SCRIPT = """<script>
 window.cockpitUploadName = %s;
-if (!window.cockpitUploadNamer) {
-  const name = () => document.querySelectorAll('[data-testid="stFileUploaderDropzone"] button').forEach((button) => {
+if (!window.cockpitNameUploads) {
+  window.cockpitNameUploads = () => document.querySelectorAll('[data-testid="stFileUploaderDropzone"] button').forEach((button) => {
     if (button.getAttribute('aria-label') !== window.cockpitUploadName) button.setAttribute('aria-label', window.cockpitUploadName);
   });
-  window.cockpitUploadNamer = new MutationObserver(name);
-  window.cockpitUploadNamer.observe(document.body, {childList: true, subtree: true});
+  new MutationObserver(window.cockpitNameUploads).observe(document.body, {childList: true, subtree: true});
 }
-document.querySelectorAll('[data-testid="stFileUploaderDropzone"] button').forEach((button) => button.setAttribute('aria-label', window.cockpitUploadName));
+window.cockpitNameUploads();
 </script>"""  # the uploader's button, its English text hidden above, named in the session's language for screen readers (an
 # accessible name CSS cannot give); one observer per tab names every uploader button drawn later
 
