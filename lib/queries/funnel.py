@@ -115,7 +115,7 @@ def funnel(conn: Connection, scope: Scope, flt: FunnelFilter, mode: str, breakdo
     rows = pd.DataFrame(conn.execute(funnel_query(scope, flt, mode, breakdown)).mappings().all())
     if rows.empty:
         rows = pd.DataFrame(columns=["key", *([] if breakdown is None else ["name_zh", "name_en"]), *FUNNEL_STAGES])
-    rows[list(FUNNEL_STAGES)] = rows[list(FUNNEL_STAGES)].astype(float)
+    rows[list(FUNNEL_STAGES)] = rows[list(FUNNEL_STAGES)].astype(float).fillna(0)  # no lead in scope: SUM gives NULL
     return with_conversion(rows.sort_values("lead", ascending=False, kind="stable").reset_index(drop=True))
 
 
