@@ -5,7 +5,7 @@ whatever the name, and the name from any address. A counter past its free attemp
 that doubles with each failure (up to MAX_DELAY). The counters are keyed by the name as typed, so an unknown name behaves
 exactly like a known one and neither the answer nor its timing tells which names exist; and the name's own counter allows
 many more failures than the name-and-address one, so somebody guessing from one address cannot shut a colleague out.
-A successful sign-in gives back its slot of the name counters; an admin sees the counters that refuse now and can lift them.
+A successful sign-in clears the name's counters and gives back its slot of the address's; an admin sees the counters that refuse now and can lift them.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, case, select, update
 
 from lib.clock import now
 from lib.models import LoginThrottle
@@ -114,9 +114,14 @@ def admit(conn: Connection, username: str, address: str | None) -> Admission:
 
 
 def succeeded(conn: Connection, username: str, address: str | None) -> None:
-    """A right password clears the name's counters (the address's stays: it counts other names' failures too)."""
-    keys = [counter.key for counter in counters(username, address) if counter.kind != "address"]
-    conn.execute(update(LoginThrottle).where(LoginThrottle.key_digest.in_(keys)).values(failures=0, blocked_until=None))
+    """A right password clears the name's counters and gives back its slot of the address's, which counts failures only
+    (an office behind one address signs in all day); a delay that slot started ends with it."""
+    keys = {counter.kind: counter.key for counter in counters(username, address)}
+    row = LoginThrottle.__table__.c
+    conn.execute(update(LoginThrottle).where(row.key_digest.in_([keys["pair"], keys["account"]])).values(failures=0, blocked_until=None))
+    given_back = row.failures - 1
+    conn.execute(update(LoginThrottle).where(row.key_digest == keys["address"], row.failures > 0).values(
+        failures=given_back, blocked_until=case((given_back < FREE_FAILURES["address"], None), else_=row.blocked_until)))
 
 
 def lift(conn: Connection, scope: Scope, key_digests: list[str]) -> int:

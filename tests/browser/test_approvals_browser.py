@@ -6,9 +6,8 @@ import pytest
 from lib.i18n import t
 from lib.seed import DEMO_ACCOUNTS
 from tests.browser.conftest import wait_for_page, wait_until_idle
-from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
+from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, approvals_title, sign_in, waiting_count
 from tests.campaign_helpers import create, step, stored
-from tests.reference import raw
 
 pytestmark = pytest.mark.browser
 PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}
@@ -16,19 +15,9 @@ NAV = '[data-testid="stSidebarNav"]'  # the sidebar's page list
 FOLD = {"width": 1440, "height": 900}  # the screen the overview must answer on without scrolling
 
 
-def waiting_count(engine) -> int:
-    """How many plans wait for approval, from the campaign table."""
-    return int((raw(engine, "campaign")["status"] == "submitted").sum())
-
-
 def nav_link(page, title: str):
     """The navigation entry with exactly this title."""
     return page.locator(NAV).get_by_role("link", name=title, exact=True)
-
-
-def approvals_title(count: int) -> str:
-    """The inbox's title in the navigation with the number of plans waiting."""
-    return f"{t('nav_approvals')} ({count})" if count else t("nav_approvals")
 
 
 def test_an_executive_finds_a_waiting_plan_and_approves_it_through_a_confirmation(page, app_url, screenshots, engine):

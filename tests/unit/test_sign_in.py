@@ -133,13 +133,34 @@ def test_a_quiet_day_starts_the_count_again(engine):
     assert counter_state(engine, "pair", "quiet", "10.6.0.1")[0] == 1
 
 
-def test_a_right_password_clears_the_names_counters_but_not_the_addresses(engine):
+def test_a_right_password_clears_the_names_counters_and_leaves_the_address_its_failures(engine):
     fresh_user(engine, "clears")
     race(engine, "clears", ["wrong-1", "wrong-2"], "10.7.0.1")
     race(engine, "clears", [RIGHT], "10.7.0.1")
     assert counter_state(engine, "pair", "clears", "10.7.0.1")[0] == 0
     assert counter_state(engine, "account", "clears", None)[0] == 0
-    assert counter_state(engine, "address", None, "10.7.0.1")[0] == 3
+    assert counter_state(engine, "address", None, "10.7.0.1")[0] == 2
+
+
+def test_an_office_behind_one_address_signs_in_all_day_without_delay(engine):
+    free = throttle.FREE_FAILURES["address"]
+    fresh_user(engine, "office")
+    race(engine, "typo", ["wrong"], "10.7.0.9")  # one colleague's typo stays counted
+    for _ in range(free + 5):
+        outcomes, checked = race(engine, "office", [RIGHT], "10.7.0.9")
+        assert checked == [RIGHT] and outcomes[0].signed_in
+    assert counter_state(engine, "address", None, "10.7.0.9") == (1, None)
+
+
+def test_a_right_password_ends_the_address_delay_its_own_slot_started(engine):
+    free = throttle.FREE_FAILURES["address"]
+    fresh_user(engine, "last_slot")
+    for n in range(free - 1):
+        race(engine, f"guess_{n}", ["wrong"], "10.7.0.10")
+    outcomes, _ = race(engine, "last_slot", [RIGHT], "10.7.0.10")  # its slot is the one that reaches the free failures
+    assert outcomes[0].signed_in and counter_state(engine, "address", None, "10.7.0.10") == (free - 1, None)
+    outcomes, checked = race(engine, "last_slot", [RIGHT], "10.7.0.10")
+    assert checked == [RIGHT] and outcomes[0].signed_in
 
 
 def test_an_admin_lifts_a_limit_and_it_is_audited(engine):
