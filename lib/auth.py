@@ -222,12 +222,15 @@ def login_gate(engine: Engine, lang: str) -> CurrentUser | None:
     is drawn and None returned)."""
     verdict = _tab_session(engine) or _cookie_session(engine)
     if verdict is None:
-        _notice(lang)
-        clear_cookie_after_sign_out()
-        _sign_in_form(engine, lang)
+        form = st.empty()  # the form's place: emptied once it has signed the user in, so the first page shows alone
+        with form.container():
+            _notice(lang)
+            clear_cookie_after_sign_out()
+            _sign_in_form(engine, lang)
         verdict = _tab_session(engine) if st.session_state.get("authentication_status") else None
         if verdict is None:
             return None
+        form.empty()
     with engine.connect() as conn:
         user = load_user(conn, verdict.user_id)
     if user is None:

@@ -60,6 +60,7 @@ def test_each_role_signs_in_and_sees_the_overview(page, app_url, screenshots, ac
     wait_until_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    assert page.get_by_label("用户名").count() == 0, "the sign-in form is gone once it has signed the user in"
     nav = page.locator('[data-testid="stSidebarNav"] a')
     shown = sorted(nav.nth(i).inner_text().strip().split("\n")[-1] for i in range(nav.count()))  # icon ligature first
     waiting = waiting_count(engine)  # earlier tests may have left plans submitted: the inbox's title counts them
