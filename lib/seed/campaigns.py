@@ -149,6 +149,8 @@ CANCEL_COMMENT = "经销商资源调整，活动取消，预算回收至总预�
 CANCELLED_CAMPAIGNS = (("summer_drive_south", 0), ("trail_camp", -1))  # (template, year: 0 = first, -1 = next)
 REJECTED_CAMPAIGN = ("spring_trip", -1)  # rejected back to draft
 REVIEWED_SHARE = 0.8  # campaigns that got a written review once finished
+AWAITING_AHEAD = (dt.timedelta(days=45), dt.timedelta(days=160))  # plans starting this far out were sent in as soon as
+# drafted and still wait for the approver today (next spring's plans in early winter: the demo's approvals inbox)
 
 
 def _year_nodes(year: int) -> dict[str, tuple[dt.date, dt.date]]:
@@ -228,8 +230,9 @@ def _campaign_history(rng: np.random.Generator, world: World, plan: CampaignPlan
                       ("draft", "submitted", owner, created + dt.timedelta(days=9, hours=4), "提交审批"),
                       ("submitted", "draft", APPROVER, created + dt.timedelta(days=12, hours=6), REJECT_REASON)]
         return
-    submitted = max(created + _uniform_days(rng, 1, 6), world.at(plan.start - _uniform_days(rng, 60, 80), 10)) \
-        + dt.timedelta(hours=float(rng.uniform(0, 7)))
+    early, usual = created + _uniform_days(rng, 1, 6), world.at(plan.start - _uniform_days(rng, 60, 80), 10)
+    waiting = today + AWAITING_AHEAD[0] < plan.start <= today + AWAITING_AHEAD[1]
+    submitted = (early if waiting else max(early, usual)) + dt.timedelta(hours=float(rng.uniform(0, 7)))
     approved = submitted + _uniform_days(rng, 1, 4) + dt.timedelta(hours=float(rng.uniform(0, 2)))
     steps = [(None, "draft", owner, created, "新建方案"), ("draft", "submitted", owner, submitted, "提交审批"),
              ("submitted", "approved", APPROVER, approved, "同意，按总预算控制线执行")]
@@ -237,6 +240,8 @@ def _campaign_history(rng: np.random.Generator, world: World, plan: CampaignPlan
         cancelled = min(world.at(plan.start - dt.timedelta(days=5), 11), world.at(today, 9))
         steps = [step for step in steps if step[3] < cancelled]
         steps.append((steps[-1][1], "cancelled", APPROVER, cancelled, CANCEL_COMMENT))
+    elif waiting:
+        steps = steps[:2]  # not approved yet
     else:
         steps += [("approved", "running", owner, world.at(plan.start, 9), "活动上线"),
                   ("running", "completed", owner, world.at(plan.end + dt.timedelta(days=1), 9.5), "活动结束")]

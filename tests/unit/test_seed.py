@@ -229,6 +229,15 @@ def test_campaigns_are_consistent_plans(seeded: Engine) -> None:
     assert (last == campaigns.set_index("id").status.loc[last.index]).all()
 
 
+def test_plans_starting_in_six_weeks_to_five_months_wait_for_the_approver(seeded: Engine) -> None:
+    campaigns = _frame(seeded, "campaign")
+    days_out = (pd.to_datetime(campaigns.start_date) - pd.Timestamp(TODAY)).dt.days
+    waiting = campaigns[campaigns.status == "submitted"]
+    assert len(waiting), "the approvals inbox has plans on the demo data"
+    assert days_out.loc[waiting.index].between(46, 160).all()
+    assert not (days_out.between(0, 45) & (campaigns.status == "submitted")).any(), "plans starting soon were approved"
+
+
 def _replay_fifo(rows: pd.DataFrame, today: dt.date) -> dict[int, int]:
     """Independent FIFO replay of one member's ledger (in id order): what is left of each lot."""
     lots: deque[list] = deque()  # [row id, remaining, expires_on], oldest first
