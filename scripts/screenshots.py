@@ -63,6 +63,7 @@ def take(browser, app_url: str, out: Path, size: str, shots: tuple[Shot, ...]) -
         wait_for_page(page)
         nav = page.locator('[data-testid="stSidebarNav"] a')  # a page drawn anew (the tab signed in with the form shows it
         (nav.first if not shot.url_path else nav.and_(page.locator(f'[href$="/{shot.url_path}"]'))).click()  # until the next run)
+        page.wait_for_url(f"**/{shot.url_path}")  # the page switched: the run drawing it has begun
         wait_for_page(page)
         if page.locator(MAP).count():
             map_pixels(page)  # the map has drawn its provinces
