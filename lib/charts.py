@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from lib import formatting, literal
 from lib.i18n import name_or, t
 from lib.models import FUNNEL_STAGES, LOST_REASONS
-from lib.metrics import FINE_COST_METRICS, MONEY_METRICS, RATE_METRICS, UNIT_COST_METRICS, format_value
+from lib.metrics import format_value, value_kind
 
 PALETTE = {"this_year": "#1f6feb", "last_year": "#9ab8e6", "target": "#d9480f"}  # overview trend colours
 PARTIAL_PATTERN = {"shape": "/", "fgcolor": "#ffffff", "fgopacity": 0.6, "size": 6}  # hatching of a month not yet over
@@ -229,17 +229,6 @@ def period_axis(periods: pd.Series) -> dict:
             "tickformat": "%m-%d", "hoverformat": "%Y-%m-%d"}
 
 
-def metric_kind(metric: str) -> str:
-    """How a channel metric's values are written on an axis or in a hover: count, money, unit_cost or percent."""
-    if metric in RATE_METRICS:
-        return "percent"
-    if metric in MONEY_METRICS:
-        return "money"
-    if metric in UNIT_COST_METRICS | FINE_COST_METRICS:
-        return "unit_cost"
-    return "ratio" if metric == "roi" else "count"
-
-
 def _metric_hover(values: pd.Series, metric: str, lang: str) -> dict:
     """Hover properties of a channel metric's trace, its values written as on the tiles."""
     return hover_with([format_value(metric, None if formatting.is_missing(value) else float(value), lang) for value in values])
@@ -251,10 +240,7 @@ def channel_trend(trend: pd.DataFrame, metric: str, lang: str) -> go.Figure:
     for index, (name, rows) in enumerate(trend.groupby(f"name_{lang}", sort=False)):
         figure.add_scatter(x=rows["period"], y=rows[metric], name=literal.plotly(name), mode="lines+markers",
                            line={"color": GROUP_COLOURS[index % len(GROUP_COLOURS)]}, **_metric_hover(rows[metric], metric, lang))
-    kind = metric_kind(metric)
-    yaxis = ({"rangemode": "tozero", "tickprefix": "¥" if kind == "unit_cost" else "", "ticksuffix": "×" if kind == "ratio" else "",
-              "tickformat": ",.0f" if kind == "unit_cost" else ",.1f"} if kind in ("unit_cost", "ratio")
-             else value_axis(trend[metric], kind, lang))
+    yaxis = value_axis(trend[metric], value_kind(metric), lang)
     figure.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.12},
                          xaxis=period_axis(trend["period"]), yaxis=yaxis | {"title": t(f"metric_{metric}", lang)}, hovermode="x unified")
     return figure

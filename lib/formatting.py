@@ -119,7 +119,8 @@ def nice_ticks(top: float | None, whole: bool, count: int = AXIS_TICKS) -> list[
 
 
 def tick_label(value: float, kind: str, lang: str) -> str:
-    """An axis tick in the tiles' language: counts and amounts compact without trailing zeros, shares as percentages."""
+    """An axis tick in the tiles' language: counts and amounts compact without trailing zeros ('money' and 'unit_cost' with
+    ¥, 'ratio' as a multiple), shares as percentages."""
     if kind == "percent":
         return f"{value * 100:,.{0 if float(round(value * 100, 6)).is_integer() else 1}f}%"
     if abs(value) < COMPACT_FROM:
@@ -127,23 +128,26 @@ def tick_label(value: float, kind: str, lang: str) -> str:
     else:
         number, suffix = _compact_parts(value, lang, 2)
         text = (number.rstrip("0").rstrip(".") if "." in number else number) + suffix
-    return f"¥{text}" if kind == "money" else text
+    if kind in ("money", "unit_cost"):
+        return f"¥{text}"
+    return f"{text}×" if kind == "ratio" else text
 
 
 def axis(top: float | None, kind: str, lang: str) -> dict:
-    """A plotly value axis whose ticks read like the tiles: tickvals and ticktext for counts ('count', whole numbers),
-    amounts ('money') and shares ('percent')."""
+    """A plotly value axis whose ticks read like the tiles (see tick_label), whole numbers only when it counts things."""
     values = nice_ticks(top, whole=kind == "count")
     return {"tickmode": "array", "tickvals": values, "ticktext": [tick_label(value, kind, lang) for value in values],
             "range": [0, values[-1] * 1.02]}
 
 
 def value_text(value: float | None, kind: str, lang: str, digits: int = 1) -> str:
-    """A hover or label value as tiles show it: 'count', 'money', 'percent' or 'unit_cost'."""
+    """A hover or label value as tiles show it: 'count', 'money', 'percent', 'unit_cost' or 'ratio'."""
     if kind == "money":
         return money(value, lang)
     if kind == "percent":
         return percent(value, digits)
     if kind == "unit_cost":
         return unit_cost(value)
+    if kind == "ratio":
+        return multiple(value)
     return compact(value, lang)

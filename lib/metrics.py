@@ -36,6 +36,17 @@ def format_value(metric: str, value: float | None, lang: str) -> str:
     return formatting.compact(value, lang)
 
 
+def value_kind(metric: str) -> str:
+    """How a metric's values are written on an axis (formatting.axis): percent, money, unit_cost, ratio or count."""
+    if metric in RATE_METRICS:
+        return "percent"
+    if metric in MONEY_METRICS:
+        return "money"
+    if metric in UNIT_COST_METRICS | FINE_COST_METRICS:
+        return "unit_cost"
+    return "ratio" if metric in MULTIPLE_METRICS else "count"
+
+
 def rate_digits(metric: str) -> int:
     """Decimals of a rate metric's percentage (CTR is small: two)."""
     return 2 if metric == "ctr" else 1

@@ -45,6 +45,31 @@ def test_axis_ticks_are_round_and_count_axes_whole():
     assert formatting.axis(7, "percent", "zh")["ticktext"] == ["0%", "200%", "400%", "600%", "800%"]  # whole-number ticks (int)
 
 
+def test_cost_and_multiple_axes_read_like_their_tiles():
+    assert formatting.axis(152, "unit_cost", "zh")["ticktext"] == ["¥0", "¥50", "¥100", "¥150", "¥200"]
+    assert formatting.axis(3.6, "unit_cost", "en")["ticktext"] == ["¥0", "¥1", "¥2", "¥3", "¥4"]
+    assert formatting.axis(40.7, "ratio", "zh")["ticktext"] == ["0×", "10×", "20×", "30×", "40×", "50×"]
+    assert formatting.value_text(40.74, "ratio", "zh") == "40.7×"
+
+
+def affixes(text: str) -> tuple[str, str]:
+    """The unit signs around a written number (¥ before; %, ×, 万 or 亿 after), empty where there is none."""
+    return ("" if text[0].isdigit() else text[0]), ("" if text[-1].isdigit() else text[-1])
+
+
+def test_channel_trend_axes_write_each_metric_like_its_tile():
+    import pandas as pd
+
+    from lib.charts import channel_trend
+    from lib.metrics import format_value
+
+    for metric, values in {"cpl": [138.0, 152.4], "cpc": [2.1, 3.6], "roi": [31.2, 40.7], "ctr": [0.012, 0.021],
+                           "leads": [21_000, 108_688], "spend": [1.2e6, 1.6e7]}.items():
+        trend = pd.DataFrame({"name_zh": ["抖音", "抖音"], "period": ["2026-10", "2026-11"], metric: values})
+        top_tick = channel_trend(trend, metric, "zh").layout.yaxis.ticktext[-1]
+        assert affixes(top_tick) == affixes(format_value(metric, values[-1], "zh")), (metric, top_tick)
+
+
 def test_table_columns_take_the_tiles_unit_for_the_whole_column():
     assert formatting.column_format(151_000, "zh", "¥") == (1e4, "¥%,.1f万")
     assert formatting.column_format(151_000, "en", "¥") == (1e3, "¥%,.0fK")
