@@ -46,6 +46,8 @@ CITY_RADIUS_PIXELS = (5.0, 16.0)  # city bubbles: smallest and largest radius, b
 SPREAD_PIXELS = 15.0  # dealers of one city lie on a sunflower spiral around its middle, this far apart at the opening zoom
 GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))  # radians between neighbours on the spiral
 LABEL_GAP_PIXELS = 8  # a city's name sits this far below its bubble or its dealers
+CITY_LABEL_PIXELS = 12  # the size of a city's name
+LABEL_CHAR_PIXELS = {"zh": 12.5, "en": 7.5}  # about how wide a character of a city's name is drawn, with its outline
 CONTROLLER = {"scrollZoom": False, "dragPan": True, "doubleClickZoom": True, "touchZoom": True, "keyboard": True}  # the wheel
 # scrolls the page; drag, double-click, pinch and the keyboard move and zoom the map
 LEVELS = ("national", "region", "province")  # how much of China the map shows, widest first
@@ -259,11 +261,49 @@ def _city_layer(cities: pd.DataFrame, metric: str, bins: Bins, lang: str) -> pdk
     return _points_layer("cities", points)
 
 
-def _city_labels(cities: pd.DataFrame, below: pd.Series, lang: str) -> pdk.Layer:
-    """Each city's name, below its bubble or its dealers (below: pixels from the city's middle)."""
+def mercator_pixels(lon: pd.Series, lat: pd.Series, zoom: float) -> tuple[np.ndarray, np.ndarray]:
+    """Places as web-mercator pixel coordinates at a zoom (x to the east, y to the south)."""
+    world = TILE_SIZE * 2 ** zoom
+    return (lon.to_numpy(float) / 360 * world,
+            -np.log(np.tan(np.pi / 4 + np.radians(lat.to_numpy(float)) / 2)) / (2 * np.pi) * world)
+
+
+def text_boxes(lon: pd.Series, lat: pd.Series, texts: pd.Series, lang: str, zoom: float, below: pd.Series | None = None) -> np.ndarray:
+    """Each text's box (left, top, right, bottom) in pixels at a zoom: centred on its place, or centred under it `below`
+    pixels down (and the gap) as a city's name."""
+    x, y = mercator_pixels(lon, lat, zoom)
+    half = texts.map(len).to_numpy(float) * LABEL_CHAR_PIXELS[lang] / 2
+    top = y - (CITY_LABEL_PIXELS + 2) / 2 if below is None else y + below.to_numpy(float) + LABEL_GAP_PIXELS
+    return np.column_stack([x - half, top, x + half, top + CITY_LABEL_PIXELS + 2])
+
+
+def point_boxes(lon: pd.Series, lat: pd.Series, radius: pd.Series, zoom: float) -> np.ndarray:
+    """Each drawn point's box (left, top, right, bottom) in pixels at a zoom."""
+    x, y = mercator_pixels(lon, lat, zoom)
+    r = radius.to_numpy(float)
+    return np.column_stack([x - r, y - r, x + r, y + r])
+
+
+def clear_of_each_other(boxes: np.ndarray, obstacles: np.ndarray) -> np.ndarray:
+    """Which boxes to keep, in their order: each one that overlaps no obstacle and none kept before it."""
+    kept: list[np.ndarray] = list(obstacles)
+    keep = np.zeros(len(boxes), dtype=bool)
+    for index, box in enumerate(boxes):
+        if all(box[0] >= other[2] or box[2] <= other[0] or box[1] >= other[3] or box[3] <= other[1] for other in kept):
+            kept.append(box)
+            keep[index] = True
+    return keep
+
+
+def _city_labels(cities: pd.DataFrame, below: pd.Series, lang: str, zoom: float, taken: np.ndarray) -> pdk.Layer:
+    """The names of the cities (biggest first) that run into nothing taken (boxes of points and province names) and no
+    bigger city's name at the opening zoom, below each city's bubble or its dealers (below: pixels from the city's middle);
+    the others are named by their points' tooltips."""
+    shown = clear_of_each_other(text_boxes(cities["lon"], cities["lat"], cities[f"city_{lang}"], lang, zoom, below), taken)
+    cities, below = cities[shown], below[shown]
     labels = pd.DataFrame({"lon": cities["lon"].round(5), "lat": cities["lat"].round(5), "label": cities[f"city_{lang}"].map(literal.deck),
                            "offset": [[0, round(float(pixels) + LABEL_GAP_PIXELS)] for pixels in below]})
-    return pdk.Layer("TextLayer", labels, id="city-names", get_position="[lon, lat]", get_text="label", get_size=12,
+    return pdk.Layer("TextLayer", labels, id="city-names", get_position="[lon, lat]", get_text="label", get_size=CITY_LABEL_PIXELS,
                      get_color=list(CITY_LABEL), get_pixel_offset="offset", get_alignment_baseline=pdk.types.String("top"),
                      character_set=pdk.types.String("auto"), outline_width=2, outline_color=[255, 255, 255],
                      font_settings={"sdf": True})
@@ -309,16 +349,23 @@ def fit_view(bounds: tuple[float, float, float, float], width: int = ASSUMED_WID
                          max_zoom=12)
 
 
-def _mark_layers(marks: pd.DataFrame, level: str, metric: str, lang: str, bins: Bins, zoom: float) -> list[pdk.Layer]:
-    """The cities (one region) or dealers (one province) with their city names; nothing nationally."""
+def _mark_layers(marks: pd.DataFrame, level: str, metric: str, lang: str, bins: Bins, zoom: float, taken: np.ndarray) -> list[pdk.Layer]:
+    """The cities (one region) or dealers (one province) with their city names on top (not pickable, so a click on a name
+    still reaches the point under it) where they clear the points and what is taken (the province names); nothing
+    nationally."""
     if level == "region":
-        return [_city_labels(marks, _scaled(marks["dealers"], CITY_RADIUS_PIXELS), lang), _city_layer(marks, metric, bins, lang)]
+        biggest_first = marks.sort_values("dealers", ascending=False, kind="stable")
+        radius = _scaled(biggest_first["dealers"], CITY_RADIUS_PIXELS)
+        bubbles = point_boxes(biggest_first["lon"], biggest_first["lat"], radius, zoom)
+        return [_city_layer(marks, metric, bins, lang), _city_labels(biggest_first, radius, lang, zoom, np.vstack([taken, bubbles]))]
     if level == "province" and not marks.empty:
         placed = spread(marks, zoom)
-        cities = marks.assign(ring=placed["ring"]).groupby(["province_adcode", "city_zh", f"city_{lang}"], as_index=False, sort=False).agg(
-            lon=("lon", "mean"), lat=("lat", "mean"), ring=("ring", "first"))
+        cities = (marks.assign(ring=placed["ring"]).groupby(["province_adcode", "city_zh", f"city_{lang}"], as_index=False, sort=False)
+                  .agg(lon=("lon", "mean"), lat=("lat", "mean"), ring=("ring", "first"), dealers=("id", "size"))
+                  .sort_values("dealers", ascending=False, kind="stable"))
         below = cities["ring"] + RADIUS_PIXELS[1]
-        return [_city_labels(cities, below, lang), _dealer_layer(marks, metric, bins, lang, placed)]
+        dots = point_boxes(placed["lon"], placed["lat"], _scaled(marks["leads"], RADIUS_PIXELS), zoom)
+        return [_dealer_layer(marks, metric, bins, lang, placed), _city_labels(cities, below, lang, zoom, np.vstack([taken, dots]))]
     return []
 
 
@@ -334,7 +381,8 @@ def dealer_map(provinces: pd.DataFrame, marks: pd.DataFrame, metric: str, lang: 
         layers.append(_province_labels(provinces, lang, with_counts=level == "national"))
     if level == "national" and not provinces.empty:
         layers.append(_region_labels(provinces, lang))
-    layers += _mark_layers(marks, level, metric, lang, mark_bins, view.zoom)  # on top: a click on a point picks it
+    names = text_boxes(provinces["lon"], provinces["lat"], provinces[f"name_{lang}"].map(str), lang, view.zoom)
+    layers += _mark_layers(marks, level, metric, lang, mark_bins, view.zoom, names)  # on top: a click on a point picks it
     return CompactDeck(layers=layers, initial_view_state=view, views=[pdk.View("MapView", controller=CONTROLLER)], tooltip=TOOLTIP,
                        map_provider="carto" if style else None, map_style=style or NO_BASE_MAP)
 

@@ -112,7 +112,8 @@ def test_a_regional_map_shows_her_dealers_only_and_opens_on_her_region(engine):
     for city in cities:
         name = city["tip"].split(" · ")[0]
         assert (city["lon"], city["lat"]) == pytest.approx(tuple(middles.loc[name]), abs=1e-4), name
-    assert {label["label"] for label in layer(deck, "city-names")["data"]} == set(middles.index)
+    named = {label["label"] for label in layer(deck, "city-names")["data"]}
+    assert named <= set(middles.index) and mine.groupby("name_zh").size().idxmax() in named, "the biggest city is named"
     coloured = {f["properties"]["adcode"] for f in layer(deck, "provinces")["data"]
                 if tuple(f["properties"]["fill"][:3]) != maps.NO_DATA}
     assert coloured == set(figures["provinces"]["province_adcode"])
@@ -186,7 +187,8 @@ def test_names_beginning_with_deck_gl_code_stay_text(engine, in_province):
     assert not [text for text in texts if text.startswith("@@")], "deck.gl's converter would read them as code or constants"
     shown = {text.removeprefix("\u2060") for text in texts}
     if in_province:
-        assert {"@@#GL.ONE", "@@#x.y", "@@=city"} <= shown and any(text.startswith("@@=constructor (@@#GL.ONE)") for text in shown)
+        assert {"@@#GL.ONE", "@@#x.y"} <= shown and any(text.startswith("@@=constructor (@@#GL.ONE)") for text in shown)
+        assert any("\n@@=city · " in text for text in shown), "the city, named on the map or not, is in its dealers' tooltips"
     else:
         assert {"@@=[lon, lat]"} <= shown and any(text.startswith("@@#x.y ") for text in shown)
 
@@ -199,8 +201,8 @@ def test_each_level_marks_what_can_be_told_apart(engine):
     one, figures = spec(engine, "exec", flt=MapFilter(START, TODAY, province_adcodes=(province,)))
     ids = [[candidate["id"] for candidate in deck["layers"]] for deck in (national, region, one)]
     assert ids == [["provinces", "maritime", "province-names", "regions"],
-                   ["provinces", "maritime", "province-names", "city-names", "cities"],
-                   ["provinces", "maritime", "province-names", "city-names", "dealers"]]
+                   ["provinces", "maritime", "province-names", "cities", "city-names"],
+                   ["provinces", "maritime", "province-names", "dealers", "city-names"]]
     assert {point["id"] for point in layer(one, "dealers")["data"]} == set(figures["dealers"]["id"])
 
 
@@ -221,6 +223,31 @@ def test_a_provinces_dealers_are_spread_apart_around_their_city(engine):
         middle = mercator_pixels(dealers_of_city["lon"].mean(), dealers_of_city["lat"].mean(), zoom)
         farthest = max(math.dist(middle, mercator_pixels(lon, lat, zoom)) for lon, lat in zip(drawn["lon"], drawn["lat"]))
         assert farthest <= maps.SPREAD_PIXELS * math.sqrt(len(drawn)) + 1, "a city's dealers stay around its middle"
+
+
+def drawn_name_boxes(deck: dict) -> list[tuple[float, float, float, float]]:
+    """The city names' boxes (left, top, right, bottom) in pixels at the opening zoom, from the spec."""
+    zoom, boxes = deck["initialViewState"]["zoom"], []
+    for label in layer(deck, "city-names")["data"]:
+        x, y = mercator_pixels(label["lon"], label["lat"], zoom)
+        half = len(label["label"]) * maps.LABEL_CHAR_PIXELS["zh"] / 2
+        top = y + label["offset"][1]
+        boxes.append((x - half, top, x + half, top + maps.CITY_LABEL_PIXELS))
+    return boxes
+
+
+@pytest.mark.parametrize("level", ["region", "province"])
+def test_city_names_do_not_run_into_each_other_and_every_city_keeps_its_tooltip(engine, level):
+    narrowing = {"region_ids": (region_id(engine, "east"),)} if level == "region" else {"province_adcodes": (biggest_province(engine),)}
+    deck, figures = spec(engine, "exec", flt=MapFilter(START, TODAY, **narrowing))
+    boxes = drawn_name_boxes(deck)
+    clashes = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+               if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]
+    assert boxes and not clashes, clashes
+    marks = layer(deck, "cities" if level == "region" else "dealers")["data"]
+    cities = figures["dealers"]["city_zh"]
+    city_of_tip = (lambda tip: tip.split(" · ")[0]) if level == "region" else (lambda tip: tip.split("\n")[1].split(" · ")[0])
+    assert {city_of_tip(mark["tip"]) for mark in marks} == set(cities), "a city without its name on the map is named by its tooltips"
 
 
 def test_the_national_spec_is_a_fraction_of_what_it_was(engine):
