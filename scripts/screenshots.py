@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lib.seed import DEMO_ACCOUNTS  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, serve, wait_for_page  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, open_path, serve  # noqa: E402
 from tests.browser.test_dealer_map_browser import MAP, map_pixels  # noqa: E402
 from tests.browser.test_login_browser import sign_in  # noqa: E402
 
@@ -60,11 +60,7 @@ def take(browser, app_url: str, out: Path, size: str, shots: tuple[Shot, ...]) -
         context = browser.new_context(viewport=viewport(size), locale="zh-CN", device_scale_factor=1)
         page = context.new_page()
         sign_in(page, app_url, shot.username, passwords[shot.username])
-        wait_for_page(page)
-        nav = page.locator('[data-testid="stSidebarNav"] a')  # a page drawn anew (the tab signed in with the form shows it
-        (nav.first if not shot.url_path else nav.and_(page.locator(f'[href$="/{shot.url_path}"]'))).click()  # until the next run)
-        page.wait_for_url(f"**/{shot.url_path}")  # the page switched: the run drawing it has begun
-        wait_for_page(page)
+        open_path(page, app_url, shot.url_path)  # by its URL: on a tablet or a phone the sidebar starts folded
         if page.locator(MAP).count():
             map_pixels(page)  # the map has drawn its provinces
         page.screenshot(path=str(out / file_name(shot, size)))

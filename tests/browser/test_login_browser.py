@@ -24,9 +24,9 @@ def waiting_count(engine) -> int:
     return int((raw(engine, "campaign")["status"] == "submitted").sum())
 
 
-def approvals_title(count: int) -> str:
+def approvals_title(count: int, lang: str = "zh") -> str:
     """The inbox's title in the navigation with the number of plans waiting."""
-    return f"{t('nav_approvals')} ({count})" if count else t("nav_approvals")
+    return f"{t('nav_approvals', lang)} ({count})" if count else t("nav_approvals", lang)
 
 
 def sign_in(page, base_url: str | None, username: str, password: str) -> None:

@@ -9,11 +9,11 @@ import pytest
 from lib import formatting
 from lib.db import get_engine
 from lib.i18n import t
-from lib.navigation import pages_for
+from lib.navigation import APPROVALS_PAGE, pages_for
 from lib.seed import DEMO_ACCOUNTS
 from tests.browser.conftest import ROOT, wait_for_page
 from tests.browser.test_import_page_browser import choose_file
-from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, sign_in
+from tests.browser.test_login_browser import LOAD_TIMEOUT_MS, approvals_title, sign_in, waiting_count
 from tests.conftest import TODAY
 from tests.reference import raw
 
@@ -70,13 +70,13 @@ def texts(page) -> tuple[str, list[str]]:
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_every_page_speaks_one_language_without_raw_missing_values(page, app_url, lang):
+def test_every_page_speaks_one_language_without_raw_missing_values(page, app_url, database_url, lang):
     sign_in(page, app_url, "admin", PASSWORDS["admin"])
     if lang == "en":
         switch_to_english(page)
-    seen = []
+    seen, waiting = [], waiting_count(get_engine(database_url))
     for spec in pages_for("admin"):
-        title = t(spec.title_key, lang)
+        title = approvals_title(waiting, lang) if spec.path == APPROVALS_PAGE else t(spec.title_key, lang)
         open_by_link(page, title, spec.url_path)
         body, chart_text = texts(page)
         assert not RAW_MISSING.findall(body), (title, RAW_MISSING.findall(body))
