@@ -113,7 +113,7 @@ def test_a_regional_map_shows_her_dealers_only_and_opens_on_her_region(engine):
         name = city["tip"].split(" · ")[0]
         assert (city["lon"], city["lat"]) == pytest.approx(tuple(middles.loc[name]), abs=1e-4), name
     named = {label["label"] for label in layer(deck, "city-names")["data"]}
-    assert named <= set(middles.index) and mine.groupby("name_zh").size().idxmax() in named, "the biggest city is named"
+    assert named and named <= set(middles.index), "cities are named where their names fit (see the test on name clashes)"
     coloured = {f["properties"]["adcode"] for f in layer(deck, "provinces")["data"]
                 if tuple(f["properties"]["fill"][:3]) != maps.NO_DATA}
     assert coloured == set(figures["provinces"]["province_adcode"])
