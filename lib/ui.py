@@ -76,6 +76,12 @@ def tr_literal(key: str, **params: object) -> str:
     return t(key, lang(), **{name: literal.markdown(value) for name, value in params.items()})
 
 
+def bold(text: object, colour: str | None = None) -> str:
+    """Markdown of a bold line shown as typed (a label, a name, a file's text alike), in a Streamlit colour if given."""
+    shown = literal.markdown(text)
+    return f"**:{colour}[{shown}]**" if colour else f"**{shown}**"
+
+
 def whole_number(raw: str | None) -> int | None:
     """The whole number a URL parameter spells in ASCII digits (at most URL_NUMBER_DIGITS of them), else None."""
     if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > URL_NUMBER_DIGITS:

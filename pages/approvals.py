@@ -2,7 +2,7 @@
 and a link to the plan, where it is approved or rejected."""
 import streamlit as st
 
-from lib import literal, ui
+from lib import ui
 from lib.components import workflow
 from lib.queries import calendar
 
@@ -18,7 +18,7 @@ def plan_card(plan: dict) -> None:
     """One waiting plan: its name, who submitted it and when, its key figures and goals, and the way in."""
     with st.container(border=True, key=f"approval_{plan['id']}"):
         name, link = st.columns([3, 1])
-        name.markdown(f"**{literal.markdown(plan['name'])}**")
+        name.markdown(ui.bold(plan["name"]))
         name.caption(ui.tr_literal("submitted_line", submission=workflow.submission_text(plan["submitted_by"], plan["submitted_at"])))
         link.page_link("pages/campaign.py", label=ui.tr("approvals_open"), icon=":material/open_in_new:",
                        query_params={"id": str(plan["id"])})

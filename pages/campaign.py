@@ -53,9 +53,7 @@ def header(detail: dict) -> None:
         ("col_model", name_or(detail[f"model_{lang}"], "all_models", lang)), ("col_scope", name_or(detail[f"region_{lang}"], "national", lang)),
         ("col_dates", f"{detail['start_date']} – {detail['end_date']}"), ("col_owner", detail["owner_name"]),
         ("col_budget", formatting.money(detail["budget_total"], lang)), ("col_hashtag", detail["hashtag"] or formatting.NO_VALUE)]
-    for index, column in enumerate(st.columns(4)):
-        for label, value in facts[2 * index:2 * index + 2]:
-            column.markdown(f"**{ui.tr(label)}**  \n{literal.markdown(value)}")
+    workflow.show_figures([(ui.tr(label), value) for label, value in facts])
     if detail["notes"]:
         st.text(detail["notes"])
     if detail["overlaps"]:

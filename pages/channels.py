@@ -74,7 +74,7 @@ def table(card: pd.DataFrame, view: str) -> None:
         columns = {f"{metric}{suffix}": ui.tr(f"metric_{metric}") for metric in metrics}
         frame = ordered[[f"name_{lang}", *columns]].rename(columns={f"name_{lang}": ui.tr("channel"), **columns})
         metric_by_label = {ui.tr(f"metric_{metric}"): metric for metric in metrics}
-        st.markdown(f"**{ui.tr(group)}**")
+        st.markdown(ui.bold(ui.tr(group)))
         if view == "attainment":  # coloured cells: a Styler, its texts those of the tiles, the raw shares kept for sorting
             judged = [label for column, label in columns.items() if not column.startswith("spend")]  # spend is neither good nor bad
             texts = {label: format_cell(metric, view, lang) for label, metric in metric_by_label.items()}

@@ -54,15 +54,15 @@ def show_flow() -> None:
     ui.chart(scope, charts.points_flow(ui.load(members.monthly_flow, scope, span), span.end, lang), width="stretch")
     left, middle, right = st.columns(3)
     by_rule = ui.load(members.issued_by_rule, scope, span)
-    left.markdown(f"**{ui.tr('points_by_rule')}**")
+    left.markdown(ui.bold(ui.tr("points_by_rule")))
     left.dataframe(by_rule[[f"name_{lang}", "points"]].rename(columns={f"name_{lang}": ui.tr("points_name"), "points": ui.tr("points_col_points")}),
                    hide_index=True, width="stretch", column_config={ui.tr("points_col_points"): COUNT}, placeholder=formatting.NO_VALUE)
     by_campaign = ui.load(members.issued_by_campaign, scope, span)
-    middle.markdown(f"**{ui.tr('points_by_campaign')}**")
+    middle.markdown(ui.bold(ui.tr("points_by_campaign")))
     middle.dataframe(by_campaign[["name", "points"]].rename(columns={"name": ui.tr("col_name"), "points": ui.tr("points_col_points")}),
                      hide_index=True, width="stretch", column_config={ui.tr("points_col_points"): COUNT}, placeholder=formatting.NO_VALUE)
     by_reward = ui.load(members.redeemed_by_reward, scope, span)
-    right.markdown(f"**{ui.tr('points_by_reward')}**")
+    right.markdown(ui.bold(ui.tr("points_by_reward")))
     right.dataframe(by_reward[[f"name_{lang}", "redemptions", "points", "cash_value"]].rename(columns={
         f"name_{lang}": ui.tr("points_name"), "redemptions": ui.tr("points_redemptions"), "points": ui.tr("points_col_points"),
         "cash_value": ui.tr("points_cash")}), hide_index=True, width="stretch",
@@ -83,7 +83,7 @@ def show_tiers() -> None:
         f"name_{lang}": ui.tr("points_tier"), "min_growth": ui.tr("tiers_threshold"), "members": ui.tr("metric_members"),
         f"benefits_{lang}": ui.tr("tiers_benefits")}), hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)
     upgrades = ui.load(members.tier_upgrades, scope, span)
-    st.markdown(f"**{ui.tr('tiers_upgrades')}**")
+    st.markdown(ui.bold(ui.tr("tiers_upgrades")))
     ui.chart(scope, charts.tier_upgrades(upgrades, dict(zip(tiers["id"], tiers[f"name_{lang}"])), lang), width="stretch")
     st.caption(ui.tr("tiers_rule"))
 

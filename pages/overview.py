@@ -114,7 +114,7 @@ def approvals_box() -> None:
     waiting = workflow.waiting_count(scope)
     with st.container(border=True, key="approvals_box"):
         if waiting:
-            st.markdown(f"**:orange[{ui.tr('approvals_waiting', count=waiting)}]**")
+            st.markdown(ui.bold(ui.tr("approvals_waiting", count=waiting), colour="orange"))
             st.page_link(APPROVALS_PAGE, label=ui.tr("approvals_go"), icon=":material/approval:")
         else:
             st.caption(ui.tr("approvals_none"))

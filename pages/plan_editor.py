@@ -86,7 +86,7 @@ with right:
 st.caption(ui.tr("phases_caption"))
 for phase in PHASES:
     label, first, last = st.columns([1, 2, 2])
-    label.markdown(f"**{ui.tr(f'phase_{phase}')}**")
+    label.markdown(ui.bold(ui.tr(f"phase_{phase}")))
     first.date_input(ui.tr("col_start"), key=f"plan_phase_{phase}_start", format="YYYY-MM-DD", label_visibility="collapsed")
     last.date_input(ui.tr("col_end"), key=f"plan_phase_{phase}_end", format="YYYY-MM-DD", label_visibility="collapsed")
     slot(f"phase_{phase}")

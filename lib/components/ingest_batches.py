@@ -45,7 +45,7 @@ def batches_section(scope: Scope, kind: Kind, lang: str) -> None:
     if newest is None:
         return
     with st.container(border=True):
-        st.markdown(f"**{ui.tr('import_rollback_title', batch=newest)}**")
+        st.markdown(ui.bold(ui.tr("import_rollback_title", batch=newest)))
         st.caption(ui.tr("import_rollback_help"))
         sure = st.checkbox(ui.tr("ingest_rollback_confirm", batch=newest), key=f"ingest_rollback_sure_{newest}")
         if st.button(ui.tr("import_rollback", batch=newest), key="import_rollback", disabled=not sure):

@@ -158,11 +158,11 @@ def _card(scope: Scope, member: dict, today: dt.date, rewards: pd.DataFrame, poi
         _confirmation(scope, member, today)
         _admin_forms(member, rewards, point_value_cny)
     expiring = ui.load(members.member_expiring, scope, int(member["id"]), today)
-    st.markdown(f"**{ui.tr('points_member_expiring')}**")
+    st.markdown(ui.bold(ui.tr("points_member_expiring")))
     st.dataframe(expiring.rename(columns={"expires_on": ui.tr("points_col_expires"), "points": ui.tr("points_col_points")}),
                  hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)
     page = int(st.number_input(ui.tr("list_page"), min_value=1, value=1, step=1, key="points_ledger_page")) - 1
-    st.markdown(f"**{ui.tr('points_member_ledger')}**")
+    st.markdown(ui.bold(ui.tr("points_member_ledger")))
     st.dataframe(_ledger_table(ui.load(members.member_ledger, scope, int(member["id"]), page)), hide_index=True, width="stretch",
                  placeholder=formatting.NO_VALUE)
 

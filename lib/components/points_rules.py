@@ -105,12 +105,12 @@ def show(scope: Scope, programme: dict[str, pd.DataFrame]) -> None:
     """Rules, rewards and tiers; editors for admins."""
     lang = ui.lang()
     rules, rewards = programme["rules"], programme["rewards"]
-    st.markdown(f"**{ui.tr('points_rules')}**")
+    st.markdown(ui.bold(ui.tr("points_rules")))
     st.dataframe(pd.DataFrame({ui.tr("points_name"): rules[f"name_{lang}"], ui.tr("points_rule_points"): rules["points"],
                                ui.tr("points_rule_per"): rules["per"].map(ui.labelled("points_per", catalogue.RULE_PER)),
                                ui.tr("points_rule_cap"): rules["daily_cap"], ui.tr("points_active"): rules["active"].astype(bool)}),
                  hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)
-    st.markdown(f"**{ui.tr('points_rewards')}**")
+    st.markdown(ui.bold(ui.tr("points_rewards")))
     st.dataframe(pd.DataFrame({ui.tr("points_name"): rewards[f"name_{lang}"], ui.tr("points_category"): rewards["category"],
                                ui.tr("points_cost"): rewards["points_cost"], ui.tr("points_cash"): rewards["cash_value"].astype(float),
                                ui.tr("points_active"): rewards["active"].astype(bool)}),
@@ -119,5 +119,5 @@ def show(scope: Scope, programme: dict[str, pd.DataFrame]) -> None:
         with st.expander(ui.tr("points_edit_programme")):
             _edit_rule(scope, rules)
             _edit_reward(scope, rewards)
-            st.markdown(f"**{ui.tr('tiers_edit')}**")
+            st.markdown(ui.bold(ui.tr("tiers_edit")))
             _edit_tiers(scope, programme["tiers"])

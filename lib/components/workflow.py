@@ -110,7 +110,7 @@ def show_figures(figures: list[tuple[str, str]], columns: int = 4) -> None:
     """Labelled figures in a grid (values shown as typed, never as Markdown)."""
     for start in range(0, len(figures), columns):
         for column, (label, value) in zip(st.columns(columns), figures[start:start + columns]):
-            column.markdown(f"**{literal.markdown(label)}**  \n{literal.markdown(value)}")
+            column.markdown(f"{ui.bold(label)}  \n{literal.markdown(value)}")
 
 
 def _ask(campaign_id: int, action: str) -> None:
@@ -127,7 +127,7 @@ def _confirmation(scope: Scope, detail: dict, action: str, figures: list[tuple[s
     """The second step of a decision or a destructive action: the plan's key figures, a reason where one is needed, and the
     buttons that take the step or step back."""
     with st.container(border=True, key=f"wf_confirm_{action}"):
-        st.markdown(f"**{ui.tr_literal(f'confirm_{action}', name=detail['name'])}**")
+        st.markdown(ui.bold(ui.tr(f"confirm_{action}", name=detail["name"])))
         show_figures(figures)
         for widget_key in _text_keys(detail["id"], action).values():
             st.text_area(ui.tr(f"reason_{action}"), key=widget_key, max_chars=campaigns.TEXT_MAX)
@@ -153,7 +153,7 @@ def decision_panel(scope: Scope, detail: dict, allowed: list[str]) -> None:
         row = submission.loc[detail["id"]]
         figures.append((ui.tr("col_submitted"), submission_text(row["submitted_by"], row["submitted_at"])))
     with st.container(border=True, key="wf_decision"):
-        st.markdown(f"**{ui.tr('decision_title')}**")
+        st.markdown(ui.bold(ui.tr("decision_title")))
         facts, buttons = st.columns([4, 1])
         with facts:
             show_figures(figures, 3)
