@@ -261,11 +261,15 @@ def _city_layer(cities: pd.DataFrame, metric: str, bins: Bins, lang: str) -> pdk
     return _points_layer("cities", points)
 
 
+def mercator_y(lat: float | np.ndarray) -> float | np.ndarray:
+    """Web-mercator y of latitudes (radians of the projected world, north up)."""
+    return np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
+
+
 def mercator_pixels(lon: pd.Series, lat: pd.Series, zoom: float) -> tuple[np.ndarray, np.ndarray]:
     """Places as web-mercator pixel coordinates at a zoom (x to the east, y to the south)."""
     world = TILE_SIZE * 2 ** zoom
-    return (lon.to_numpy(float) / 360 * world,
-            -np.log(np.tan(np.pi / 4 + np.radians(lat.to_numpy(float)) / 2)) / (2 * np.pi) * world)
+    return lon.to_numpy(float) / 360 * world, -mercator_y(lat.to_numpy(float)) / (2 * np.pi) * world
 
 
 def text_boxes(lon: pd.Series, lat: pd.Series, texts: pd.Series, lang: str, zoom: float, below: pd.Series | None = None) -> np.ndarray:
@@ -338,10 +342,6 @@ def _region_labels(provinces: pd.DataFrame, lang: str) -> pdk.Layer:
 def fit_view(bounds: tuple[float, float, float, float], width: int = ASSUMED_WIDTH, height: int = MAP_HEIGHT) -> pdk.ViewState:
     """The web-mercator view that shows a lon/lat box whole in a width × height viewport."""
     west, south, east, north = bounds
-
-    def mercator_y(lat: float) -> float:
-        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-
     zoom_x = math.log2(width * 360 / (TILE_SIZE * max(east - west, 1e-3)))
     zoom_y = math.log2(height * 2 * math.pi / (TILE_SIZE * max(mercator_y(north) - mercator_y(south), 1e-3)))
     middle = math.degrees(2 * math.atan(math.exp((mercator_y(north) + mercator_y(south)) / 2)) - math.pi / 2)
@@ -349,24 +349,24 @@ def fit_view(bounds: tuple[float, float, float, float], width: int = ASSUMED_WID
                          max_zoom=12)
 
 
-def _mark_layers(marks: pd.DataFrame, level: str, metric: str, lang: str, bins: Bins, zoom: float, taken: np.ndarray) -> list[pdk.Layer]:
+def _mark_layers(marks: pd.DataFrame, level: str, metric: str, lang: str, bins: Bins, zoom: float, provinces: pd.DataFrame) -> list[pdk.Layer]:
     """The cities (one region) or dealers (one province) with their city names on top (not pickable, so a click on a name
-    still reaches the point under it) where they clear the points and what is taken (the province names); nothing
-    nationally."""
+    still reaches the point under it) where they clear the points and the province names; nothing nationally."""
+    if level == "national" or (level == "province" and marks.empty):
+        return []
+    taken = text_boxes(provinces["lon"], provinces["lat"], provinces[f"name_{lang}"].map(str), lang, zoom)  # province names
     if level == "region":
         biggest_first = marks.sort_values("dealers", ascending=False, kind="stable")
         radius = _scaled(biggest_first["dealers"], CITY_RADIUS_PIXELS)
         bubbles = point_boxes(biggest_first["lon"], biggest_first["lat"], radius, zoom)
         return [_city_layer(marks, metric, bins, lang), _city_labels(biggest_first, radius, lang, zoom, np.vstack([taken, bubbles]))]
-    if level == "province" and not marks.empty:
-        placed = spread(marks, zoom)
-        cities = (marks.assign(ring=placed["ring"]).groupby(["province_adcode", "city_zh", f"city_{lang}"], as_index=False, sort=False)
-                  .agg(lon=("lon", "mean"), lat=("lat", "mean"), ring=("ring", "first"), dealers=("id", "size"))
-                  .sort_values("dealers", ascending=False, kind="stable"))
-        below = cities["ring"] + RADIUS_PIXELS[1]
-        dots = point_boxes(placed["lon"], placed["lat"], _scaled(marks["leads"], RADIUS_PIXELS), zoom)
-        return [_dealer_layer(marks, metric, bins, lang, placed), _city_labels(cities, below, lang, zoom, np.vstack([taken, dots]))]
-    return []
+    placed = spread(marks, zoom)
+    cities = (marks.assign(ring=placed["ring"]).groupby(["province_adcode", "city_zh", f"city_{lang}"], as_index=False, sort=False)
+              .agg(lon=("lon", "mean"), lat=("lat", "mean"), ring=("ring", "first"), dealers=("id", "size"))
+              .sort_values("dealers", ascending=False, kind="stable"))
+    below = cities["ring"] + RADIUS_PIXELS[1]
+    dots = point_boxes(placed["lon"], placed["lat"], _scaled(marks["leads"], RADIUS_PIXELS), zoom)
+    return [_dealer_layer(marks, metric, bins, lang, placed), _city_labels(cities, below, lang, zoom, np.vstack([taken, dots]))]
 
 
 def dealer_map(provinces: pd.DataFrame, marks: pd.DataFrame, metric: str, lang: str,
@@ -381,8 +381,7 @@ def dealer_map(provinces: pd.DataFrame, marks: pd.DataFrame, metric: str, lang: 
         layers.append(_province_labels(provinces, lang, with_counts=level == "national"))
     if level == "national" and not provinces.empty:
         layers.append(_region_labels(provinces, lang))
-    names = text_boxes(provinces["lon"], provinces["lat"], provinces[f"name_{lang}"].map(str), lang, view.zoom)
-    layers += _mark_layers(marks, level, metric, lang, mark_bins, view.zoom, names)  # on top: a click on a point picks it
+    layers += _mark_layers(marks, level, metric, lang, mark_bins, view.zoom, provinces)  # on top: a click on a point picks it
     return CompactDeck(layers=layers, initial_view_state=view, views=[pdk.View("MapView", controller=CONTROLLER)], tooltip=TOOLTIP,
                        map_provider="carto" if style else None, map_style=style or NO_BASE_MAP)
 

@@ -23,21 +23,16 @@ BENCHMARK_KEYS = {"cpl": "benchmark_cpl", "cpql": "benchmark_cpql", "valid_rate"
 
 def format_value(metric: str, value: float | None, lang: str) -> str:
     """A metric's value as users read it."""
-    if metric in RATE_METRICS:
+    kind = value_kind(metric)
+    if kind == "percent":
         return formatting.percent(value, rate_digits(metric))
-    if metric in FINE_COST_METRICS:
-        return formatting.unit_cost(value, 1)
-    if metric in UNIT_COST_METRICS:
-        return formatting.unit_cost(value)
-    if metric in MULTIPLE_METRICS:
-        return formatting.multiple(value)
-    if metric in MONEY_METRICS:
-        return formatting.money(value, lang)
-    return formatting.compact(value, lang)
+    if kind == "unit_cost":
+        return formatting.unit_cost(value, 1 if metric in FINE_COST_METRICS else 0)
+    return formatting.value_text(value, kind, lang)
 
 
 def value_kind(metric: str) -> str:
-    """How a metric's values are written on an axis (formatting.axis): percent, money, unit_cost, ratio or count."""
+    """How a metric's values are written (formatting.value_text, formatting.axis): percent, money, unit_cost, ratio or count."""
     if metric in RATE_METRICS:
         return "percent"
     if metric in MONEY_METRICS:
