@@ -49,16 +49,49 @@ def _without_islets(geometry: BaseGeometry, adcode: int) -> BaseGeometry:
 
 
 @cache
-def display_features() -> tuple[dict, ...]:
-    """The province features to draw: simplified together (neighbours keep one border), islets dropped, coordinates
-    rounded; about a third of the committed layer's bytes. Only for drawing: provinces_at uses the committed shapes."""
+def display_shapes() -> tuple[BaseGeometry, ...]:
+    """The province shapes to draw, in province_features' order: simplified together (neighbours keep one border), islets
+    dropped. Only for drawing: provinces_at uses the committed shapes."""
     features = province_features()
-    adcodes = [feature["properties"]["adcode"] for feature in features]
-    whole = [_without_islets(shape(feature["geometry"]), adcode) for feature, adcode in zip(features, adcodes)]
-    simplified = shapely.coverage_simplify(np.array(whole), DISPLAY_TOLERANCE_DEG)
-    return tuple({"type": "Feature", "properties": feature["properties"],
-                  "geometry": {"type": mapping(geometry)["type"], "coordinates": _rounded(mapping(geometry)["coordinates"])}}
-                 for feature, geometry in zip(features, simplified))
+    whole = [_without_islets(shape(feature["geometry"]), feature["properties"]["adcode"]) for feature in features]
+    return tuple(shapely.coverage_simplify(np.array(whole), DISPLAY_TOLERANCE_DEG))
+
+
+def _drawn_feature(properties: dict, geometry: BaseGeometry) -> dict:
+    """A GeoJSON feature of a geometry to draw, its coordinates rounded."""
+    geojson = mapping(geometry)
+    return {"type": "Feature", "properties": properties, "geometry": {"type": geojson["type"], "coordinates": _rounded(geojson["coordinates"])}}
+
+
+@cache
+def display_features() -> tuple[dict, ...]:
+    """The province features to draw (display_shapes, coordinates rounded): about a third of the committed layer's bytes."""
+    return tuple(_drawn_feature(feature["properties"], geometry) for feature, geometry in zip(province_features(), display_shapes()))
+
+
+def _shrunk(geometry: BaseGeometry, distance: float, adcode: int) -> BaseGeometry:
+    """Each part of a province moved inwards by the distance (degrees); a part too small for it vanishes, except the
+    islands of KEEP_ALL_ISLETS, kept whole (they border no other province), and a province too small for it (澳门 seen
+    from afar) is kept whole."""
+    parts = getattr(geometry, "geoms", [geometry])
+    shrunk = [part.buffer(-distance, quad_segs=1, join_style="mitre") for part in parts]
+    kept = [part if inner.is_empty and adcode in KEEP_ALL_ISLETS else inner for inner, part in zip(shrunk, parts)]
+    return shapely.union_all([part for part in kept if not part.is_empty]) if any(not part.is_empty for part in kept) else geometry
+
+
+@cache
+def inset_features(gap_deg: float) -> tuple[dict, ...]:
+    """display_features with a gap of gap_deg (degrees) between neighbours, each province shrunk by half of it: the page
+    showing through the gap is their border, drawn without a line layer."""
+    return tuple(_drawn_feature(feature["properties"], _shrunk(geometry, gap_deg / 2, feature["properties"]["adcode"]))
+                 for feature, geometry in zip(province_features(), display_shapes()))
+
+
+@cache
+def maritime_band(width_deg: float) -> dict:
+    """The maritime boundary as a band width_deg (degrees) wide: one polygon feature, drawn like the provinces."""
+    lines = shapely.union_all([shape(feature["geometry"]) for feature in maritime_features()])
+    return _drawn_feature({}, lines.buffer(width_deg / 2, quad_segs=1, cap_style="flat", join_style="mitre"))
 
 
 @cache

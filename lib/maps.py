@@ -29,7 +29,8 @@ CLASSES = 5  # colour classes (quantiles of the values shown)
 VOLUME_COLOURS = ((222, 235, 247), (158, 202, 225), (107, 174, 214), (49, 130, 189), (8, 81, 156))  # Blues, low → high
 JUDGED_COLOURS = ((215, 48, 39), (252, 141, 89), (254, 224, 139), (145, 207, 96), (26, 152, 80))  # RdYlGn, worst → best
 NO_DATA = (226, 228, 233)  # provinces without a figure: outside the user's scope or the filter, or without dealers
-BORDER = (255, 255, 255)  # province borders
+BORDER_PIXELS = 0.8  # the gap between neighbouring provinces at the opening zoom, where the white page shows as their border
+MARITIME_PIXELS = 1.5  # the maritime boundary's width at the opening zoom
 MARITIME = (71, 85, 105)  # the maritime boundary line
 DEALER_OUTLINE = (17, 24, 39)  # ring around every dealer point
 DEALER_NEUTRAL = (55, 65, 81)  # dealer points when the metric is the dealer count
@@ -188,6 +189,11 @@ def _degrees_per_pixel(zoom: float) -> float:
     return 360 / (TILE_SIZE * 2 ** zoom)
 
 
+def _pixels_in_degrees(pixels: float, zoom: float) -> float:
+    """A width in pixels at a zoom as degrees, rounded so that nearby zooms share one cached shape."""
+    return float(f"{pixels * _degrees_per_pixel(zoom):.2g}")
+
+
 def spread(dealers: pd.DataFrame, zoom: float) -> pd.DataFrame:
     """Each dealer's drawn position (lon, lat) and its city's spiral radius in pixels (ring): the dealers of one city on a
     sunflower spiral around the middle of their places, SPREAD_PIXELS apart at the zoom, the most leads in the middle."""
@@ -204,25 +210,26 @@ def spread(dealers: pd.DataFrame, zoom: float) -> pd.DataFrame:
     return placed.loc[dealers.index]
 
 
-def _province_layer(provinces: pd.DataFrame, metric: str, bins: Bins) -> pdk.Layer:
-    """Every province of the drawn layer, filled by the metric where the frame has it (grey elsewhere); not pickable,
-    see _province_labels."""
+def _province_layer(provinces: pd.DataFrame, metric: str, bins: Bins, zoom: float) -> pdk.Layer:
+    """Every province of the drawn layer, filled by the metric where the frame has it (grey elsewhere), a gap of
+    BORDER_PIXELS between neighbours; not pickable, see _province_labels.
+
+    Borders and the maritime boundary are drawn as polygons, not lines: a line layer costs a software-rendered browser
+    (no GPU) about 1.5 s of shader compiling before the first paint, the province fills' program is compiled anyway."""
     values = provinces.set_index("province_adcode")[metric]
 
     def fill(adcode: int) -> list[int]:
         return [*(bins.colour(values[adcode]) if adcode in values.index else NO_DATA), FILL_ALPHA]
 
-    features = [{"type": "Feature", "geometry": feature["geometry"],
-                 "properties": {"adcode": feature["properties"]["adcode"], "fill": fill(feature["properties"]["adcode"])}}
-                for feature in geo.display_features()]
-    return pdk.Layer("GeoJsonLayer", features, id="provinces", stroked=True, filled=True, get_fill_color="properties.fill", get_line_color=list(BORDER),
-                     line_width_min_pixels=0.6)
+    features = [{**feature, "properties": {"adcode": feature["properties"]["adcode"], "fill": fill(feature["properties"]["adcode"])}}
+                for feature in geo.inset_features(_pixels_in_degrees(BORDER_PIXELS, zoom))]
+    return pdk.Layer("GeoJsonLayer", features, id="provinces", stroked=False, filled=True, get_fill_color="properties.fill")
 
 
-def _maritime_layer() -> pdk.Layer:
-    """The maritime boundary, always drawn with the provinces."""
-    return pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": list(geo.maritime_features())}, id="maritime",
-                     stroked=True, filled=False, get_line_color=list(MARITIME), line_width_min_pixels=1.2)
+def _maritime_layer(zoom: float) -> pdk.Layer:
+    """The maritime boundary, always drawn with the provinces, MARITIME_PIXELS wide."""
+    return pdk.Layer("GeoJsonLayer", geo.maritime_band(_pixels_in_degrees(MARITIME_PIXELS, zoom)), id="maritime", stroked=False,
+                     filled=True, get_fill_color=list(MARITIME))
 
 
 def _fills(values: pd.Series, bins: Bins, metric: str, active: pd.Series) -> list[list[int]]:
@@ -376,7 +383,7 @@ def dealer_map(provinces: pd.DataFrame, marks: pd.DataFrame, metric: str, lang: 
     style = config.setting("MAP_STYLE")
     level = level_of(provinces)
     view = fit_view(geo.bounds_of(set(provinces["province_adcode"].astype(int))))
-    layers = [_province_layer(provinces, metric, province_bins), _maritime_layer()]
+    layers = [_province_layer(provinces, metric, province_bins, view.zoom), _maritime_layer(view.zoom)]
     if not provinces.empty:
         layers.append(_province_labels(provinces, lang, with_counts=level == "national"))
     if level == "national" and not provinces.empty:

@@ -206,8 +206,8 @@ def loaded(data: Source) -> Any:
 
 
 def fresh(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Result of query(conn, *args, **kwargs) read now, uncached: for what changes without an audited write (the last use
-    of a sign-in)."""
+    """Result of query(conn, *args, **kwargs) read now, uncached: for what changes without bumping the data version (sign-ins,
+    sessions, throttle counters, the audit trail they write)."""
     with engine().connect() as conn:
         return query(conn, *args, **kwargs)
 

@@ -22,10 +22,10 @@ def audit_filter() -> system.AuditFilter | None:
     span_column, action_column, entity_column = st.columns([2, 3, 2])
     span = span_column.date_input(ui.tr("audit_span"), (today - dt.timedelta(days=DEFAULT_DAYS), today), min_value=EARLIEST,
                                   max_value=today, key="audit_span", format="YYYY-MM-DD")
-    actions = ui.load(system.audit_actions, scope)
+    actions = ui.fresh(system.audit_actions, scope)
     chosen = action_column.multiselect(ui.tr("audit_action"), actions, key="audit_actions", format_func=ui.action_label,
                                        placeholder=ui.tr("audit_all"), select_all=False)
-    entities = ui.load(system.audit_entities, scope)
+    entities = ui.fresh(system.audit_entities, scope)
     entity = entity_column.selectbox(ui.tr("audit_entity"), [None, *entities], key="audit_entity",
                                      format_func=lambda code: ui.tr("audit_all") if code is None else label_or_code("entity", code, lang))
     user_column, id_column, text_column = st.columns([2, 1, 4])
@@ -59,8 +59,8 @@ def export_bytes(flt: system.AuditFilter) -> bytes:
 flt = audit_filter()
 if flt is None:
     st.stop()
-total = ui.load(system.audit_count, scope, flt)
-entries = ui.load(system.audit_entries, scope, flt)
+total = ui.fresh(system.audit_count, scope, flt)
+entries = ui.fresh(system.audit_entries, scope, flt)
 if entries.empty:
     st.info(ui.tr("audit_empty"))
     st.stop()

@@ -132,7 +132,7 @@ def sign_in_limits() -> None:
     """The sign-in throttle counters refusing attempts now, and lifting them."""
     st.header(ui.tr("throttles_title"))
     st.caption(ui.tr("throttles_caption", max=int(throttle.MAX_DELAY.total_seconds() // 60), **throttle.FREE_FAILURES))
-    frame = ui.load(system.login_limits, scope).rename(columns={"key_digest": "id"})
+    frame = ui.fresh(system.login_limits, scope).rename(columns={"key_digest": "id"})
     if frame.empty:
         st.caption(ui.tr("throttles_none"))
         return
@@ -150,7 +150,7 @@ def sign_in_limits() -> None:
         st.rerun()
 
 
-everyone = ui.load(system.user_list, scope)
+everyone = ui.fresh(system.user_list, scope)
 user_table(everyone)
 create_form()
 edit_form(everyone)

@@ -1,4 +1,5 @@
-"""The audit trail: every write appends one row saying who did what, when, to what (and bumps the data version)."""
+"""The audit trail: every write appends one row saying who did what, when, to what (and, unless it only signs someone in or
+out, bumps the data version)."""
 from __future__ import annotations
 
 import json
@@ -11,14 +12,18 @@ from lib.models import AuditLog, DataVersion
 from lib.privacy import redact, redact_values
 
 USERNAME_LENGTH = AuditLog.__table__.c.username.type.length  # the column's width: a longer name typed at sign-in is cut
+SIGN_IN_ACTIONS = frozenset({"login", "login_failed", "login_cookie", "session_refused", "session_end", "logout", "login_throttled"})
+# signing in and out changes no figure a page caches: these leave the data version (and so every app server's caches) alone;
+# the pages that list sign-ins, sessions and the trail read them uncached
 
 
 def record(conn: Connection, action: str, *, user_id: int | None = None, username: str | None = None,
            entity: str | None = None, entity_id: object = None, detail: dict[str, Any] | None = None) -> None:
     """Append one audit row inside the caller's transaction (any mobile number in it masked: a phone typed as a username, a
     value of a form, a number field holding one; each text before encoding; a long username is cut after masking, so no
-    cut number escapes it); every audited write also bumps the data version."""
-    bump_data_version(conn)
+    cut number escapes it); every audited write but a sign-in or sign-out (SIGN_IN_ACTIONS) also bumps the data version."""
+    if action not in SIGN_IN_ACTIONS:
+        bump_data_version(conn)
     conn.execute(insert(AuditLog).values(
         at=now(), user_id=user_id, username=None if username is None else redact(username)[:USERNAME_LENGTH], action=action,
         entity=entity, entity_id=None if entity_id is None else str(entity_id),

@@ -59,6 +59,19 @@ def wait_for_page(page, heading: str | None = None, timeout_ms: int = 60_000) ->
                              f"{page.locator('h1').all_inner_texts()}") from error
 
 
+QUIET_SCRIPT = """(quietMs) => new Promise((done) => {
+  let last = performance.now();
+  new PerformanceObserver(() => { last = performance.now(); }).observe({type: 'longtask'});
+  const check = () => (performance.now() - last > quietMs ? done(true) : setTimeout(check, 50));
+  check();
+})"""  # resolves once the page has gone quietMs without a long task (charts drawn, code loaded)
+
+
+def wait_until_quiet(page, quiet_ms: int = 500, timeout_ms: int = 60_000) -> None:
+    """Wait until the browser has finished drawing the page: no long task for quiet_ms (a user reads it before clicking on)."""
+    page.wait_for_function(QUIET_SCRIPT, arg=quiet_ms, timeout=timeout_ms)
+
+
 def open_path(page, app_url: str, path: str, timeout_ms: int = 60_000) -> None:
     """Open a page of the signed-in app by its URL path; return once it is drawn (wait_for_page)."""
     page.goto(f"{app_url}/{path}", timeout=timeout_ms)

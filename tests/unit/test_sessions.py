@@ -215,3 +215,26 @@ def test_signing_out_elsewhere_keeps_this_browser(engine):
     with engine.begin() as conn:
         assert sessions.sign_out_elsewhere(conn, scope_of(engine, "elsewhere"), keep=here) == 1
     assert resume(engine, here_token).holds and resume(engine, there_token).reason == "logout"
+
+
+def data_version(engine) -> int:
+    """The counter that keys every cached page load."""
+    with engine.connect() as conn:
+        return system.data_version(conn)
+
+
+def test_signing_in_and_out_keeps_every_cache_and_an_admin_change_does_not(engine):
+    fresh_user(engine, "keeps_caches")
+    before = data_version(engine)
+    with engine.begin() as conn:
+        users.sign_in_failed(conn, "keeps_caches", WHERE)
+    session_id, token = signed_in(engine, "keeps_caches")
+    assert resume(engine, token).holds
+    with engine.begin() as conn:
+        sessions.sign_out(conn, session_id)
+    assert resume(engine, token).reason == "logout"
+    assert data_version(engine) == before, "a sign-in elsewhere would throw away every user's cached pages"
+    assert {last_audit(engine, action)[0] for action in ("login_cookie", "logout")} == {str(session_id)}, "still audited"
+    with engine.begin() as conn:
+        users.unlock_user(conn, scope_of(engine, "admin"), user_id(engine, "keeps_caches"))
+    assert data_version(engine) == before + 1
