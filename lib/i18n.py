@@ -117,6 +117,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "seeding_title": ("首次启动：正在生成演示数据… {percent}", "First start: generating demo data… {percent}"),
     # overview
     "overview_title": ("经营总览", "Overview"),
+    "filters_below": ("筛选条件在页面底部", "The filters are at the bottom of the page"),
+    "filters_below_period": ("{start} 至 {end} · 筛选条件在页面底部", "{start} – {end} · the filters are at the bottom of the page"),
     "overview_caption": ("{start} 至 {end} 年初至今，对比目标与去年同期。", "Year to date {start} – {end}, against target and the same period last year."),
     "overview_scope_all": ("范围：全国（含未分摊到大区的全国品牌投放）", "Scope: national (incl. brand spend not attributed to a region)"),
     "overview_scope_region": ("范围：{region}（仅本大区可归属的投放与线索）", "Scope: {region} (only spend and leads attributable to the region)"),

@@ -42,6 +42,7 @@ _SEEDING: dict[str, Any] = {"thread": None, "done": 0.0, "error": None}  # the b
 _READY_DATABASES: set[str] = set()  # databases found seeded and with users: not checked again on each rerun
 SEED_POLL_SECONDS = 1.0  # a waiting session redraws the progress bar this often
 RETRY_KEY = "database_retry"  # widget key of the outage notice's retry button
+FILTERS_KEY, FILTERS_NOTE_KEY = "page_filters", "page_filters_note"  # keys cockpit.css moves and shows on a phone
 STYLESHEET = Path(__file__).with_name("cockpit.css")  # the layout rules on top of the theme, one file for every page
 IMAGE_DOWNLOAD_BUTTONS = ["toImage"]  # plotly mode-bar buttons that save a chart as a file ("Download plot as a PNG")
 _LOG = logging.getLogger(__name__)
@@ -361,6 +362,19 @@ def as_of() -> dt.date:
 def style() -> None:
     """Apply the cockpit's stylesheet to the page (it takes no room on it)."""
     st.html(STYLESHEET)
+
+
+def filters() -> Any:
+    """The container of a dashboard's filters: above the figures on a desktop or tablet, below them on a phone (cockpit.css),
+    so that a phone opens on the figures; put filters_note after it."""
+    return st.container(key=FILTERS_KEY)
+
+
+def filters_note(start: dt.date | None = None, end: dt.date | None = None) -> None:
+    """On a phone only (cockpit.css): that the filters are at the bottom of the page, and the period shown (where the page
+    does not say it already)."""
+    with st.container(key=FILTERS_NOTE_KEY):
+        st.caption(tr("filters_below") if start is None else tr("filters_below_period", start=start.isoformat(), end=end.isoformat()))
 
 
 def demo_banner() -> None:

@@ -94,7 +94,9 @@ def duplicates(rates: pd.DataFrame) -> None:
     st.dataframe(shown, hide_index=True, width="stretch", placeholder=formatting.NO_VALUE, column_config=config)
 
 
-flt = pick_filter()
+with ui.filters():
+    flt = pick_filter()
+ui.filters_note()  # the period is named under the tiles' heading
 card_source = ui.source(channels.scorecard, scope, flt)
 card = ui.loaded(card_source)
 previous_start, previous_end = channels.previous_period(flt.start, flt.end)

@@ -86,7 +86,9 @@ def show_map(source: ui.Source, figures: dict[str, pd.DataFrame], metric: str) -
         marks_legend(figures, mark_bins, metric)
 
 
-flt, metric = pick_filter()
+with ui.filters():
+    flt, metric = pick_filter()
+ui.filters_note(flt.start, flt.end)
 source = ui.source(dealers.map_figures, scope, flt)
 figures = ui.loaded(source)
 shown_dealers = figures["dealers"]

@@ -96,7 +96,9 @@ def definitions() -> None:
             st.markdown(ui.tr("cohort_age", youngest=(last_day - flt.end).days, oldest=(last_day - flt.start).days))
 
 
-flt, mode = pick_filter()
+with ui.filters():
+    flt, mode = pick_filter()
+ui.filters_note(flt.start, flt.end)
 totals = ui.load(funnel.funnel, scope, flt, mode).iloc[0]
 stage_tiles(totals)
 st.caption(ui.tr(f"funnel_orders_{mode}"))

@@ -22,7 +22,9 @@ if not scope.sees_all_regions:
 programme = ui.load(members.programme)
 with st.container(border=True):
     points_lookup.show(scope, last_day, programme["rewards"], ui.load(overview.point_value_cny))
-span = DaySpan(*period_picker.pick("points", last_day, default="ytd"))
+with ui.filters():
+    span = DaySpan(*period_picker.pick("points", last_day, default="ytd"))
+ui.filters_note(span.start, span.end)
 figures = ui.load(members.headline, scope, span, last_day)
 
 

@@ -1,5 +1,6 @@
 """In a real Chromium at tablet size (1024×768, sidebar open): no tile label or value is cut, every period option shows; on a
-phone (390×844) tiles go two to a row, nothing in them is cut, and the first page shows without the sign-in form."""
+phone (390×844) tiles go two to a row, nothing in them is cut, the figures come before the filters (a line at the top says
+where they went), and the first page shows without the sign-in form."""
 import pytest
 
 from lib.seed import DEMO_ACCOUNTS
@@ -20,6 +21,12 @@ TILES_PER_ROW = """() => {
   const tops = [...document.querySelectorAll('[data-testid="stMetric"]')].map(tile => Math.round(tile.getBoundingClientRect().top));
   return tops.length / new Set(tops).size;
 }"""  # tiles per row, on average
+FILTERS_AFTER_FIGURES = """() => {
+  const top = (selector) => document.querySelector(selector)?.getBoundingClientRect().top;
+  const note = document.querySelector('.st-key-page_filters_note');
+  return {filters: top('.st-key-page_filters'), firstTile: top('[data-testid="stMetric"]'),
+          note: note ? note.checkVisibility() && note.innerText : null};
+}"""  # where a dashboard's filters and its first tile are, and its phone note if it shows
 HIDDEN_OPTIONS = """() => {
   const clippedBy = (element, box) => {
     for (let outer = element.parentElement; outer; outer = outer.parentElement) {
@@ -71,8 +78,17 @@ def test_dashboards_fit_a_phone_two_tiles_to_a_row(page_of_size, app_url, screen
     for path in DASHBOARDS:
         open_path(phone_page, app_url, path, LOAD_TIMEOUT_MS)
         assert phone_page.evaluate(TILE_COUNT) >= 4, f"/{path} shows its tiles"
-        per_row, cut = phone_page.evaluate(TILES_PER_ROW), phone_page.evaluate(CUT_TEXT)
-        if per_row < 1.7 or cut:
-            problems[path or "overview"] = {"tiles per row": per_row, "cut tiles": cut}
+        per_row, cut, order = phone_page.evaluate(TILES_PER_ROW), phone_page.evaluate(CUT_TEXT), phone_page.evaluate(FILTERS_AFTER_FIGURES)
+        filters_last = order["filters"] is None or (order["filters"] > order["firstTile"] and "筛选条件在页面底部" in order["note"])
+        if per_row < 1.7 or cut or not filters_last:
+            problems[path or "overview"] = {"tiles per row": per_row, "cut tiles": cut, "filters and first tile": order}
         phone_page.screenshot(path=str(screenshots / f"phone-{path or 'overview'}.png"))
     assert not problems, problems
+
+
+def test_on_a_desktop_the_filters_come_first_and_the_phone_note_is_hidden(page_of_size, app_url):
+    desktop = page_of_size({"width": 1440, "height": 900})
+    for path in DASHBOARDS[1:]:
+        open_path(desktop, app_url, path, LOAD_TIMEOUT_MS)
+        order = desktop.evaluate(FILTERS_AFTER_FIGURES)
+        assert order["filters"] < order["firstTile"] and order["note"] is False, (path, order)
