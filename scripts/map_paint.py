@@ -2,8 +2,8 @@
 
     python scripts/map_paint.py --database-url sqlite:///data/cockpit.db [--runs 5] [--username exec]
 
-Each run signs in with a fresh browser context (nothing cached, as a user's first visit of the day), clicks 经销商地图 and
-times, from the click: the map element on the page (the server's run and Streamlit loading its deck.gl code), and the
+Each run signs in with a fresh browser context (nothing cached, as a user's first visit of the day), lets the overview finish
+drawing (as its reader does before clicking on), clicks 经销商地图 and times, from the click: the map element on the page (the server's run and Streamlit loading its deck.gl code), and the
 provinces drawn in their colours (read from screenshots taken straight from the browser). Not a test: a measurement.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lib.seed import DEMO_ACCOUNTS  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, serve, wait_for_page, wait_until_quiet  # noqa: E402
 from tests.browser.test_dealer_map_browser import MAP, drawn  # noqa: E402
 from tests.browser.test_login_browser import sign_in  # noqa: E402
 
@@ -48,6 +48,8 @@ def one_run(browser, app_url: str, username: str, password: str) -> tuple[float,
     try:
         page = context.new_page()
         sign_in(page, app_url, username, password)
+        wait_for_page(page, "经营总览")
+        wait_until_quiet(page)
         screen = context.new_cdp_session(page)
         started, shown = time.monotonic(), None
         page.get_by_role("link", name="经销商地图").click()

@@ -240,7 +240,8 @@ def lead_list(conn: Connection, scope: Scope, flt: FunnelFilter, mode: str, stag
              .join(Channel, Channel.id == Lead.channel_id).join(Region, Region.id == Lead.region_id)
              .join(VehicleModel, VehicleModel.id == Lead.model_id).outerjoin(Dealer, Dealer.id == Lead.dealer_id)
              .where(*where).order_by(Lead.created_at.desc(), Lead.id.desc()).limit(page_size).offset(page * page_size))
-    return int(total), pd.DataFrame(conn.execute(query).mappings().all())
+    result = conn.execute(query)
+    return int(total), pd.DataFrame(result.all(), columns=list(result.keys()))  # columns even for a page past the end
 
 
 def out_of_order(conn: Connection, scope: Scope, flt: FunnelFilter) -> int:

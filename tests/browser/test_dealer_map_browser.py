@@ -34,6 +34,7 @@ CARD = ".st-key-dealer_card"  # the dealer card's container
 CARD_HEADING = f"{CARD} h2"  # the card's title: the dealer's name and code
 SCROLLER = ".stMain"  # Streamlit's scrolling container (the window itself does not scroll)
 WHEEL_PIXELS = 300  # one wheel turn over the map
+DESKTOP = {"width": 1440, "height": 900}  # the issue's desktop
 PAINT_BUDGET_S = 3.0  # the map paints within this many seconds of the click that opens it (issue 18)
 PAINT_TRIES = 3  # the best of this many clicks counts: the first may meet cold caches after earlier tests' writes
 CARD_IN_VIEW = """(selector) => {
@@ -190,11 +191,17 @@ def seconds_to_paint(page, app_url: str) -> float:
     return time.monotonic() - clicked
 
 
-def test_the_map_paints_within_3_s_of_the_click(new_page, app_url):
-    times = []
-    while len(times) < PAINT_TRIES and (not times or min(times) > PAINT_BUDGET_S):
-        times.append(seconds_to_paint(new_page(), app_url))
-    assert min(times) <= PAINT_BUDGET_S, [f"{seconds:.2f} s" for seconds in times]
+def test_the_map_paints_within_3_s_of_the_click(browser, app_url):
+    times, contexts = [], []
+    try:
+        while len(times) < PAINT_TRIES and (not times or min(times) > PAINT_BUDGET_S):
+            contexts.append(browser.new_context(viewport=DESKTOP, locale="zh-CN"))
+            page = contexts[-1].new_page()
+            times.append(seconds_to_paint(page, app_url))
+        assert min(times) <= PAINT_BUDGET_S, [f"{seconds:.2f} s" for seconds in times]
+    finally:
+        for context in contexts:
+            context.close()
 
 
 def test_a_ranking_row_brings_its_card_into_view(page, app_url):

@@ -189,7 +189,7 @@ def world(engine: Engine) -> World:
 
 def plant_canary(conn: Connection, w: World) -> None:
     """Write Southwest-only changes inside the caller's transaction (rolled back by the caller)."""
-    moment = now()
+    moment = min(now(), dt.datetime.combine(TODAY, dt.time(23, 59, 59)))  # within the fixture's days, even past midnight
     conn.execute(update(Region).where(Region.id == w.southwest).values(name_zh=f"西南{CANARY}", name_en="Southwest canary"))
     conn.execute(update(Dealer).where(Dealer.id == w.sw_dealer).values(name=f"成都{CANARY}4S店", version=Dealer.version + 1))
     user = conn.execute(insert(AppUser).values(
