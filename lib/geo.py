@@ -63,12 +63,6 @@ def _drawn_feature(properties: dict, geometry: BaseGeometry) -> dict:
     return {"type": "Feature", "properties": properties, "geometry": {"type": geojson["type"], "coordinates": _rounded(geojson["coordinates"])}}
 
 
-@cache
-def display_features() -> tuple[dict, ...]:
-    """The province features to draw (display_shapes, coordinates rounded): about a third of the committed layer's bytes."""
-    return tuple(_drawn_feature(feature["properties"], geometry) for feature, geometry in zip(province_features(), display_shapes()))
-
-
 def _shrunk(geometry: BaseGeometry, distance: float, adcode: int) -> BaseGeometry:
     """Each part of a province moved inwards by the distance (degrees); a part too small for it vanishes, except the
     islands of KEEP_ALL_ISLETS, kept whole (they border no other province), and a province too small for it (澳门 seen
@@ -76,13 +70,15 @@ def _shrunk(geometry: BaseGeometry, distance: float, adcode: int) -> BaseGeometr
     parts = getattr(geometry, "geoms", [geometry])
     shrunk = [part.buffer(-distance, quad_segs=1, join_style="mitre") for part in parts]
     kept = [part if inner.is_empty and adcode in KEEP_ALL_ISLETS else inner for inner, part in zip(shrunk, parts)]
-    return shapely.union_all([part for part in kept if not part.is_empty]) if any(not part.is_empty for part in kept) else geometry
+    kept = [part for part in kept if not part.is_empty]
+    return shapely.union_all(kept) if kept else geometry
 
 
 @cache
 def inset_features(gap_deg: float) -> tuple[dict, ...]:
-    """display_features with a gap of gap_deg (degrees) between neighbours, each province shrunk by half of it: the page
-    showing through the gap is their border, drawn without a line layer."""
+    """The province features to draw (display_shapes, coordinates rounded: about a third of the committed layer's bytes),
+    with a gap of gap_deg (degrees) between neighbours, each province shrunk by half of it: the page showing through the
+    gap is their border, drawn without a line layer."""
     return tuple(_drawn_feature(feature["properties"], _shrunk(geometry, gap_deg / 2, feature["properties"]["adcode"]))
                  for feature, geometry in zip(province_features(), display_shapes()))
 

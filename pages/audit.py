@@ -22,10 +22,10 @@ def audit_filter() -> system.AuditFilter | None:
     span_column, action_column, entity_column = st.columns([2, 3, 2])
     span = span_column.date_input(ui.tr("audit_span"), (today - dt.timedelta(days=DEFAULT_DAYS), today), min_value=EARLIEST,
                                   max_value=today, key="audit_span", format="YYYY-MM-DD")
-    actions = ui.fresh(system.audit_actions, scope)
+    actions = ui.load(system.audit_actions, scope)  # kinds of action, not rows: a cached list is current enough
     chosen = action_column.multiselect(ui.tr("audit_action"), actions, key="audit_actions", format_func=ui.action_label,
                                        placeholder=ui.tr("audit_all"), select_all=False)
-    entities = ui.fresh(system.audit_entities, scope)
+    entities = ui.load(system.audit_entities, scope)
     entity = entity_column.selectbox(ui.tr("audit_entity"), [None, *entities], key="audit_entity",
                                      format_func=lambda code: ui.tr("audit_all") if code is None else label_or_code("entity", code, lang))
     user_column, id_column, text_column = st.columns([2, 1, 4])

@@ -22,10 +22,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lib.seed import DEMO_ACCOUNTS  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, serve, wait_for_page, wait_until_quiet  # noqa: E402
-from tests.browser.test_dealer_map_browser import MAP, drawn  # noqa: E402
-from tests.browser.test_login_browser import sign_in  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402
+from tests.browser.test_dealer_map_browser import MAP, drawn, reading_the_overview  # noqa: E402
 
 VIEWPORT = {"width": 1440, "height": 900}
 GIVE_UP_S = 60.0  # a run that has not drawn by then counts as this long
@@ -42,14 +40,12 @@ def province_pixels_drawn(page, screen) -> bool:
     return drawn(np.asarray(Image.open(io.BytesIO(base64.b64decode(shot))).convert("RGB")))
 
 
-def one_run(browser, app_url: str, username: str, password: str) -> tuple[float, float]:
+def one_run(browser, app_url: str, username: str) -> tuple[float, float]:
     """(seconds to the map element, seconds to the provinces drawn) after the click, in a fresh browser context."""
     context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
     try:
         page = context.new_page()
-        sign_in(page, app_url, username, password)
-        wait_for_page(page, "经营总览")
-        wait_until_quiet(page)
+        reading_the_overview(page, app_url, username)
         screen = context.new_cdp_session(page)
         started, shown = time.monotonic(), None
         page.get_by_role("link", name="经销商地图").click()
@@ -72,10 +68,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--username", default="exec")
     args = parser.parse_args(argv)
-    password = {account.username: account.password for account in DEMO_ACCOUNTS}[args.username]
     with serve(args.database_url, SEED_DEMO="1") as app_url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        runs = [one_run(browser, app_url, args.username, password) for _ in range(args.runs)]
+        runs = [one_run(browser, app_url, args.username) for _ in range(args.runs)]
         browser.close()
     for index, (shown, painted) in enumerate(runs, 1):
         print(f"run {index}: map element {shown:.2f} s, provinces drawn {painted:.2f} s")
