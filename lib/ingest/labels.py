@@ -27,6 +27,20 @@ INGEST_LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
                            "{status}: batch {batch_id}, {rows} rows: {new} new, {updated} updated, {duplicate} duplicate, "
                            "{unchanged} unchanged, {refused} refused."),
     "ingest_cli_more_problems": ("另有 {count} 处问题未列出（--json 输出全部）。", "{count} more problem(s) not listed (--json prints all)."),
+    "ingest_cli_one_mode": ("请给出 KIND FILE…、--from-staging KIND… 或 --inbox DIR 中的一种。",
+                            "Give one of KIND FILE…, --from-staging KIND… or --inbox DIR."),
+    "staging_cli_summary": ("{table}：{batches} 个批次，{rows} 行：新增 {new}，更新 {updated}，重复 {duplicate}，未变 {unchanged}，"
+                            "拒绝 {refused}（留在表中，附原因）。",
+                            "{table}: {batches} batch(es), {rows} rows: {new} new, {updated} updated, {duplicate} duplicate, "
+                            "{unchanged} unchanged, {refused} refused (left in the table with their reasons)."),
+    "inbox_cli_file": ("{file} → {moved_to}：{status}，{rows} 行，新增 {new}，更新 {updated}，拒绝 {refused}。",
+                       "{file} → {moved_to}: {status}, {rows} rows, {new} new, {updated} updated, {refused} refused."),
+    "inbox_cli_empty": ("收件箱中没有待导入的文件。", "No file waits in the inbox."),
+    "inbox_busy": ("另一个导入进程正在处理收件箱 {inbox}，本次不做任何事。", "Another run is loading the inbox {inbox}; this one does nothing."),
+    "inbox_no_profile": ("没有映射配置的文件名模式匹配此文件，文件名也不以数据类型开头（如 leads_…）。",
+                         "No mapping profile's file pattern matches this file, and its name does not begin with a kind (e.g. leads_…)."),
+    "inbox_two_profiles": ("有多个映射配置的文件名模式匹配此文件，请让模式互不重叠。",
+                           "More than one mapping profile's file pattern matches this file; make the patterns distinct."),
     "action_ingest_load": ("数据导入", "Data loaded"),
     "action_ingest_rollback": ("导入回滚", "Load rolled back"),
     # mapping profiles

@@ -34,11 +34,11 @@ def header_fields(kind: Kind, header: list[str], profile: Profile | None) -> dic
             if field_name in fields.values():
                 raise FileRefusedError("import_repeated_columns", columns=field_name)
             fields[index] = field_name
-    _check_present(kind, set(fields.values()) | set(profile.constants if profile else ()))
+    check_present(kind, set(fields.values()) | set(profile.constants if profile else ()))
     return fields
 
 
-def _check_present(kind: Kind, present: set[str]) -> None:
+def check_present(kind: Kind, present: set[str]) -> None:
     """Refuse a file without a required field, or without any whole group of alternative fields."""
     missing = [field.name for field in kind.fields if field.required and field.name not in present]
     if missing:

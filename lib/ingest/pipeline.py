@@ -15,7 +15,7 @@ from lib.clock import now
 from lib.db import is_unavailable
 from lib.i18n import t
 from lib.ingest import read
-from lib.ingest.checks import Checked, Problems
+from lib.ingest.checks import Checked, Problems, RowError
 from lib.ingest.kind import Applied, Kind
 from lib.ingest.kinds import KINDS, kind_of_batch
 from lib.ingest.limits import FileRefusedError, KeyedError, ReadLimits
@@ -61,7 +61,7 @@ class Report:
 
     kind: str
     files: list[str]
-    status: str = "refused"  # loaded | unchanged | checked (a dry run that would load) | refused
+    status: str = "refused"  # loaded | unchanged | checked (a dry run that would load) | refused (nothing written)
     batch_id: int | None = None
     rows: int = 0
     applied: Applied = field(default_factory=Applied)
@@ -94,22 +94,29 @@ def load(conn: Connection, scope: Scope, kind_name: str, files: Sequence[tuple[s
          *, source: str = "upload", dry_run: bool = False, progress: Progress | None = None) -> Report:
     """Load files of one kind as one batch inside the caller's transaction (nothing written when refused or unchanged, or
     on a dry run): the report says what was (or would be) done."""
-    kind = _kind_for(scope, kind_name, profile)
+    kind = kind_for(scope, kind_name, profile)
     report = Report(kind.name, [name for name, _data in files])
     tell = progress or (lambda _step, _rows: None)
     try:
         frame, origin, type_errors = _read_all(kind, files, profile, report, tell)
     except FileRefusedError as refused:
         return _refused_file(report, refused)
+    return apply_frame(conn, scope, kind, report, frame, origin, type_errors, profile, source=source, dry_run=dry_run,
+                       tell=tell)[0]
+
+
+def apply_frame(conn: Connection, scope: Scope, kind: Kind, report: Report, frame: pd.DataFrame, origin: pd.DataFrame,
+                type_errors: list[RowError], profile: Profile | None = None, *, source: str, dry_run: bool = False,
+                tell: Progress | None = None, partial: bool = False) -> tuple[Report, list[RowError]]:
+    """Check typed canonical rows and write them as one batch; the report and every problem found. All or nothing, unless
+    `partial`: then the rows with problems are left out (the rest checked again without them) and the others written."""
+    tell = tell or (lambda _step, _rows: None)
     tell("check", len(frame))
-    untyped_rows = {error.row for error in type_errors}  # a row with a cell not typed is refused as it is: its other checks
-    # would read the missing value as blank and report what is no mistake
-    typed_rows = frame.drop(index=sorted(untyped_rows))
-    typed_rows.attrs = frame.attrs
-    checked = kind.check(conn, typed_rows) if len(typed_rows) else Checked(typed_rows)
-    errors = type_errors + checked.errors
+    checked, errors = _checked(conn, kind, frame, type_errors, partial)
     if errors:
-        return _refused_rows(report, errors, origin)
+        _refused_rows(report, errors, origin)
+        if not partial or checked.rows.empty:
+            return report, errors
     audit.serialise_writes(conn)  # loads commit one after another, each seeing the one before
     with conn.begin_nested() as attempt:
         try:
@@ -124,12 +131,28 @@ def load(conn: Connection, scope: Scope, kind_name: str, files: Sequence[tuple[s
         if dry_run or not report.applied.changed:
             attempt.rollback()
             report.status = "checked" if dry_run and report.applied.changed else "unchanged"
-            return report
+            return report, errors
         _finish_batch(conn, scope, kind, report, batch_id)
-    return report
+    return report, errors
 
 
-def _kind_for(scope: Scope, kind_name: str, profile: Profile | None) -> Kind:
+def _checked(conn: Connection, kind: Kind, frame: pd.DataFrame, type_errors: list[RowError],
+             partial: bool) -> tuple[Checked, list[RowError]]:
+    """The kind's check of the rows whose cells were all typed (a row with a cell not typed is refused as it is: its other
+    checks would read the missing value as blank and report what is no mistake), and every problem. When `partial`, rows
+    with problems are dropped and the rest checked again, until what is left passes (a row may have leant on one dropped)."""
+    errors, refused = list(type_errors), {error.row for error in type_errors}
+    while True:
+        rows = frame.drop(index=sorted(refused))
+        rows.attrs = frame.attrs
+        checked = kind.check(conn, rows) if len(rows) else Checked(rows)
+        errors += checked.errors
+        if checked.ok or not partial:
+            return checked, errors
+        refused |= {error.row for error in checked.errors}
+
+
+def kind_for(scope: Scope, kind_name: str, profile: Profile | None) -> Kind:
     """The kind to load, once the user may load it and the profile is one of its own."""
     if not scope.can("import_data"):
         raise LoadRefusedError("import_not_allowed")
@@ -198,21 +221,22 @@ def _finish_batch(conn: Connection, scope: Scope, kind: Kind, report: Report, ba
     """A loaded batch: its counts, the source's freshness, an audit row."""
     applied = report.applied
     conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
-        new_rows=applied.new, updated_rows=applied.updated, duplicate_rows=applied.duplicate,
+        new_rows=applied.new, updated_rows=applied.updated, duplicate_rows=applied.duplicate, refused_rows=report.refused_rows,
         newest_record_at=applied.newest_record_at))
     if applied.newest_record_at is not None:
         freshness.record(conn, kind.name, applied.newest_record_at)
     report.status, report.batch_id = "loaded", batch_id
     audit.record(conn, "ingest_load", user_id=scope.user_id, username=scope.username, entity="import_batch",
                  entity_id=batch_id, detail={"kind": kind.name, "files": report.files, "rows": report.rows,
-                                             "new": applied.new, "updated": applied.updated, "duplicate": applied.duplicate})
+                                             "new": applied.new, "updated": applied.updated, "duplicate": applied.duplicate,
+                                             "refused": report.refused_rows})
 
 
 def preview(scope: Scope, kind_name: str, name: str, data: bytes, profile: Profile | None = None,
             rows: int = PREVIEW_ROWS) -> tuple[pd.DataFrame, list[Problem]]:
     """The first rows of a sample file mapped onto the kind's canonical fields and typed (phone numbers and names only as
     their masked forms), with the problems of those rows; nothing is checked against the database or written."""
-    kind = _kind_for(scope, kind_name, profile)
+    kind = kind_for(scope, kind_name, profile)
     try:
         table = read.open_table(name, data, LIMITS, encoding=profile.encoding if profile else None)
         fields = header_fields(kind, table.header, profile)

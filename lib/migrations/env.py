@@ -3,6 +3,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from lib.db import get_engine
+from lib.ingest.kinds import STAGING_METADATA
 from lib.models import Base
 
 
@@ -10,7 +11,7 @@ def run_migrations(connection: Connection) -> None:
     """Run the pending migrations on one connection (batch mode so SQLite can alter tables)."""
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=[Base.metadata, STAGING_METADATA],
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -38,6 +38,12 @@ def load_profile(conn: Connection, scope: Scope, profile_id: int) -> Profile:
     return parse(row.body, row.name)
 
 
+def stored_profiles(conn: Connection, scope: Scope) -> list[Profile]:
+    """Every stored profile, parsed (importers only; each was checked when it was saved)."""
+    require(scope, "import_data", "import_not_allowed")
+    return [parse(row.body, row.name) for row in conn.execute(select(MappingProfile.name, MappingProfile.body))]
+
+
 def checked(name: str, body: str) -> Profile:
     """The profile a name and TOML text make; refused with the reason in the user's language when it is not one."""
     try:

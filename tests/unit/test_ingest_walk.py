@@ -62,8 +62,8 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engi
         yield from _walk(f"sqlite:///{tmp_path_factory.mktemp('walk') / 'walk.db'}")
 
 
-def _walk(url: str) -> Iterator[tuple[str, Engine]]:
-    """Set up, walk, hand over the engine."""
+def set_up(url: str) -> None:
+    """The README's first step on a fresh database: lib.setup with its first admin."""
     from lib.setup import main as setup
 
     os.environ["COCKPIT_ADMIN_PASSWORD"] = "Quiet-Orchard-Lantern-58"
@@ -71,6 +71,11 @@ def _walk(url: str) -> Iterator[tuple[str, Engine]]:
         assert setup(["--database-url", url, "--admin", "it.admin", "--display-name", "IT 管理员"]) in (0, None)
     finally:
         del os.environ["COCKPIT_ADMIN_PASSWORD"]
+
+
+def _walk(url: str) -> Iterator[tuple[str, Engine]]:
+    """Set up, walk, hand over the engine."""
+    set_up(url)
     run_walk(url)
     engine = make_engine(url)
     yield url, engine

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from lib.db import alembic_config, make_engine, upgrade_to_head
+from lib.ingest.kinds import STAGING_METADATA
 from lib.models import Base, ChannelDaily, Channel, Region
 from tests.conftest import drop_everything
 
@@ -51,6 +52,7 @@ def test_head_creates_every_model_table(fresh):
     upgrade_to_head(fresh)
     tables = set(inspect(fresh).get_table_names())
     assert set(Base.metadata.tables) <= tables
+    assert {"stage_leads", "stage_lead_progress", "stage_members", "stage_points"} <= set(STAGING_METADATA.tables) <= tables
     assert "alembic_version" in tables
 
 
@@ -58,7 +60,8 @@ def test_upgrade_is_idempotent_and_matches_the_models(fresh):
     upgrade_to_head(fresh)
     upgrade_to_head(fresh)
     with fresh.connect() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        differences = compare_metadata(context, [Base.metadata, STAGING_METADATA])
     if fresh.dialect.name not in ("sqlite", "postgresql"):  # migration 0002 creates the expression indexes there only
         differences = [d for d in differences if not (d[0] == "add_index" and d[1].name.startswith("uq_"))]
     assert differences == []
