@@ -2,7 +2,7 @@
 each page's heaviest query beside the naive way and DuckDB; an import; concurrent sessions on one server.
 
 Usage: python -m lib.bench --scale tiny|demo|large [--database-url URL] [--runs N] [--pages a,b] [--json PATH]
-       [--import-rows N] [--skip-compare] [--sessions N] [--session-renders N] [--server-processes N]
+       [--import-rows N] [--ingest-rows N] [--skip-compare] [--sessions N] [--session-renders N] [--server-processes N]
 Seeds the database at that scale first when it is empty. Prints one table and writes JSON shaped
 {"scale", "database", "seed_s", "runs",
  "pages": {page: {"cold_median_s", "warm_median_s", "runs",
@@ -10,9 +10,10 @@ Seeds the database at that scale first when it is empty. Prints one table and wr
                   "compare": {"query", "query_median_s", "naive_median_s", "naive_ratio" (naive ÷ query),
                               "duckdb_median_s", "duckdb_ratio" (query ÷ DuckDB)}  (absent with --skip-compare)}},
  "import": {"rows", "new_median_s", "again_median_s", "runs"}  (absent with --import-rows 0),
+ "ingest": {"rows", "runs", "file": {"median_s", "rows_per_s", "peak_rss_mib"}, "staging": {…}}  (absent with --ingest-rows 0),
  "concurrency": {"method", "processes", "sessions", "renders" (per pass), "p50_s", "p95_s", "max_s" (from cold caches),
                  "warm": {"p50_s", "p95_s", "max_s"} (the same renders again, cached)}  (absent with --sessions 0)}.
-The comparisons are lib.bench_compare's, the concurrent sessions lib.bench_sessions'.
+The comparisons are lib.bench_compare's, the concurrent sessions lib.bench_sessions', the ingest lib.bench_ingest's.
 """
 from __future__ import annotations
 
@@ -266,6 +267,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs behind every median")
     parser.add_argument("--json", type=Path, help="write the results to this file")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the timed import (0: skip it)")
+    parser.add_argument("--ingest-rows", type=int, default=100_000,
+                        help="new leads loaded from a file and from staging by the command line (0: skip it)")
     parser.add_argument("--pages", help=f"comma-separated pages to time (default: all of {', '.join(BENCH_PAGES)})")
     parser.add_argument("--skip-compare", action="store_true", help="leave out the naive and DuckDB comparisons")
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions on one server (0: skip them)")
@@ -287,6 +290,11 @@ def main() -> None:
     if args.import_rows:
         result["import"] = time_import(url, args.import_rows, max(1, args.runs // 2))
         print(import_line(result["import"]), flush=True)
+    if args.ingest_rows:
+        from lib.bench_ingest import ingest_line, time_ingest
+
+        result["ingest"] = time_ingest(url, args.ingest_rows, max(1, args.runs // 2))
+        print(ingest_line(result["ingest"]), flush=True)
     if args.sessions:
         from lib.bench_sessions import time_sessions
 

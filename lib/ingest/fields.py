@@ -44,6 +44,9 @@ class Field:
 
 def text(cells: pd.Series) -> pd.Series:
     """Cells as trimmed text ('' for empty ones); numbers as their text (a whole float without its '.0')."""
+    if pd.api.types.infer_dtype(cells, skipna=True) in ("string", "empty"):  # a CSV file's cells: text or nothing
+        return cells.where(cells.notna(), "").str.strip().astype(object)
+
     def one(cell: object) -> str:
         """One cell's text."""
         if cell is None or (isinstance(cell, float) and math.isnan(cell)):

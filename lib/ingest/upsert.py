@@ -25,11 +25,27 @@ class Upserted:
 
 def plain(value: object) -> object:
     """A frame cell as a plain Python value for the database (missing → None, numpy numbers → int/float, times → datetime)."""
+    if type(value) in (str, int):  # most cells: plain already
+        return value
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     return value.item() if hasattr(value, "item") else value
+
+
+def plain_rows(frame: pd.DataFrame) -> list[tuple]:
+    """The frame's rows as tuples of plain Python values (what `plain` makes of each cell), made a column at a time."""
+    return list(zip(*(_plain_column(frame[name]) for name in frame.columns)))
+
+
+def _plain_column(column: pd.Series) -> list:
+    """One column's cells as plain Python values; cell by cell only where the column's type cannot say what they are."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return [None if value is pd.NaT else value for value in column.dt.to_pydatetime()]
+    if column.dtype != object or pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        return column.astype(object).where(column.notna(), None).tolist()  # numpy numbers become int, float, bool
+    return [plain(value) for value in column]
 
 
 def stored_rows(conn: Connection, table: Table, key: str | Sequence[str], columns: Sequence[str], keys: Sequence) -> pd.DataFrame:
@@ -94,8 +110,7 @@ def upsert(conn: Connection, table: Table, key: str | tuple[str, ...], rows: pd.
         bulk_update(conn, table, written, changed_values)
     new = rows[~known]
     bulk_insert(conn, table, [*names, *columns, *(["version"] if versioned else [])],
-                ([*[plain(value) for value in record], *([1] if versioned else [])]
-                 for record in new[[*names, *columns]].itertuples(index=False)))
+                (row + ((1,) if versioned else ()) for row in plain_rows(new[[*names, *columns]])))
     inserted = stored_rows(conn, table, key, (), [label for label in given if label not in current_rows])["id"].astype(int).tolist() if len(new) else []
     undo.note_inserted(conn, batch_id, table, inserted)
     return Upserted(inserted, changed_ids, int(known.sum()) - len(changed_ids))

@@ -103,6 +103,8 @@ NOT_SCOPED = {  # functions that read or write with a connection but take no par
     "audit.serialise_writes": "internal: a service's write lock before its checks read (no screen calls it: checked)",
     "freshness.record": "internal: a source's newest record time, kept by the pipeline's load after its permission check",
     "freshness.restore": "internal: a source's newest record time, kept by the pipeline's rollback after its permission check",
+    "pipeline.apply_frame": "internal: the check-and-apply step of a file load and of a staging load, each after its permission "
+                            "check (no screen calls it: checked)",
     "errors.save_versioned": "internal: called by services after their permission check (no screen calls it: checked)",
     "points.expire_due": "internal: called by redeem and adjust after their check, and by the nightly job (checked)",
     "points.expire_all_due": "the nightly expiry job (python -m lib.expire_points), no user behind it (no screen calls it: checked)",
@@ -128,7 +130,7 @@ NOT_SCOPED = {  # functions that read or write with a connection but take no par
 }
 INTERNAL = ("audit.record", "audit.bump_data_version", "audit.serialise_writes", "errors.save_versioned", "points.expire_due", "points.expire_all_due",
             "users.create_user", "throttle.lift_for_user", "sessions.open_session", "sessions.end_user_sessions", "freshness.record",
-            "freshness.restore")  # NOT_SCOPED
+            "freshness.restore", "pipeline.apply_frame")  # NOT_SCOPED
 # entries that no screen may call
 
 
@@ -719,6 +721,7 @@ def _profile(service: str) -> Callable[[Engine, World], Call]:
                 stored = profiles.list_profiles(conn, scope_of(engine, "admin"))
         row = stored.set_index("name").loc["scope-review"]
         return {"load_profile": lambda conn, scope: profiles.load_profile(conn, scope, int(row["id"])),
+                "stored_profiles": lambda conn, scope: profiles.stored_profiles(conn, scope),
                 "save_profile": lambda conn, scope: profiles.save_profile(conn, scope, int(row["id"]), "scope-review", body + "# x\n",
                                                                           int(row["version"])),
                 "delete_profile": lambda conn, scope: profiles.delete_profile(conn, scope, int(row["id"]), int(row["version"]))}[service]
@@ -785,7 +788,8 @@ REFUSAL_CASES: list[Refusal] = [
           for service, function, aim in (("validate", "load", "southwest_facts_dry_run"), ("commit", "load", "southwest_facts"),
                                          ("rollback", "rollback", "southwest_facts"))],
         *[Refusal(f"profiles.{service}", username, "a_profile", _profile(service), key, profile_rows)
-          for service, key in (("load_profile", "import_not_allowed"), ("save_profile", "profile_not_allowed"),
+          for service, key in (("load_profile", "import_not_allowed"), ("stored_profiles", "import_not_allowed"),
+                               ("save_profile", "profile_not_allowed"),
                                ("delete_profile", "profile_not_allowed"))],
         *[Refusal(f"users.{service}", username, "southwest_user", _user(service), "users_not_allowed", southwest_user_row)
           for service in ("admin_create_user", "update_user", "reset_password", "unlock_user")],
