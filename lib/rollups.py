@@ -2,11 +2,12 @@
 
 Each rollup equals a GROUP BY over raw rows (ROLLUPS below), and the write paths keep it so in the transaction of the raw
 write: the seed writes them from its generated arrays (lib/seed/rollups.py), the points services refresh the days and
-expiry days they touched, a province move refreshes the two regions it changes. A refresh deletes the rollup rows of a
+expiry days they touched, a province move refreshes the two regions it changes, a points load the tiers its members
+reached, a new tier table every member's. A refresh deletes the rollup rows of a
 slice (e.g. region 3, days 2026-05-01 and 2026-05-02) and inserts the slice's recomputation, so no row is adjusted by a
 delta that could drift; the one exception, the member activity edges, is changed by the difference between a member's
-own edges before and after the action, both recomputed from that member's rows. Leads, members and the ledger have no
-other writers; imports write channel facts, which are already one row per day, channel and region.
+own edges before and after the action, both recomputed from that member's rows. Loads of leads, members and points
+refresh the slices they touched (lib.ingest.kinds); channel facts are already one row per day, channel and region.
 
     python -m lib.rollups rebuild [--database-url URL]   recompute every rollup from the raw rows
     python -m lib.rollups check   [--database-url URL]   count the rows where a rollup differs from its recomputation
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, delete, except_, func, insert, literal, or_, select, union_all
 
-from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthMix, Member, MemberActiveEdges, PointsDaily, PointsLedger,
-                        PointsOpenLots)
+from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthMix, Member, MemberActiveEdges, MemberTier,
+                        MemberTierReached, PointsDaily, PointsLedger, PointsOpenLots)
 from lib.queries.lead_sums import ROLLUP_COLUMNS, STAGE_COLUMNS, UNIQUE_LEAD, stage_count
 from lib.queries.overview import ACTIVE_MEMBER_DAYS
 from lib.sqlfuncs import plus_days, year_month
@@ -98,6 +99,25 @@ class StageEvents(Rollup):
         return select(*union_all(*per_stage).subquery().c)
 
 
+class TiersReached(Rollup):
+    """member_tier_reached: a running sum of each member's earn rows (window function), joined to the tiers' thresholds."""
+
+    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None) -> Select:
+        """Per member and tier above the first, the first day the member's growth reached its threshold (only some regions'
+        members, and with `by` = "member_id", only those members)."""
+        if by not in (None, "member_id"):
+            raise ValueError("tiers reached are refreshed by region and member only")
+        growth = func.sum(PointsLedger.points).over(partition_by=PointsLedger.member_id,
+                                                    order_by=(PointsLedger.occurred_on, PointsLedger.id))
+        earned = select(PointsLedger.member_id, PointsLedger.region_id, PointsLedger.occurred_on, growth.label("growth")).where(
+            PointsLedger.kind == "earn", *([PointsLedger.region_id.in_(regions)] if regions is not None else []),
+            *([PointsLedger.member_id.in_(values)] if by else [])).subquery()
+        return (select(earned.c.member_id, MemberTier.id.label("tier_id"), earned.c.region_id,
+                       func.min(earned.c.occurred_on).label("reached_on"))
+                .join(MemberTier, and_(MemberTier.min_growth > 0, earned.c.growth >= MemberTier.min_growth))
+                .group_by(earned.c.member_id, MemberTier.id, earned.c.region_id))
+
+
 UNIQUE_LEADS = (UNIQUE_LEAD,)  # the lead rollups count unique leads: a duplicate (重复线索) is left out
 LEAD_SUMS = {column: stage_count(stage) for stage, column in ROLLUP_COLUMNS.items()}  # rollup column -> count over the leads
 LEAD_MONTH = year_month(Lead.created_at)
@@ -124,6 +144,9 @@ ROLLUPS: dict[str, Rollup] = {  # name -> definition; the names are the tables'
     "lead_month_dealer": Rollup(LeadMonthDealer, {"month": LEAD_MONTH, "region_id": Lead.region_id,
                                                   "province_adcode": Lead.province_adcode, "dealer_id": Lead.dealer_id,
                                                   "channel_id": Lead.channel_id}, LEAD_SUMS, UNIQUE_LEADS, Lead.created_at),
+    "member_tier_reached": TiersReached(MemberTierReached, {name: getattr(MemberTierReached, name) for name in
+                                                            ("member_id", "tier_id", "region_id")},
+                                        {"reached_on": MemberTierReached.reached_on}),
 }
 
 
@@ -167,6 +190,14 @@ def refresh_lead_months(conn: Connection, cohorts: Iterable[tuple[int, str]], ev
         for region_id, chosen in sorted(months.items()):
             for name in names:
                 refresh(conn, name, [region_id], "month", chosen)
+
+
+def refresh_tiers_reached(conn: Connection, member_ids: Iterable[int]) -> None:
+    """After earn rows of some members were written or removed: the days they reached their tiers."""
+    chosen = sorted({int(member_id) for member_id in member_ids})
+    for chunk in _chunks(chosen):
+        regions = conn.execute(select(Member.region_id).where(Member.id.in_(chunk)).distinct()).scalars().all()
+        refresh(conn, "member_tier_reached", regions, "member_id", chunk)
 
 
 def refresh_regions(conn: Connection, region_ids: Iterable[int]) -> None:

@@ -10,8 +10,8 @@ The ledger's rule (domain.md "Members and points"; the seed and the services kee
 - A member's balance is the sum of their ledger rows, and never negative.
 Figures: issued = earn rows; adjusted = adjust rows (signed); redeemed and expired are shown as positive amounts.
 Scope limits every read by the member's region (carried on the ledger rows too).
-Period figures read the points_daily rollup and the expiry figures the points_open_lots rollup (lib.rollups); a single
-member's ledger and the tier upgrades read the ledger itself.
+Period figures read the points_daily rollup, the expiry figures the points_open_lots rollup and the tier upgrades the
+member_tier_reached rollup (lib.rollups); a single member's ledger reads the ledger itself.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, cast, func, or_, select
 
-from lib.models import Campaign, Member, MemberTier, PointsDaily, PointsLedger, PointsOpenLots, PointsRule, Reward
+from lib.models import (Campaign, Member, MemberTier, MemberTierReached, PointsDaily, PointsLedger, PointsOpenLots, PointsRule,
+                        Reward)
 from lib.periods import DaySpan
 from lib.queries.overview import active_members, outstanding_points_on, point_value_cny, points_budget_cny
 from lib.scope import Scope
@@ -198,26 +199,16 @@ def member_expiring(conn: Connection, scope: Scope, member_id: int, today: dt.da
 
 def tier_upgrades(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
     """Members reaching each tier per month of the span: the month their growth value (points earned, never reduced)
-    first reached the tier's threshold. One pass of running totals over the earn rows (window function)."""
-    tiers = conn.execute(select(MemberTier.id, MemberTier.min_growth).where(MemberTier.min_growth > 0)
-                         .order_by(MemberTier.min_growth)).all()
+    first reached the tier's threshold (rollup member_tier_reached)."""
+    tiers = conn.execute(select(MemberTier.id).where(MemberTier.min_growth > 0).order_by(MemberTier.min_growth)).scalars().all()
     months = [f"{day:%Y-%m}" for day in pd.date_range(span.start.replace(day=1), span.end, freq="MS")]
-    if not tiers:
-        return pd.DataFrame(index=pd.Index(months, name="month"))
-    growth = func.sum(PointsLedger.points).over(partition_by=PointsLedger.member_id,
-                                                order_by=(PointsLedger.occurred_on, PointsLedger.id)).label("growth")
-    grown = select(Member.id).where(Member.growth_value >= tiers[0][1], scope.region_filter(Member.region_id))  # ever reached a tier
-    earned = (select(PointsLedger.member_id, PointsLedger.occurred_on, growth)
-              .where(scope.region_filter(PointsLedger.region_id), PointsLedger.kind == "earn", PointsLedger.member_id.in_(grown)).subquery())
-    reached = [func.min(case((earned.c.growth >= threshold, earned.c.occurred_on))).label(f"tier_{tier_id}") for tier_id, threshold in tiers]
-    firsts = _frame(conn, select(*reached).group_by(earned.c.member_id).having(func.max(earned.c.growth) >= tiers[0][1]),
-                    [f"tier_{tier_id}" for tier_id, _ in tiers])
-    table = {}
-    for tier_id, _ in tiers:
-        days = pd.to_datetime(firsts[f"tier_{tier_id}"]).dropna()
-        days = days[(days >= pd.Timestamp(span.start)) & (days <= pd.Timestamp(span.end))]
-        table[tier_id] = days.dt.strftime("%Y-%m").value_counts().reindex(months, fill_value=0)
-    return pd.DataFrame(table, index=pd.Index(months, name="month")).astype(int)
+    month = year_month(MemberTierReached.reached_on)
+    query = (select(month.label("month"), MemberTierReached.tier_id, func.count().label("members"))
+             .where(scope.region_filter(MemberTierReached.region_id), MemberTierReached.reached_on.between(span.start, span.end))
+             .group_by(month, MemberTierReached.tier_id))
+    counts = _frame(conn, query, ["month", "tier_id", "members"])
+    table = counts.pivot(index="month", columns="tier_id", values="members") if len(counts) else pd.DataFrame()
+    return table.reindex(index=pd.Index(months, name="month"), columns=tiers).fillna(0).astype(int).rename_axis(columns=None)
 
 
 def issued_by_campaign(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:

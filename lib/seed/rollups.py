@@ -15,7 +15,7 @@ from lib.bulk import as_rows, bulk_insert
 from lib.models import (FUNNEL_STAGES, LEAD_GRADES, LeadMonthDealer, LeadMonthEvents, LeadMonthMix, MemberActiveEdges,
                         PointsDaily, PointsOpenLots)
 from lib.queries.lead_sums import ROLLUP_COLUMNS
-from lib.rollups import ACTIVITY_GAP_DAYS
+from lib.rollups import ACTIVITY_GAP_DAYS, rebuild
 from lib.seed.world import SECONDS_PER_DAY, World
 
 
@@ -110,6 +110,8 @@ def _write_points_rollups(conn: Connection, world: World) -> None:
 
 
 def seed_rollups(conn: Connection, world: World) -> None:
-    """Every rollup table, from the generated arrays."""
+    """Every rollup table, from the generated arrays; the tiers reached by lib.rollups' own SQL (one pass of running sums over
+    the earn rows, seconds at `large` scale)."""
     _write_lead_rollups(conn, world)
     _write_points_rollups(conn, world)
+    rebuild(conn, ["member_tier_reached"])

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, case, select, update
 
+from lib import rollups
 from lib.models import Member, MemberTier, PointsRule, Reward
 from lib.scope import Scope
 from lib.services import audit
@@ -175,6 +176,7 @@ def save_tiers(conn: Connection, scope: Scope, started_from: list[TierInput], ti
             benefits_zh=tier.benefits_zh.strip(), benefits_en=tier.benefits_en.strip()))
     tier_of = case(*[(Member.growth_value >= tier.min_growth, tier.tier_id) for tier in reversed(tiers)])
     moved = conn.execute(update(Member).where(Member.tier_id != tier_of).values(tier_id=tier_of)).rowcount
+    rollups.rebuild(conn, ["member_tier_reached"])  # every member's days follow the new thresholds
     audit.record(conn, "member_tiers_update", user_id=scope.user_id, username=scope.username, entity="member_tier",
                  detail={"before": [asdict(tier) for tier in current], "after": [asdict(tier) for tier in tiers], "members_moved": moved})
     return moved

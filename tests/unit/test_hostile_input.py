@@ -357,7 +357,7 @@ GOOD_CELLS = {  # per kind, a row every rule accepts (in its fields' order); hos
     "members": ["HM0001", "138 0013 8000", "张三", (TODAY - dt.timedelta(days=30)).isoformat(), "陕西", "西安", "", "是"],
     "points": ["HT-0001", "M00000001", f"{TODAY.isoformat()} 00:00:01", "adjust", "10", "", "", ""],
 }
-LEDGER_ROLLUPS = ("points_daily", "points_open_lots", "member_active_edges")  # what member and points loads keep
+LEDGER_ROLLUPS = ("points_daily", "points_open_lots", "member_active_edges", "member_tier_reached")  # what member and points loads keep
 
 
 def kind_file(kind: str, row: list[str], as_workbook: bool) -> tuple[str, bytes]:

@@ -28,7 +28,7 @@ from tests.conftest import TODAY
 from tests.hostile import rolled_back
 
 REGION = "northwest"  # the region this module's rows occupy alone
-MEMBER_ROLLUPS = ("points_daily", "points_open_lots", "member_active_edges")  # the rollups the two kinds keep
+MEMBER_ROLLUPS = ("points_daily", "points_open_lots", "member_active_edges", "member_tier_reached")  # the rollups the two kinds keep
 SNAPSHOT = (Member, PointsLedger, PointsDaily, PointsOpenLots, MemberActiveEdges)  # tables a load may change
 
 

@@ -1,5 +1,6 @@
 """Rollup tables equal a recomputation from the raw rows after the seed, points actions, refused and rolled-back actions,
 province moves, imports and their rollback; the rollup-backed reads equal reads of the raw rows; the command line."""
+import dataclasses
 import datetime as dt
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from lib import rollups
 from lib.config import ROOT
 from lib.db import alembic_config
 from lib.ingest import pipeline as ingest
-from lib.models import Member, MemberActiveEdges, PointsLedger, Reward
+from lib.models import Member, MemberActiveEdges, MemberTierReached, PointsLedger, Reward
 from lib.queries import dealers, overview
 from lib.queries.dealers import MapFilter
 from lib.queries.lead_sums import month_split
@@ -225,3 +226,19 @@ def test_the_command_line_checks_and_rebuilds(engine):
                               text=True, timeout=300)
         assert done.returncode == 0, done.stderr
     assert "rows differ" in done.stdout and wrong_rows(engine) == dict.fromkeys(rollups.ROLLUPS, 0)
+
+
+def test_a_new_tier_table_moves_the_days_members_reached_their_tiers(engine):
+    from lib.services import catalogue
+    from tests.unit.test_points_service import tier_table
+
+    stored = tier_table(engine)
+    lowered = [dataclasses.replace(tier, min_growth=tier.min_growth // 2) for tier in stored]
+    with engine.connect() as conn, conn.begin() as transaction:
+        before = conn.execute(select(func.count(), func.min(MemberTierReached.reached_on))
+                              .select_from(MemberTierReached)).one()
+        catalogue.save_tiers(conn, scope_of(engine, "admin"), stored, lowered)
+        after = conn.execute(select(func.count(), func.min(MemberTierReached.reached_on)).select_from(MemberTierReached)).one()
+        assert rollups.differences(conn, "member_tier_reached") == 0
+        transaction.rollback()
+    assert after[0] > before[0] and after[1] <= before[1]  # half the thresholds: more members reach a tier, sooner

@@ -25,7 +25,8 @@ MEMBER_NO_PATTERN = r"[A-Z0-9][A-Z0-9_\-]*"  # member numbers: letters (stored u
 MEMBER_NO_LENGTH = 20  # the column's width
 NEW_MEMBER = ("joined_on", "tier_id", "last_active_on", "growth_value", "points_balance")  # set when a member is created
 KEPT_WHEN_BLANK = ("name_hash", "name_masked", "dealer_id", "is_owner")  # a blank cell keeps the stored value
-POINTS_ROLLUPS = ("points_daily", "points_open_lots")  # rollups of the ledger, recomputed for regions rows moved between
+POINTS_ROLLUPS = ("points_daily", "points_open_lots", "member_tier_reached")  # rollups of the ledger, recomputed for regions
+# rows moved between
 EDGES = "member_active_edges"  # the activity rollup: a member's join day counts as activity
 
 MEMBER_NO_FIELD = Field("member_no", "code", True, ("会员号", "会员编号", "会员卡号"), MEMBER_NO_LENGTH,

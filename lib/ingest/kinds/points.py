@@ -325,6 +325,7 @@ def apply_points(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied
     _write_ledger(conn, result, batch_id)
     _write_members(conn, result, batch_id)
     refresh_ledger_rollups(conn, result.slices)
+    rollups.refresh_tiers_reached(conn, result.members)
     return Applied(new=len(fresh), unchanged=len(rows) - len(fresh), newest_record_at=newest)
 
 
@@ -342,6 +343,12 @@ def _slices_of(conn: Connection, row_ids: list[int], with_days: bool) -> dict[in
     return slices
 
 
+def _members_of(conn: Connection, row_ids: list[int]) -> set[int]:
+    """The members some ledger rows belong to."""
+    query = lambda chunk: select(PointsLedger.member_id).where(PointsLedger.id.in_(chunk)).distinct()  # noqa: E731
+    return {member_id for (member_id,) in _in_chunks(conn, query, row_ids)}
+
+
 def rollback_points(conn: Connection, batch_id: int) -> None:
     """Undo a points load: its ledger rows deleted, the lots it consumed or expired and its members' totals as they were,
     the rollups of the days and expiry days concerned recomputed."""
@@ -349,9 +356,11 @@ def rollback_points(conn: Connection, batch_id: int) -> None:
     slices = _slices_of(conn, inserted, True)
     for region_id, (_days, expiry_days) in _slices_of(conn, [row_id for row_id, _ in updated], False).items():
         slices[region_id][1].update(expiry_days)
+    members = _members_of(conn, inserted)
     undo.restore(conn, batch_id, PointsLedger.__table__)
     undo.restore(conn, batch_id, Member.__table__)
     refresh_ledger_rollups(conn, slices)
+    rollups.refresh_tiers_reached(conn, members)
 
 
 POINTS = Kind("points", "积分流水", "Points transactions", POINTS_FIELDS, ("txn_id",), check_points, apply_points, rollback_points)

@@ -58,10 +58,10 @@ def upgrade() -> None:
     op.create_index("ix_lead_month_dealer", "lead_month_dealer", ["month", "region_id"])
     for name, columns in MEMBER_INDEXES.items():
         op.create_index(name, "member", list(columns))
-    from lib.rollups import ROLLUPS, rebuild
+    from lib.rollups import rebuild
 
-    rebuild(op.get_bind(), [name for name in ROLLUPS if not name.startswith("lead_")])  # the lead rollups: in 0010, which
-    # adds the column they now read (duplicate_of_id)
+    rebuild(op.get_bind(), ["points_daily", "points_open_lots", "member_active_edges"])  # the ledger's rollups made here; the
+    # lead rollups are filled in 0010, which adds the column they now read (duplicate_of_id), the tiers reached in 0012
 
 
 def downgrade() -> None:
