@@ -243,20 +243,31 @@ def test_two_inbox_runs_started_together_load_each_file_once(fresh, tmp_path):
 # a killed load, and two loads at once
 
 def started_until(command: list[str], step: str) -> subprocess.Popen:
-    """A load started with a terminal for its progress lines, once it has printed the step (it then holds the write lock)."""
+    """A load started with a terminal for its progress lines, once it has printed the step (it then holds the write lock).
+    The terminal is read until the load ends: a load writing to a terminal closed under it would fail on its own."""
     controller, terminal = pty.openpty()
-    process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal)
+    process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal, text=True)
     os.close(terminal)
     seen = b""
-    try:
-        while step.encode() not in seen:
+    while step.encode() not in seen:
+        try:
             seen += os.read(controller, 4096)
-    except OSError:  # the terminal closed: the process ended before the step
+        except OSError:  # the terminal closed: the process ended before the step
+            break
+    assert step.encode() in seen, seen
+    threading.Thread(target=_drained, args=(controller,), daemon=True).start()
+    return process
+
+
+def _drained(controller: int) -> None:
+    """Read a terminal until its process closes it, then close it."""
+    try:
+        while os.read(controller, 4096):
+            pass
+    except OSError:  # the process ended (or was killed): its side of the terminal is gone
         pass
     finally:
         os.close(controller)
-    assert step.encode() in seen, seen
-    return process
 
 
 def test_a_load_killed_mid_way_leaves_nothing_and_the_next_run_loads_the_file_whole(fresh, tmp_path):
@@ -284,7 +295,8 @@ def test_a_managers_upload_and_a_scheduled_load_at_once_both_land(fresh, tmp_pat
     process = started_until(command, "apply")  # the scheduled load holds the write lock now
     with engine.begin() as conn:  # the manager's upload waits for it, then lands
         report = pipeline.load(conn, MANAGER, "leads", [("manager.csv", leads_csv("MGR-", 200))])
-    assert process.wait(timeout=120) == 0
+    summary, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, summary  # the load's summary says why, should it ever be refused
     assert report.status == "loaded" and report.applied.new == 200
     assert lead_count(engine, "CRON-") == 1500 and lead_count(engine, "MGR-") == 200
     with engine.connect() as conn:
