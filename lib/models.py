@@ -710,6 +710,24 @@ class LeadMonthMix(_LeadStageSums, Base):
     campaign_id: Mapped[int | None] = mapped_column(Integer)
 
 
+class LeadMonthOrders(Base):
+    """Rollup of the orders of each creation month's leads per month of the order, region, channel, model, grade and
+    campaign: the funnel's cohort matrix (how soon each month's leads ordered) unless narrowed by province or dealer.
+    ix_lead_month_orders: by creation month."""
+
+    __tablename__ = "lead_month_orders"
+    __table_args__ = (Index("ix_lead_month_orders", "month", "region_id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))  # 'YYYY-MM' of created_at
+    ordered: Mapped[str] = mapped_column(String(7))  # 'YYYY-MM' of order_at
+    region_id: Mapped[int] = mapped_column(Integer)
+    channel_id: Mapped[int] = mapped_column(Integer)
+    model_id: Mapped[int] = mapped_column(Integer)
+    grade: Mapped[str] = mapped_column(String(8))
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    orders: Mapped[int] = mapped_column(BigInteger)
+
+
 class LeadMonthEvents(Base):
     """Rollup of funnel events per month, stage, region, channel, model, grade and campaign: how many leads reached the
     stage in that month by its own timestamp (the funnel's activity view unless narrowed by province or dealer)."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, delete, except_, func, insert, literal, or_, select, union_all
 
-from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthMix, Member, MemberActiveEdges, MemberTier,
+from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthMix, LeadMonthOrders, Member, MemberActiveEdges, MemberTier,
                         MemberTierReached, PointsDaily, PointsLedger, PointsOpenLots)
 from lib.queries.lead_sums import ROLLUP_COLUMNS, STAGE_COLUMNS, UNIQUE_LEAD, stage_count
 from lib.queries.overview import ACTIVE_MEMBER_DAYS
@@ -141,6 +141,10 @@ ROLLUPS: dict[str, Rollup] = {  # name -> definition; the names are the tables'
                                                        ("month", "stage", "region_id", "channel_id", "model_id", "grade",
                                                         "campaign_id")},
                                      {"events": LeadMonthEvents.events}),
+    "lead_month_orders": Rollup(LeadMonthOrders, {"month": LEAD_MONTH, "ordered": year_month(Lead.order_at),
+                                                  **{name: getattr(Lead, name) for name in
+                                                     ("region_id", "channel_id", "model_id", "grade", "campaign_id")}},
+                                {"orders": func.count()}, (*UNIQUE_LEADS, Lead.order_at.is_not(None)), Lead.created_at),
     "lead_month_dealer": Rollup(LeadMonthDealer, {"month": LEAD_MONTH, "region_id": Lead.region_id,
                                                   "province_adcode": Lead.province_adcode, "dealer_id": Lead.dealer_id,
                                                   "channel_id": Lead.channel_id}, LEAD_SUMS, UNIQUE_LEADS, Lead.created_at),
@@ -181,9 +185,9 @@ def refresh_points(conn: Connection, region_id: int, days: Iterable, expiry_days
 
 
 def refresh_lead_months(conn: Connection, cohorts: Iterable[tuple[int, str]], events: Iterable[tuple[int, str]]) -> None:
-    """After lead writes: the cohort rollups (mix, dealer) in the (region, creation month) slices touched, and the stage
+    """After lead writes: the cohort rollups (mix, orders, dealer) in the (region, creation month) slices touched, and the stage
     events in the (region, month of a stage time) slices touched (each region's months refreshed together)."""
-    for names, slices in ((("lead_month_mix", "lead_month_dealer"), cohorts), (("lead_month_events",), events)):
+    for names, slices in ((("lead_month_mix", "lead_month_orders", "lead_month_dealer"), cohorts), (("lead_month_events",), events)):
         months: dict[int, set[str]] = {}
         for region_id, month in slices:
             months.setdefault(int(region_id), set()).add(month)

@@ -10,6 +10,7 @@ Periods are whole days [start, end]; scope limits rows by the lead's region.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, lite
 
 from lib.formatting import ratio
 from lib.metrics import weighted_quantile
-from lib.queries.lead_sums import STAGE_COLUMNS, UNIQUE_LEAD, reached, stage_count, stage_events, stage_sums
+from lib.queries.lead_sums import STAGE_COLUMNS, UNIQUE_LEAD, cohorts, reached, stage_count, stage_events, stage_sums
 from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Province, Region, VehicleModel
 from lib.periods import DaySpan
 from lib.scope import Scope
@@ -189,15 +190,23 @@ def cohort_matrix(conn: Connection, scope: Scope, flt: FunnelFilter) -> pd.DataF
     """Creation month × months since creation → cumulative order rate, for the 12 creation months ending with the period's."""
     last = flt.end.replace(day=1)
     first = (pd.Timestamp(last) - pd.DateOffset(months=COHORT_MONTHS - 1)).date()
-    span = FunnelFilter(first, flt.end, *[getattr(flt, name) for name in ("channel_ids", "region_ids", "province_adcodes",
-                                                                             "model_ids", "dealer_ids", "grades", "campaign_ids")])
+    span = dataclasses.replace(flt, start=first)
+    sizes, orders = _cohort_queries(scope, span)
+    return cumulative_rates(dict(conn.execute(sizes).all()),
+                            pd.DataFrame(conn.execute(orders).mappings().all(), columns=["cohort", "ordered", "orders"]), flt.end)
+
+
+def _cohort_queries(scope: Scope, span: FunnelFilter) -> tuple[Select, Select]:
+    """The leads per creation month of the span, and their orders per creation and order month: from the rollups where
+    they can answer, else from the leads (narrowed by province or dealer)."""
+    narrowing = {column: getattr(span, field) for field, column in FILTER_COLUMNS.items()}
+    counted = cohorts(scope, span.since, span.until, narrowing)
+    if counted is not None:
+        return counted
     cohort, ordered = year_month(Lead.created_at).label("cohort"), year_month(Lead.order_at).label("ordered")
-    sizes = dict(conn.execute(select(cohort, func.count()).where(*_narrowing(scope, span), _period_clause("cohort", span))
-                              .group_by(cohort)).all())
-    orders = pd.DataFrame(conn.execute(select(cohort, ordered, func.count().label("orders"))
-                                       .where(*_narrowing(scope, span), _period_clause("cohort", span), Lead.order_at.is_not(None))
-                                       .group_by(cohort, ordered)).mappings().all(), columns=["cohort", "ordered", "orders"])
-    return cumulative_rates(sizes, orders, flt.end)
+    where = (*_narrowing(scope, span), _period_clause("cohort", span))
+    return (select(cohort, func.count()).where(*where).group_by(cohort),
+            select(cohort, ordered, func.count().label("orders")).where(*where, Lead.order_at.is_not(None)).group_by(cohort, ordered))
 
 
 def _month_index(text: str) -> int:

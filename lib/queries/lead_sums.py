@@ -12,9 +12,9 @@ import datetime as dt
 
 from sqlalchemy import BigInteger, ColumnElement, Select, case, cast, func, literal, select, union_all
 
-from lib.models import FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthMix
+from lib.models import FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthMix, LeadMonthOrders
 from lib.scope import Scope
-from lib.sqlfuncs import among
+from lib.sqlfuncs import among, year_month
 
 ROLLUP_DIMENSIONS = {  # rollup table -> the lead columns it keeps, smallest rollup first
     LeadMonthMix: ("region_id", "channel_id", "model_id", "grade", "campaign_id"),
@@ -140,3 +140,34 @@ def stage_events(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing
                             scope.region_filter(LeadMonthEvents.region_id),
                             *[_narrowed(getattr(LeadMonthEvents, name), values) for name, values in narrowing.items()]))
     return _summed(parts, keys, lambda rows, stage: case((rows.c.stage == stage, rows.c.events), else_=0))
+
+
+def cohorts(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing) -> tuple[Select, Select] | None:
+    """For the leads created in [since, until) within scope and narrowing: their number per creation month (cohort, leads),
+    and their orders per creation month and month of the order (cohort, ordered, orders); whole months from the mix and
+    orders rollups, the days left over from the leads. None when narrowed beyond the rollups' dimensions."""
+    narrowing = _present(narrowing)
+    if not set(narrowing) <= set(ROLLUP_DIMENSIONS[LeadMonthMix]):
+        return None
+    months, leftovers = month_split(since, until)
+    created, ordered = year_month(Lead.created_at), year_month(Lead.order_at)
+    sizes, orders = [], []
+    for start, end in leftovers:
+        where = (Lead.created_at >= start, Lead.created_at < end, UNIQUE_LEAD, scope.region_filter(Lead.region_id),
+                 *[_narrowed(getattr(Lead, name), values) for name, values in narrowing.items()])
+        sizes.append(select(created.label("cohort"), func.count().label("leads")).where(*where).group_by(created))
+        orders.append(select(created.label("cohort"), ordered.label("ordered"), func.count().label("orders"))
+                      .where(*where, Lead.order_at.is_not(None)).group_by(created, ordered))
+    if months:
+        for table, parts, columns in ((LeadMonthMix, sizes, ("leads",)), (LeadMonthOrders, orders, ("ordered", "orders"))):
+            parts.append(select(table.month.label("cohort"), *[getattr(table, name).label(name) for name in columns]).where(
+                table.month >= months[0], table.month <= months[1], scope.region_filter(table.region_id),
+                *[_narrowed(getattr(table, name), values) for name, values in narrowing.items()]))
+    return _grouped(sizes, ("cohort",), "leads"), _grouped(orders, ("cohort", "ordered"), "orders")
+
+
+def _grouped(parts: list[Select], keys: tuple[str, ...], count: str) -> Select:
+    """The parts' rows with one whole count summed per key."""
+    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    grouped = [rows.c[key] for key in keys]
+    return select(*grouped, cast(func.sum(rows.c[count]), BigInteger).label(count)).group_by(*grouped)

@@ -12,8 +12,8 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from lib.bulk import as_rows, bulk_insert
-from lib.models import (FUNNEL_STAGES, LEAD_GRADES, LeadMonthDealer, LeadMonthEvents, LeadMonthMix, MemberActiveEdges,
-                        PointsDaily, PointsOpenLots)
+from lib.models import (FUNNEL_STAGES, LEAD_GRADES, LeadMonthDealer, LeadMonthEvents, LeadMonthMix, LeadMonthOrders,
+                        MemberActiveEdges, PointsDaily, PointsOpenLots)
 from lib.queries.lead_sums import ROLLUP_COLUMNS
 from lib.rollups import ACTIVITY_GAP_DAYS, rebuild
 from lib.seed.world import SECONDS_PER_DAY, World
@@ -76,6 +76,9 @@ def _write_lead_rollups(conn: Connection, world: World) -> None:
               .assign(stage=stage) for index, stage in enumerate(FUNNEL_STAGES)]
     merged = pd.concat(events, ignore_index=True)
     _write(conn, LeadMonthEvents, merged.groupby(["month", "stage", *kept], dropna=False).size().rename("events").reset_index())
+    ordered = world.leads["reached"][unique, FUNNEL_STAGES.index("order")]  # an order time (not a later stage alone)
+    orders = frame.loc[ordered, ["month", "order_month", *kept]].rename(columns={"order_month": "ordered"})
+    _write(conn, LeadMonthOrders, orders.groupby(["month", "ordered", *kept], dropna=False).size().rename("orders").reset_index())
 
 
 def _activity_edges(joined: np.ndarray, region: np.ndarray, member: np.ndarray, day: np.ndarray) -> pd.DataFrame:

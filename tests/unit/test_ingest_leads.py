@@ -31,6 +31,7 @@ from tests.conftest import TODAY
 from tests.hostile import table_counts
 
 BASE = dt.datetime.combine(TODAY - dt.timedelta(days=100), dt.time(9, 30))  # the first lead of the test's files
+LEAD_ROLLUPS = ("lead_month_mix", "lead_month_orders", "lead_month_dealer", "lead_month_events")  # what lead loads keep
 WINDOW = dt.timedelta(days=30)  # the duplicate rule's window, restated
 CHANNELS_CSV = "code,name_zh,name_en,family\nt-src-a,测试渠道甲,Test source A,video\nt-src-b,测试渠道乙,Test source B,vertical\n"
 MODELS_CSV = ("code,name_zh,name_en,segment,powertrain,msrp,launched_on\n"
@@ -239,13 +240,12 @@ def stored_leads(conn) -> pd.DataFrame:
 
 def rollups_right(conn) -> None:
     """Every lead rollup equals its recomputation."""
-    assert {name: rollups.differences(conn, name) for name in ("lead_month_mix", "lead_month_dealer", "lead_month_events")} == dict.fromkeys(
-        ("lead_month_mix", "lead_month_dealer", "lead_month_events"), 0)
+    assert {name: rollups.differences(conn, name) for name in LEAD_ROLLUPS} == dict.fromkeys(LEAD_ROLLUPS, 0)
 
 
 def snapshot(conn) -> dict[str, list]:
     """Every row of the lead table and the lead rollups, sorted."""
-    tables = {"lead": Lead.__table__, **{name: rollups.ROLLUPS[name].table.__table__ for name in ("lead_month_mix", "lead_month_dealer", "lead_month_events")}}
+    tables = {"lead": Lead.__table__, **{name: rollups.ROLLUPS[name].table.__table__ for name in LEAD_ROLLUPS}}
     return {name: sorted((tuple(row) for row in conn.execute(select(*[table.c[column] for column in table.c.keys() if column != "id" or name == "lead"]))),
                          key=repr) for name, table in tables.items()}
 
