@@ -16,12 +16,15 @@ from lib.scope import Scope
 
 SHOWN_COLUMNS = ["id", "kind", "filename", "user", "created_at", "source", "profile", "row_count", "new_rows", "updated_rows",
                  "duplicate_rows", "refused_rows", "status", "rolled_back_at"]  # the batch list's columns, in order
+SOURCES = ("upload", "cli", "staging", "inbox")  # how a batch came in: the page, the command line, staging tables, the inbox
 
 
 def batch_frame(batches: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Batches for people: the kind and status in words (a former kind name as its kind), headers in the language."""
+    """Batches for people: the kind, source and status in words (a former kind name as its kind), headers in the language."""
+    sources = ui.labelled("import_source", SOURCES)
     shown = batches[SHOWN_COLUMNS].assign(
         kind=batches["kind"].map(lambda code: kind_label(kind.name, lang) if (kind := kind_of_batch(code)) else code),
+        source=batches["source"].map(lambda code: sources.get(code, code)),
         status=batches["status"].map(ui.labelled("import_status", ("committed", "rolled_back")).get),
         rolled_back_at=batches["rolled_back_at"].map(lambda moment: "" if pd.isna(moment) else str(moment)))
     return shown.rename(columns={column: ui.tr(f"import_col_{column}") for column in shown.columns})

@@ -69,6 +69,8 @@ def test_an_admin_creates_a_profile_previews_loads_and_rolls_back(app, engine):
     assert any(f"已导入批次 {batch.id}" in success.value for success in app.success)
     listed = app.dataframe[0].value
     assert listed.iloc[0]["批次"] == batch.id and listed.iloc[0]["映射方案"] == PROFILE and listed.iloc[0]["文件"] == "media.csv"
+    assert listed.iloc[0]["来源"] == "页面上传"  # the source in words, as the other batches' (command line, staging, inbox)
+    assert set(listed["来源"].dropna()) <= {"页面上传", "命令行", "暂存表", "收件箱目录"}
 
     assert labelled(app.button, f"回滚批次 {batch.id}").disabled  # not before the confirmation
     app.checkbox(key=f"ingest_rollback_sure_{batch.id}").check().run()
