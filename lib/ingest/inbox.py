@@ -20,7 +20,6 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from lib.clock import now
-from lib.i18n import t
 from lib.ingest.kinds import KINDS
 from lib.ingest.pipeline import LoadRefusedError, Problem, Report, load, problems_table
 from lib.ingest.profile import Profile
@@ -133,7 +132,3 @@ def _free_name(folder: Path, name: str) -> Path:
         return target
     return folder / f"{now():%Y%m%d-%H%M%S-%f}-{name}"
 
-
-def busy_message(inbox: Path, lang: str) -> str:
-    """What a run says when another holds the inbox."""
-    return t("inbox_busy", lang, inbox=str(inbox))

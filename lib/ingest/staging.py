@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, select, update
 
 from lib.clock import now
 from lib.i18n import t
@@ -96,10 +96,4 @@ def _slices(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
     """The values in slices of at most `size`."""
     for start in range(0, len(values), size):
         yield values[start:start + size]
-
-
-def refused_count(conn: Connection, kind_name: str) -> int:
-    """How many staged rows of a kind wait with reasons."""
-    table = STAGING[kind_name]
-    return conn.execute(select(func.count()).select_from(table).where(table.c.refused_at.is_not(None))).scalar_one()
 
