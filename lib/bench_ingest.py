@@ -67,7 +67,7 @@ def _newest_batch(engine: Engine) -> int | None:
         return conn.execute(select(ImportBatch.id).order_by(ImportBatch.id.desc()).limit(1)).scalar()
 
 
-def _file_run(engine: Engine, url: str, rows: list[tuple[str, ...]], folder: Path) -> tuple[float, float]:
+def _file_run(_engine: Engine, url: str, rows: list[tuple[str, ...]], folder: Path) -> tuple[float, float]:
     """Load the leads from one CSV file."""
     path = folder / "bench_leads.csv"
     path.write_text("\n".join([",".join(HEADER), *(",".join(row) for row in rows)]) + "\n", encoding="utf-8")

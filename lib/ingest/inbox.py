@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from lib.clock import now
 from lib.ingest.kinds import KINDS
-from lib.ingest.pipeline import LoadRefusedError, Problem, Report, load, problems_table
+from lib.ingest.pipeline import LoadRefusedError, Report, file_refused, load, problems_table
 from lib.ingest.profile import Profile
 from lib.scope import Scope
 from lib.services.profiles import stored_profiles
@@ -98,17 +98,15 @@ def _arrival(path: Path, profiles: list[Profile]) -> Arrival:
 def _load_one(engine: Engine, scope: Scope, inbox: Path, arrival: Arrival, lang: str) -> Outcome:
     """Load one file in its own transaction, then move it with its report (a file loaded and not yet moved when a run dies
     is loaded again next time, and changes nothing)."""
+    name = arrival.path.name
     if arrival.problem is not None:
-        report = Report(arrival.kind or "", [arrival.path.name])
-        report.problems, report.problem_count = [Problem(arrival.path.name, 0, "", arrival.problem, {})], 1
+        report = file_refused(Report(arrival.kind or "", [name]), name, arrival.problem, {})
     else:
         try:
             with engine.begin() as conn:
-                report = load(conn, scope, arrival.kind, [(arrival.path.name, arrival.path.read_bytes())],
-                              arrival.profile, source="inbox")
+                report = load(conn, scope, arrival.kind, [(name, arrival.path.read_bytes())], arrival.profile, source="inbox")
         except LoadRefusedError as refused:
-            report = Report(arrival.kind, [arrival.path.name])
-            report.problems, report.problem_count = [Problem(arrival.path.name, 0, "", refused.key, refused.params)], 1
+            report = file_refused(Report(arrival.kind, [name]), name, refused.key, refused.params)
     return _move(inbox, arrival.path, report, lang)
 
 

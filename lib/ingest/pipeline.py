@@ -196,7 +196,12 @@ def _read_all(kind: Kind, files: Sequence[tuple[str, bytes]], profile: Profile |
 def _refused_file(report: Report, refused: FileRefusedError) -> Report:
     """The report of a file that could not be read."""
     file_name = str(refused.params.pop("file", report.files[0] if report.files else ""))
-    report.problems, report.problem_count = [Problem(file_name, 0, "", refused.key, refused.params)], 1
+    return file_refused(report, file_name, refused.key, refused.params)
+
+
+def file_refused(report: Report, file_name: str, key: str, params: dict) -> Report:
+    """The report with one problem that refuses the file whole (no row, no field)."""
+    report.problems, report.problem_count = [Problem(file_name, 0, "", key, params)], 1
     return report
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ColumnElement, Select, case, cast, func, literal, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, Select, Subquery, case, cast, func, literal, select, union_all
 
 from lib.models import FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthMix, LeadMonthOrders
 from lib.scope import Scope
@@ -92,12 +92,17 @@ def _from_leads(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing:
             .group_by(*columns))
 
 
-def _summed(parts: list[Select], keys: tuple[str, ...], stage_value) -> Select:
-    """The parts' rows summed per key, one whole count per stage (stage_value: a stage's value in a part's row)."""
+def _summed(parts: list[Select], keys: tuple[str, ...], names: tuple[str, ...], value) -> Select:
+    """The parts' rows summed per key, one whole count per name (value: the name's value in a part's row)."""
     rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
     grouped = [rows.c[key] for key in keys]
-    counts = [cast(func.coalesce(func.sum(stage_value(rows, stage)), 0), BigInteger).label(stage) for stage in FUNNEL_STAGES]
+    counts = [cast(func.coalesce(func.sum(value(rows, name)), 0), BigInteger).label(name) for name in names]
     return select(*grouped, *counts).group_by(*grouped)  # PostgreSQL sums whole numbers as numeric: cast back to counts
+
+
+def _column(rows: Subquery, name: str) -> ColumnElement:
+    """A part's column of that name."""
+    return rows.c[name]
 
 
 def stage_sums(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...] = ()) -> Select | None:
@@ -110,7 +115,7 @@ def stage_sums(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: 
     months, leftovers = month_split(since, until)
     parts = ([_from_rollup(table, scope, months, narrowing, keys)] if months else []) + [
         _from_leads(scope, start, end, narrowing, keys) for start, end in leftovers]
-    return _summed(parts, keys, lambda rows, stage: rows.c[stage])
+    return _summed(parts, keys, FUNNEL_STAGES, _column)
 
 
 def _present(narrowing: Narrowing) -> Narrowing:
@@ -139,7 +144,7 @@ def stage_events(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing
                      .where(LeadMonthEvents.month >= months[0], LeadMonthEvents.month <= months[1],
                             scope.region_filter(LeadMonthEvents.region_id),
                             *[_narrowed(getattr(LeadMonthEvents, name), values) for name, values in narrowing.items()]))
-    return _summed(parts, keys, lambda rows, stage: case((rows.c.stage == stage, rows.c.events), else_=0))
+    return _summed(parts, keys, FUNNEL_STAGES, lambda rows, stage: case((rows.c.stage == stage, rows.c.events), else_=0))
 
 
 def cohorts(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing) -> tuple[Select, Select] | None:
@@ -163,11 +168,4 @@ def cohorts(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Nar
             parts.append(select(table.month.label("cohort"), *[getattr(table, name).label(name) for name in columns]).where(
                 table.month >= months[0], table.month <= months[1], scope.region_filter(table.region_id),
                 *[_narrowed(getattr(table, name), values) for name, values in narrowing.items()]))
-    return _grouped(sizes, ("cohort",), "leads"), _grouped(orders, ("cohort", "ordered"), "orders")
-
-
-def _grouped(parts: list[Select], keys: tuple[str, ...], count: str) -> Select:
-    """The parts' rows with one whole count summed per key."""
-    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
-    grouped = [rows.c[key] for key in keys]
-    return select(*grouped, cast(func.sum(rows.c[count]), BigInteger).label(count)).group_by(*grouped)
+    return _summed(sizes, ("cohort",), ("leads",), _column), _summed(orders, ("cohort", "ordered"), ("orders",), _column)
