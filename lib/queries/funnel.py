@@ -15,15 +15,16 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, Subquery, and_, case, func, literal, or_, select
 
 from lib.formatting import ratio
 from lib.metrics import weighted_quantile
-from lib.queries.lead_sums import STAGE_COLUMNS, UNIQUE_LEAD, cohorts, reached, stage_count, stage_events, stage_sums
+from lib.queries.lead_sums import (LAG_PAIRS, STAGE_COLUMNS, UNIQUE_LEAD, cohorts, reached, stage_count, stage_events,
+                                   stage_lag_hours, stage_sums)
 from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Province, Region, VehicleModel
 from lib.periods import DaySpan
 from lib.scope import Scope
-from lib.sqlfuncs import among, hours_between, year_month
+from lib.sqlfuncs import among, year_month
 
 MODES = ("cohort", "activity")  # how a period selects leads
 BREAKDOWNS = {  # breakdown -> (lead column, table, its name columns)
@@ -70,20 +71,27 @@ FILTER_COLUMNS = {"channel_ids": "channel_id", "region_ids": "region_id", "provi
                   "campaign_ids": "campaign_id"}  # filter field -> the lead column it narrows
 
 
+def _lead_narrowing(flt: FunnelFilter) -> dict[str, tuple]:
+    """The filter's narrowing by lead column (lib.queries.lead_sums' terms)."""
+    return {column: getattr(flt, field) for field, column in FILTER_COLUMNS.items()}
+
+
+def _named(rows: Subquery, breakdown: str, columns: list[ColumnElement]) -> Select:
+    """The rows' columns after the breakdown value (key) and its names."""
+    column, table, (name_zh, name_en) = BREAKDOWNS[breakdown]
+    key = rows.c[column.key]
+    return select(key.label("key"), name_zh.label("name_zh"), name_en.label("name_en"), *columns).join(table, table.id == key)
+
+
 def _counted(scope: Scope, flt: FunnelFilter, mode: str, breakdown: str | None) -> Select | None:
     """The stage counts from lib.queries.lead_sums (rollups where they can answer), or None for a cohort they cannot."""
     key = None if breakdown is None else BREAKDOWNS[breakdown][0].key
-    narrowing = {column: getattr(flt, field) for field, column in FILTER_COLUMNS.items()}
-    sums = (stage_sums if mode == "cohort" else stage_events)(scope, flt.since, flt.until, narrowing, () if key is None else (key,))
+    sums = (stage_sums if mode == "cohort" else stage_events)(scope, flt.since, flt.until, _lead_narrowing(flt), () if key is None else (key,))
     if sums is None:
         return None
     rows = sums.subquery()
     stages = [rows.c[stage] for stage in FUNNEL_STAGES]
-    if breakdown is None:
-        return select(literal(None).label("key"), *stages)
-    _, table, (name_zh, name_en) = BREAKDOWNS[breakdown]
-    return (select(rows.c[key].label("key"), name_zh.label("name_zh"), name_en.label("name_en"), *stages)
-            .join(table, table.id == rows.c[key]))
+    return select(literal(None).label("key"), *stages) if breakdown is None else _named(rows, breakdown, stages)
 
 
 def funnel_query(scope: Scope, flt: FunnelFilter, mode: str, breakdown: str | None = None) -> Select:
@@ -120,7 +128,6 @@ def funnel(conn: Connection, scope: Scope, flt: FunnelFilter, mode: str, breakdo
     return with_conversion(rows.sort_values("lead", ascending=False, kind="stable").reset_index(drop=True))
 
 
-LAG_PAIRS = (("lead", "valid"), ("valid", "visit"), ("visit", "test_drive"), ("test_drive", "order"))  # timed steps
 HOURS_PER_DAY = 24
 
 
@@ -130,25 +137,19 @@ def in_days(hours: float | None) -> float | None:
 
 
 def stage_lags(conn: Connection, scope: Scope, flt: FunnelFilter, breakdown: str | None = None) -> pd.DataFrame:
-    """Median and 75th-percentile days of each timed step, for the leads created in the period (whole hours, in SQL);
-    a pair of timestamps in the wrong order is left out (see out_of_order)."""
+    """Median and 75th-percentile days of each timed step, for the leads created in the period (whole hours, summed in SQL
+    from lib.queries.lead_sums' histogram); a pair of timestamps in the wrong order is left out (see out_of_order)."""
+    key = None if breakdown is None else BREAKDOWNS[breakdown][0].key
+    hours = stage_lag_hours(scope, flt.since, flt.until, _lead_narrowing(flt), () if key is None else (key,)).subquery()
+    counted = [hours.c.step, hours.c.hours, hours.c.leads]
+    query = (_named(hours, breakdown, counted) if breakdown else
+             select(literal(0).label("key"), literal("").label("name_zh"), literal("").label("name_en"), *counted))
+    histogram = pd.DataFrame(conn.execute(query).mappings().all(), columns=["key", "name_zh", "name_en", "step", "hours", "leads"])
     frames = []
     for first, second in LAG_PAIRS:
-        lag = hours_between(STAGE_COLUMNS[first], STAGE_COLUMNS[second]).label("hours")
-        if breakdown:
-            column, table, (name_zh, name_en) = BREAKDOWNS[breakdown]
-            labels = [column.label("key"), name_zh.label("name_zh"), name_en.label("name_en")]
-        else:
-            labels = [literal(0).label("key"), literal("").label("name_zh"), literal("").label("name_en")]
-        query = (select(*labels, lag, func.count().label("leads"))
-                 .where(*_narrowing(scope, flt), _period_clause("cohort", flt), STAGE_COLUMNS[first].is_not(None),
-                        STAGE_COLUMNS[second] >= STAGE_COLUMNS[first])  # out-of-order pairs are flagged, not timed
-                 .group_by(*labels[:1], *(labels[1:] if breakdown else []), lag))
-        if breakdown:
-            query = query.join(table, table.id == column)
-        histogram = pd.DataFrame(conn.execute(query).mappings().all(), columns=["key", "name_zh", "name_en", "hours", "leads"])
-        for (value, zh, en), bins in histogram.groupby(["key", "name_zh", "name_en"]):
-            frames.append({"key": value, "name_zh": zh, "name_en": en, "step": f"{first}_{second}", "leads": int(bins["leads"].sum()),
+        step = f"{first}_{second}"
+        for (value, zh, en), bins in histogram[histogram["step"] == step].groupby(["key", "name_zh", "name_en"]):
+            frames.append({"key": value, "name_zh": zh, "name_en": en, "step": step, "leads": int(bins["leads"].sum()),
                            "median_days": in_days(weighted_quantile(bins["hours"], bins["leads"], 0.5)),
                            "p75_days": in_days(weighted_quantile(bins["hours"], bins["leads"], 0.75))})
     return pd.DataFrame(frames, columns=["key", "name_zh", "name_en", "step", "leads", "median_days", "p75_days"])
@@ -199,7 +200,7 @@ def cohort_matrix(conn: Connection, scope: Scope, flt: FunnelFilter) -> pd.DataF
 def _cohort_queries(scope: Scope, span: FunnelFilter) -> tuple[Select, Select]:
     """The leads per creation month of the span, and their orders per creation and order month: from the rollups where
     they can answer, else from the leads (narrowed by province or dealer)."""
-    narrowing = {column: getattr(span, field) for field, column in FILTER_COLUMNS.items()}
+    narrowing = _lead_narrowing(span)
     counted = cohorts(scope, span.since, span.until, narrowing)
     if counted is not None:
         return counted

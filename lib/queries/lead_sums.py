@@ -12,9 +12,9 @@ import datetime as dt
 
 from sqlalchemy import BigInteger, ColumnElement, Select, Subquery, case, cast, func, literal, select, union_all
 
-from lib.models import FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthMix, LeadMonthOrders
+from lib.models import FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthLags, LeadMonthMix, LeadMonthOrders
 from lib.scope import Scope
-from lib.sqlfuncs import among, year_month
+from lib.sqlfuncs import among, hours_between, year_month
 
 ROLLUP_DIMENSIONS = {  # rollup table -> the lead columns it keeps, smallest rollup first
     LeadMonthMix: ("region_id", "channel_id", "model_id", "grade", "campaign_id"),
@@ -23,6 +23,8 @@ ROLLUP_DIMENSIONS = {  # rollup table -> the lead columns it keeps, smallest rol
 ROLLUP_COLUMNS = dict(zip(FUNNEL_STAGES, ("leads", "valid", "visits", "test_drives", "orders", "deliveries")))  # stage -> rollup
 STAGE_COLUMNS = {"lead": Lead.created_at, "valid": Lead.valid_at, "visit": Lead.visit_at, "test_drive": Lead.test_drive_at,
                  "order": Lead.order_at, "delivery": Lead.delivery_at}  # stage -> its timestamp, in funnel order
+LAG_PAIRS = (("lead", "valid"), ("valid", "visit"), ("visit", "test_drive"), ("test_drive", "order"))  # timed steps
+LAG_DIMENSIONS = ("region_id", "channel_id", "model_id")  # the lead columns lead_month_lags keeps
 UNIQUE_LEAD = Lead.duplicate_of_id.is_(None)  # leads are counted once per person and model: a duplicate (重复线索) is left out
 Narrowing = dict[str, tuple | Select]  # lead column -> the values it must be among (or a query of them)
 
@@ -169,3 +171,33 @@ def cohorts(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Nar
                 table.month >= months[0], table.month <= months[1], scope.region_filter(table.region_id),
                 *[_narrowed(getattr(table, name), values) for name, values in narrowing.items()]))
     return _summed(sizes, ("cohort",), ("leads",), _column), _summed(orders, ("cohort", "ordered"), ("orders",), _column)
+
+
+def lag_histogram(first: str, second: str, columns: dict[str, ColumnElement], where: tuple[ColumnElement[bool], ...]) -> Select:
+    """Unique leads per whole-hour lag from one stage's time to the next's, grouped by the named columns (step, hours and
+    leads after them); a pair of times in the wrong order is left out (flagged by the funnel, not timed)."""
+    start, end = STAGE_COLUMNS[first], STAGE_COLUMNS[second]
+    hours = hours_between(start, end)
+    return (select(*[column.label(name) for name, column in columns.items()], literal(f"{first}_{second}").label("step"),
+                   hours.label("hours"), func.count().label("leads"))
+            .where(start.is_not(None), end >= start, UNIQUE_LEAD, *where).group_by(*columns.values(), hours))
+
+
+def stage_lag_hours(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...] = ()) -> Select:
+    """Per group of `keys`, step and whole hours: the leads created in [since, until) within scope and narrowing that took
+    that long from the step's first stage to its second; whole months from lead_month_lags where it keeps every dimension
+    asked for, the rest from the leads."""
+    narrowing = _present(narrowing)
+    months, leftovers = month_split(since, until)
+    if months is None or not set(keys) | set(narrowing) <= set(LAG_DIMENSIONS):
+        months, leftovers = None, [(since, until)]
+    columns = {key: getattr(Lead, key) for key in keys}
+    parts = [lag_histogram(first, second, columns, (Lead.created_at >= start, Lead.created_at < end, scope.region_filter(Lead.region_id),
+                                                    *[_narrowed(getattr(Lead, name), values) for name, values in narrowing.items()]))
+             for start, end in leftovers for first, second in LAG_PAIRS]
+    if months:
+        parts.append(select(*[getattr(LeadMonthLags, key).label(key) for key in keys], LeadMonthLags.step, LeadMonthLags.hours,
+                            LeadMonthLags.leads)
+                     .where(LeadMonthLags.month >= months[0], LeadMonthLags.month <= months[1], scope.region_filter(LeadMonthLags.region_id),
+                            *[_narrowed(getattr(LeadMonthLags, name), values) for name, values in narrowing.items()]))
+    return _summed(parts, (*keys, "step", "hours"), ("leads",), _column)

@@ -115,20 +115,44 @@ def raw_quantile(days: pd.Series, share: float) -> float:
     return float(hours.iloc[int(-(-share * len(hours) // 1)) - 1]) / 24
 
 
-@pytest.mark.parametrize("username,region_code", [("exec", None), ("southwest", "southwest")])
-def test_median_and_p75_lags_equal_raw_rows(engine, username, region_code):
-    rows = leads(engine, None if region_code is None else region_id(engine, region_code))
-    cohort = rows[(rows["created_at"] >= pd.Timestamp(START)) & (rows["created_at"] < pd.Timestamp(TODAY + dt.timedelta(days=1)))]
-    with engine.connect() as conn:
-        shown = funnel.stage_lags(conn, scope_of(engine, username), FunnelFilter(START, TODAY)).set_index("step")
+def raw_lags(rows: pd.DataFrame, start: dt.date, end: dt.date) -> dict[str, tuple[int, float, float]]:
+    """Per timed step of the leads created in [start, end]: (leads timed, median days, p75 days) over whole hours."""
+    cohort = rows[(rows["created_at"] >= pd.Timestamp(start)) & (rows["created_at"] < pd.Timestamp(end + dt.timedelta(days=1)))]
+    lags = {}
     for first, second in funnel.LAG_PAIRS:
         both = cohort.dropna(subset=[STAMPS[first], STAMPS[second]])
         days = (both[STAMPS[second]] - both[STAMPS[first]]).dt.total_seconds() / 86_400
         days = days[days >= 0]  # pairs in the wrong order are flagged, not timed
-        step = f"{first}_{second}"
-        assert shown.at[step, "leads"] == len(days)
-        assert shown.at[step, "median_days"] == pytest.approx(raw_quantile(days, 0.5))
-        assert shown.at[step, "p75_days"] == pytest.approx(raw_quantile(days, 0.75))
+        if len(days):
+            lags[f"{first}_{second}"] = (len(days), raw_quantile(days, 0.5), raw_quantile(days, 0.75))
+    return lags
+
+
+def shown_lags(frame: pd.DataFrame) -> dict:
+    """The speed view's rows as {key: {step: (leads, median days, p75 days)}}."""
+    return {key: {row["step"]: (row["leads"], pytest.approx(row["median_days"]), pytest.approx(row["p75_days"])) for _, row in group.iterrows()}
+            for key, group in frame.groupby("key")}
+
+
+@pytest.mark.parametrize("username,region_code", [("exec", None), ("southwest", "southwest")])
+def test_median_and_p75_lags_equal_raw_rows(engine, username, region_code):
+    rows = leads(engine, None if region_code is None else region_id(engine, region_code))
+    with engine.connect() as conn:
+        shown = funnel.stage_lags(conn, scope_of(engine, username), FunnelFilter(START, TODAY))
+    assert shown_lags(shown) == {0: raw_lags(rows, START, TODAY)}
+
+
+@pytest.mark.parametrize("start,end", SPANS)
+@pytest.mark.parametrize("breakdown,column", [(None, None), ("channel", "channel_id"), ("dealer", "dealer_id")])
+@pytest.mark.parametrize("narrowing", [{}, {"model_ids": (1, 2)}, {"grades": ("high",)}], ids=lambda narrowing: ",".join(narrowing) or "all")
+def test_lags_of_every_span_breakdown_and_narrowing_equal_raw_rows(engine, start, end, breakdown, column, narrowing):
+    rows = leads(engine, None)
+    for field, values in narrowing.items():
+        rows = rows[rows[NARROWED_COLUMNS[field]].isin(values)]
+    expected = {key: raw_lags(group, start, end) for key, group in (rows.groupby(column) if column else [(0, rows)])}
+    with engine.connect() as conn:
+        shown = funnel.stage_lags(conn, scope_of(engine, "exec"), FunnelFilter(start, end, **narrowing), breakdown)
+    assert shown_lags(shown) == {key: lags for key, lags in expected.items() if lags}
 
 
 def test_lost_reasons_equal_raw_rows_in_both_modes(engine):
