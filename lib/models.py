@@ -762,6 +762,24 @@ class LeadMonthLags(Base):
     leads: Mapped[int] = mapped_column(BigInteger)
 
 
+class LeadMonthLost(Base):
+    """Rollup of the lost leads per creation month, month lost, region, channel, model, stage lost at and reason (the
+    funnel's lost reasons in either mode unless narrowed by province, dealer, grade or campaign). ix_lead_month_lost: by
+    creation month (cohorts); ix_lead_month_lost_when: by month lost (activity)."""
+
+    __tablename__ = "lead_month_lost"
+    __table_args__ = (Index("ix_lead_month_lost", "month", "region_id"), Index("ix_lead_month_lost_when", "lost_month", "region_id"))
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))  # 'YYYY-MM' of created_at
+    lost_month: Mapped[str] = mapped_column(String(7))  # 'YYYY-MM' of lost_at
+    region_id: Mapped[int] = mapped_column(Integer)
+    channel_id: Mapped[int] = mapped_column(Integer)
+    model_id: Mapped[int] = mapped_column(Integer)
+    lost_stage: Mapped[str | None] = mapped_column(String(16))
+    lost_reason: Mapped[str | None] = mapped_column(String(32))
+    leads: Mapped[int] = mapped_column(BigInteger)
+
+
 class LeadMonthDealer(_LeadStageSums, Base):
     """Rollup of leads per creation month, region, province, dealer and channel (240k rows for 2.1M leads at `large`).
 

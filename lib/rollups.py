@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, delete, except_, func, insert, literal, or_, select, union_all
 
-from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthLags, LeadMonthMix, LeadMonthOrders, Member,
+from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthLags, LeadMonthLost, LeadMonthMix, LeadMonthOrders, Member,
                         MemberActiveEdges, MemberTier, MemberTierReached, PointsDaily, PointsLedger, PointsOpenLots)
 from lib.queries.lead_sums import LAG_DIMENSIONS, LAG_PAIRS, ROLLUP_COLUMNS, STAGE_COLUMNS, UNIQUE_LEAD, lag_histogram, stage_count
 from lib.queries.overview import ACTIVE_MEMBER_DAYS
@@ -163,6 +163,9 @@ ROLLUPS: dict[str, Rollup] = {  # name -> definition; the names are the tables'
                                                   "channel_id": Lead.channel_id}, LEAD_SUMS, UNIQUE_LEADS, Lead.created_at),
     "lead_month_lags": StageLags(LeadMonthLags, {name: getattr(LeadMonthLags, name) for name in
                                                  ("month", *LAG_DIMENSIONS, "step", "hours")}, {"leads": LeadMonthLags.leads}),
+    "lead_month_lost": Rollup(LeadMonthLost, {"month": LEAD_MONTH, "lost_month": year_month(Lead.lost_at),
+                                              **{name: getattr(Lead, name) for name in (*LAG_DIMENSIONS, "lost_stage", "lost_reason")}},
+                              {"leads": func.count()}, (*UNIQUE_LEADS, Lead.lost_at.is_not(None)), Lead.created_at),
     "member_tier_reached": TiersReached(MemberTierReached, {name: getattr(MemberTierReached, name) for name in
                                                             ("member_id", "tier_id", "region_id")},
                                         {"reached_on": MemberTierReached.reached_on}),
@@ -200,9 +203,9 @@ def refresh_points(conn: Connection, region_id: int, days: Iterable, expiry_days
 
 
 def refresh_lead_months(conn: Connection, cohorts: Iterable[tuple[int, str]], events: Iterable[tuple[int, str]]) -> None:
-    """After lead writes: the cohort rollups (mix, orders, dealer, lags) in the (region, creation month) slices touched, and
+    """After lead writes: the cohort rollups (mix, orders, dealer, lags, lost) in the (region, creation month) slices touched, and
     the stage events in the (region, month of a stage time) slices touched (each region's months refreshed together)."""
-    cohort_rollups = ("lead_month_mix", "lead_month_orders", "lead_month_dealer", "lead_month_lags")
+    cohort_rollups = ("lead_month_mix", "lead_month_orders", "lead_month_dealer", "lead_month_lags", "lead_month_lost")
     for names, slices in ((cohort_rollups, cohorts), (("lead_month_events",), events)):
         months: dict[int, set[str]] = {}
         for region_id, month in slices:

@@ -19,8 +19,8 @@ from sqlalchemy import ColumnElement, Connection, Select, Subquery, and_, case, 
 
 from lib.formatting import ratio
 from lib.metrics import weighted_quantile
-from lib.queries.lead_sums import (LAG_PAIRS, STAGE_COLUMNS, UNIQUE_LEAD, cohorts, reached, stage_count, stage_events,
-                                   stage_lag_hours, stage_sums)
+from lib.queries.lead_sums import (LAG_PAIRS, STAGE_COLUMNS, UNIQUE_LEAD, cohorts, lost_counts, reached, stage_count,
+                                   stage_events, stage_lag_hours, stage_sums)
 from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Province, Region, VehicleModel
 from lib.periods import DaySpan
 from lib.scope import Scope
@@ -161,10 +161,7 @@ COHORT_MONTHS = 12  # creation months shown in the cohort matrix (ending with th
 
 def lost_and_dormant(conn: Connection, scope: Scope, flt: FunnelFilter, mode: str) -> pd.DataFrame:
     """Lost leads by the stage they were lost at and the reason (cohort: created in the period; activity: lost in it)."""
-    period = _period_clause("cohort", flt) if mode == "cohort" else and_(Lead.lost_at >= flt.since, Lead.lost_at < flt.until)
-    query = (select(Lead.lost_stage, Lead.lost_reason, func.count().label("leads"))
-             .where(*_narrowing(scope, flt), period, Lead.lost_at.is_not(None))
-             .group_by(Lead.lost_stage, Lead.lost_reason))
+    query = lost_counts(scope, flt.since, flt.until, _lead_narrowing(flt), by_loss=mode != "cohort")
     return pd.DataFrame(conn.execute(query).mappings().all(), columns=["lost_stage", "lost_reason", "leads"])
 
 

@@ -12,7 +12,8 @@ import datetime as dt
 
 from sqlalchemy import BigInteger, ColumnElement, Select, Subquery, case, cast, func, literal, select, union_all
 
-from lib.models import FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthLags, LeadMonthMix, LeadMonthOrders
+from lib.models import (FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthLags, LeadMonthLost, LeadMonthMix,
+                        LeadMonthOrders)
 from lib.scope import Scope
 from lib.sqlfuncs import among, hours_between, year_month
 
@@ -24,7 +25,7 @@ ROLLUP_COLUMNS = dict(zip(FUNNEL_STAGES, ("leads", "valid", "visits", "test_driv
 STAGE_COLUMNS = {"lead": Lead.created_at, "valid": Lead.valid_at, "visit": Lead.visit_at, "test_drive": Lead.test_drive_at,
                  "order": Lead.order_at, "delivery": Lead.delivery_at}  # stage -> its timestamp, in funnel order
 LAG_PAIRS = (("lead", "valid"), ("valid", "visit"), ("visit", "test_drive"), ("test_drive", "order"))  # timed steps
-LAG_DIMENSIONS = ("region_id", "channel_id", "model_id")  # the lead columns lead_month_lags keeps
+LAG_DIMENSIONS = ("region_id", "channel_id", "model_id")  # the lead columns lead_month_lags and lead_month_lost keep
 UNIQUE_LEAD = Lead.duplicate_of_id.is_(None)  # leads are counted once per person and model: a duplicate (重复线索) is left out
 Narrowing = dict[str, tuple | Select]  # lead column -> the values it must be among (or a query of them)
 
@@ -201,3 +202,26 @@ def stage_lag_hours(scope: Scope, since: dt.datetime, until: dt.datetime, narrow
                      .where(LeadMonthLags.month >= months[0], LeadMonthLags.month <= months[1], scope.region_filter(LeadMonthLags.region_id),
                             *[_narrowed(getattr(LeadMonthLags, name), values) for name, values in narrowing.items()]))
     return _summed(parts, (*keys, "step", "hours"), ("leads",), _column)
+
+
+LOST_KEYS = ("lost_stage", "lost_reason")  # what the lost leads are counted by
+
+
+def lost_counts(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, by_loss: bool) -> Select:
+    """Unique lost leads per stage lost at and reason, within scope and narrowing: those created in [since, until), or with
+    by_loss those lost in it; whole months from lead_month_lost where it keeps every dimension narrowed by, the rest from
+    the leads."""
+    narrowing = _present(narrowing)
+    months, leftovers = month_split(since, until)
+    if months is None or not set(narrowing) <= set(LAG_DIMENSIONS):
+        months, leftovers = None, [(since, until)]
+    stamp, month = (Lead.lost_at, LeadMonthLost.lost_month) if by_loss else (Lead.created_at, LeadMonthLost.month)
+    keys = [getattr(Lead, key) for key in LOST_KEYS]
+    parts = [select(*keys, func.count().label("leads")).where(
+        stamp >= start, stamp < end, Lead.lost_at.is_not(None), UNIQUE_LEAD, scope.region_filter(Lead.region_id),
+        *[_narrowed(getattr(Lead, name), values) for name, values in narrowing.items()]).group_by(*keys) for start, end in leftovers]
+    if months:
+        parts.append(select(*[getattr(LeadMonthLost, key) for key in LOST_KEYS], LeadMonthLost.leads).where(
+            month >= months[0], month <= months[1], scope.region_filter(LeadMonthLost.region_id),
+            *[_narrowed(getattr(LeadMonthLost, name), values) for name, values in narrowing.items()]))
+    return _summed(parts, LOST_KEYS, ("leads",), _column)

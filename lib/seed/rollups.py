@@ -113,8 +113,8 @@ def _write_points_rollups(conn: Connection, world: World) -> None:
 
 
 def seed_rollups(conn: Connection, world: World) -> None:
-    """Every rollup table, from the generated arrays; the tiers reached and the stage lags by lib.rollups' own SQL (one pass
-    of running sums over the earn rows, one GROUP BY per step over the leads: seconds each at `large` scale)."""
+    """Every rollup table, from the generated arrays; the tiers reached, the stage lags and the lost leads by lib.rollups' own
+    SQL (one pass of running sums over the earn rows, GROUP BYs over the leads: seconds each at `large` scale)."""
     _write_lead_rollups(conn, world)
     _write_points_rollups(conn, world)
-    rebuild(conn, ["member_tier_reached", "lead_month_lags"])
+    rebuild(conn, ["member_tier_reached", "lead_month_lags", "lead_month_lost"])

@@ -155,17 +155,20 @@ def test_lags_of_every_span_breakdown_and_narrowing_equal_raw_rows(engine, start
     assert shown_lags(shown) == {key: lags for key, lags in expected.items() if lags}
 
 
-def test_lost_reasons_equal_raw_rows_in_both_modes(engine):
+@pytest.mark.parametrize("start,end", SPANS)
+@pytest.mark.parametrize("mode", ["cohort", "activity"])
+@pytest.mark.parametrize("narrowing", [{}, {"model_ids": (1, 2)}, {"grades": ("high",)}], ids=lambda narrowing: ",".join(narrowing) or "all")
+def test_lost_reasons_of_every_span_and_narrowing_equal_raw_rows_in_both_modes(engine, start, end, mode, narrowing):
     rows = leads(engine, None)
+    for field, values in narrowing.items():
+        rows = rows[rows[NARROWED_COLUMNS[field]].isin(values)]
     rows["lost_at"] = pd.to_datetime(rows["lost_at"])
-    low, high = pd.Timestamp(START), pd.Timestamp(TODAY + dt.timedelta(days=1))
-    cohort = rows[(rows["created_at"] >= low) & (rows["created_at"] < high) & rows["lost_at"].notna()]
-    activity = rows[(rows["lost_at"] >= low) & (rows["lost_at"] < high)]
+    stamp = rows["created_at"] if mode == "cohort" else rows["lost_at"]
+    lost = rows[(stamp >= pd.Timestamp(start)) & (stamp < pd.Timestamp(end + dt.timedelta(days=1))) & rows["lost_at"].notna()]
     with engine.connect() as conn:
-        for mode, expected in (("cohort", cohort), ("activity", activity)):
-            shown = funnel.lost_and_dormant(conn, scope_of(engine, "exec"), FunnelFilter(START, TODAY), mode)
-            counts = expected.groupby(["lost_stage", "lost_reason"]).size()
-            assert dict(zip(zip(shown["lost_stage"], shown["lost_reason"]), shown["leads"])) == counts.to_dict()
+        shown = funnel.lost_and_dormant(conn, scope_of(engine, "exec"), FunnelFilter(start, end, **narrowing), mode)
+    assert dict(zip(zip(shown["lost_stage"], shown["lost_reason"]), shown["leads"])) == \
+        lost.groupby(["lost_stage", "lost_reason"]).size().to_dict()
 
 
 def test_reactivated_leads_and_what_they_became(engine):
