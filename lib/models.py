@@ -475,6 +475,7 @@ class Lead(Base):
         # One index per later stage's timestamp: the funnel's activity view counts each stage's events in a span by its
         # own timestamp, one index range scan per stage (an OR over six columns was a full scan: 7 s at `large`).
         *[Index(f"ix_lead_{stage}_at", f"{stage}_at") for stage in FUNNEL_STAGES[1:]],
+        Index("ix_lead_lost_at", "lost_at"),  # the lost reasons' partial months in the activity view
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -1,5 +1,5 @@
 """lead_month_lost: the lost leads per creation month, month lost, stage and reason (a rollup of the leads for the funnel's
-lost reasons, lib.rollups), filled from the leads
+lost reasons, lib.rollups), filled from the leads; ix_lead_lost_at for the partial months of the activity view
 
 Revision ID: 0015
 Revises: 0014
@@ -33,11 +33,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_lead_month_lost", "lead_month_lost", ["month", "region_id"], unique=False)
     op.create_index("ix_lead_month_lost_when", "lead_month_lost", ["lost_month", "region_id"], unique=False)
+    op.create_index("ix_lead_lost_at", "lead", ["lost_at"], unique=False)
     rebuild(op.get_bind(), ["lead_month_lost"])
 
 
 def downgrade() -> None:
-    """Drop the rollup (the lost reasons are then read from the leads by older code)."""
+    """Drop the rollup and the index (the lost reasons are then read from the leads by older code)."""
+    op.drop_index("ix_lead_lost_at", table_name="lead")
     op.drop_index("ix_lead_month_lost_when", table_name="lead_month_lost")
     op.drop_index("ix_lead_month_lost", table_name="lead_month_lost")
     op.drop_table("lead_month_lost")
