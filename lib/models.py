@@ -746,21 +746,38 @@ class LeadMonthEvents(Base):
     events: Mapped[int] = mapped_column(BigInteger)
 
 
-class LeadMonthLags(Base):
-    """Rollup of the whole-hour lags between funnel stages: leads per creation month, region, channel, model, step and hours
-    (the funnel's speed view: its medians and 75th percentiles unless narrowed by province, dealer, grade or campaign, or
-    broken down by dealer). ix_lead_month_lags: by creation month."""
+class _LeadLags:
+    """What a lag rollup keeps per group: the creation month, the step, its whole hours and how many leads took that long."""
+
+    month: Mapped[str] = mapped_column(String(7))  # 'YYYY-MM' of created_at
+    step: Mapped[str] = mapped_column(String(24))  # e.g. 'lead_valid': from the first stage to the second
+    hours: Mapped[int] = mapped_column(Integer)  # whole hours between the two stage times (rounded)
+    leads: Mapped[int] = mapped_column(BigInteger)
+
+
+class LeadMonthLags(_LeadLags, Base):
+    """Rollup of the whole-hour lags between funnel stages per creation month, region, channel, model, step and hours: the
+    funnel's speed view (medians and 75th percentiles) overall, by channel, region or model, and narrowed by them.
+    ix_lead_month_lags: by creation month."""
 
     __tablename__ = "lead_month_lags"
     __table_args__ = (Index("ix_lead_month_lags", "month", "region_id"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    month: Mapped[str] = mapped_column(String(7))  # 'YYYY-MM' of created_at
     region_id: Mapped[int] = mapped_column(Integer)
     channel_id: Mapped[int] = mapped_column(Integer)
     model_id: Mapped[int] = mapped_column(Integer)
-    step: Mapped[str] = mapped_column(String(24))  # e.g. 'lead_valid': from the first stage to the second
-    hours: Mapped[int] = mapped_column(Integer)  # whole hours between the two stage times (rounded)
-    leads: Mapped[int] = mapped_column(BigInteger)
+
+
+class LeadMonthDealerLags(_LeadLags, Base):
+    """Rollup of the whole-hour lags between funnel stages per creation month, region, province, dealer, step and hours: the
+    speed view by dealer, and narrowed by province or dealer. ix_lead_month_dealer_lags: by creation month."""
+
+    __tablename__ = "lead_month_dealer_lags"
+    __table_args__ = (Index("ix_lead_month_dealer_lags", "month", "region_id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    region_id: Mapped[int] = mapped_column(Integer)
+    province_adcode: Mapped[int] = mapped_column(Integer)
+    dealer_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class LeadMonthLost(Base):

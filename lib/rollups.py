@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, delete, except_, func, insert, literal, or_, select, union_all
 
-from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthLags, LeadMonthLost, LeadMonthMix, LeadMonthOrders, Member,
-                        MemberActiveEdges, MemberTier, MemberTierReached, PointsDaily, PointsLedger, PointsOpenLots)
-from lib.queries.lead_sums import LAG_DIMENSIONS, LAG_PAIRS, ROLLUP_COLUMNS, STAGE_COLUMNS, UNIQUE_LEAD, lag_histogram, stage_count
+from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthLost, LeadMonthMix,
+                        LeadMonthOrders, Member, MemberActiveEdges, MemberTier, MemberTierReached, PointsDaily, PointsLedger, PointsOpenLots)
+from lib.queries.lead_sums import LAG_DIMENSIONS, LAG_PAIRS, LAG_ROLLUPS, ROLLUP_COLUMNS, STAGE_COLUMNS, UNIQUE_LEAD, lag_histogram, stage_count
 from lib.queries.overview import ACTIVE_MEMBER_DAYS
 from lib.sqlfuncs import plus_days, year_month
 
@@ -100,14 +100,15 @@ class StageEvents(Rollup):
 
 
 class StageLags(Rollup):
-    """lead_month_lags: each step's whole-hour lags per creation month (one GROUP BY per step, side by side)."""
+    """lead_month_lags, lead_month_dealer_lags: each step's whole-hour lags per creation month and the table's dimensions
+    (one GROUP BY per step, side by side)."""
 
     def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None) -> Select:
-        """Per creation month, region, channel, model, step and hours: the leads that took that long (only some regions',
-        and with `by` = "month", only those months)."""
+        """Per creation month, dimensions, step and hours: the leads that took that long (only some regions', and with
+        `by` = "month", only those months)."""
         if by not in (None, "month"):
             raise ValueError("stage lags are refreshed by region and month only")
-        columns = {"month": LEAD_MONTH, **{name: getattr(Lead, name) for name in LAG_DIMENSIONS}}
+        columns = {"month": LEAD_MONTH, **{name: getattr(Lead, name) for name in LAG_ROLLUPS[self.table]}}
         where = (*([Lead.region_id.in_(regions)] if regions is not None else []), *([in_months(Lead.created_at, values)] if by else []))
         return select(*union_all(*[lag_histogram(first, second, columns, where) for first, second in LAG_PAIRS]).subquery().c)
 
@@ -161,8 +162,8 @@ ROLLUPS: dict[str, Rollup] = {  # name -> definition; the names are the tables'
     "lead_month_dealer": Rollup(LeadMonthDealer, {"month": LEAD_MONTH, "region_id": Lead.region_id,
                                                   "province_adcode": Lead.province_adcode, "dealer_id": Lead.dealer_id,
                                                   "channel_id": Lead.channel_id}, LEAD_SUMS, UNIQUE_LEADS, Lead.created_at),
-    "lead_month_lags": StageLags(LeadMonthLags, {name: getattr(LeadMonthLags, name) for name in
-                                                 ("month", *LAG_DIMENSIONS, "step", "hours")}, {"leads": LeadMonthLags.leads}),
+    **{table.__tablename__: StageLags(table, {name: getattr(table, name) for name in ("month", *kept, "step", "hours")},
+                                      {"leads": table.leads}) for table, kept in LAG_ROLLUPS.items()},
     "lead_month_lost": Rollup(LeadMonthLost, {"month": LEAD_MONTH, "lost_month": year_month(Lead.lost_at),
                                               **{name: getattr(Lead, name) for name in (*LAG_DIMENSIONS, "lost_stage", "lost_reason")}},
                               {"leads": func.count()}, (*UNIQUE_LEADS, Lead.lost_at.is_not(None)), Lead.created_at),
@@ -205,7 +206,8 @@ def refresh_points(conn: Connection, region_id: int, days: Iterable, expiry_days
 def refresh_lead_months(conn: Connection, cohorts: Iterable[tuple[int, str]], events: Iterable[tuple[int, str]]) -> None:
     """After lead writes: the cohort rollups (mix, orders, dealer, lags, lost) in the (region, creation month) slices touched, and
     the stage events in the (region, month of a stage time) slices touched (each region's months refreshed together)."""
-    cohort_rollups = ("lead_month_mix", "lead_month_orders", "lead_month_dealer", "lead_month_lags", "lead_month_lost")
+    cohort_rollups = ("lead_month_mix", "lead_month_orders", "lead_month_dealer", "lead_month_lags", "lead_month_dealer_lags",
+                      "lead_month_lost")
     for names, slices in ((cohort_rollups, cohorts), (("lead_month_events",), events)):
         months: dict[int, set[str]] = {}
         for region_id, month in slices:

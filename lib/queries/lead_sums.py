@@ -12,8 +12,8 @@ import datetime as dt
 
 from sqlalchemy import BigInteger, ColumnElement, Select, Subquery, case, cast, func, literal, select, union_all
 
-from lib.models import (FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthLags, LeadMonthLost, LeadMonthMix,
-                        LeadMonthOrders)
+from lib.models import (FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthDealerLags, LeadMonthEvents, LeadMonthLags, LeadMonthLost,
+                        LeadMonthMix, LeadMonthOrders)
 from lib.scope import Scope
 from lib.sqlfuncs import among, hours_between, year_month
 
@@ -26,6 +26,7 @@ STAGE_COLUMNS = {"lead": Lead.created_at, "valid": Lead.valid_at, "visit": Lead.
                  "order": Lead.order_at, "delivery": Lead.delivery_at}  # stage -> its timestamp, in funnel order
 LAG_PAIRS = (("lead", "valid"), ("valid", "visit"), ("visit", "test_drive"), ("test_drive", "order"))  # timed steps
 LAG_DIMENSIONS = ("region_id", "channel_id", "model_id")  # the lead columns lead_month_lags and lead_month_lost keep
+LAG_ROLLUPS = {LeadMonthLags: LAG_DIMENSIONS, LeadMonthDealerLags: ("region_id", "province_adcode", "dealer_id")}  # -> lead columns
 UNIQUE_LEAD = Lead.duplicate_of_id.is_(None)  # leads are counted once per person and model: a duplicate (重复线索) is left out
 Narrowing = dict[str, tuple | Select]  # lead column -> the values it must be among (or a query of them)
 
@@ -186,21 +187,21 @@ def lag_histogram(first: str, second: str, columns: dict[str, ColumnElement], wh
 
 def stage_lag_hours(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...] = ()) -> Select:
     """Per group of `keys`, step and whole hours: the leads created in [since, until) within scope and narrowing that took
-    that long from the step's first stage to its second; whole months from lead_month_lags where it keeps every dimension
-    asked for, the rest from the leads."""
+    that long from the step's first stage to its second; whole months from the lag rollup that keeps every dimension asked
+    for (if one does), the rest from the leads."""
     narrowing = _present(narrowing)
     months, leftovers = month_split(since, until)
-    if months is None or not set(keys) | set(narrowing) <= set(LAG_DIMENSIONS):
+    table = next((table for table, kept in LAG_ROLLUPS.items() if set(keys) | set(narrowing) <= set(kept)), None)
+    if months is None or table is None:
         months, leftovers = None, [(since, until)]
     columns = {key: getattr(Lead, key) for key in keys}
     parts = [lag_histogram(first, second, columns, (Lead.created_at >= start, Lead.created_at < end, scope.region_filter(Lead.region_id),
                                                     *[_narrowed(getattr(Lead, name), values) for name, values in narrowing.items()]))
              for start, end in leftovers for first, second in LAG_PAIRS]
     if months:
-        parts.append(select(*[getattr(LeadMonthLags, key).label(key) for key in keys], LeadMonthLags.step, LeadMonthLags.hours,
-                            LeadMonthLags.leads)
-                     .where(LeadMonthLags.month >= months[0], LeadMonthLags.month <= months[1], scope.region_filter(LeadMonthLags.region_id),
-                            *[_narrowed(getattr(LeadMonthLags, name), values) for name, values in narrowing.items()]))
+        parts.append(select(*[getattr(table, key).label(key) for key in keys], table.step, table.hours, table.leads)
+                     .where(table.month >= months[0], table.month <= months[1], scope.region_filter(table.region_id),
+                            *[_narrowed(getattr(table, name), values) for name, values in narrowing.items()]))
     return _summed(parts, (*keys, "step", "hours"), ("leads",), _column)
 
 

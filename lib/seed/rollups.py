@@ -117,4 +117,4 @@ def seed_rollups(conn: Connection, world: World) -> None:
     SQL (one pass of running sums over the earn rows, GROUP BYs over the leads: seconds each at `large` scale)."""
     _write_lead_rollups(conn, world)
     _write_points_rollups(conn, world)
-    rebuild(conn, ["member_tier_reached", "lead_month_lags", "lead_month_lost"])
+    rebuild(conn, ["member_tier_reached", "lead_month_lags", "lead_month_dealer_lags", "lead_month_lost"])

@@ -144,7 +144,8 @@ def test_median_and_p75_lags_equal_raw_rows(engine, username, region_code):
 
 @pytest.mark.parametrize("start,end", SPANS)
 @pytest.mark.parametrize("breakdown,column", [(None, None), ("channel", "channel_id"), ("dealer", "dealer_id")])
-@pytest.mark.parametrize("narrowing", [{}, {"model_ids": (1, 2)}, {"grades": ("high",)}], ids=lambda narrowing: ",".join(narrowing) or "all")
+@pytest.mark.parametrize("narrowing", [{}, {"model_ids": (1, 2)}, {"province_adcodes": (510000, 320000)}, {"grades": ("high",)}],
+                         ids=lambda narrowing: ",".join(narrowing) or "all")
 def test_lags_of_every_span_breakdown_and_narrowing_equal_raw_rows(engine, start, end, breakdown, column, narrowing):
     rows = leads(engine, None)
     for field, values in narrowing.items():

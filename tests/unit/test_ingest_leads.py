@@ -32,7 +32,7 @@ from tests.hostile import table_counts
 
 BASE = dt.datetime.combine(TODAY - dt.timedelta(days=100), dt.time(9, 30))  # the first lead of the test's files
 LEAD_ROLLUPS = ("lead_month_mix", "lead_month_orders", "lead_month_dealer", "lead_month_events", "lead_month_lags",
-               "lead_month_lost")  # what lead loads keep
+               "lead_month_dealer_lags", "lead_month_lost")  # what lead loads keep
 WINDOW = dt.timedelta(days=30)  # the duplicate rule's window, restated
 CHANNELS_CSV = "code,name_zh,name_en,family\nt-src-a,测试渠道甲,Test source A,video\nt-src-b,测试渠道乙,Test source B,vertical\n"
 MODELS_CSV = ("code,name_zh,name_en,segment,powertrain,msrp,launched_on\n"

@@ -1,5 +1,5 @@
-"""lead_month_lags: the whole-hour lags between funnel stages per creation month (a rollup of the leads for the funnel's
-speed view, lib.rollups), filled from the leads
+"""lead_month_lags and lead_month_dealer_lags: the whole-hour lags between funnel stages per creation month (rollups of the
+leads for the funnel's speed view, by channel, region and model or by dealer; lib.rollups), filled from the leads
 
 Revision ID: 0014
 Revises: 0013
@@ -14,27 +14,37 @@ branch_labels = None
 depends_on = None
 
 
+def _lag_columns() -> tuple[sa.Column, ...]:
+    """The columns every lag rollup has after its dimensions (new objects: a column belongs to one table)."""
+    return (sa.Column("step", sa.String(length=24), nullable=False), sa.Column("hours", sa.Integer(), nullable=False),
+            sa.Column("leads", sa.BigInteger(), nullable=False))
+
+
 def upgrade() -> None:
-    """Create the rollup and compute it from the leads."""
+    """Create the rollups and compute them from the leads."""
     from lib.rollups import rebuild
 
-    op.create_table(
-        "lead_month_lags",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("month", sa.String(length=7), nullable=False),
-        sa.Column("region_id", sa.Integer(), nullable=False),
-        sa.Column("channel_id", sa.Integer(), nullable=False),
-        sa.Column("model_id", sa.Integer(), nullable=False),
-        sa.Column("step", sa.String(length=24), nullable=False),
-        sa.Column("hours", sa.Integer(), nullable=False),
-        sa.Column("leads", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_index("ix_lead_month_lags", "lead_month_lags", ["month", "region_id"], unique=False)
-    rebuild(op.get_bind(), ["lead_month_lags"])
+    dimensions = {"lead_month_lags": (sa.Column("region_id", sa.Integer(), nullable=False),
+                                      sa.Column("channel_id", sa.Integer(), nullable=False),
+                                      sa.Column("model_id", sa.Integer(), nullable=False)),
+                  "lead_month_dealer_lags": (sa.Column("region_id", sa.Integer(), nullable=False),
+                                             sa.Column("province_adcode", sa.Integer(), nullable=False),
+                                             sa.Column("dealer_id", sa.Integer(), nullable=True))}
+    for table, kept in dimensions.items():
+        op.create_table(
+            table,
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("month", sa.String(length=7), nullable=False),
+            *kept,
+            *_lag_columns(),
+            sa.PrimaryKeyConstraint("id"),
+        )
+        op.create_index(f"ix_{table}", table, ["month", "region_id"], unique=False)
+    rebuild(op.get_bind(), list(dimensions))
 
 
 def downgrade() -> None:
-    """Drop the rollup (the speed view is then read from the leads by older code)."""
-    op.drop_index("ix_lead_month_lags", table_name="lead_month_lags")
-    op.drop_table("lead_month_lags")
+    """Drop the rollups (the speed view is then read from the leads by older code)."""
+    for table in ("lead_month_dealer_lags", "lead_month_lags"):
+        op.drop_index(f"ix_{table}", table_name=table)
+        op.drop_table(table)
