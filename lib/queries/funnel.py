@@ -15,10 +15,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Select, Subquery, and_, case, func, literal, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, Select, Subquery, and_, case, cast, func, literal, or_, select
 
 from lib.formatting import ratio
-from lib.metrics import weighted_quantile
 from lib.queries.lead_sums import (LAG_PAIRS, STAGE_COLUMNS, UNIQUE_LEAD, cohorts, lost_counts, reached, stage_count,
                                    stage_events, stage_lag_hours, stage_sums)
 from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Province, Region, VehicleModel
@@ -129,30 +128,37 @@ def funnel(conn: Connection, scope: Scope, flt: FunnelFilter, mode: str, breakdo
 
 
 HOURS_PER_DAY = 24
+LAG_COLUMNS = ["key", "name_zh", "name_en", "step", "leads", "median_days", "p75_days"]  # the speed view's columns
+LAG_QUANTILES = {"median_hours": (1, 2), "p75_hours": (3, 4)}  # quantile -> its share as a fraction (whole numbers compared)
 
 
-def in_days(hours: float | None) -> float | None:
-    """Hours as days (None stays None)."""
-    return None if hours is None else hours / HOURS_PER_DAY
+def lag_quantiles(histogram: Subquery, groups: list[str]) -> Select:
+    """Per group of a lag histogram (rows of hours and leads): the leads, and for each of LAG_QUANTILES the smallest whole
+    hours whose running count of leads reaches that share of the group's (the 'inverted CDF' quantile), in SQL."""
+    partition = [histogram.c[name] for name in groups]
+    running = select(*partition, histogram.c.hours,
+                     func.sum(histogram.c.leads).over(partition_by=partition, order_by=histogram.c.hours).label("running"),
+                     func.sum(histogram.c.leads).over(partition_by=partition).label("total")).subquery()
+    grouped = [running.c[name] for name in groups]
+    return select(*grouped, cast(func.max(running.c.total), BigInteger).label("leads"),
+                  *[func.min(case((running.c.running * denominator >= running.c.total * numerator, running.c.hours))).label(name)
+                    for name, (numerator, denominator) in LAG_QUANTILES.items()]).group_by(*grouped)
 
 
 def stage_lags(conn: Connection, scope: Scope, flt: FunnelFilter, breakdown: str | None = None) -> pd.DataFrame:
-    """Median and 75th-percentile days of each timed step, for the leads created in the period (whole hours, summed in SQL
-    from lib.queries.lead_sums' histogram); a pair of timestamps in the wrong order is left out (see out_of_order)."""
+    """Median and 75th-percentile days of each timed step (in LAG_PAIRS order), for the leads created in the period (whole
+    hours, from lib.queries.lead_sums' histogram); a pair of timestamps in the wrong order is left out (see out_of_order)."""
     key = None if breakdown is None else BREAKDOWNS[breakdown][0].key
-    hours = stage_lag_hours(scope, flt.since, flt.until, _lead_narrowing(flt), () if key is None else (key,)).subquery()
-    counted = [hours.c.step, hours.c.hours, hours.c.leads]
-    query = (_named(hours, breakdown, counted) if breakdown else
+    histogram = stage_lag_hours(scope, flt.since, flt.until, _lead_narrowing(flt), () if key is None else (key,)).subquery()
+    quantiles = lag_quantiles(histogram, ["step"] if key is None else [key, "step"]).subquery()
+    counted = [quantiles.c.step, quantiles.c.leads, *[quantiles.c[name] for name in LAG_QUANTILES]]
+    query = (_named(quantiles, breakdown, counted) if breakdown else
              select(literal(0).label("key"), literal("").label("name_zh"), literal("").label("name_en"), *counted))
-    histogram = pd.DataFrame(conn.execute(query).mappings().all(), columns=["key", "name_zh", "name_en", "step", "hours", "leads"])
-    frames = []
-    for first, second in LAG_PAIRS:
-        step = f"{first}_{second}"
-        for (value, zh, en), bins in histogram[histogram["step"] == step].groupby(["key", "name_zh", "name_en"]):
-            frames.append({"key": value, "name_zh": zh, "name_en": en, "step": step, "leads": int(bins["leads"].sum()),
-                           "median_days": in_days(weighted_quantile(bins["hours"], bins["leads"], 0.5)),
-                           "p75_days": in_days(weighted_quantile(bins["hours"], bins["leads"], 0.75))})
-    return pd.DataFrame(frames, columns=["key", "name_zh", "name_en", "step", "leads", "median_days", "p75_days"])
+    lags = pd.DataFrame(conn.execute(query).all(), columns=["key", "name_zh", "name_en", "step", "leads", *LAG_QUANTILES])
+    step_order = {f"{first}_{second}": index for index, (first, second) in enumerate(LAG_PAIRS)}
+    lags = lags.assign(leads=lags["leads"].astype(int), median_days=lags["median_hours"].astype(float) / HOURS_PER_DAY,
+                       p75_days=lags["p75_hours"].astype(float) / HOURS_PER_DAY, order=lags["step"].map(step_order))
+    return lags.sort_values(["order", "key"], kind="stable")[LAG_COLUMNS].reset_index(drop=True)
 
 
 LIST_PAGE_SIZE = 50  # leads per page of the drill-down list
