@@ -11,9 +11,11 @@ from lib.seed import DEMO_ACCOUNTS
 from tests.app.conftest import sign_in
 from tests.conftest import TODAY
 from tests.reference import region_id, unique_leads
-from tests.unit.test_funnel import STAMPS, activity_counts, cohort_counts
+from tests.unit.test_funnel import STAMPS, activity_counts, cohort_counts, leads, raw_lags
 
 PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS}
+LAG_LABELS = {"lead_valid": "线索 → 有效", "valid_visit": "有效 → 到店", "visit_test_drive": "到店 → 试驾",
+              "test_drive_order": "试驾 → 订单"}
 LABELS = {"lead": "线索", "valid": "有效线索", "visit": "到店", "test_drive": "试驾", "order": "订单", "delivery": "交车"}
 
 
@@ -60,6 +62,20 @@ def test_the_lead_list_shows_masked_leads_with_labelled_columns(app, engine):
     table = app.dataframe[0].value
     assert list(table.columns)[:3] == ["线索编号", "留资时间", "渠道"] and table["手机（脱敏）"].str.contains(r"\*\*\*\*").all()
     assert f"共 {ordered:,} 条" in " ".join(caption.value for caption in app.caption)
+
+
+def test_the_speed_view_shows_the_raw_rows_medians_and_every_breakdown(app, engine):
+    expected = raw_lags(leads(engine, None), TODAY.replace(month=1, day=1), TODAY)
+    sign_in(app, "exec", PASSWORDS["exec"])
+    app.switch_page("pages/funnel.py").run()
+    app.segmented_control(key="funnel_view").set_value("speed").run()
+    assert not app.exception, app.exception
+    shown = app.dataframe[0].value.set_index("环节")
+    assert shown["中位数（天）"].to_dict() == pytest.approx({LAG_LABELS[step]: median for step, (_, median, _) in expected.items()})
+    for breakdown in ("channel", "region", "model", "dealer"):
+        app.segmented_control(key="funnel_breakdown").set_value(breakdown).run()
+        assert not app.exception, app.exception
+        assert len(app.dataframe[-1].value) > 1, f"a median per {breakdown}"
 
 
 def chart_specs(app) -> list[dict]:
