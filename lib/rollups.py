@@ -173,6 +173,10 @@ ROLLUPS: dict[str, Rollup] = {  # name -> definition; the names are the tables'
 }
 
 
+COHORT_ROLLUPS = ("lead_month_mix", "lead_month_orders", "lead_month_dealer", "lead_month_lags", "lead_month_dealer_lags",
+                  "lead_month_lost")  # the lead rollups keyed by creation month
+
+
 def in_months(stamp: ColumnElement, months: list[str]) -> ColumnElement[bool]:
     """A time in one of the 'YYYY-MM' months (bounded by the first's start and the last's end, so an index can be used)."""
     first, last = min(months), max(months)
@@ -206,9 +210,7 @@ def refresh_points(conn: Connection, region_id: int, days: Iterable, expiry_days
 def refresh_lead_months(conn: Connection, cohorts: Iterable[tuple[int, str]], events: Iterable[tuple[int, str]]) -> None:
     """After lead writes: the cohort rollups (mix, orders, dealer, lags, lost) in the (region, creation month) slices touched, and
     the stage events in the (region, month of a stage time) slices touched (each region's months refreshed together)."""
-    cohort_rollups = ("lead_month_mix", "lead_month_orders", "lead_month_dealer", "lead_month_lags", "lead_month_dealer_lags",
-                      "lead_month_lost")
-    for names, slices in ((cohort_rollups, cohorts), (("lead_month_events",), events)):
+    for names, slices in ((COHORT_ROLLUPS, cohorts), (("lead_month_events",), events)):
         months: dict[int, set[str]] = {}
         for region_id, month in slices:
             months.setdefault(int(region_id), set()).add(month)

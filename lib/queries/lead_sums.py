@@ -63,6 +63,17 @@ def _narrowed(column: ColumnElement, values: tuple | Select) -> ColumnElement[bo
     return column.in_(values) if isinstance(values, Select) else among(column, values)
 
 
+def _within(table: type, scope: Scope, narrowing: Narrowing) -> list[ColumnElement[bool]]:
+    """WHERE clauses of the scope (by the table's region) and of the narrowing (by the table's columns of those names)."""
+    return [scope.region_filter(table.region_id), *[_narrowed(getattr(table, name), values) for name, values in narrowing.items()]]
+
+
+def _spans(since: dt.datetime, until: dt.datetime, answered: bool) -> tuple[tuple[str, str] | None, list[tuple[dt.datetime, dt.datetime]]]:
+    """month_split of [since, until) when a rollup can answer, else no whole months and the span whole (from the leads)."""
+    months, leftovers = month_split(since, until)
+    return (months, leftovers) if answered and months is not None else (None, [(since, until)])
+
+
 def _rollup_for(needed: set[str]) -> type | None:
     """The smallest lead rollup keeping every needed dimension, or None."""
     return next((table for table, kept in ROLLUP_DIMENSIONS.items() if needed <= set(kept)), None)
@@ -83,16 +94,14 @@ def _from_rollup(table: type, scope: Scope, months: tuple[str, str], narrowing: 
     """The rollup's rows of the whole months, in the keys' and stages' columns."""
     return select(*[getattr(table, key).label(key) for key in keys],
                   *[getattr(table, column).label(stage) for stage, column in ROLLUP_COLUMNS.items()]).where(
-        table.month >= months[0], table.month <= months[1], scope.region_filter(table.region_id),
-        *[_narrowed(getattr(table, name), values) for name, values in narrowing.items()])
+        table.month >= months[0], table.month <= months[1], *_within(table, scope, narrowing))
 
 
 def _from_leads(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...]) -> Select:
     """The leads created in [since, until), counted per key the way the rollups count them."""
     columns = [getattr(Lead, key) for key in keys]
     return (select(*[column.label(key) for column, key in zip(columns, keys)], *[stage_count(stage).label(stage) for stage in FUNNEL_STAGES])
-            .where(Lead.created_at >= since, Lead.created_at < until, UNIQUE_LEAD, scope.region_filter(Lead.region_id),
-                   *[_narrowed(getattr(Lead, name), values) for name, values in narrowing.items()])
+            .where(Lead.created_at >= since, Lead.created_at < until, UNIQUE_LEAD, *_within(Lead, scope, narrowing))
             .group_by(*columns))
 
 
@@ -131,23 +140,18 @@ def _events_from_leads(scope: Scope, since: dt.datetime, until: dt.datetime, nar
     """Each stage's events in [since, until) per key, read through the stage timestamp's index."""
     columns = [getattr(Lead, key) for key in keys]
     return [select(*[column.label(key) for column, key in zip(columns, keys)], literal(stage).label("stage"), func.count().label("events"))
-            .where(stamp >= since, stamp < until, UNIQUE_LEAD, scope.region_filter(Lead.region_id),
-                   *[_narrowed(getattr(Lead, name), values) for name, values in narrowing.items()]).group_by(*columns)
+            .where(stamp >= since, stamp < until, UNIQUE_LEAD, *_within(Lead, scope, narrowing)).group_by(*columns)
             for stage, stamp in STAGE_COLUMNS.items()]
 
 
 def stage_events(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...] = ()) -> Select:
     """Per group of `keys`: each stage's events in [since, until) by the stage's own timestamp, within scope and narrowing."""
     narrowing = _present(narrowing)
-    months, leftovers = month_split(since, until)
-    if months is None or not set(keys) | set(narrowing) <= set(ROLLUP_DIMENSIONS[LeadMonthMix]):
-        months, leftovers = None, [(since, until)]
+    months, leftovers = _spans(since, until, set(keys) | set(narrowing) <= set(ROLLUP_DIMENSIONS[LeadMonthMix]))
     parts = [part for start, end in leftovers for part in _events_from_leads(scope, start, end, narrowing, keys)]
     if months:
         parts.append(select(*[getattr(LeadMonthEvents, key).label(key) for key in keys], LeadMonthEvents.stage, LeadMonthEvents.events)
-                     .where(LeadMonthEvents.month >= months[0], LeadMonthEvents.month <= months[1],
-                            scope.region_filter(LeadMonthEvents.region_id),
-                            *[_narrowed(getattr(LeadMonthEvents, name), values) for name, values in narrowing.items()]))
+                     .where(LeadMonthEvents.month >= months[0], LeadMonthEvents.month <= months[1], *_within(LeadMonthEvents, scope, narrowing)))
     return _summed(parts, keys, FUNNEL_STAGES, lambda rows, stage: case((rows.c.stage == stage, rows.c.events), else_=0))
 
 
@@ -162,16 +166,14 @@ def cohorts(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Nar
     created, ordered = year_month(Lead.created_at), year_month(Lead.order_at)
     sizes, orders = [], []
     for start, end in leftovers:
-        where = (Lead.created_at >= start, Lead.created_at < end, UNIQUE_LEAD, scope.region_filter(Lead.region_id),
-                 *[_narrowed(getattr(Lead, name), values) for name, values in narrowing.items()])
+        where = (Lead.created_at >= start, Lead.created_at < end, UNIQUE_LEAD, *_within(Lead, scope, narrowing))
         sizes.append(select(created.label("cohort"), func.count().label("leads")).where(*where).group_by(created))
         orders.append(select(created.label("cohort"), ordered.label("ordered"), func.count().label("orders"))
                       .where(*where, Lead.order_at.is_not(None)).group_by(created, ordered))
     if months:
         for table, parts, columns in ((LeadMonthMix, sizes, ("leads",)), (LeadMonthOrders, orders, ("ordered", "orders"))):
             parts.append(select(table.month.label("cohort"), *[getattr(table, name).label(name) for name in columns]).where(
-                table.month >= months[0], table.month <= months[1], scope.region_filter(table.region_id),
-                *[_narrowed(getattr(table, name), values) for name, values in narrowing.items()]))
+                table.month >= months[0], table.month <= months[1], *_within(table, scope, narrowing)))
     return _summed(sizes, ("cohort",), ("leads",), _column), _summed(orders, ("cohort", "ordered"), ("orders",), _column)
 
 
@@ -190,18 +192,14 @@ def stage_lag_hours(scope: Scope, since: dt.datetime, until: dt.datetime, narrow
     that long from the step's first stage to its second; whole months from the lag rollup that keeps every dimension asked
     for (if one does), the rest from the leads."""
     narrowing = _present(narrowing)
-    months, leftovers = month_split(since, until)
     table = next((table for table, kept in LAG_ROLLUPS.items() if set(keys) | set(narrowing) <= set(kept)), None)
-    if months is None or table is None:
-        months, leftovers = None, [(since, until)]
+    months, leftovers = _spans(since, until, table is not None)
     columns = {key: getattr(Lead, key) for key in keys}
-    parts = [lag_histogram(first, second, columns, (Lead.created_at >= start, Lead.created_at < end, scope.region_filter(Lead.region_id),
-                                                    *[_narrowed(getattr(Lead, name), values) for name, values in narrowing.items()]))
+    parts = [lag_histogram(first, second, columns, (Lead.created_at >= start, Lead.created_at < end, *_within(Lead, scope, narrowing)))
              for start, end in leftovers for first, second in LAG_PAIRS]
     if months:
         parts.append(select(*[getattr(table, key).label(key) for key in keys], table.step, table.hours, table.leads)
-                     .where(table.month >= months[0], table.month <= months[1], scope.region_filter(table.region_id),
-                            *[_narrowed(getattr(table, name), values) for name, values in narrowing.items()]))
+                     .where(table.month >= months[0], table.month <= months[1], *_within(table, scope, narrowing)))
     return _summed(parts, (*keys, "step", "hours"), ("leads",), _column)
 
 
@@ -213,16 +211,13 @@ def lost_counts(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing:
     by_loss those lost in it; whole months from lead_month_lost where it keeps every dimension narrowed by, the rest from
     the leads."""
     narrowing = _present(narrowing)
-    months, leftovers = month_split(since, until)
-    if months is None or not set(narrowing) <= set(LAG_DIMENSIONS):
-        months, leftovers = None, [(since, until)]
+    months, leftovers = _spans(since, until, set(narrowing) <= set(LAG_DIMENSIONS))
     stamp, month = (Lead.lost_at, LeadMonthLost.lost_month) if by_loss else (Lead.created_at, LeadMonthLost.month)
     keys = [getattr(Lead, key) for key in LOST_KEYS]
     parts = [select(*keys, func.count().label("leads")).where(
-        stamp >= start, stamp < end, Lead.lost_at.is_not(None), UNIQUE_LEAD, scope.region_filter(Lead.region_id),
-        *[_narrowed(getattr(Lead, name), values) for name, values in narrowing.items()]).group_by(*keys) for start, end in leftovers]
+        stamp >= start, stamp < end, Lead.lost_at.is_not(None), UNIQUE_LEAD, *_within(Lead, scope, narrowing)).group_by(*keys)
+        for start, end in leftovers]
     if months:
         parts.append(select(*[getattr(LeadMonthLost, key) for key in LOST_KEYS], LeadMonthLost.leads).where(
-            month >= months[0], month <= months[1], scope.region_filter(LeadMonthLost.region_id),
-            *[_narrowed(getattr(LeadMonthLost, name), values) for name, values in narrowing.items()]))
+            month >= months[0], month <= months[1], *_within(LeadMonthLost, scope, narrowing)))
     return _summed(parts, LOST_KEYS, ("leads",), _column)
