@@ -2,7 +2,8 @@
 each page's heaviest query beside the naive way and DuckDB; an import; concurrent sessions on one server.
 
 Usage: python -m lib.bench --scale tiny|demo|large [--database-url URL] [--runs N] [--pages a,b] [--json PATH]
-       [--import-rows N] [--ingest-rows N] [--skip-compare] [--sessions N] [--session-renders N] [--server-processes N]
+       [--import-rows N] [--ingest-rows N] [--increment] [--skip-compare] [--sessions N] [--session-renders N]
+       [--server-processes N]
 Seeds the database at that scale first when it is empty. Prints one table and writes JSON shaped
 {"scale", "database", "seed_s", "runs",
  "pages": {page: {"cold_median_s", "warm_median_s", "runs",
@@ -11,6 +12,8 @@ Seeds the database at that scale first when it is empty. Prints one table and wr
                               "duckdb_median_s", "duckdb_ratio" (query ÷ DuckDB)}  (absent with --skip-compare)}},
  "import": {"rows", "new_median_s", "again_median_s", "runs"}  (absent with --import-rows 0),
  "ingest": {"rows", "runs", "file": {"median_s", "rows_per_s", "peak_rss_mib"}, "staging": {…}}  (absent with --ingest-rows 0),
+ "increment": {"new_rows", "updates", "new_s", "progress_s", "total_s", "peak_rss_mib", "rollup_rows_differing"}
+              (only with --increment),
  "concurrency": {"method", "processes", "sessions", "renders" (per pass), "p50_s", "p95_s", "max_s" (from cold caches),
                  "warm": {"p50_s", "p95_s", "max_s"} (the same renders again, cached)}  (absent with --sessions 0)}.
 The comparisons are lib.bench_compare's, the concurrent sessions lib.bench_sessions', the ingest lib.bench_ingest's.
@@ -269,6 +272,8 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the timed import (0: skip it)")
     parser.add_argument("--ingest-rows", type=int, default=100_000,
                         help="new leads loaded from a file and from staging by the command line (0: skip it)")
+    parser.add_argument("--increment", action="store_true",
+                        help="time a daily increment (20,000 new leads, then 100,000 progress updates) and check the rollups")
     parser.add_argument("--pages", help=f"comma-separated pages to time (default: all of {', '.join(BENCH_PAGES)})")
     parser.add_argument("--skip-compare", action="store_true", help="leave out the naive and DuckDB comparisons")
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions on one server (0: skip them)")
@@ -295,6 +300,11 @@ def main() -> None:
 
         result["ingest"] = time_ingest(url, args.ingest_rows, max(1, args.runs // 2))
         print(ingest_line(result["ingest"]), flush=True)
+    if args.increment:
+        from lib.bench_ingest import INCREMENT_NEW, INCREMENT_UPDATES, increment_line, time_increment
+
+        result["increment"] = time_increment(url, INCREMENT_NEW, INCREMENT_UPDATES)
+        print(increment_line(result["increment"]), flush=True)
     if args.sessions:
         from lib.bench_sessions import time_sessions
 

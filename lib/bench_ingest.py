@@ -1,7 +1,8 @@
 """The bench's ingest part: new leads loaded through `python -m lib.ingest` the way a scheduler runs it, from one CSV file
 (canonical headers, personal data hashed at the door, duplicates found, rollups kept) and from the staging table; each
-run's wall time, rows per second and the loading process's peak memory. Every batch is rolled back afterwards, so the bench
-database is left as it was."""
+run's wall time, rows per second and the loading process's peak memory. The daily increment: a file of new leads, then a
+CRM file moving older leads one stage on, and whether the lead rollups still equal their recomputation. Every batch is
+rolled back afterwards, so the bench database is left as it was."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,19 +14,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, String, cast, insert, literal, select, text, update
 
 from lib.config import ROOT
 from lib.db import get_engine
 from lib.ingest import pipeline
 from lib.ingest.kinds import STAGING
-from lib.models import ImportBatch
+from lib import rollups
+from lib.models import ImportBatch, Lead
 from lib.scope import Scope
 
 FIRST_LEAD = dt.datetime(2010, 1, 1, 8, 0)  # the bench's leads come years before any demo history
 HEADER = ("external_id", "created_at", "channel", "model", "province", "grade", "phone", "name")
 INSERT_ROWS = 20_000  # staged rows inserted per statement
 ADMIN = Scope(role="admin", username="bench")
+INCREMENT_NEW, INCREMENT_UPDATES = 20_000, 100_000  # a day's new leads and progress updates at a large programme
+PLATFORM_ID = "BENCH-ID-"  # the prefix of the platform ids the increment gives seeded leads that have none (removed after)
+LEAD_ROLLUPS = (*rollups.COHORT_ROLLUPS, "lead_month_events")  # what lead loads keep
 
 
 def bench_leads(engine: Engine, rows: int, run: int) -> list[tuple[str, ...]]:
@@ -106,3 +111,54 @@ def ingest_line(figures: dict) -> str:
     return "ingest of {rows:,} new leads (median of {runs}): ".format(**figures) + "; ".join(
         f"{name} {part['median_s']:.1f} s, {part['rows_per_s']:,} rows/s, peak {part['peak_rss_mib']:,} MiB"
         for name, part in figures.items() if isinstance(part, dict))
+
+
+def _progress_rows(engine: Engine, updates: int) -> list[tuple[str, str, str]]:
+    """(external id, channel, visit time) moving the newest `updates` valid leads that went no further (and left no earlier
+    than three hours after becoming valid) to a store visit two hours after; seeded leads are given platform ids first."""
+    with engine.begin() as conn:
+        conn.execute(update(Lead).where(Lead.external_id.is_(None)).values(external_id=literal(PLATFORM_ID) + cast(Lead.id, String)))
+        candidates = conn.execute(text(
+            "SELECT l.external_id, c.code, l.valid_at, l.lost_at, l.dormant_at FROM lead l JOIN channel c ON c.id = l.channel_id "
+            "WHERE l.valid_at IS NOT NULL AND l.visit_at IS NULL AND l.test_drive_at IS NULL AND l.order_at IS NULL "
+            "AND l.delivery_at IS NULL AND l.reactivated_at IS NULL ORDER BY l.created_at DESC LIMIT :limit"), {"limit": updates * 3}).all()
+    rows = []
+    for external_id, channel, *stamps in candidates:
+        valid_at, *exits = [None if stamp is None else dt.datetime.fromisoformat(str(stamp)) for stamp in stamps]
+        if all(exit_at is None or exit_at > valid_at + dt.timedelta(hours=3) for exit_at in exits):
+            rows.append((external_id, channel, f"{valid_at + dt.timedelta(hours=2):%Y-%m-%d %H:%M:%S}"))
+    return rows[:updates]
+
+
+def _rollups_differing(engine: Engine) -> int:
+    """Rows where a lead rollup differs from its recomputation."""
+    with engine.connect() as conn:
+        return sum(rollups.differences(conn, name) for name in LEAD_ROLLUPS)
+
+
+def time_increment(url: str, new_rows: int, updates: int) -> dict[str, object]:
+    """A day's loads, each timed as its own `python -m lib.ingest` run: `new_rows` new leads, then `updates` progress rows;
+    then the lead rollups checked against their recomputation, and everything undone."""
+    engine = get_engine(url)
+    before = _newest_batch(engine)
+    progress = _progress_rows(engine, updates)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            new_seconds, new_peak = _file_run(engine, url, bench_leads(engine, new_rows, 9), Path(folder))
+            path = Path(folder) / "bench_progress.csv"
+            path.write_text("\n".join(["external_id,channel,visit_at", *(",".join(row) for row in progress)]) + "\n", encoding="utf-8")
+            progress_seconds, progress_peak = _timed_load(["lead-progress", str(path)], url)
+        differing = _rollups_differing(engine)
+    finally:
+        _roll_back_since(engine, before)
+        with engine.begin() as conn:
+            conn.execute(update(Lead).where(Lead.external_id.like(f"{PLATFORM_ID}%")).values(external_id=None))
+    return {"new_rows": new_rows, "updates": len(progress), "new_s": round(new_seconds, 2), "progress_s": round(progress_seconds, 2),
+            "total_s": round(new_seconds + progress_seconds, 2), "peak_rss_mib": round(max(new_peak, progress_peak)),
+            "rollup_rows_differing": differing}
+
+
+def increment_line(figures: dict) -> str:
+    """The daily increment in a line."""
+    return ("daily increment: {new_rows:,} new leads {new_s:.1f} s + {updates:,} progress updates {progress_s:.1f} s = {total_s:.1f} s, "
+            "peak {peak_rss_mib:,} MiB; lead rollup rows differing afterwards: {rollup_rows_differing}").format(**figures)

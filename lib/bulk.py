@@ -8,7 +8,7 @@ from contextlib import closing, contextmanager
 from itertools import islice
 
 import numpy as np
-from sqlalchemy import Connection, Engine, MetaData, Table, bindparam, insert, text
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, and_, bindparam, insert, select, text
 
 from lib.models import Base
 from lib.sqlfuncs import audit_guards, drop_audit_guards
@@ -66,6 +66,35 @@ def bulk_update(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     statement = table.update().where(table.c.id == bindparam("row_id")).values({column: bindparam(column) for column in columns})
     for first in range(0, len(rows), CORE_INSERT_BATCH):
         conn.execute(statement, [{"row_id": row[0], **dict(zip(columns, row[1:]))} for row in rows[first:first + CORE_INSERT_BATCH]])
+
+
+KEYS_TABLE = "keys_wanted"  # the temporary table `keyed_rows` fills
+KEY_CHUNK = 1000  # keys per IN list when reading stored rows (more: through a temporary table)
+
+
+def keyed_rows(conn: Connection, table: Table, names: Sequence[str], columns: Sequence[str],
+               keys: Sequence[tuple]) -> list[tuple]:
+    """The rows of `table` (id, the key columns `names`, then `columns`) whose key is among many `keys`: the keys written
+    to a temporary table in one bulk insert (COPY on PostgreSQL) and joined, one statement instead of an IN list per
+    thousand keys."""
+    wanted = Table(KEYS_TABLE, MetaData(), *[Column(name, table.c[name].type) for name in names], prefixes=["TEMPORARY"])
+    wanted.create(conn)  # inside the caller's transaction: a rollback removes it too
+    bulk_insert(conn, wanted, names, keys)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"ANALYZE {KEYS_TABLE}"))  # the planner then looks the keys up by index, not by reading the table
+    joined = and_(*[table.c[name] == wanted.c[name] for name in names])
+    found = [tuple(row) for row in conn.execute(select(table.c.id, *[table.c[name] for name in (*names, *columns)])
+                                                .select_from(table.join(wanted, joined))).all()]
+    wanted.drop(conn)
+    return found
+
+
+def rows_by_id(conn: Connection, table: Table, columns: Sequence[str], ids: Iterable[int]) -> list[tuple]:
+    """The rows (id, then `columns`) with these ids: one IN list for a few, a join with a temporary table for many."""
+    chosen = sorted({int(row_id) for row_id in ids})
+    if len(chosen) > KEY_CHUNK:
+        return [(row[0], *row[2:]) for row in keyed_rows(conn, table, ["id"], columns, [(row_id,) for row_id in chosen])]
+    return [tuple(row) for row in conn.execute(select(table.c.id, *[table.c[name] for name in columns]).where(table.c.id.in_(chosen))).all()]
 
 
 @contextmanager

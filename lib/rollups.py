@@ -91,7 +91,8 @@ class StageEvents(Rollup):
         regions', and with `by` = "month", only those months)."""
         if by not in (None, "month"):
             raise ValueError("stage events are refreshed by region and month only")
-        where = [UNIQUE_LEAD, *([Lead.region_id.in_(regions)] if regions is not None else [])]
+        region = Lead.region_id + 0 if by else Lead.region_id  # by month: +0 keeps SQLite on the stamp's index (its months)
+        where = [UNIQUE_LEAD, *([region.in_(regions)] if regions is not None else [])]  # rather than the regions' history
         kept = (Lead.region_id, Lead.channel_id, Lead.model_id, Lead.grade, Lead.campaign_id)
         per_stage = [select(year_month(stamp).label("month"), literal(stage).label("stage"), *kept, func.count().label("events"))
                      .where(stamp.is_not(None), *where, *([in_months(stamp, values)] if by else [])).group_by(year_month(stamp), *kept)
@@ -211,12 +212,21 @@ def refresh_lead_months(conn: Connection, cohorts: Iterable[tuple[int, str]], ev
     """After lead writes: the cohort rollups (mix, orders, dealer, lags, lost) in the (region, creation month) slices touched, and
     the stage events in the (region, month of a stage time) slices touched (each region's months refreshed together)."""
     for names, slices in ((COHORT_ROLLUPS, cohorts), (("lead_month_events",), events)):
-        months: dict[int, set[str]] = {}
-        for region_id, month in slices:
-            months.setdefault(int(region_id), set()).add(month)
-        for region_id, chosen in sorted(months.items()):
+        for regions, chosen in _regions_by_months(slices):
             for name in names:
-                refresh(conn, name, [region_id], "month", chosen)
+                refresh(conn, name, regions, "month", chosen)
+
+
+def _regions_by_months(slices: Iterable[tuple[int, str]]) -> list[tuple[list[int], list[str]]]:
+    """(region, month) slices as groups of regions that share the same months, each refreshed in one pass (a daily load
+    touches the same recent months of every region: one scan of those months instead of one per region)."""
+    months: dict[int, set[str]] = {}
+    for region_id, month in slices:
+        months.setdefault(int(region_id), set()).add(month)
+    regions: dict[tuple[str, ...], list[int]] = {}
+    for region_id, chosen in sorted(months.items()):
+        regions.setdefault(tuple(sorted(chosen)), []).append(region_id)
+    return sorted((members, list(chosen)) for chosen, members in regions.items())
 
 
 def refresh_tiers_reached(conn: Connection, member_ids: Iterable[int]) -> None:

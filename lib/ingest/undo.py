@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Table, delete, select
 
-from lib.bulk import bulk_insert, bulk_update
+from lib.bulk import bulk_insert, bulk_update, rows_by_id
 from lib.models import ImportUndo
 
 UNDO_COLUMNS = ("batch_id", "entity", "row_id", "before")  # import_undo's columns a batch writes
@@ -33,13 +33,9 @@ def note_updated(conn: Connection, batch_id: int, table: Table, columns: Sequenc
     """Note the current values of some columns of rows a batch is about to update (a rollback puts them back)."""
     if not row_ids:
         return
-    stored = []
-    for start in range(0, len(row_ids), 1000):
-        chosen = [int(row_id) for row_id in row_ids[start:start + 1000]]
-        stored += conn.execute(select(table.c.id, *[table.c[name] for name in columns]).where(table.c.id.in_(chosen))).all()
     bulk_insert(conn, ImportUndo.__table__, UNDO_COLUMNS, (
-        (batch_id, table.name, row.id, json.dumps({name: _plain(value) for name, value in zip(columns, row[1:])}))
-        for row in stored))
+        (batch_id, table.name, row[0], json.dumps({name: _plain(value) for name, value in zip(columns, row[1:])}))
+        for row in rows_by_id(conn, table, columns, row_ids)))
 
 
 def _typed(table: Table, name: str, value: object) -> object:

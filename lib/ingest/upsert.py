@@ -8,10 +8,9 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Table, select
 
-from lib.bulk import bulk_insert, bulk_update
+from lib.bulk import KEY_CHUNK, bulk_insert, bulk_update, keyed_rows
 from lib.ingest import undo
 
-KEY_CHUNK = 1000  # keys per IN list when reading stored rows
 
 
 @dataclass(frozen=True)
@@ -52,12 +51,11 @@ def stored_rows(conn: Connection, table: Table, key: str | Sequence[str], column
     """The stored rows whose key (a column, or several: `keys` then holds tuples) is among `keys`: id, key and the columns."""
     names = [key] if isinstance(key, str) else list(key)
     wanted = sorted({tuple(plain(part) for part in ((value,) if isinstance(key, str) else value)) for value in keys})
-    parts = []
-    for start in range(0, len(wanted), KEY_CHUNK):
-        chunk = wanted[start:start + KEY_CHUNK]
-        narrowed = [table.c[name].in_(sorted({values[index] for values in chunk})) for index, name in enumerate(names)]
-        parts += conn.execute(select(table.c.id, *[table.c[name] for name in (*names, *columns)]).where(*narrowed)).all()
-    found = pd.DataFrame(parts, columns=["id", *names, *columns])
+    if len(wanted) > KEY_CHUNK:  # many keys: one join with a temporary table of them
+        return pd.DataFrame(keyed_rows(conn, table, names, columns, wanted), columns=["id", *names, *columns])
+    narrowed = [table.c[name].in_(sorted({values[index] for values in wanted})) for index, name in enumerate(names)]
+    found = pd.DataFrame(conn.execute(select(table.c.id, *[table.c[name] for name in (*names, *columns)]).where(*narrowed)).all(),
+                         columns=["id", *names, *columns])
     if len(names) == 1 or found.empty:
         return found
     return found[pd.MultiIndex.from_frame(found[names]).isin(wanted)]
@@ -75,6 +73,18 @@ def _same(stored: object, given: object) -> bool:
     if hasattr(given, "hour") != hasattr(stored, "hour"):
         return pd.Timestamp(stored) == pd.Timestamp(given)
     return stored == given
+
+
+def _differs(stored: pd.Series, given: pd.Series) -> pd.Series:
+    """Per row, whether the stored value differs from the one given: times and numbers compared a column at a time (times
+    as times, numbers as numbers), other values one by one as `_same` compares them."""
+    if pd.api.types.is_datetime64_any_dtype(given):
+        times = pd.to_datetime(stored, errors="coerce", format="mixed")
+        return ~((times.isna() & given.isna()) | (times == given))
+    if pd.api.types.is_numeric_dtype(given) and not pd.api.types.is_bool_dtype(given):
+        numbers, values = pd.to_numeric(stored, errors="coerce").astype(float), given.astype(float)
+        return ~((numbers.isna() & values.isna()) | ((numbers - values).abs() < 1e-9))
+    return pd.Series([not _same(old, new) for old, new in zip(stored, given)], index=given.index, dtype=bool)
 
 
 def _labels(frame: pd.DataFrame, names: list[str]) -> list:
@@ -95,15 +105,15 @@ def upsert(conn: Connection, table: Table, key: str | tuple[str, ...], rows: pd.
     versioned = "version" in table.c and "version" not in columns
     given = _labels(rows, names)
     stored = stored_rows(conn, table, key, [*compared, *(["version"] if versioned else [])], given)
-    current_rows = dict(zip(_labels(stored, names), stored.to_dict("records")))
-    known = pd.Series([label in current_rows for label in given], index=rows.index, dtype=bool)
-    changed_ids, changed_values = [], []
-    for label, record in zip([label for label in given if label in current_rows], rows[known].itertuples(index=False)):
-        values, current = record._asdict(), current_rows[label]
-        if not all(_same(current[name], values[name]) for name in compared):
-            changed_ids.append(int(current["id"]))
-            changed_values.append((int(current["id"]), *[plain(values[name]) for name in compared],
-                                   *([int(current["version"]) + 1] if versioned else [])))
+    position = {label: index for index, label in enumerate(_labels(stored, names))}
+    known = pd.Series([label in position for label in given], index=rows.index, dtype=bool)
+    current = stored.iloc[[position[label] for label in given if label in position]].set_axis(rows.index[known])
+    changed = pd.Series(False, index=current.index)
+    for name in compared:
+        changed |= _differs(current[name], rows.loc[known, name])
+    changed_ids = current.loc[changed, "id"].astype(int).tolist()
+    changed_values = list(zip(changed_ids, *[_plain_column(rows.loc[changed[changed].index, name]) for name in compared],
+                              *([(current.loc[changed, "version"].astype(int) + 1).tolist()] if versioned else [])))
     written = [*compared, *(["version"] if versioned else [])]
     undo.note_updated(conn, batch_id, table, written, changed_ids)
     if changed_values:
@@ -111,6 +121,6 @@ def upsert(conn: Connection, table: Table, key: str | tuple[str, ...], rows: pd.
     new = rows[~known]
     bulk_insert(conn, table, [*names, *columns, *(["version"] if versioned else [])],
                 (row + ((1,) if versioned else ()) for row in plain_rows(new[[*names, *columns]])))
-    inserted = stored_rows(conn, table, key, (), [label for label in given if label not in current_rows])["id"].astype(int).tolist() if len(new) else []
+    inserted = stored_rows(conn, table, key, (), [label for label in given if label not in position])["id"].astype(int).tolist() if len(new) else []
     undo.note_inserted(conn, batch_id, table, inserted)
     return Upserted(inserted, changed_ids, int(known.sum()) - len(changed_ids))

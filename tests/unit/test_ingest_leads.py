@@ -400,3 +400,28 @@ def test_the_seed_marks_a_few_percent_of_duplicates_by_the_same_rule(engine):
     assert firsts["duplicate_of_id"].isna().all()  # linked to the chain's first lead, never to another duplicate
     assert (firsts["phone_hash"].to_numpy() == duplicates["phone_hash"].to_numpy()).all()
     assert (firsts["created_at"].to_numpy() < duplicates["created_at"].to_numpy()).all()
+
+
+def many_leads(count: int, grade_of) -> bytes:
+    """`count` leads of distinct people in canonical headers, an hour apart over two regions, each graded by its number."""
+    rows = [f"M{number},{BASE + dt.timedelta(hours=number):%Y-%m-%d %H:%M},t-src-a,t-m0,{('湖北', '四川')[number % 2]},"
+            f"{grade_of(number)},1390{number:07d}" for number in range(count)]
+    return "\n".join(["external_id,created_at,channel,model,province,grade,phone", *rows]).encode()
+
+
+def test_more_leads_than_one_key_list_holds_are_matched_compared_and_undone_in_bulk(conn):
+    count = 1500  # past upsert's KEY_CHUNK: stored rows are found through a temporary table of keys
+    assert load(conn, "leads", "many.csv", many_leads(count, lambda number: "high")).applied.new == count
+    regraded = load(conn, "leads", "many.csv", many_leads(count, lambda number: "high" if number % 3 == 0 else "low"))
+    assert (regraded.applied.updated, regraded.applied.unchanged) == (1000, 500)
+    before = snapshot(conn)
+    valid = {f"M{number}": BASE + dt.timedelta(hours=number, minutes=30) for number in range(count) if number % 5}  # 1,200
+    progress = "\n".join(["external_id,channel,valid_at", *(f"{key},t-src-a,{when:%Y-%m-%d %H:%M}" for key, when in valid.items())])
+    report = load(conn, "lead-progress", "valid.csv", progress.encode())
+    assert (report.status, report.applied.updated) == ("loaded", len(valid)) and len(valid) > 1000
+    leads = stored_leads(conn)
+    assert {key: pd.Timestamp(when) for key, when in leads["valid_at"].dropna().items()} == {key: pd.Timestamp(when) for key, when in valid.items()}
+    assert leads["grade"].to_dict() == {f"M{number}": "high" if number % 3 == 0 else "low" for number in range(count)}
+    rollups_right(conn)
+    pipeline.rollback(conn, conn.info["admin"], report.batch_id)
+    assert snapshot(conn) == before

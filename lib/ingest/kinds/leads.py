@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, select
 
-from lib.bulk import bulk_update
+from lib.bulk import bulk_update, rows_by_id
 from lib.i18n import LABELS
 from lib.ingest import undo
 from lib.ingest.checks import Checked, Problems
@@ -163,10 +163,7 @@ def _whole(frame: pd.DataFrame) -> pd.DataFrame:
 
 def lead_states(conn: Connection, ids: Iterable[int]) -> pd.DataFrame:
     """The leads' region, creation, model, person, link and stamps (what rollups and duplicate links depend on)."""
-    chosen = sorted({int(lead_id) for lead_id in ids})
-    parts = [conn.execute(select(Lead.id, *[Lead.__table__.c[name] for name in STATE]).where(Lead.id.in_(chosen[start:start + 1000]))).all()
-             for start in range(0, len(chosen), 1000)]
-    return pd.DataFrame([row for part in parts for row in part], columns=["id", *STATE])
+    return pd.DataFrame(rows_by_id(conn, LEAD, STATE, ids), columns=["id", *STATE])
 
 
 def _months(stamps: pd.Series) -> pd.Series:
