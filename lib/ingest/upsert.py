@@ -12,7 +12,6 @@ from lib.bulk import KEY_CHUNK, bulk_insert, bulk_update, keyed_rows
 from lib.ingest import undo
 
 
-
 @dataclass(frozen=True)
 class Upserted:
     """The ids of the rows inserted and updated, and how many rows were already as given."""
