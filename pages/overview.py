@@ -93,8 +93,8 @@ def fact_alerts() -> bool:
         st.warning(bullets([ui.tr_literal("alert_channel_under", channel=row[f"name_{lang}"], leads=formatting.compact(row["leads"], lang),
                                           attainment=formatting.percent(row["attainment"])) for row in under.to_dict("records")]),
                    icon=":material/trending_down:")
-    if not over.empty:
-        st.error(bullets([ui.tr_literal("alert_campaign_over", name=row["name"], over=formatting.percent(row["over_by"]),
+    if not over.empty:  # a business alert like the others: red boxes are kept for what went wrong (a refusal, an outage)
+        st.warning(bullets([ui.tr_literal("alert_campaign_over", name=row["name"], over=formatting.percent(row["over_by"]),
                                         spent=formatting.money(row["spent"], lang), budget=formatting.money(row["budget_total"], lang))
                           for row in over.to_dict("records")]), icon=":material/savings:")
     return not (under.empty and over.empty)
