@@ -16,12 +16,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, String, cast, insert, literal, select, text, update
 
+from lib import rollups
 from lib.config import ROOT
 from lib.db import get_engine
 from lib.ingest import pipeline
 from lib.ingest.kinds import STAGING
-from lib import rollups
-from lib.models import ImportBatch, Lead
+from lib.models import Channel, ImportBatch, Lead
 from lib.scope import Scope
 
 FIRST_LEAD = dt.datetime(2010, 1, 1, 8, 0)  # the bench's leads come years before any demo history
@@ -29,7 +29,7 @@ HEADER = ("external_id", "created_at", "channel", "model", "province", "grade", 
 INSERT_ROWS = 20_000  # staged rows inserted per statement
 ADMIN = Scope(role="admin", username="bench")
 INCREMENT_NEW, INCREMENT_UPDATES = 20_000, 100_000  # a day's new leads and progress updates at a large programme
-PLATFORM_ID = "BENCH-ID-"  # the prefix of the platform ids the increment gives seeded leads that have none (removed after)
+PLATFORM_ID = "BENCH-ID-"  # the prefix of the platform ids the increment gives the seeded leads it moves (removed after)
 LEAD_ROLLUPS = (*rollups.COHORT_ROLLUPS, "lead_month_events")  # what lead loads keep
 
 
@@ -115,19 +115,22 @@ def ingest_line(figures: dict) -> str:
 
 def _progress_rows(engine: Engine, updates: int) -> list[tuple[str, str, str]]:
     """(external id, channel, visit time) moving the newest `updates` valid leads that went no further (and left no earlier
-    than three hours after becoming valid) to a store visit two hours after; seeded leads are given platform ids first."""
+    than three hours after becoming valid) to a store visit two hours after; those without a platform id (the seed's) are
+    given one, and only those, so the lead table is not rewritten before the timed loads."""
+    gone_further = [Lead.visit_at, Lead.test_drive_at, Lead.order_at, Lead.delivery_at, Lead.reactivated_at]
     with engine.begin() as conn:
-        conn.execute(update(Lead).where(Lead.external_id.is_(None)).values(external_id=literal(PLATFORM_ID) + cast(Lead.id, String)))
-        candidates = conn.execute(text(
-            "SELECT l.external_id, c.code, l.valid_at, l.lost_at, l.dormant_at FROM lead l JOIN channel c ON c.id = l.channel_id "
-            "WHERE l.valid_at IS NOT NULL AND l.visit_at IS NULL AND l.test_drive_at IS NULL AND l.order_at IS NULL "
-            "AND l.delivery_at IS NULL AND l.reactivated_at IS NULL ORDER BY l.created_at DESC LIMIT :limit"), {"limit": updates * 3}).all()
-    rows = []
-    for external_id, channel, *stamps in candidates:
-        valid_at, *exits = [None if stamp is None else dt.datetime.fromisoformat(str(stamp)) for stamp in stamps]
-        if all(exit_at is None or exit_at > valid_at + dt.timedelta(hours=3) for exit_at in exits):
-            rows.append((external_id, channel, f"{valid_at + dt.timedelta(hours=2):%Y-%m-%d %H:%M:%S}"))
-    return rows[:updates]
+        candidates = conn.execute(
+            select(Lead.id, Lead.external_id, Channel.code, Lead.valid_at, Lead.lost_at, Lead.dormant_at).join(Channel)
+            .where(Lead.valid_at.is_not(None), *[stamp.is_(None) for stamp in gone_further])
+            .order_by(Lead.created_at.desc()).limit(updates * 3)).all()
+        chosen = [row for row in candidates if all(exit_at is None or exit_at > row.valid_at + dt.timedelta(hours=3)
+                                                   for exit_at in (row.lost_at, row.dormant_at))][:updates]
+        nameless = [row.id for row in chosen if row.external_id is None]
+        for start in range(0, len(nameless), INSERT_ROWS):
+            conn.execute(update(Lead).where(Lead.id.in_(nameless[start:start + INSERT_ROWS]))
+                         .values(external_id=literal(PLATFORM_ID) + cast(Lead.id, String)))
+    return [(row.external_id or f"{PLATFORM_ID}{row.id}", row.code, f"{row.valid_at + dt.timedelta(hours=2):%Y-%m-%d %H:%M:%S}")
+            for row in chosen]
 
 
 def _rollups_differing(engine: Engine) -> int:
