@@ -90,11 +90,18 @@ def keyed_rows(conn: Connection, table: Table, names: Sequence[str], columns: Se
 
 
 def rows_by_id(conn: Connection, table: Table, columns: Sequence[str], ids: Iterable[int]) -> list[tuple]:
-    """The rows (id, then `columns`) with these ids: one IN list for a few, a join with a temporary table for many."""
-    chosen = sorted({int(row_id) for row_id in ids})
+    """The rows (id, then `columns`) with these ids."""
+    return rows_where_in(conn, table, "id", {int(row_id) for row_id in ids}, columns)
+
+
+def rows_where_in(conn: Connection, table: Table, column: str, values: Iterable[object], columns: Sequence[str]) -> list[tuple]:
+    """The rows (id, then `columns`) whose `column` is one of the values: one IN list for a few, a join with a temporary
+    table for many."""
+    chosen = sorted(set(values))
     if len(chosen) > KEY_CHUNK:
-        return [(row[0], *row[2:]) for row in keyed_rows(conn, table, ["id"], columns, [(row_id,) for row_id in chosen])]
-    return [tuple(row) for row in conn.execute(select(table.c.id, *[table.c[name] for name in columns]).where(table.c.id.in_(chosen))).all()]
+        return [(row[0], *row[2:]) for row in keyed_rows(conn, table, [column], columns, [(value,) for value in chosen])]
+    return [tuple(row) for row in conn.execute(select(table.c.id, *[table.c[name] for name in columns])
+                                               .where(table.c[column].in_(chosen))).all()]
 
 
 @contextmanager

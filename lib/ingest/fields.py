@@ -18,6 +18,8 @@ DATE_TEXT = (r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"  #
              r"(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2})(?:\.\d+)?)?)?"  # an optional time of day, seconds optional
              r"\s*(Z|[+-]\d{2}:?\d{2})?$")  # an optional UTC offset (converted to the business time zone)
 COMPACT_TEXT = r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2}))?$"  # 20261101 or 20261101102030
+ISO_TIME = "%Y-%m-%d %H:%M:%S"  # the spelling most exports use, tried first
+PLAIN_MOBILE = r"1[3-9][0-9]{9}"  # a mobile number written as its 11 ASCII digits, nothing to normalise (\d takes full-width ones)
 EPOCH_FORMATS = {"epoch_s": "s", "epoch_ms": "ms"}  # a profile's time format → pandas' unit
 NUMBER_DECORATION = r"[,，¥￥\s]"  # thousands separators, currency signs and spaces typed around numbers
 NUMBER_PATTERN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"  # a plain decimal number, nothing else
@@ -109,6 +111,15 @@ def times(written: pd.Series, time_format: str | None) -> pd.Series:
         return stamps.dt.tz_convert(clock.zone()).dt.tz_localize(None).dt.floor("s")
     if time_format:
         return pd.to_datetime(written, format=time_format, errors="coerce")
+    stamps = pd.to_datetime(written, format=ISO_TIME, errors="coerce")  # most exports: parsed at C speed
+    others = stamps.isna() & written.ne("")
+    if others.any():
+        stamps[others] = _spelled_times(written[others])
+    return stamps
+
+
+def _spelled_times(written: pd.Series) -> pd.Series:
+    """Date-times from the usual spellings (DATE_TEXT, COMPACT_TEXT), moved to the business time zone; NaT where unreadable."""
     parts = written.str.extract(DATE_TEXT)
     compact = written.str.extract(COMPACT_TEXT)
     parts.iloc[:, :6] = parts.iloc[:, :6].fillna(compact.set_axis(parts.columns[:6], axis=1))
@@ -145,12 +156,14 @@ def _time_field(field: Field, written: pd.Series, blank: pd.Series, problems: Pr
 
 def _phone_field(field: Field, written: pd.Series, blank: pd.Series, problems: Problems, _format: str | None) -> pd.DataFrame:
     """A mainland mobile number in any usual form, as its keyed hash and masked form (the number itself is dropped)."""
-    normalised = written.map(privacy.normalise_phone)
+    normalised = written.where(written.str.fullmatch(PLAIN_MOBILE))
+    others = normalised.isna() & ~blank
+    normalised[others] = each_distinct(written[others], privacy.normalise_phone)
     problems.flag(~blank & normalised.isna(), field.name, "ingest_err_phone")
-    digest = privacy.keyed_hasher("phone", config.pii_hash_key())
     return pd.DataFrame({
-        f"{field.name}_hash": normalised.map(lambda number: digest(number) if isinstance(number, str) else None),
-        f"{field.name}_masked": normalised.map(lambda number: privacy.mask_phone(number) if isinstance(number, str) else None),
+        f"{field.name}_hash": each_distinct(normalised, privacy.keyed_hasher("phone", config.pii_hash_key())),
+        f"{field.name}_masked": (normalised.str[:3] + privacy.PHONE_MASK + normalised.str[-4:])  # as privacy.mask_phone
+        .where(normalised.notna(), None),
     })
 
 
@@ -160,9 +173,16 @@ def _person_field(field: Field, written: pd.Series, blank: pd.Series, problems: 
     digest = privacy.keyed_hasher("name", config.pii_hash_key())
     kept = written.where(~blank & (written.str.len() <= field.max_length))
     return pd.DataFrame({
-        f"{field.name}_hash": kept.map(lambda name: digest(privacy.normalise_name(name)) if isinstance(name, str) else None),
-        f"{field.name}_masked": kept.map(lambda name: privacy.mask_name(name) if isinstance(name, str) else None),
+        f"{field.name}_hash": each_distinct(kept, lambda name: digest(privacy.normalise_name(name))),
+        f"{field.name}_masked": each_distinct(kept, privacy.mask_name),
     })
+
+
+def each_distinct(values: pd.Series, convert: Callable[[str], object]) -> pd.Series:
+    """`convert` of each value, called once per distinct value (missing values stay missing, as None)."""
+    distinct = values.dropna().unique()
+    converted = values.map(dict(zip(distinct, map(convert, distinct))))
+    return converted.astype(object).where(converted.notna(), None)
 
 
 PARSERS: dict[str, Callable[..., pd.DataFrame]] = {  # field type → its parser

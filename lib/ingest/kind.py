@@ -21,11 +21,18 @@ class Applied:
     duplicate: int = 0
     unchanged: int = 0
     newest_record_at: dt.datetime | None = None
+    stale: frozenset = frozenset()  # rollup slices a kind with a `settle` step refreshes once, after the last part
 
     @property
     def changed(self) -> bool:
         """Whether the load changed anything."""
         return bool(self.new or self.updated or self.duplicate)
+
+    def __add__(self, other: Applied) -> Applied:
+        """What two parts of one load did together."""
+        newest = [stamp for stamp in (self.newest_record_at, other.newest_record_at) if stamp is not None]
+        return Applied(self.new + other.new, self.updated + other.updated, self.duplicate + other.duplicate,
+                       self.unchanged + other.unchanged, max(newest, default=None), self.stale | other.stale)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,8 @@ class Kind:
     rollback: Callable[[Connection, int], None]  # undo batch `int` exactly (rollups kept)
     one_of: tuple[tuple[str, ...], ...] = ()  # groups of fields of which a file must carry one whole group
     former_names: tuple[str, ...] = ()  # import_batch.kind values its batches were written under before
+    part_rows: int | None = None  # a long file is read, checked and applied this many rows at a time (None: whole)
+    settle: Callable[[Connection, int, Applied], Applied] | None = None  # after the last part: rollups, whole-batch counts
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -3,10 +3,12 @@ apply → report. A load is one batch, all or nothing: one bad row writes nothin
 nothing (no batch is written); the newest batch of a kind can be rolled back exactly."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -18,7 +20,7 @@ from lib.ingest import read
 from lib.ingest.checks import Checked, Problems, RowError
 from lib.ingest.kind import Applied, Kind
 from lib.ingest.kinds import KINDS, kind_of_batch
-from lib.ingest.limits import FileRefusedError, KeyedError, ReadLimits
+from lib.ingest.limits import MIB, FileRefusedError, KeyedError, ReadLimits
 from lib.ingest.mapping import cells, header_fields, typed
 from lib.ingest.profile import Profile
 from lib.ingest.undo import later_changes
@@ -32,8 +34,22 @@ MAX_ROWS = 300_000  # rows per file after the header, blank ones included
 MAX_COLUMNS = 200  # header cells a file may have (columns no field maps are ignored, with a warning)
 LIMITS = ReadLimits(max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS, max_columns=MAX_COLUMNS)  # what a file may hold
 PROBLEMS_KEPT = 10_000  # problems a report keeps (the count says how many there were)
+BULK_FILE_BYTES = 512 * MIB  # a file loaded in parts without a person waiting (command line, inbox) may be this large
+BULK_ROWS = 5_000_000  # and have this many rows
+BULK_LIMITS = ReadLimits(max_bytes=BULK_FILE_BYTES, max_rows=BULK_ROWS, max_columns=MAX_COLUMNS)
+UNATTENDED = ("cli", "inbox")  # the sources of loads no person waits for on a page
 PREVIEW_ROWS = 10  # rows of a sample file a profile's preview maps
 Progress = Callable[[str, int], None]  # told each step's name and the rows so far (the command line prints it)
+
+
+@dataclass(frozen=True)
+class Part:
+    """Rows of a load checked and applied together: typed canonical fields, each label's file and row, the cells that
+    could not be typed."""
+
+    frame: pd.DataFrame
+    origin: pd.DataFrame
+    type_errors: list[RowError]
 
 
 class LoadRefusedError(KeyedError, ValueError):
@@ -96,13 +112,21 @@ def load(conn: Connection, scope: Scope, kind_name: str, files: Sequence[tuple[s
     on a dry run): the report says what was (or would be) done."""
     kind = kind_for(scope, kind_name, profile)
     report = Report(kind.name, [name for name, _data in files])
-    tell = progress or (lambda _step, _rows: None)
+    tell = progress or _untold
     try:
-        frame, origin, type_errors = _read_all(kind, files, profile, report, tell)
+        parts = _parts(kind, files, profile, report, tell, read_limits(kind, source))
+        return _write(conn, scope, kind, report, parts, profile, source=source, dry_run=dry_run, tell=tell)[0]
     except FileRefusedError as refused:
-        return _refused_file(report, refused)
-    return apply_frame(conn, scope, kind, report, frame, origin, type_errors, profile, source=source, dry_run=dry_run,
-                       tell=tell)[0]
+        return _refused_file(Report(kind.name, report.files), refused)
+
+
+def _untold(_step: str, _rows: int) -> None:
+    """No progress shown."""
+
+
+def read_limits(kind: Kind, source: str) -> ReadLimits:
+    """What a file may hold: more for a kind read in parts when no person waits on a page for it."""
+    return BULK_LIMITS if kind.part_rows and source in UNATTENDED else LIMITS
 
 
 def apply_frame(conn: Connection, scope: Scope, kind: Kind, report: Report, frame: pd.DataFrame, origin: pd.DataFrame,
@@ -110,30 +134,62 @@ def apply_frame(conn: Connection, scope: Scope, kind: Kind, report: Report, fram
                 tell: Progress | None = None, partial: bool = False) -> tuple[Report, list[RowError]]:
     """Check typed canonical rows and write them as one batch; the report and every problem found. All or nothing, unless
     `partial`: then the rows with problems are left out (the rest checked again without them) and the others written."""
-    tell = tell or (lambda _step, _rows: None)
-    tell("check", len(frame))
-    checked, errors = _checked(conn, kind, frame, type_errors, partial)
-    if errors:
-        _refused_rows(report, errors, origin)
-        if not partial or checked.rows.empty:
-            return report, errors
+    return _write(conn, scope, kind, report, [Part(frame, origin, type_errors)], profile, source=source, dry_run=dry_run,
+                  tell=tell or _untold, partial=partial)
+
+
+def _write(conn: Connection, scope: Scope, kind: Kind, report: Report, parts: Iterable[Part], profile: Profile | None, *,
+           source: str, dry_run: bool, tell: Progress, partial: bool = False) -> tuple[Report, list[RowError]]:
+    """Check each part and apply it to one batch, then let the kind settle the batch (rollups, counts). All or nothing: a
+    problem in any part writes nothing (the parts after it are still checked, for the report); unless `partial`."""
     audit.serialise_writes(conn)  # loads commit one after another, each seeing the one before
+    errors, refused_origins, applied, passed, seen = [], [], Applied(), 0, np.empty(0, dtype=np.uint64)
     with conn.begin_nested() as attempt:
         try:
             batch_id = _new_batch(conn, scope, report, profile, source)
-            tell("apply", len(checked.rows))
-            report.applied = kind.apply(conn, checked.rows, batch_id)
+            for part in parts:
+                seen, repeated = _repeated_across_parts(kind, part.frame, seen)
+                tell("check", report.rows)
+                checked, found = _checked(conn, kind, part.frame, part.type_errors + repeated, partial)
+                errors += found
+                refused_origins.append(part.origin.loc[sorted({error.row for error in found})])
+                passed += len(checked.rows)
+                if checked.rows.empty or (errors and not partial):
+                    continue
+                tell("apply", passed)
+                applied += kind.apply(conn, checked.rows, batch_id)
+            if errors and (not partial or not passed):
+                attempt.rollback()
+                _refused_rows(report, errors, pd.concat(refused_origins))
+                return report, errors
+            report.applied = kind.settle(conn, batch_id, applied) if kind.settle else applied
         except DBAPIError as error:
             attempt.rollback()
             if is_unavailable(error):
                 raise
             raise LoadRefusedError("import_database_refused", error=type(error.orig).__name__) from error
+        if errors:
+            _refused_rows(report, errors, pd.concat(refused_origins))
         if dry_run or not report.applied.changed:
             attempt.rollback()
             report.status = "checked" if dry_run and report.applied.changed else "unchanged"
             return report, errors
         _finish_batch(conn, scope, kind, report, batch_id)
     return report, errors
+
+
+def _repeated_across_parts(kind: Kind, frame: pd.DataFrame, seen: np.ndarray) -> tuple[np.ndarray, list[RowError]]:
+    """Rows of a kind read in parts whose natural key, as written (trimmed, any case), an earlier part of the load named
+    (each part checks its own rows); the key hashes seen so far, these rows' added. 64-bit hashes keep a million keys in
+    8 MB: two different keys share one with a chance of about 1 in 10^7 for a ten-million-row file."""
+    if not kind.part_rows:
+        return seen, []
+    written = frame[list(kind.key)].astype(object).where(frame[list(kind.key)].notna(), "")
+    hashes = pd.util.hash_pandas_object(written.apply(lambda column: column.astype(str).str.strip().str.lower()),
+                                        index=False).to_numpy()
+    repeated = frame.index[np.isin(hashes, seen)]
+    errors = [RowError(int(row), kind.key[-1], "ingest_err_repeated_key", {}) for row in repeated]
+    return np.concatenate([seen, hashes]), errors
 
 
 def _checked(conn: Connection, kind: Kind, frame: pd.DataFrame, type_errors: list[RowError],
@@ -164,33 +220,42 @@ def kind_for(scope: Scope, kind_name: str, profile: Profile | None) -> Kind:
     return kind
 
 
-def _read_all(kind: Kind, files: Sequence[tuple[str, bytes]], profile: Profile | None, report: Report,
-              tell: Progress) -> tuple[pd.DataFrame, pd.DataFrame, list]:
-    """Every file read and mapped: one frame of typed canonical fields, each label's file and row, and the cells that
-    could not be typed."""
-    frames, origins, problems, present = [], [], [], set(profile.constants if profile else ())
+def _parts(kind: Kind, files: Sequence[tuple[str, bytes]], profile: Profile | None, report: Report, tell: Progress,
+           limits: ReadLimits) -> Iterator[Part]:
+    """Every file read and mapped, a part of at most the kind's part_rows rows at a time (every header checked before any
+    row is read): typed canonical fields, each label's file and row, and the cells that could not be typed."""
+    opened = []
     for name, data in files:
-        try:
-            table = read.open_table(name, data, LIMITS, encoding=profile.encoding if profile else None)
-            fields = header_fields(kind, table.header, profile)
-            present.update(fields.values())
-            report.ignored_columns += [column for index, column in enumerate(table.header) if index not in fields]
-            first = sum(len(part) for part in frames)
-            raw, numbers = cells(table, fields, first)
-        except FileRefusedError as refused:
-            refused.params.setdefault("file", name)
-            raise
-        tell("read", first + len(raw))
-        found = Problems(raw.index)
-        frames.append(typed(kind, raw, profile, found))
-        origins.append(pd.DataFrame({"file": name, "row": numbers}))
-        problems += found.errors
-    frame, origin = pd.concat(frames), pd.concat(origins)
-    frame.attrs["present"] = tuple(sorted(present))  # the fields some file carries (a kind may update only these)
-    report.rows = len(frame)
-    if frame.empty:
+        with _naming_file(name):
+            table = read.open_table(name, data, limits, encoding=profile.encoding if profile else None)
+            opened.append((name, table, header_fields(kind, table.header, profile)))
+        report.ignored_columns += [column for index, column in enumerate(table.header) if index not in opened[-1][2]]
+    present = {name for _file, _table, fields in opened for name in fields.values()} | set(profile.constants if profile else ())
+    for name, table, fields in opened:
+        while True:
+            with _naming_file(name):
+                body = list(islice(table.rows, kind.part_rows or limits.max_rows + 1))
+                raw, numbers = cells(read.Table(table.header, iter(body)), fields, report.rows)
+            if not body:
+                break
+            report.rows += len(raw)
+            tell("read", report.rows)
+            found = Problems(raw.index)
+            frame = typed(kind, raw, profile, found)
+            frame.attrs["present"] = tuple(sorted(present))  # the fields some file carries (a kind may update only these)
+            yield Part(frame, pd.DataFrame({"file": name, "row": numbers}), found.errors)
+    if not report.rows:
         raise FileRefusedError("import_empty")
-    return frame, origin, problems
+
+
+@contextmanager
+def _naming_file(name: str) -> Iterator[None]:
+    """A refusal raised inside names this file (unless it names one already)."""
+    try:
+        yield
+    except FileRefusedError as refused:
+        refused.params.setdefault("file", name)
+        raise
 
 
 def _refused_file(report: Report, refused: FileRefusedError) -> Report:
@@ -226,7 +291,7 @@ def _finish_batch(conn: Connection, scope: Scope, kind: Kind, report: Report, ba
     """A loaded batch: its counts, the source's freshness, an audit row."""
     applied = report.applied
     conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
-        new_rows=applied.new, updated_rows=applied.updated, duplicate_rows=applied.duplicate, refused_rows=report.refused_rows,
+        row_count=report.rows, new_rows=applied.new, updated_rows=applied.updated, duplicate_rows=applied.duplicate, refused_rows=report.refused_rows,
         newest_record_at=applied.newest_record_at))
     if applied.newest_record_at is not None:
         freshness.record(conn, kind.name, applied.newest_record_at)

@@ -53,12 +53,18 @@ def _typed(table: Table, name: str, value: object) -> object:
 
 
 def journal(conn: Connection, batch_id: int, table: Table) -> tuple[list[int], list[tuple[int, dict]]]:
-    """The rows of a table a batch inserted (ids) and updated (id, prior values)."""
+    """The rows of a table a batch inserted (ids) and updated (id, prior values: a column noted twice, by two parts of a
+    load, keeps its first value, the one from before the batch)."""
     notes = conn.execute(select(ImportUndo.row_id, ImportUndo.before).where(
         ImportUndo.batch_id == batch_id, ImportUndo.entity == table.name).order_by(ImportUndo.id)).all()
     inserted = [note.row_id for note in notes if note.before is None]
-    updated = [(note.row_id, json.loads(note.before)) for note in notes if note.before is not None]
-    return inserted, updated
+    updated: dict[int, dict] = {}
+    for note in notes:
+        if note.before is not None:
+            prior = updated.setdefault(note.row_id, {})
+            for name, value in json.loads(note.before).items():
+                prior.setdefault(name, value)
+    return inserted, list(updated.items())
 
 
 def restore(conn: Connection, batch_id: int, table: Table) -> tuple[list[int], list[tuple[int, dict]]]:

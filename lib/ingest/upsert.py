@@ -49,7 +49,7 @@ def _plain_column(column: pd.Series) -> list:
 def stored_rows(conn: Connection, table: Table, key: str | Sequence[str], columns: Sequence[str], keys: Sequence) -> pd.DataFrame:
     """The stored rows whose key (a column, or several: `keys` then holds tuples) is among `keys`: id, key and the columns."""
     names = [key] if isinstance(key, str) else list(key)
-    wanted = sorted({tuple(plain(part) for part in ((value,) if isinstance(key, str) else value)) for value in keys})
+    wanted = sorted({(plain(value),) for value in keys} if isinstance(key, str) else {tuple(map(plain, value)) for value in keys})
     if len(wanted) > KEY_CHUNK:  # many keys: one join with a temporary table of them
         return pd.DataFrame(keyed_rows(conn, table, names, columns, wanted), columns=["id", *names, *columns])
     narrowed = [table.c[name].in_(sorted({values[index] for values in wanted})) for index, name in enumerate(names)]

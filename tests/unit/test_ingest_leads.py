@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from io import BytesIO
 
 import openpyxl
@@ -20,6 +21,8 @@ from sqlalchemy import String, Text, select
 
 from lib import clock, rollups
 from lib.ingest import pipeline
+from lib.ingest.kinds import KINDS
+from lib.ingest.kinds.leads import PART_ROWS
 from lib.ingest.profile import parse
 from lib.models import FUNNEL_STAGES, Base, Channel, City, Dealer, Lead, VehicleModel
 from lib.queries import channels, dealers, funnel
@@ -251,7 +254,16 @@ def snapshot(conn) -> dict[str, list]:
                          key=repr) for name, table in tables.items()}
 
 
-def test_two_platforms_and_the_crm_load_with_duplicates_linked_and_progress_kept(conn):
+@pytest.fixture(params=[PART_ROWS, 2], ids=["whole", "in-parts-of-2"])
+def part_rows(request, monkeypatch) -> int:
+    """Files of leads and progress read, checked and applied this many rows at a time, as one batch (2: every file of
+    these tests in several parts, a person's leads and a duplicate chain split across them)."""
+    for name in ("leads", "lead-progress"):
+        monkeypatch.setitem(KINDS, name, replace(KINDS[name], part_rows=request.param))
+    return request.param
+
+
+def test_two_platforms_and_the_crm_load_with_duplicates_linked_and_progress_kept(conn, part_rows):
     reports = load_all(conn)
     links = expected_links()
     leads = stored_leads(conn)
@@ -313,7 +325,7 @@ def test_the_dashboards_count_the_files_unique_leads(conn):
         assert figures.loc[code, "leads"] == sum(1 for row in LEADS if row[7] == index and links[row[1]] is None)
 
 
-def test_loading_again_changes_nothing_and_a_rollback_restores_the_exact_state(conn):
+def test_loading_again_changes_nothing_and_a_rollback_restores_the_exact_state(conn, part_rows):
     before = snapshot(conn)
     reports = load_all(conn)
     loaded, counts = snapshot(conn), table_counts(conn)
@@ -331,7 +343,7 @@ def test_loading_again_changes_nothing_and_a_rollback_restores_the_exact_state(c
     assert states[1] != states[0] and states[2] != states[1]  # each rollback undid something
 
 
-def test_a_file_with_one_bad_row_writes_nothing(conn):
+def test_a_file_with_one_bad_row_writes_nothing(conn, part_rows):
     counts = table_counts(conn)
     bad = file_a().decode().replace("湖北省-武汉市-洪山区", "火星省-某市", 1).encode()
     report = load(conn, "leads", "bad.csv", bad, PROFILE_A)
@@ -425,3 +437,25 @@ def test_more_leads_than_one_key_list_holds_are_matched_compared_and_undone_in_b
     rollups_right(conn)
     pipeline.rollback(conn, conn.info["admin"], report.batch_id)
     assert snapshot(conn) == before
+
+
+def test_a_problem_in_a_later_part_undoes_the_parts_already_applied(conn, monkeypatch):
+    monkeypatch.setitem(KINDS, "leads", replace(KINDS["leads"], part_rows=2))
+    counts = table_counts(conn)
+    rows = many_leads(7, lambda number: "high").decode().splitlines()
+    unknown_place = "\n".join([*rows[:-1], rows[-1].replace(",湖北,", ",火星,").replace(",四川,", ",火星,")]).encode()
+    repeated = "\n".join([*rows, rows[1].replace(",high,", ",low,")]).encode()  # M0 again, three parts later
+    for data, expected in ((unknown_place, [(8, "province", "ingest_err_unknown_province")]),
+                           (repeated, [(9, "external_id", "ingest_err_repeated_key")])):
+        report = load(conn, "leads", "late.csv", data)
+        assert report.status == "refused" and report.batch_id is None
+        assert [(problem.row, problem.field, problem.key) for problem in report.problems] == expected
+        assert table_counts(conn) == counts  # the three parts applied before it are gone with it
+    assert load(conn, "leads", "fine.csv", "\n".join(rows).encode()).applied.new == 7
+
+
+def test_only_unattended_loads_of_kinds_read_in_parts_may_be_longer_than_an_upload():
+    assert pipeline.read_limits(KINDS["leads"], "cli").max_rows > pipeline.MAX_ROWS
+    assert pipeline.read_limits(KINDS["lead-progress"], "inbox").max_bytes > pipeline.MAX_FILE_BYTES
+    assert pipeline.read_limits(KINDS["leads"], "upload") == pipeline.LIMITS
+    assert pipeline.read_limits(KINDS["members"], "cli") == pipeline.LIMITS  # read whole: held in memory at once

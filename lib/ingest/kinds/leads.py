@@ -14,12 +14,13 @@ and the dealers' CRM (kind `lead-progress`).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, func, select
 
-from lib.bulk import bulk_update, rows_by_id
+from lib.bulk import bulk_update, rows_by_id, rows_where_in
 from lib.i18n import LABELS
 from lib.ingest import undo
 from lib.ingest.checks import Checked, Problems
@@ -27,7 +28,7 @@ from lib.ingest.fields import Field
 from lib.ingest.kind import Applied, Kind
 from lib.ingest.places import places, resolve, split_area
 from lib.ingest.upsert import stored_rows, upsert
-from lib.models import LEAD_GRADES, Campaign, Channel, Dealer, Lead, VehicleModel
+from lib.models import LEAD_GRADES, Campaign, Channel, Dealer, ImportUndo, Lead, VehicleModel
 from lib.rollups import refresh_lead_months
 
 LEAD: Table = Lead.__table__
@@ -39,6 +40,7 @@ STAMPS = (*FUNNEL_STAMPS, "lost_at", "dormant_at", "reactivated_at")  # every pr
 STATE = ("region_id", "created_at", "model_id", "phone_hash", "duplicate_of_id", *STAMPS)  # what rollups and links read
 IDS = ("channel_id", "campaign_id", "model_id", "dealer_id", "region_id", "province_adcode", "city_id")  # whole-number columns
 OPTIONAL = ("campaign_id", "dealer_id", "name_hash", "name_masked")  # a blank cell leaves these stored values alone
+PART_ROWS = 100_000  # a longer file is loaded this many rows at a time (memory stays bounded), in one transaction
 LEAD_COLUMNS = ("created_at", "campaign_id", "model_id", "dealer_id", "region_id", "province_adcode", "city_id", "grade",
                 "phone_hash", "phone_masked", "name_hash", "name_masked")  # what a leads file sets
 
@@ -118,16 +120,27 @@ def stored_leads(conn: Connection, frame: pd.DataFrame, columns: Iterable[str]) 
 
 def _places(conn: Connection, frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
     """Province (or area), region and city of each row; a missing or unknown province, or a city not in it, is an error."""
-    lookup = places(conn)
-    area = split_area(frame["area"], lookup)
-    use_area = frame["province"].isna()
-    province = frame["province"].where(~use_area, area["province"])
-    found = resolve(province, frame["city"].where(~use_area, area["city"]), lookup)
+    written = frame[["province", "city", "area"]]
+    distinct = written.drop_duplicates()  # a file names a few hundred places: each is looked up once
+    resolved = pd.concat([distinct, _resolved_places(conn, distinct)], axis=1)
+    found = written.merge(resolved, on=list(written), how="left").set_axis(frame.index)
+    use_area, province = frame["province"].isna(), found["province_used"]
     problems.flag(province.isna(), "province", "ingest_err_place_required")
     for name, mine in (("province", ~use_area), ("area", use_area)):
         problems.flag(mine & province.notna() & found["province_adcode"].isna(), name, "ingest_err_unknown_province")
-        problems.flag(mine & found["city_unknown"], "city" if name == "province" else name, "ingest_err_unknown_city")
-    return found
+        problems.flag(mine & found["city_unknown"].astype(bool), "city" if name == "province" else name, "ingest_err_unknown_city")
+    return found[["province_adcode", "region_id", "city_id", "city_unknown"]]
+
+
+def _resolved_places(conn: Connection, written: pd.DataFrame) -> pd.DataFrame:
+    """Each row's province as used (the area's when none is written), its adcode, region and city id, and whether a
+    written city is unknown."""
+    lookup = places(conn)
+    area = split_area(written["area"], lookup)
+    use_area = written["province"].isna()
+    province = written["province"].where(~use_area, area["province"])
+    found = resolve(province, written["city"].where(~use_area, area["city"]), lookup)
+    return found.assign(province_used=province)
 
 
 def _grades(frame: pd.DataFrame, problems: Problems) -> pd.Series:
@@ -171,16 +184,41 @@ def _months(stamps: pd.Series) -> pd.Series:
     return pd.to_datetime(stamps).dt.strftime("%Y-%m")
 
 
-def refresh_slices(conn: Connection, *states: pd.DataFrame) -> None:
-    """The lead rollups' slices of these lead states (before and after a write): cohorts by creation month, events by the
-    month of every stage time."""
+def stale_slices(*states: pd.DataFrame) -> frozenset[tuple[str, int, str]]:
+    """The lead rollups' slices of these lead states (before and after a write): ("cohort", region, creation month), and
+    ("event", region, month) of every stage time."""
     cohorts, events = set(), set()
     for state in states:
         cohorts |= set(zip(state["region_id"], _months(state["created_at"])))
         for stamp in ("created_at", *FUNNEL_STAMPS):
             given = state[state[stamp].notna()]
             events |= set(zip(given["region_id"], _months(given[stamp])))
-    refresh_lead_months(conn, cohorts, events)
+    return frozenset({("cohort", *part) for part in cohorts} | {("event", *part) for part in events})
+
+
+def refresh_stale(conn: Connection, stale: frozenset[tuple[str, int, str]]) -> None:
+    """Recompute the lead rollups' stale slices."""
+    refresh_lead_months(conn, {(region, month) for what, region, month in stale if what == "cohort"},
+                        {(region, month) for what, region, month in stale if what == "event"})
+
+
+def settle_progress(conn: Connection, _batch_id: int, applied: Applied) -> Applied:
+    """After a load's last part: the lead rollups of every slice it touched recomputed once."""
+    refresh_stale(conn, applied.stale)
+    return replace(applied, stale=frozenset())
+
+
+def settle_leads(conn: Connection, batch_id: int, applied: Applied) -> Applied:
+    """After a leads load's last part: the rollups recomputed once, and its new leads counted as new or duplicate as they
+    are linked now (a later part may have linked a lead of an earlier one)."""
+    settled = settle_progress(conn, batch_id, applied)
+    if not settled.new + settled.duplicate:
+        return settled
+    added = (select(func.count()).select_from(ImportUndo).join(Lead, Lead.id == ImportUndo.row_id)
+             .where(ImportUndo.batch_id == batch_id, ImportUndo.entity == LEAD.name, ImportUndo.before.is_(None),
+                    Lead.duplicate_of_id.is_not(None)))
+    duplicates = conn.execute(added).scalar_one()
+    return replace(settled, new=settled.new + settled.duplicate - duplicates, duplicate=duplicates)
 
 
 def _chains(leads: pd.DataFrame) -> pd.Series:
@@ -194,23 +232,23 @@ def _chains(leads: pd.DataFrame) -> pd.Series:
     return first.where(first != ordered["id"]).reindex(leads.index)
 
 
-def _link_duplicates(conn: Connection, batch_id: int, groups: set[tuple[str, int]], inserted: set[int]) -> list[int]:
-    """Recompute the duplicate links of every lead of these (person, model) groups; write the changed ones (the stored
-    leads' prior links noted for undo). The ids whose link changed."""
-    hashes = sorted({phone for phone, _model in groups})
-    parts = [conn.execute(select(Lead.id, Lead.phone_hash, Lead.model_id, Lead.created_at, Lead.duplicate_of_id)
-                          .where(Lead.phone_hash.in_(hashes[start:start + 1000]))).all() for start in range(0, len(hashes), 1000)]
-    leads = pd.DataFrame([row for part in parts for row in part], columns=["id", "phone_hash", "model_id", "created_at", "duplicate_of_id"])
+def _link_duplicates(conn: Connection, batch_id: int, groups: set[tuple[str, int]]) -> tuple[set[int], set[int]]:
+    """Recompute the duplicate links of every lead of these (person, model) groups; write the changed ones (the prior
+    links of leads stored before this batch noted for undo). The ids whose link changed, and those of them stored before."""
+    columns = ["phone_hash", "model_id", "created_at", "duplicate_of_id", "import_batch_id"]
+    leads = pd.DataFrame(rows_where_in(conn, LEAD, "phone_hash", {phone for phone, _model in groups}, columns),
+                         columns=["id", *columns])
     leads = leads[[pair in groups for pair in zip(leads["phone_hash"], leads["model_id"])]]
     if leads.empty:
-        return []
+        return set(), set()
     linked = _chains(leads)
     changed = leads[linked.fillna(-1).astype(np.int64) != leads["duplicate_of_id"].fillna(-1).astype(np.int64)]
-    undo.note_updated(conn, batch_id, LEAD, ["duplicate_of_id"], [int(lead_id) for lead_id in changed["id"] if lead_id not in inserted])
+    stored_before = set(changed.loc[changed["import_batch_id"].ne(batch_id), "id"].astype(int))
+    undo.note_updated(conn, batch_id, LEAD, ["duplicate_of_id"], sorted(stored_before))
     if len(changed):
         bulk_update(conn, LEAD, ["duplicate_of_id"], [(int(lead_id), None if pd.isna(link) else int(link))
                                                        for lead_id, link in zip(changed["id"], linked[changed.index])])
-    return changed["id"].astype(int).tolist()
+    return set(changed["id"].astype(int)), stored_before
 
 
 def _kept(rows: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
@@ -232,15 +270,14 @@ def apply_leads(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
     before = stored[stored["id"].isin(written.updated)]
     after = lead_states(conn, [*written.inserted, *written.updated])
     groups = set(zip(after["phone_hash"], after["model_id"])) | set(zip(before["phone_hash"], before["model_id"]))
-    relinked = set(_link_duplicates(conn, batch_id, groups, set(written.inserted)))
-    others = relinked - set(written.inserted) - set(written.updated)  # stored leads whose link changed (not in the file)
-    if written.inserted or written.updated or others:
-        refresh_slices(conn, before[["id", *STATE]], after, lead_states(conn, others))
+    relinked, relinked_stored = _link_duplicates(conn, batch_id, groups)
+    others = relinked_stored - set(written.updated)  # leads stored before whose link changed (not in the file)
     duplicates = len(relinked & set(written.inserted))  # new leads start unlinked: a link means a duplicate
     changed = set(written.updated) | others
     return Applied(new=len(written.inserted) - duplicates, updated=len(changed), duplicate=duplicates,
                    unchanged=len(set(stored["id"].dropna().astype(int)) - changed),
-                   newest_record_at=rows["created_at"].max().to_pydatetime())
+                   newest_record_at=rows["created_at"].max().to_pydatetime(),
+                   stale=stale_slices(before[["id", *STATE]], after, lead_states(conn, others)))
 
 
 def rollback_leads(conn: Connection, batch_id: int) -> None:
@@ -250,8 +287,8 @@ def rollback_leads(conn: Connection, batch_id: int) -> None:
     ids = {*inserted, *(row_id for row_id, _before in updated)}
     undone = lead_states(conn, ids)
     undo.restore(conn, batch_id, LEAD)
-    refresh_slices(conn, undone, lead_states(conn, ids))
+    refresh_stale(conn, stale_slices(undone, lead_states(conn, ids)))
 
 
 LEADS = Kind("leads", "线索", "Leads", LEAD_FIELDS, ("channel", "external_id"), check_leads, apply_leads, rollback_leads,
-             one_of=(("province",), ("area",)))
+             one_of=(("province",), ("area",)), part_rows=PART_ROWS, settle=settle_leads)

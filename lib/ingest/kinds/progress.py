@@ -10,8 +10,8 @@ from sqlalchemy import Connection
 from lib.ingest.checks import Checked, Problems
 from lib.ingest.fields import Field
 from lib.ingest.kind import Applied, Kind
-from lib.ingest.kinds.leads import (FUNNEL_STAMPS, KEY, LEAD, STAMPS, STATE, lead_states, refresh_slices, repeated_keys,
-                                    resolved_ids, rollback_leads, stored_leads, words)
+from lib.ingest.kinds.leads import (FUNNEL_STAMPS, KEY, LEAD, PART_ROWS, STAMPS, STATE, lead_states, repeated_keys,
+                                    resolved_ids, rollback_leads, settle_progress, stale_slices, stored_leads, words)
 from lib.ingest.upsert import upsert
 from lib.models import FUNNEL_STAGES, LOST_REASONS, Channel
 
@@ -96,12 +96,11 @@ def apply_progress(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Appli
     ids = stored_leads(conn, rows, ())["id"]
     before = lead_states(conn, ids)
     written = upsert(conn, LEAD, KEY, rows[[*KEY, *WRITTEN]], batch_id)
-    if written.updated:
-        refresh_slices(conn, before[before["id"].isin(written.updated)][["id", *STATE]], lead_states(conn, written.updated))
+    stale = stale_slices(before[before["id"].isin(written.updated)][["id", *STATE]], lead_states(conn, written.updated))
     newest = rows["newest"].max()
     return Applied(updated=len(written.updated), unchanged=written.unchanged,
-                   newest_record_at=None if pd.isna(newest) else newest.to_pydatetime())
+                   newest_record_at=None if pd.isna(newest) else newest.to_pydatetime(), stale=stale)
 
 
 LEAD_PROGRESS = Kind("lead-progress", "线索跟进", "Lead progress", PROGRESS_FIELDS, ("channel", "external_id"), check_progress,
-                     apply_progress, rollback_leads)
+                     apply_progress, rollback_leads, part_rows=PART_ROWS, settle=settle_progress)
