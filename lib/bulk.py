@@ -8,7 +8,7 @@ from contextlib import closing, contextmanager
 from itertools import islice
 
 import numpy as np
-from sqlalchemy import Column, Connection, Engine, MetaData, Table, and_, bindparam, insert, select, text
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, and_, bindparam, func, insert, select, text
 
 from lib.models import Base
 from lib.sqlfuncs import audit_guards, drop_audit_guards
@@ -68,6 +68,20 @@ def bulk_update(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         conn.execute(statement, [{"row_id": row[0], **dict(zip(columns, row[1:]))} for row in rows[first:first + CORE_INSERT_BATCH]])
 
 
+def new_ids(conn: Connection, table: Table, count: int) -> list[int] | None:
+    """Ids for `count` rows about to be inserted by a load (which holds the write lock): from the id sequence on
+    PostgreSQL, after the largest id on SQLite (as SQLite itself numbers rows); None elsewhere (read the ids back)."""
+    if not count:
+        return []
+    if conn.dialect.name == "postgresql":
+        return conn.execute(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+                            {"table": table.name, "count": count}).scalars().all()
+    if conn.dialect.name == "sqlite":
+        largest = conn.execute(select(func.max(table.c.id))).scalar() or 0
+        return list(range(largest + 1, largest + 1 + count))
+    return None
+
+
 KEYS_TABLE = "keys_wanted"  # the temporary table `keyed_rows` fills
 KEY_CHUNK = 1000  # keys per IN list when reading stored rows (more: through a temporary table)
 
@@ -83,10 +97,25 @@ def keyed_rows(conn: Connection, table: Table, names: Sequence[str], columns: Se
     if conn.dialect.name == "postgresql":
         conn.execute(text(f"ANALYZE {KEYS_TABLE}"))  # the planner then looks the keys up by index, not by reading the table
     joined = and_(*[table.c[name] == wanted.c[name] for name in names])
-    found = [tuple(row) for row in conn.execute(select(table.c.id, *[table.c[name] for name in (*names, *columns)])
-                                                .select_from(table.join(wanted, joined))).all()]
+    with _keys_looked_up_by_index(conn):
+        found = [tuple(row) for row in conn.execute(select(table.c.id, *[table.c[name] for name in (*names, *columns)])
+                                                    .select_from(table.join(wanted, joined))).all()]
     wanted.drop(conn)
     return found
+
+
+@contextmanager
+def _keys_looked_up_by_index(conn: Connection) -> Iterator[None]:
+    """On SQLite, no automatic indexes meanwhile: else the planner reads the whole table's key index and probes an index it
+    builds on the keys (0.29 s against 0.06 s for 100,000 keys among 1.2 million leads, growing with the table)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql("PRAGMA automatic_index=OFF")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("PRAGMA automatic_index=ON")
 
 
 def rows_by_id(conn: Connection, table: Table, columns: Sequence[str], ids: Iterable[int]) -> list[tuple]:

@@ -15,6 +15,7 @@ from lib.config import database_url, open_private
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # wait this long for another writer before failing
 SERVER_CONNECT_TIMEOUT_S = 10  # a database server that does not answer fails the page after this long instead of hanging it
 SQLITE_GENERIC_ERROR = 1  # SQLITE_ERROR: a missing table or bad SQL, raised as OperationalError but a bug, not an outage
+LOADER_CACHE_KIB = 128 * 1024  # SQLite's page cache in a load run, in KiB (the app's connections keep the 2 MB default)
 INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for a statement the role may not run (DDL on a table it does not own)
 
 
@@ -35,6 +36,19 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _large_page_cache(dbapi_connection: object, _record: object) -> None:
+    """A load run's page cache: the index pages a long load writes stay in memory (100,000 leads among 1.2 million: the
+    insert 5.9 s → 3.5 s, the whole part 20 s → 16 s)."""
+    dbapi_connection.execute(f"PRAGMA cache_size=-{LOADER_CACHE_KIB}")
+
+
+def for_loading(engine: Engine) -> Engine:
+    """The engine, its new SQLite connections given a load run's page cache (SQLite's default is 2 MB); others as they are."""
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _large_page_cache):
+        event.listen(engine, "connect", _large_page_cache)
+    return engine
 
 
 def _create_private_database(path: Path) -> None:

@@ -127,12 +127,12 @@ def _load_inbox(args: argparse.Namespace, engine: Engine, scope: Scope) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     """Load what the arguments name; the exit status."""
-    from lib.db import get_engine, upgrade_to_head
+    from lib.db import for_loading, get_engine, upgrade_to_head
 
     args = _arguments(argv)
     mode = _load_staged if args.from_staging else _load_inbox if args.inbox is not None else _load_files
     try:
-        engine = get_engine(args.database_url)
+        engine = for_loading(get_engine(args.database_url))
         upgrade_to_head(engine)
         return mode(args, engine, Scope(role="admin", username=f"cli:{getpass.getuser()}"))
     except (ProfileError, LoadRefusedError) as error:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import pandas as pd
 from sqlalchemy import Connection, Table, select
 
-from lib.bulk import KEY_CHUNK, bulk_insert, bulk_update, keyed_rows
+from lib.bulk import KEY_CHUNK, bulk_insert, bulk_update, keyed_rows, new_ids
 from lib.ingest import undo
 
 
@@ -94,7 +95,7 @@ def _labels(frame: pd.DataFrame, names: list[str]) -> list:
 
 
 def upsert(conn: Connection, table: Table, key: str | tuple[str, ...], rows: pd.DataFrame, batch_id: int,
-           inserted_only: Sequence[str] = ()) -> Upserted:
+           inserted_only: Sequence[str] = (), stored: pd.DataFrame | None = None) -> Upserted:
     """Write `rows` (the key column(s) and the columns to set) by key, noting every write in the undo journal; columns in
     `inserted_only` are set on new rows but never updated. A table with a `version` column (edited in forms with an
     optimistic lock) has it raised on every row updated, so an editor holding the old version is told."""
@@ -103,7 +104,8 @@ def upsert(conn: Connection, table: Table, key: str | tuple[str, ...], rows: pd.
     compared = [name for name in columns if name not in inserted_only]
     versioned = "version" in table.c and "version" not in columns
     given = _labels(rows, names)
-    stored = stored_rows(conn, table, key, [*compared, *(["version"] if versioned else [])], given)
+    if stored is None:  # else the caller read them already, as stored_rows gives them, with every column compared
+        stored = stored_rows(conn, table, key, [*compared, *(["version"] if versioned else [])], given)
     position = {label: index for index, label in enumerate(_labels(stored, names))}
     known = pd.Series([label in position for label in given], index=rows.index, dtype=bool)
     current = stored.iloc[[position[label] for label in given if label in position]].set_axis(rows.index[known])
@@ -118,8 +120,12 @@ def upsert(conn: Connection, table: Table, key: str | tuple[str, ...], rows: pd.
     if changed_values:
         bulk_update(conn, table, written, changed_values)
     new = rows[~known]
-    bulk_insert(conn, table, [*names, *columns, *(["version"] if versioned else [])],
-                (row + ((1,) if versioned else ()) for row in plain_rows(new[[*names, *columns]])))
-    inserted = stored_rows(conn, table, key, (), [label for label in given if label not in position])["id"].astype(int).tolist() if len(new) else []
+    numbered = new_ids(conn, table, len(new))
+    id_column, ids = (["id"], [(row_id,) for row_id in numbered]) if numbered is not None else ([], repeat(()))
+    version_column, version = (["version"], (1,)) if versioned else ([], ())
+    bulk_insert(conn, table, [*id_column, *names, *columns, *version_column],
+                ((*row_id, *row, *version) for row_id, row in zip(ids, plain_rows(new[[*names, *columns]]))))
+    inserted = numbered if numbered is not None else stored_rows(
+        conn, table, key, (), [label for label in given if label not in position])["id"].astype(int).tolist()
     undo.note_inserted(conn, batch_id, table, inserted)
     return Upserted(inserted, changed_ids, int(known.sum()) - len(changed_ids))

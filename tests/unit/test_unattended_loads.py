@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, Integer, func, insert, select, text, update
 
-from lib.db import get_engine
+from lib.db import LOADER_CACHE_KIB, for_loading, get_engine, make_engine
 from lib.ingest import inbox, pipeline, samples, staging
 from lib.ingest.__main__ import run as ingest
 from lib.ingest.kinds import STAGING
@@ -305,3 +305,12 @@ def test_a_managers_upload_and_a_scheduled_load_at_once_both_land(fresh, tmp_pat
         sources = conn.execute(select(ImportBatch.id, ImportBatch.source).where(ImportBatch.id.in_(loads))).all()
     assert sorted(source for _id, source in sources) == ["cli", "upload"]
     assert max(loads) == report.batch_id  # the upload committed second, after the scheduled load it waited for
+
+
+def test_a_load_run_gives_its_sqlite_connections_a_large_page_cache_and_the_app_keeps_the_default(tmp_path):
+    app = make_engine(f"sqlite:///{tmp_path / 'cache.db'}")
+    loader = for_loading(make_engine(f"sqlite:///{tmp_path / 'cache.db'}"))
+    assert for_loading(loader) is loader  # once only, however often a process runs loads
+    with app.connect() as plain, loader.connect() as loading:
+        assert plain.exec_driver_sql("PRAGMA cache_size").scalar() == -2000  # SQLite's default, 2 MB
+        assert loading.exec_driver_sql("PRAGMA cache_size").scalar() == -LOADER_CACHE_KIB

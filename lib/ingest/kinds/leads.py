@@ -111,9 +111,18 @@ def repeated_keys(frame: pd.DataFrame, problems: Problems) -> None:
 
 def stored_leads(conn: Connection, frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     """The stored leads the rows name (id and the columns), one row per file row (missing where none is stored)."""
+    return aligned(frame, found_leads(conn, frame, columns))
+
+
+def found_leads(conn: Connection, frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """The stored leads the rows name: id, key and the columns, as upsert.stored_rows gives them."""
     named = frame[frame["channel_id"].notna()]
     keys = list(zip(named["channel_id"].astype(int), named["external_id"]))
-    found = stored_rows(conn, LEAD, KEY, list(columns), keys) if keys else pd.DataFrame(columns=["id", *KEY, *columns])
+    return stored_rows(conn, LEAD, KEY, list(columns), keys) if keys else pd.DataFrame(columns=["id", *KEY, *columns])
+
+
+def aligned(frame: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+    """Found leads one row per file row (missing where none is stored)."""
     merged = frame[list(KEY)].astype({"channel_id": "float"}).merge(found.astype({"channel_id": "float"}), on=list(KEY), how="left")
     return merged.set_axis(frame.index)
 
@@ -264,9 +273,10 @@ def _kept(rows: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
 def apply_leads(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
     """Upsert the leads by channel and platform id, relink the duplicates of the people and models touched, and refresh
     the rollup slices of every lead written."""
-    stored = stored_leads(conn, rows, [*OPTIONAL, "province_adcode", "city_id", *STATE])
+    found = found_leads(conn, rows, sorted({*LEAD_COLUMNS, *OPTIONAL, *STATE}))  # read once: the upsert compares these too
+    stored = aligned(rows, found)
     written = upsert(conn, LEAD, KEY, _kept(rows, stored).assign(import_batch_id=batch_id), batch_id,
-                     inserted_only=("import_batch_id",))
+                     inserted_only=("import_batch_id",), stored=found)
     before = stored[stored["id"].isin(written.updated)]
     after = lead_states(conn, [*written.inserted, *written.updated])
     groups = set(zip(after["phone_hash"], after["model_id"])) | set(zip(before["phone_hash"], before["model_id"]))

@@ -10,8 +10,9 @@ from sqlalchemy import Connection
 from lib.ingest.checks import Checked, Problems
 from lib.ingest.fields import Field
 from lib.ingest.kind import Applied, Kind
-from lib.ingest.kinds.leads import (FUNNEL_STAMPS, KEY, LEAD, PART_ROWS, STAMPS, STATE, lead_states, repeated_keys,
-                                    resolved_ids, rollback_leads, settle_progress, stale_slices, stored_leads, words)
+from lib.ingest.kinds.leads import (FUNNEL_STAMPS, KEY, LEAD, PART_ROWS, STAMPS, STATE, found_leads, lead_states,
+                                    repeated_keys, resolved_ids, rollback_leads, settle_progress, stale_slices, stored_leads,
+                                    words)
 from lib.ingest.upsert import upsert
 from lib.models import FUNNEL_STAGES, LOST_REASONS, Channel
 
@@ -93,10 +94,10 @@ def check_progress(conn: Connection, frame: pd.DataFrame) -> Checked:
 
 def apply_progress(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
     """Update the leads' progress (prior values noted for undo) and refresh the rollup slices of their old and new stamps."""
-    ids = stored_leads(conn, rows, ())["id"]
-    before = lead_states(conn, ids)
-    written = upsert(conn, LEAD, KEY, rows[[*KEY, *WRITTEN]], batch_id)
-    stale = stale_slices(before[before["id"].isin(written.updated)][["id", *STATE]], lead_states(conn, written.updated))
+    found = found_leads(conn, rows, sorted({*STATE, *WRITTEN}))  # read once: the upsert compares WRITTEN
+    written = upsert(conn, LEAD, KEY, rows[[*KEY, *WRITTEN]], batch_id, stored=found)
+    before = found[found["id"].isin(written.updated)][["id", *STATE]]
+    stale = stale_slices(before, lead_states(conn, written.updated))
     newest = rows["newest"].max()
     return Applied(updated=len(written.updated), unchanged=written.unchanged,
                    newest_record_at=None if pd.isna(newest) else newest.to_pydatetime(), stale=stale)
