@@ -158,9 +158,10 @@ def _write(conn: Connection, scope: Scope, kind: Kind, report: Report, parts: It
                     continue
                 tell("apply", passed)
                 applied += kind.apply(conn, checked.rows, batch_id)
+            if errors:
+                _refused_rows(report, errors, pd.concat(refused_origins))
             if errors and (not partial or not passed):
                 attempt.rollback()
-                _refused_rows(report, errors, pd.concat(refused_origins))
                 return report, errors
             report.applied = kind.settle(conn, batch_id, applied) if kind.settle else applied
         except DBAPIError as error:
@@ -168,8 +169,6 @@ def _write(conn: Connection, scope: Scope, kind: Kind, report: Report, parts: It
             if is_unavailable(error):
                 raise
             raise LoadRefusedError("import_database_refused", error=type(error.orig).__name__) from error
-        if errors:
-            _refused_rows(report, errors, pd.concat(refused_origins))
         if dry_run or not report.applied.changed:
             attempt.rollback()
             report.status = "checked" if dry_run and report.applied.changed else "unchanged"
