@@ -39,6 +39,7 @@ from lib import bench_compare, periods
 from lib.config import DATA_DIR, ROOT
 from lib.db import get_engine, upgrade_to_head
 from lib.models import CAMPAIGN_TYPES
+from lib.seed.world import SCALES
 from lib.services.audit import bump_data_version
 
 BENCH_PAGES = {  # bench key -> page file; each screen's issue registers its page here
@@ -265,7 +266,7 @@ def time_pages(url: str, keys: list[str], runs: int, compare: bool) -> dict[str,
 def main() -> None:
     """Parse the arguments, seed if needed, time every page, print and write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=("tiny", "demo", "large"), default="demo")
+    parser.add_argument("--scale", choices=list(SCALES), default="demo")
     parser.add_argument("--database-url", help="default: data/bench-<scale>.db (SQLite)")
     parser.add_argument("--runs", type=int, default=5, help="runs behind every median")
     parser.add_argument("--json", type=Path, help="write the results to this file")

@@ -22,10 +22,11 @@ class Scale(NamedTuple):
     member_activity: float  # multiplier on members' check-in, post and redemption rates
 
 
-SCALES: dict[str, Scale] = {  # tiny: the test fixture; demo: the first-start install; large: benchmarks
+SCALES: dict[str, Scale] = {  # tiny: the test fixture; demo: the first-start install; large and xlarge: benchmarks
     "tiny": Scale(dealers=60, history_years=1, leads=15_000, members=2_000, member_activity=2.6),
     "demo": Scale(dealers=600, history_years=2, leads=300_000, members=60_000, member_activity=1.0),
     "large": Scale(dealers=600, history_years=2, leads=2_100_000, members=350_000, member_activity=1.0),
+    "xlarge": Scale(dealers=1_000, history_years=2, leads=10_000_000, members=5_000_000, member_activity=0.2),  # ≈ 33M ledger rows
 }
 DEFAULT_SEED = 42  # the seed of the demo install
 

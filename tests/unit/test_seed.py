@@ -20,13 +20,15 @@ from pathlib import Path
 import bcrypt
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, Table, func, insert, select
+from sqlalchemy import Connection, Engine, Table, func, insert, inspect, select
+from sqlalchemy.exc import IntegrityError
 
-from lib.db import make_engine
+from lib.bulk import indexes_dropped
+from lib.db import make_engine, upgrade_to_head
 from lib.models import FUNNEL_STAGES, Base
 from lib.nodes import nodes_for_year
 from lib.seed import DEMO_ACCOUNTS, SeedError, seed_database
-from tests.conftest import postgres_schema
+from tests.conftest import empty_database, postgres_schema
 
 TODAY = dt.date(2026, 11, 23)  # the fixed "today" of the fixture
 TODAY_END = pd.Timestamp(TODAY) + pd.Timedelta(days=1)  # nothing may happen at or after this
@@ -120,6 +122,30 @@ def test_rows_inserted_after_seeding_get_fresh_ids(seeded: Engine) -> None:
             highest = conn.execute(select(func.max(table.c.id))).scalar_one()
             assert conn.execute(insert(table).values(values)).inserted_primary_key[0] == highest + 1
         transaction.rollback()
+
+
+def _keys_and_indexes(bind: Engine | Connection, table: str) -> tuple[list[str], list[str]]:
+    """A table's foreign keys and indexes as the database reports them."""
+    inspector = inspect(bind)
+    return sorted(map(repr, inspector.get_foreign_keys(table))), sorted(map(repr, inspector.get_indexes(table)))
+
+
+def test_a_bulk_load_gives_back_every_index_and_foreign_key_and_they_still_hold(tmp_path: Path) -> None:
+    table = _table("channel_daily")
+    with empty_database(tmp_path, f"bulk_keys_{os.getpid()}") as url:
+        engine = make_engine(url)
+        upgrade_to_head(engine)
+        before = _keys_and_indexes(engine, table.name)
+        assert before[0] and before[1]
+        with engine.begin() as conn, indexes_dropped(conn, table):
+            assert not _keys_and_indexes(conn, table.name)[1]
+        assert _keys_and_indexes(engine, table.name) == before
+        with pytest.raises(IntegrityError), engine.begin() as conn, indexes_dropped(conn, table):
+            conn.execute(insert(table).values(day=TODAY, channel_id=1))  # no channel yet: refused at once (SQLite) or as
+            # the keys come back (PostgreSQL)
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 0
+        engine.dispose()
 
 
 def test_seeding_a_database_with_data_is_refused(sqlite_engine: Engine) -> None:
