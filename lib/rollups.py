@@ -7,7 +7,9 @@ reached, a new tier table every member's. A refresh deletes the rollup rows of a
 slice (e.g. region 3, days 2026-05-01 and 2026-05-02) and inserts the slice's recomputation, so no row is adjusted by a
 delta that could drift; the one exception, the member activity edges, is changed by the difference between a member's
 own edges before and after the action, both recomputed from that member's rows. Loads of leads, members and points
-refresh the slices they touched (lib.ingest.kinds); channel facts are already one row per day, channel and region.
+refresh the slices they touched (lib.ingest.kinds); channel facts are already one row per day, channel and region. A lead
+rollup computed in parts (a stage's events, a step's lags) is refreshed part by part, and a load that changed only some lead
+columns refreshes only the parts that read one of them (LEAD_PARTS: the columns are found in each part's own SQL).
 
     python -m lib.rollups rebuild [--database-url URL]   recompute every rollup from the raw rows
     python -m lib.rollups check   [--database-url URL]   count the rows where a rollup differs from its recomputation
@@ -21,12 +23,15 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import ClassVar
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, delete, except_, func, insert, literal, or_, select, union_all
+from sqlalchemy import Column, ColumnElement, Connection, Select, and_, delete, except_, func, insert, literal, or_, select, union_all
+from sqlalchemy.sql import visitors
 
 from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthLost, LeadMonthMix,
                         LeadMonthOrders, Member, MemberActiveEdges, MemberTier, MemberTierReached, PointsDaily, PointsLedger, PointsOpenLots)
-from lib.queries.lead_sums import LAG_DIMENSIONS, LAG_PAIRS, LAG_ROLLUPS, ROLLUP_COLUMNS, STAGE_COLUMNS, UNIQUE_LEAD, lag_histogram, stage_count
+from lib.queries.lead_sums import (LAG_DIMENSIONS, LAG_PAIRS, LAG_ROLLUPS, ROLLUP_COLUMNS, STAGE_COLUMNS, UNIQUE_LEAD, lag_histogram,
+                                   stage_count)
 from lib.queries.overview import ACTIVE_MEMBER_DAYS
 from lib.sqlfuncs import plus_days, year_month
 
@@ -42,8 +47,15 @@ class Rollup:
     sums: dict[str, ColumnElement]  # rollup column -> aggregate over the raw rows
     where: tuple[ColumnElement[bool], ...] = ()  # which raw rows count
     month_of: ColumnElement | None = None  # the raw time whose 'YYYY-MM' the `month` key is (a slice by month reads its range)
+    part_key: ClassVar[str | None] = None  # the key column naming parts computed apart, refreshed apart (a stage's events, a step's lags)
 
-    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None) -> Select:
+    @property
+    def parts(self) -> tuple[str | None, ...]:
+        """The parts a refresh may narrow to (None: the rollup whole)."""
+        return (None,)
+
+    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None,
+                   part: str | None = None) -> Select:
         """The rollup's rows recomputed from the raw rows (only some regions', and those with `by` among `values`)."""
         chosen = in_months(self.month_of, values) if by == "month" and self.month_of is not None else (
             self.keys[by].in_(values) if by else None)
@@ -62,7 +74,8 @@ class Rollup:
 class ActivityEdges(Rollup):
     """member_active_edges: recomputed with window functions over each member's activity days (see the model)."""
 
-    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None) -> Select:
+    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None,
+                   part: str | None = None) -> Select:
         """Per day and region, the spans of activity starting there minus those that ended the day before."""
         if by:
             raise ValueError("activity edges are refreshed by region only")
@@ -84,11 +97,20 @@ class ActivityEdges(Rollup):
 
 
 class StageEvents(Rollup):
-    """lead_month_events: each stage's events per month of its own timestamp (one GROUP BY per stage, summed)."""
+    """lead_month_events: each stage's events per month of its own timestamp (one GROUP BY per stage, summed); its parts
+    are the stages."""
 
-    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None) -> Select:
+    part_key = "stage"
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The funnel's stages."""
+        return tuple(STAGE_COLUMNS)
+
+    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None,
+                   part: str | None = None) -> Select:
         """Per month, stage, region, channel and model: the leads whose stage timestamp falls in that month (only some
-        regions', and with `by` = "month", only those months)."""
+        regions', with `by` = "month" only those months, and with `part` only that stage)."""
         if by not in (None, "month"):
             raise ValueError("stage events are refreshed by region and month only")
         region = Lead.region_id + 0 if by else Lead.region_id  # by month: +0 keeps SQLite on the stamp's index (its months)
@@ -96,28 +118,38 @@ class StageEvents(Rollup):
         kept = (Lead.region_id, Lead.channel_id, Lead.model_id, Lead.grade, Lead.campaign_id)
         per_stage = [select(year_month(stamp).label("month"), literal(stage).label("stage"), *kept, func.count().label("events"))
                      .where(stamp.is_not(None), *where, *([in_months(stamp, values)] if by else [])).group_by(year_month(stamp), *kept)
-                     for stage, stamp in STAGE_COLUMNS.items()]
+                     for stage, stamp in STAGE_COLUMNS.items() if part in (None, stage)]
         return select(*union_all(*per_stage).subquery().c)
 
 
 class StageLags(Rollup):
     """lead_month_lags, lead_month_dealer_lags: each step's whole-hour lags per creation month and the table's dimensions
-    (one GROUP BY per step, side by side)."""
+    (one GROUP BY per step, side by side); its parts are the steps."""
 
-    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None) -> Select:
-        """Per creation month, dimensions, step and hours: the leads that took that long (only some regions', and with
-        `by` = "month", only those months)."""
+    part_key = "step"
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The timed steps."""
+        return tuple(f"{first}_{second}" for first, second in LAG_PAIRS)
+
+    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None,
+                   part: str | None = None) -> Select:
+        """Per creation month, dimensions, step and hours: the leads that took that long (only some regions', with
+        `by` = "month" only those months, and with `part` only that step)."""
         if by not in (None, "month"):
             raise ValueError("stage lags are refreshed by region and month only")
         columns = {"month": LEAD_MONTH, **{name: getattr(Lead, name) for name in LAG_ROLLUPS[self.table]}}
         where = (*([Lead.region_id.in_(regions)] if regions is not None else []), *([in_months(Lead.created_at, values)] if by else []))
-        return select(*union_all(*[lag_histogram(first, second, columns, where) for first, second in LAG_PAIRS]).subquery().c)
+        return select(*union_all(*[lag_histogram(first, second, columns, where) for first, second in LAG_PAIRS
+                                   if part in (None, f"{first}_{second}")]).subquery().c)
 
 
 class TiersReached(Rollup):
     """member_tier_reached: a running sum of each member's earn rows (window function), joined to the tiers' thresholds."""
 
-    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None) -> Select:
+    def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None,
+                   part: str | None = None) -> Select:
         """Per member and tier above the first, the first day the member's growth reached its threshold (only some regions'
         members, and with `by` = "member_id", only those members)."""
         if by not in (None, "member_id"):
@@ -192,14 +224,17 @@ def _chunks(values: Iterable, size: int = SLICE_CHUNK) -> Iterable[list]:
         yield ordered[start:start + size]
 
 
-def refresh(conn: Connection, name: str, region_ids: Iterable[int], by: str | None = None, values: Iterable = ()) -> None:
-    """Recompute a rollup's rows of some regions (and, with `by`, only those whose key column `by` is one of `values`)."""
+def refresh(conn: Connection, name: str, region_ids: Iterable[int], by: str | None = None, values: Iterable = (),
+            part: str | None = None) -> None:
+    """Recompute a rollup's rows of some regions (with `by`, only those whose key column `by` is one of `values`; with
+    `part`, only that part's)."""
     rollup = ROLLUPS[name]
     regions = sorted(set(region_ids))
     for chunk in _chunks(values) if by else [None]:
-        stored = [rollup.table.region_id.in_(regions), *([getattr(rollup.table, by).in_(chunk)] if by else [])]
+        stored = [rollup.table.region_id.in_(regions), *([getattr(rollup.table, by).in_(chunk)] if by else []),
+                  *([getattr(rollup.table, rollup.part_key) == part] if part is not None else [])]
         conn.execute(delete(rollup.table).where(*stored))
-        conn.execute(insert(rollup.table).from_select(rollup.columns, rollup.recomputed(regions, by, chunk)))
+        conn.execute(insert(rollup.table).from_select(rollup.columns, rollup.recomputed(regions, by, chunk, part)))
 
 
 def refresh_points(conn: Connection, region_id: int, days: Iterable, expiry_days: Iterable) -> None:
@@ -208,13 +243,37 @@ def refresh_points(conn: Connection, region_id: int, days: Iterable, expiry_days
     refresh(conn, "points_open_lots", [region_id], "expires_on", expiry_days)
 
 
-def refresh_lead_months(conn: Connection, cohorts: Iterable[tuple[int, str]], events: Iterable[tuple[int, str]]) -> None:
-    """After lead writes: the cohort rollups (mix, orders, dealer, lags, lost) in the (region, creation month) slices touched, and
-    the stage events in the (region, month of a stage time) slices touched (each region's months refreshed together)."""
-    for names, slices in ((COHORT_ROLLUPS, cohorts), (("lead_month_events",), events)):
-        for regions, chosen in _regions_by_months(slices):
-            for name in names:
-                refresh(conn, name, regions, "month", chosen)
+@dataclass(frozen=True)
+class LeadPart:
+    """A lead rollup, or one part of it, with the lead column whose month is its `month` key and every lead column it reads
+    (found in its SQL, so a change to a definition changes what makes it stale)."""
+
+    name: str
+    part: str | None
+    month_of: str
+    reads: frozenset[str]
+
+
+def _lead_columns_read(query: Select) -> frozenset[str]:
+    """The lead columns a query reads."""
+    return frozenset(element.name for element in visitors.iterate(query)
+                     if isinstance(element, Column) and element.table is Lead.__table__)
+
+
+LEAD_PARTS = tuple(LeadPart(name, part, STAGE_COLUMNS[part].name if name == "lead_month_events" else Lead.created_at.name,
+                            _lead_columns_read(ROLLUPS[name].recomputed(part=part)))
+                   for name in (*COHORT_ROLLUPS, "lead_month_events") for part in ROLLUPS[name].parts)  # what lead writes keep
+
+
+def refresh_lead_parts(conn: Connection, slices: Iterable[tuple[str, str | None, int, str]]) -> None:
+    """After lead writes: each stale (rollup, part, region, month) slice recomputed (a part's regions that share the same
+    months in one pass: a daily load touches the same recent months of every region)."""
+    grouped: dict[tuple[str, str | None], set[tuple[int, str]]] = {}
+    for name, part, region_id, month in slices:
+        grouped.setdefault((name, part), set()).add((region_id, month))
+    for (name, part), chosen in sorted(grouped.items(), key=lambda item: (item[0][0], item[0][1] or "")):
+        for regions, months in _regions_by_months(chosen):
+            refresh(conn, name, regions, "month", months, part)
 
 
 def _regions_by_months(slices: Iterable[tuple[int, str]]) -> list[tuple[list[int], list[str]]]:

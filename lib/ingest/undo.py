@@ -31,18 +31,25 @@ def note_inserted(conn: Connection, batch_id: int, table: Table, row_ids: Iterab
 
 def note_updated(conn: Connection, batch_id: int, table: Table, columns: Sequence[str], row_ids: Sequence[int]) -> None:
     """Note the current values of some columns of rows a batch is about to update (a rollback puts them back)."""
-    if not row_ids:
-        return
+    if row_ids:
+        note_prior(conn, batch_id, table, columns, rows_by_id(conn, table, columns, row_ids))
+
+
+def note_prior(conn: Connection, batch_id: int, table: Table, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Note values already read (each row: id, then the columns' values) of rows a batch is about to update."""
     bulk_insert(conn, ImportUndo.__table__, UNDO_COLUMNS, (
-        (batch_id, table.name, row[0], json.dumps({name: _plain(value) for name, value in zip(columns, row[1:])}))
-        for row in rows_by_id(conn, table, columns, row_ids)))
+        (batch_id, table.name, int(row[0]), json.dumps({name: _plain(value) for name, value in zip(columns, row[1:])}))
+        for row in rows))
 
 
 def _typed(table: Table, name: str, value: object) -> object:
-    """A JSON value back as its column's Python type."""
+    """A JSON value back as its column's Python type (a whole number noted from a frame, where pandas made it a float, whole
+    again)."""
     if value is None:
         return None
     kind = table.c[name].type.python_type
+    if kind is int:
+        return int(value)
     if kind is dt.datetime:
         return dt.datetime.fromisoformat(value)
     if kind is dt.date:

@@ -381,6 +381,29 @@ def test_a_changed_lead_is_updated_but_its_progress_is_not(conn):
     rollups_right(conn)
 
 
+PROGRESS_STEPS = [  # (platform id, CRM header, days after the lead's creation or a reason): one column per load
+    ("A001", "有效时间", 20), ("A001", "到店时间", 45), ("A001", "试驾时间", 70), ("A001", "订单时间", 85), ("A001", "交车时间", 95),
+    ("A001", "有效时间", 5), ("A004", "战败时间", 30), ("A004", "战败原因", "budget"), ("A004", "沉睡时间", 31),
+    ("A004", "激活时间", 60)]
+
+
+def test_a_progress_load_refreshes_the_rollup_parts_that_read_what_it_changed(conn, monkeypatch):
+    load(conn, "leads", "a.csv", file_a(), PROFILE_A)
+    created_at = {row[1]: created(row) for row in LEADS}
+    for platform_id, header, value in PROGRESS_STEPS:
+        cell = value if isinstance(value, str) else f"{created_at[platform_id] + dt.timedelta(days=value):%Y-%m-%d %H:%M}"
+        report = load(conn, "lead-progress", "step.csv", f"线索ID,渠道,{header}\n{platform_id},t-src-a,{cell}\n".encode())
+        assert (report.status, report.applied.updated) == ("loaded", 1), (header, report.summary("en")["problems"])
+        rollups_right(conn)  # a part that reads the column and was not refreshed would differ here
+    refreshed = []
+    monkeypatch.setattr(rollups, "refresh", lambda _conn, name, *_args: refreshed.append((name, _args[-1])))
+    load(conn, "lead-progress", "visit.csv",
+         f"线索ID,渠道,到店时间\nA002,t-src-a,{created_at['A002'] + dt.timedelta(hours=30):%Y-%m-%d %H:%M}\n".encode())
+    assert set(refreshed) == {("lead_month_mix", None), ("lead_month_dealer", None), ("lead_month_events", "visit"),
+                              *[(name, step) for name in ("lead_month_lags", "lead_month_dealer_lags")
+                                for step in ("valid_visit", "visit_test_drive")]}
+
+
 def test_phone_numbers_appear_nowhere_in_the_database_nor_the_logs(conn, caplog):
     caplog.set_level(logging.DEBUG)
     load_all(conn)

@@ -3,6 +3,8 @@ never shows the key; the embedded database and its WAL and SHM files are readabl
 import os
 import secrets
 import stat
+import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -84,3 +86,18 @@ def test_a_new_sqlite_database_and_its_wal_and_shm_files_are_private(tmp_path):
     finally:
         os.umask(previous)
     assert modes == dict.fromkeys(modes, 0o600)
+
+
+def _setting_in_a_new_process(folder, name: str) -> list[str]:
+    """A setting as a command-line run started in `folder` (its home too) reads it, and whether it imported Streamlit."""
+    script = f"import sys; from lib import config; print(config.setting({name!r})); print('streamlit' in sys.modules)"
+    environment = {key: value for key, value in os.environ.items() if key != name} | {"HOME": str(folder), "PYTHONPATH": str(config.ROOT)}
+    done = subprocess.run([sys.executable, "-c", script], cwd=folder, env=environment, capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+def test_a_command_line_run_reads_the_secrets_file_and_imports_streamlit_only_when_there_is_one(tmp_path):
+    assert _setting_in_a_new_process(tmp_path, "CHOSEN_SETTING") == ["None", "False"]
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text('CHOSEN_SETTING = "from-the-file"\n', encoding="utf-8")
+    assert _setting_in_a_new_process(tmp_path, "CHOSEN_SETTING") == ["from-the-file", "True"]

@@ -9,7 +9,8 @@ and the dealers' CRM (kind `lead-progress`).
   depend on the order files arrive in (a late file with an earlier lead makes the stored one its duplicate).
 - Progress: a blank cell leaves the stored stamp alone, a given one overwrites it; stamps not before the lead's creation,
   funnel stages in order (stored stamps included), a lost reason only with a lost time, a reactivation after an exit.
-- Rollups: the (region, month) slices of the leads written, before and after, are recomputed in the same transaction.
+- Rollups: the (region, month) slices of the leads written, before and after, are recomputed in the same transaction;
+  a progress load recomputes only the rollups and parts (a stage's events, a step's lags) that read a column it changed.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from lib.ingest.kind import Applied, Kind
 from lib.ingest.places import places, resolve, split_area
 from lib.ingest.upsert import stored_rows, upsert
 from lib.models import LEAD_GRADES, Campaign, Channel, Dealer, ImportUndo, Lead, VehicleModel
-from lib.rollups import refresh_lead_months
+from lib.rollups import LEAD_PARTS, refresh_lead_parts
 
 LEAD: Table = Lead.__table__
 KEY = ("channel_id", "external_id")  # a lead's natural key: platform ids are unique per channel only
@@ -193,27 +194,33 @@ def _months(stamps: pd.Series) -> pd.Series:
     return pd.to_datetime(stamps).dt.strftime("%Y-%m")
 
 
-def stale_slices(*states: pd.DataFrame) -> frozenset[tuple[str, int, str]]:
-    """The lead rollups' slices of these lead states (before and after a write): ("cohort", region, creation month), and
-    ("event", region, month) of every stage time."""
-    cohorts, events = set(), set()
-    for state in states:
-        cohorts |= set(zip(state["region_id"], _months(state["created_at"])))
-        for stamp in ("created_at", *FUNNEL_STAMPS):
-            given = state[state[stamp].notna()]
-            events |= set(zip(given["region_id"], _months(given[stamp])))
-    return frozenset({("cohort", *part) for part in cohorts} | {("event", *part) for part in events})
+Slice = tuple[str, str | None, int, str]  # a lead rollup's (name, part, region, month)
 
 
-def refresh_stale(conn: Connection, stale: frozenset[tuple[str, int, str]]) -> None:
-    """Recompute the lead rollups' stale slices."""
-    refresh_lead_months(conn, {(region, month) for what, region, month in stale if what == "cohort"},
-                        {(region, month) for what, region, month in stale if what == "event"})
+def stale_slices(*states: pd.DataFrame, changed: Iterable[str] | None = None) -> frozenset[Slice]:
+    """The lead rollups' slices of these lead states (before and after a write): per rollup part, its region and month of
+    each lead; only the parts that read a `changed` column, when the write changed only those (else every part)."""
+    months: dict[str, list[pd.DataFrame]] = {}
+    slices: set[Slice] = set()
+    for part in LEAD_PARTS:
+        if changed is not None and not part.reads & set(changed):
+            continue
+        if part.month_of not in months:
+            months[part.month_of] = [_region_months(state, part.month_of) for state in states]
+        slices |= {(part.name, part.part, region, month) for found in months[part.month_of]
+                   for region, month in zip(found["region_id"], found["month"])}
+    return frozenset(slices)
+
+
+def _region_months(state: pd.DataFrame, stamp: str) -> pd.DataFrame:
+    """The distinct (region, 'YYYY-MM' of a stamp) of lead states with that stamp set."""
+    given = state[state[stamp].notna()]
+    return pd.DataFrame({"region_id": given["region_id"].astype(int), "month": _months(given[stamp])}).drop_duplicates()
 
 
 def settle_progress(conn: Connection, _batch_id: int, applied: Applied) -> Applied:
     """After a load's last part: the lead rollups of every slice it touched recomputed once."""
-    refresh_stale(conn, applied.stale)
+    refresh_lead_parts(conn, applied.stale)
     return replace(applied, stale=frozenset())
 
 
@@ -297,7 +304,7 @@ def rollback_leads(conn: Connection, batch_id: int) -> None:
     ids = {*inserted, *(row_id for row_id, _before in updated)}
     undone = lead_states(conn, ids)
     undo.restore(conn, batch_id, LEAD)
-    refresh_stale(conn, stale_slices(undone, lead_states(conn, ids)))
+    refresh_lead_parts(conn, stale_slices(undone, lead_states(conn, ids)))
 
 
 LEADS = Kind("leads", "线索", "Leads", LEAD_FIELDS, ("channel", "external_id"), check_leads, apply_leads, rollback_leads,

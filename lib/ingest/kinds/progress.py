@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from lib.ingest.checks import Checked, Problems
 from lib.ingest.fields import Field
 from lib.ingest.kind import Applied, Kind
-from lib.ingest.kinds.leads import (FUNNEL_STAMPS, KEY, LEAD, PART_ROWS, STAMPS, STATE, found_leads, lead_states,
+from lib.ingest.kinds.leads import (FUNNEL_STAMPS, KEY, LEAD, PART_ROWS, STAMPS, STATE,
                                     repeated_keys, resolved_ids, rollback_leads, settle_progress, stale_slices, stored_leads,
                                     words)
 from lib.ingest.upsert import upsert
@@ -20,6 +20,8 @@ REASON_WORDS = words("reason_", LOST_REASONS)  # lost reasons by code or label (
 EXITS = ("lost_at", "dormant_at")  # the side exits a reactivation follows
 PROGRESS = (*STAMPS, "lost_reason", "first_response_minutes")  # what a progress file sets
 WRITTEN = (*STAMPS, "lost_stage", "lost_reason", "first_response_minutes")  # the lead columns a progress load writes
+STORED = sorted({*STATE, *WRITTEN})  # what the check reads of each stored lead: the apply compares WRITTEN, refreshes by STATE
+AS_READ = "stored_"  # the prefix of those values in the checked rows
 STAGE_NAMES_ZH = {"valid_at": "有效", "visit_at": "到店", "test_drive_at": "试驾", "order_at": "订单", "delivery_at": "交车",
                   "lost_at": "战败", "dormant_at": "沉睡", "reactivated_at": "激活"}  # stamp → its stage (the Chinese headers accepted)
 
@@ -81,7 +83,7 @@ def check_progress(conn: Connection, frame: pd.DataFrame) -> Checked:
     problems.flag(frame["first_response_minutes"] < 0, "first_response_minutes", "ingest_err_not_negative")
     frame = frame.assign(channel_id=resolved_ids(conn, frame, problems, "channel", Channel), lost_reason=reasons)
     repeated_keys(frame, problems)
-    stored = stored_leads(conn, frame, ["created_at", *PROGRESS])
+    stored = stored_leads(conn, frame, STORED)
     problems.flag(frame["channel_id"].notna() & stored["id"].isna(), "external_id", "ingest_err_unknown_lead")
     values = _effective(frame, stored)
     _check_order(frame, stored, values, problems)
@@ -89,15 +91,26 @@ def check_progress(conn: Connection, frame: pd.DataFrame) -> Checked:
                          lost_stage=lost_stages(values, pd.to_datetime(stored["created_at"])),
                          first_response_minutes=pd.to_numeric(values["first_response_minutes"]).astype("Int64"),
                          newest=frame[list(STAMPS)].max(axis=1))
-    return Checked(rows[[*KEY, *WRITTEN, "newest"]], problems.sorted())
+    return Checked(pd.concat([rows[[*KEY, *WRITTEN, "newest"]], stored[["id", *STORED]].add_prefix(AS_READ)], axis=1),
+                   problems.sorted())
+
+
+def _as_read(rows: pd.DataFrame) -> pd.DataFrame:
+    """The stored leads the check read for these rows (as upsert.stored_rows gives them): nothing writes the leads between a
+    part's check and its apply, so the apply need not read them again."""
+    read = rows[[f"{AS_READ}{name}" for name in ("id", *STORED)]].set_axis(["id", *STORED], axis=1)
+    return read[read["id"].notna()].assign(id=lambda frame: frame["id"].astype(int), **{name: rows[name] for name in KEY})
 
 
 def apply_progress(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
     """Update the leads' progress (prior values noted for undo) and refresh the rollup slices of their old and new stamps."""
-    found = found_leads(conn, rows, sorted({*STATE, *WRITTEN}))  # read once: the upsert compares WRITTEN
+    found = _as_read(rows)
     written = upsert(conn, LEAD, KEY, rows[[*KEY, *WRITTEN]], batch_id, stored=found)
-    before = found[found["id"].isin(written.updated)][["id", *STATE]]
-    stale = stale_slices(before, lead_states(conn, written.updated))
+    stored = found.reindex(rows.index)
+    moved = stored["id"].isin(written.updated)
+    before = stored.loc[moved, ["id", *STATE]]
+    stale = stale_slices(before, before.assign(**{stamp: rows.loc[moved, stamp] for stamp in STAMPS}),  # as now stored
+                         changed=written.columns)
     newest = rows["newest"].max()
     return Applied(updated=len(written.updated), unchanged=written.unchanged,
                    newest_record_at=None if pd.isna(newest) else newest.to_pydatetime(), stale=stale)
