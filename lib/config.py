@@ -24,15 +24,33 @@ KEY_MIN_LENGTH = 32  # characters of a secret key at least (secrets.token_urlsaf
 KEY_MIN_DISTINCT = 8  # different characters in a secret key at least ("aaaa…" is no key; random hex has 14–16 in 32)
 
 
-def _secrets_files() -> tuple[Path, Path]:
-    """Where Streamlit looks for secrets.toml: the user's ~/.streamlit and the working directory's .streamlit."""
-    return Path.home() / ".streamlit" / "secrets.toml", Path.cwd() / ".streamlit" / "secrets.toml"
+STREAMLIT_FOLDERS = (Path.home, Path.cwd)  # where Streamlit reads .streamlit/secrets.toml and config.toml
+
+
+def _secrets_may_exist() -> bool:
+    """Whether Streamlit could find secrets: a secrets.toml in ~/.streamlit or ./.streamlit, or other files named by
+    `[secrets] files` in a config.toml there or by STREAMLIT_SECRETS_FILES (an unreadable config.toml counts as naming some)."""
+    folders = [folder() / ".streamlit" for folder in STREAMLIT_FOLDERS]
+    if "STREAMLIT_SECRETS_FILES" in os.environ or any((folder / "secrets.toml").is_file() for folder in folders):
+        return True
+    return any(_names_secrets_files(folder / "config.toml") for folder in folders)
+
+
+def _names_secrets_files(path: Path) -> bool:
+    """Whether a Streamlit config.toml sets `[secrets] files` (False when there is no such file)."""
+    if not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as config:
+            return "files" in tomllib.load(config).get("secrets", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return True
 
 
 def _secret(key: str) -> str | None:
-    """Value of a top-level key in .streamlit/secrets.toml, or None when there is none. A process that has not imported
-    Streamlit (a load run by a scheduler) imports it only when one of those files exists: the import takes 0.6 s."""
-    if "streamlit" not in sys.modules and not any(path.is_file() for path in _secrets_files()):
+    """Value of a top-level key in Streamlit's secrets, or None when there is none. A process that has not imported
+    Streamlit (a load run by a scheduler) imports it only when secrets may exist: the import takes 0.6 s."""
+    if "streamlit" not in sys.modules and not _secrets_may_exist():
         return None
     try:
         import streamlit as st

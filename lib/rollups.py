@@ -56,7 +56,8 @@ class Rollup:
 
     def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None,
                    part: str | None = None) -> Select:
-        """The rollup's rows recomputed from the raw rows (only some regions', and those with `by` among `values`)."""
+        """The rollup's rows recomputed from the raw rows (only some regions', and those with `by` among `values`; it has
+        no parts, so `part` is None)."""
         chosen = in_months(self.month_of, values) if by == "month" and self.month_of is not None else (
             self.keys[by].in_(values) if by else None)
         clauses = [*([self.keys["region_id"].in_(regions)] if regions is not None else []),
@@ -227,7 +228,7 @@ def _chunks(values: Iterable, size: int = SLICE_CHUNK) -> Iterable[list]:
 def refresh(conn: Connection, name: str, region_ids: Iterable[int], by: str | None = None, values: Iterable = (),
             part: str | None = None) -> None:
     """Recompute a rollup's rows of some regions (with `by`, only those whose key column `by` is one of `values`; with
-    `part`, only that part's)."""
+    `part`, one of the rollup's `parts`, only that part's: a rollup without parts takes None)."""
     rollup = ROLLUPS[name]
     regions = sorted(set(region_ids))
     for chunk in _chunks(values) if by else [None]:

@@ -60,8 +60,9 @@ def _typed(table: Table, name: str, value: object) -> object:
 
 
 def journal(conn: Connection, batch_id: int, table: Table) -> tuple[list[int], list[tuple[int, dict]]]:
-    """The rows of a table a batch inserted (ids) and updated (id, prior values: a column noted twice, by two parts of a
-    load, keeps its first value, the one from before the batch)."""
+    """The rows of a table a batch inserted (ids) and updated (id, prior values of the columns the batch wrote, which may
+    be only some of a row's: a column noted twice, by two parts of a load, keeps its first value, the one from before the
+    batch)."""
     notes = conn.execute(select(ImportUndo.row_id, ImportUndo.before).where(
         ImportUndo.batch_id == batch_id, ImportUndo.entity == table.name).order_by(ImportUndo.id)).all()
     inserted = [note.row_id for note in notes if note.before is None]

@@ -115,10 +115,10 @@ def upsert(conn: Connection, table: Table, key: str | tuple[str, ...], rows: pd.
     differing = {name: _differs(current[name], rows.loc[known, name]) for name in compared}
     changed = pd.concat(differing, axis=1).any(axis=1) if differing else pd.Series(False, index=current.index)
     changed_ids = current.loc[changed, "id"].astype(int).tolist()
-    updated = [name for name in compared if differing[name].any()]  # a column no row changes is not written (nor its index)
-    changed_values = list(zip(changed_ids, *[_plain_column(rows.loc[changed[changed].index, name]) for name in updated],
+    changed_columns = [name for name in compared if differing[name].any()]  # one no row changes is not written (nor its index)
+    changed_values = list(zip(changed_ids, *[_plain_column(rows.loc[changed[changed].index, name]) for name in changed_columns],
                               *([(current.loc[changed, "version"].astype(int) + 1).tolist()] if versioned else [])))
-    written = [*updated, *(["version"] if versioned else [])]
+    written = [*changed_columns, *(["version"] if versioned else [])]
     undo.note_prior(conn, batch_id, table, written, zip(changed_ids, *[[plain(value) for value in current.loc[changed, name]]
                                                         for name in written]))  # as read: no second read
     if changed_values:
@@ -132,4 +132,4 @@ def upsert(conn: Connection, table: Table, key: str | tuple[str, ...], rows: pd.
     inserted = numbered if numbered is not None else stored_rows(
         conn, table, key, (), [label for label in given if label not in position])["id"].astype(int).tolist()
     undo.note_inserted(conn, batch_id, table, inserted)
-    return Upserted(inserted, changed_ids, int(known.sum()) - len(changed_ids), updated)
+    return Upserted(inserted, changed_ids, int(known.sum()) - len(changed_ids), changed_columns)

@@ -223,9 +223,14 @@ def test_loading_again_changes_nothing_and_rollbacks_restore_exactly(engine, adm
                                    .where(Member.member_no == "NW0002")).scalars())
         assert regions == {conn.execute(select(Region.id).where(Region.code == "southwest")).scalar_one()}
         assert_rollups_right(conn)
-        for batch in (move, points, members):
+        moved_snapshot = snapshot(conn)
+        renamed = load(conn, admin, "members", members_csv(conn, [(*moved[0][:2], "张三", *moved[0][3:]), *moved[1:]]))
+        assert (renamed.status, renamed.applied.updated) == ("loaded", 1)  # a name alone: the undo notes hold no region
+        for batch in (renamed, move, points, members):
             pipeline.rollback(conn, admin, batch.batch_id)
             assert_rollups_right(conn)
+            if batch is renamed:
+                assert snapshot(conn) == moved_snapshot
             if batch is move:
                 assert snapshot(conn) == loaded
         assert snapshot(conn) == before

@@ -96,8 +96,15 @@ def _setting_in_a_new_process(folder, name: str) -> list[str]:
     return done.stdout.split()
 
 
-def test_a_command_line_run_reads_the_secrets_file_and_imports_streamlit_only_when_there_is_one(tmp_path):
-    assert _setting_in_a_new_process(tmp_path, "CHOSEN_SETTING") == ["None", "False"]
-    (tmp_path / ".streamlit").mkdir()
-    (tmp_path / ".streamlit" / "secrets.toml").write_text('CHOSEN_SETTING = "from-the-file"\n', encoding="utf-8")
-    assert _setting_in_a_new_process(tmp_path, "CHOSEN_SETTING") == ["from-the-file", "True"]
+def test_a_command_line_run_reads_the_secrets_file_and_imports_streamlit_only_when_there_may_be_one(tmp_path):
+    folder = tmp_path / "work"
+    (folder / ".streamlit").mkdir(parents=True)
+    (folder / ".streamlit" / "config.toml").write_text('[server]\naddress = "127.0.0.1"\n', encoding="utf-8")
+    assert _setting_in_a_new_process(folder, "CHOSEN_SETTING") == ["None", "False"]
+    elsewhere = tmp_path / "elsewhere.toml"
+    elsewhere.write_text('CHOSEN_SETTING = "from-a-named-file"\n', encoding="utf-8")
+    (folder / ".streamlit" / "config.toml").write_text(f'[secrets]\nfiles = ["{elsewhere}"]\n', encoding="utf-8")
+    assert _setting_in_a_new_process(folder, "CHOSEN_SETTING") == ["from-a-named-file", "True"]
+    (folder / ".streamlit" / "config.toml").unlink()
+    (folder / ".streamlit" / "secrets.toml").write_text('CHOSEN_SETTING = "from-the-file"\n', encoding="utf-8")
+    assert _setting_in_a_new_process(folder, "CHOSEN_SETTING") == ["from-the-file", "True"]

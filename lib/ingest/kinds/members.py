@@ -169,7 +169,7 @@ def rollback_members(conn: Connection, batch_id: int) -> None:
     joined = set(_regions_by_id(conn, inserted).values())
     moved_ledger = bool(undo.journal(conn, batch_id, PointsLedger.__table__)[1])
     updated_regions = {*_regions_by_id(conn, [row_id for row_id, _ in updated]).values(),
-                       *(before["region_id"] for _, before in updated)}
+                       *(before["region_id"] for _, before in updated if "region_id" in before)}  # else it kept its region
     undo.restore(conn, batch_id, PointsLedger.__table__)
     undo.restore(conn, batch_id, Member.__table__)
     moved = updated_regions if moved_ledger else set()

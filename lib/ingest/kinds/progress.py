@@ -96,8 +96,9 @@ def check_progress(conn: Connection, frame: pd.DataFrame) -> Checked:
 
 
 def _as_read(rows: pd.DataFrame) -> pd.DataFrame:
-    """The stored leads the check read for these rows (as upsert.stored_rows gives them): nothing writes the leads between a
-    part's check and its apply, so the apply need not read them again."""
+    """The stored leads the check read for these rows, one per row that names one (id, key and STORED, as upsert's `stored`
+    takes them; whole numbers may be floats, which its comparison allows): nothing writes the leads between a part's check
+    and its apply, so the apply need not read them again."""
     read = rows[[f"{AS_READ}{name}" for name in ("id", *STORED)]].set_axis(["id", *STORED], axis=1)
     return read[read["id"].notna()].assign(id=lambda frame: frame["id"].astype(int), **{name: rows[name] for name in KEY})
 
