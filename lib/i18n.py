@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from lib.ingest.labels import INGEST_LABELS
+from lib.notify.labels import NOTIFY_LABELS
 
 LANGUAGES = {"zh": "中文", "en": "English"}  # language code -> name shown in the switch
 DEFAULT_LANGUAGE = "zh"  # the UI opens in Chinese
@@ -1124,7 +1125,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "action_settings_update": ("修改设置", "Settings changed"),
     "calendar_none_yet": ("还没有活动方案。", "No campaign plans yet."),
 }
-LABELS |= INGEST_LABELS
+LABELS |= INGEST_LABELS | NOTIFY_LABELS
 
 
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:

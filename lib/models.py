@@ -51,6 +51,10 @@ SESSION_END_REASONS = (  # why a sign-in session ended
     "logout", "password_change", "password_reset", "deactivated", "role_change", "admin", "idle", "expired",
 )
 THROTTLE_KINDS = ("pair", "address", "account")  # failed sign-ins counted per name and address, per address, per name
+DIGEST_CADENCES = ("daily", "weekly", "monthly")  # how often a digest subscription is sent
+ALERT_COMPARISONS = ("gt", "ge", "lt", "le")  # >, ≥, <, ≤ the threshold
+DELIVERY_KINDS = ("digest", "alert", "recovery", "test")  # what a delivered message is
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "gave_up")  # failed: retried later; gave_up: after the last try
 MONEY = Numeric(16, 2)  # CNY amounts
 
 
@@ -844,3 +848,69 @@ class DataVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
+
+
+class DigestSubscription(Base):
+    """A user's digest of what they may see, sent daily, weekly or monthly in a language to their e-mail or a chat robot."""
+
+    __tablename__ = "digest_subscription"
+    __table_args__ = (CheckConstraint(_in("cadence", DIGEST_CADENCES), name="ck_digest_cadence"),
+                      UniqueConstraint("user_id", "cadence", "destination", name="uq_digest_user_cadence_destination"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    cadence: Mapped[str] = mapped_column(String(8))
+    language: Mapped[str] = mapped_column(String(8))
+    destination: Mapped[str] = mapped_column(String(72))  # "email" (the user's address) or "robot:<name>" (lib.notify.robots)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class AlertRule(Base):
+    """A threshold on a metric within a scope over a window of days, and who is told when it is breached and recovers."""
+
+    __tablename__ = "alert_rule"
+    __table_args__ = (CheckConstraint(_in("comparison", ALERT_COMPARISONS), name="ck_alert_comparison"),
+                      CheckConstraint("window_days >= 1", name="ck_alert_window"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    metric: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("vehicle_model.id"))
+    comparison: Mapped[str] = mapped_column(String(2))
+    threshold: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    window_days: Mapped[int] = mapped_column(Integer, default=1)
+    language: Mapped[str] = mapped_column(String(8))
+    recipients: Mapped[str] = mapped_column(Text)  # JSON: {"users": [ids], "robots": [names]}
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)  # the state the last evaluation left
+    episode: Mapped[int] = mapped_column(Integer, default=0)  # breaches so far: keys the messages of each one
+    last_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
+    checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Delivery(Base):
+    """One message to one destination: its key makes planning it twice a no-op; sent once, or retried with back-off."""
+
+    __tablename__ = "notify_delivery"
+    __table_args__ = (CheckConstraint(_in("kind", DELIVERY_KINDS), name="ck_delivery_kind"),
+                      CheckConstraint(_in("status", DELIVERY_STATUSES), name="ck_delivery_status"),
+                      Index("ix_delivery_due", "status", "next_attempt_at"),
+                      Index("ix_delivery_created", "created_at"))
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)  # e.g. digest:12:daily:2026-12-06:email
+    kind: Mapped[str] = mapped_column(String(16))
+    destination: Mapped[str] = mapped_column(String(72))  # "email:<user id>" or "robot:<name>": never an address or URL
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))  # the user told, or the digest's subscriber
+    subject: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[str] = mapped_column(Text)  # JSON of the message (lib.notify.message), kept for resending
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime)  # a run sending it holds it until then
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

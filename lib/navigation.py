@@ -43,6 +43,8 @@ PAGES: tuple[PageSpec, ...] = (  # in navigation order
     PageSpec("pages/plan_editor.py", "nav_plan_editor", ":material/edit_calendar:", "plan-editor", "nav_section_planning", PLANNERS),
     PageSpec("pages/targets.py", "nav_targets", ":material/flag:", "channel-targets", "nav_section_planning", TARGET_EDITORS),
     PageSpec("pages/data_import.py", "nav_import", ":material/upload_file:", "data-import", "nav_section_admin", IMPORTERS),
+    PageSpec("pages/notifications.py", "nav_notifications", ":material/notifications:", "digests-and-alerts", "nav_section_admin",
+             EVERYONE),
     PageSpec("pages/account.py", "nav_account", ":material/person:", "my-account", "nav_section_admin", EVERYONE),
     PageSpec("pages/users.py", "nav_users", ":material/group:", "user-admin", "nav_section_admin", frozenset({"admin"})),
     PageSpec("pages/region_admin.py", "nav_region_admin", ":material/edit_location_alt:", "regions-and-dealers", "nav_section_admin",

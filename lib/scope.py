@@ -19,6 +19,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {  # action -> roles allowed to perform
     "manage_points": frozenset({"admin"}),
     "manage_profiles": frozenset({"admin"}),  # mapping profiles of the ingestion layer (importers use them)
     "manage_settings": frozenset({"admin"}),
+    "manage_alerts": frozenset({"campaign_manager", "admin"}),  # threshold alert rules (lib.notify)
 }
 
 

@@ -180,9 +180,9 @@ def _plus_days_mysql(element: plus_days, compiler: SQLCompiler, **kw: Any) -> st
     return f"date_add({day}, INTERVAL {count} DAY)"
 
 
-def insert_unless_present(conn: Connection, table: Table, values: dict[str, Any]) -> None:
+def insert_unless_present(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """Insert a row unless one with its key exists, a row another transaction is inserting at the same moment included
-    (ON CONFLICT DO NOTHING on PostgreSQL and SQLite, INSERT IGNORE on MySQL and MariaDB)."""
+    (ON CONFLICT DO NOTHING on PostgreSQL and SQLite, INSERT IGNORE on MySQL and MariaDB); True when it inserted."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
         statement = postgresql.insert(table).values(**values).on_conflict_do_nothing()
@@ -190,7 +190,7 @@ def insert_unless_present(conn: Connection, table: Table, values: dict[str, Any]
         statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
     else:
         statement = insert(table).values(**values).prefix_with("IGNORE")
-    conn.execute(statement)
+    return conn.execute(statement).rowcount == 1
 
 
 APPEND_ONLY_MESSAGE = "audit_log is append-only"  # what the database says to an UPDATE, DELETE or TRUNCATE of the audit log

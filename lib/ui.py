@@ -354,9 +354,7 @@ def seed_demo_data() -> None:
 
 def as_of() -> dt.date:
     """The last day the figures cover: today, or the day demo data was generated up to if earlier."""
-    info = load(system.demo_info)
-    current = clock.today()
-    return current if info is None else min(current, dt.date.fromisoformat(info["today"]))
+    return load(system.as_of, clock.today())
 
 
 def style() -> None:

@@ -11,13 +11,13 @@ from lib import rollups
 from lib.models import Member
 
 EXPECTED_PAGES = {  # the product's decision, written out: who sees which screen
-    "exec": {"pages/approvals.py", "pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/account.py"},
+    "exec": {"pages/approvals.py", "pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/notifications.py", "pages/account.py"},
     "manager": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py",
-                "pages/targets.py", "pages/data_import.py", "pages/account.py"},
-    "east": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py", "pages/account.py"},
-    "southwest": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py", "pages/account.py"},
+                "pages/targets.py", "pages/data_import.py", "pages/notifications.py", "pages/account.py"},
+    "east": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py", "pages/notifications.py", "pages/account.py"},
+    "southwest": {"pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py", "pages/notifications.py", "pages/account.py"},
     "admin": {"pages/approvals.py", "pages/overview.py", "pages/channels.py", "pages/funnel.py", "pages/dealers.py", "pages/members.py", "pages/calendar.py", "pages/campaign.py", "pages/plan_editor.py",
-              "pages/targets.py", "pages/data_import.py", "pages/account.py",
+              "pages/targets.py", "pages/data_import.py", "pages/notifications.py", "pages/account.py",
               "pages/users.py", "pages/region_admin.py", "pages/audit.py"},
 }
 

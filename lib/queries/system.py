@@ -146,6 +146,12 @@ def stale_sources(fresh: dict[str, Freshness], days: dict[str, float], moment: d
     return {source: age for source, age in ages.items() if age > days[source]}
 
 
+def as_of(conn: Connection, today: dt.date) -> dt.date:
+    """The last day the figures cover: today, or the day demo data was generated up to if earlier."""
+    info = demo_info(conn)
+    return today if info is None else min(today, dt.date.fromisoformat(info["today"]))
+
+
 def demo_info(conn: Connection) -> dict[str, str] | None:
     """The demo-data marker written by the seed (seed, scale, today), or None for real data."""
     settings = dict(conn.execute(select(AppSetting.key, AppSetting.value).where(AppSetting.key.like("demo_%"))).all())

@@ -15,14 +15,17 @@ USERNAME_LENGTH = AuditLog.__table__.c.username.type.length  # the column's widt
 SIGN_IN_ACTIONS = frozenset({"login", "login_failed", "login_cookie", "session_refused", "session_end", "logout", "login_throttled"})
 # signing in and out changes no figure a page caches: these leave the data version (and so every app server's caches) alone;
 # the pages that list sign-ins, sessions and the trail read them uncached
+DELIVERY_ACTIONS = frozenset({"notify_sent", "notify_failed"})  # a message sent or not changes no figure either (lib.notify)
+UNCACHED_ACTIONS = SIGN_IN_ACTIONS | DELIVERY_ACTIONS  # the actions that leave the data version alone
 
 
 def record(conn: Connection, action: str, *, user_id: int | None = None, username: str | None = None,
            entity: str | None = None, entity_id: object = None, detail: dict[str, Any] | None = None) -> None:
     """Append one audit row inside the caller's transaction (any mobile number in it masked: a phone typed as a username, a
     value of a form, a number field holding one; each text before encoding; a long username is cut after masking, so no
-    cut number escapes it); every audited write but a sign-in or sign-out (SIGN_IN_ACTIONS) also bumps the data version."""
-    if action not in SIGN_IN_ACTIONS:
+    cut number escapes it); every audited write but a sign-in, a sign-out or a delivery (UNCACHED_ACTIONS) also bumps the
+    data version."""
+    if action not in UNCACHED_ACTIONS:
         bump_data_version(conn)
     conn.execute(insert(AuditLog).values(
         at=now(), user_id=user_id, username=None if username is None else redact(username)[:USERNAME_LENGTH], action=action,

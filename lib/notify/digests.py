@@ -1,0 +1,175 @@
+"""Digests: for each active subscription that is due (daily, weekly on Mondays, monthly on the 1st, from DIGEST_HOUR), one
+message of what its user may see: the overview's year-to-date figures against target and last year, the alerts, the plans
+waiting for the user's approval, the week's campaign starts and ends, a link to each screen; for e-mail the HTML with the
+period's channel scorecard as an Excel attachment (roles that may export only)."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, Row, or_, select
+
+from lib.clock import now
+from lib.config import setting
+from lib.exports import scorecard_workbook
+from lib.formatting import compact, is_missing, money, percent, signed_percent
+from lib.i18n import t
+from lib.metrics import format_value
+from lib.models import AppUser, Campaign, Delivery, DigestSubscription, Region
+from lib.notify import links
+from lib.notify.deliveries import EMAIL_PREFIX, plan
+from lib.notify.message import Attachment, Message
+from lib.queries import calendar, channels, overview, system
+from lib.scope import Scope, scope_for_user
+
+DEFAULT_DIGEST_HOUR = 7  # digests are due from this hour of the business day (setting DIGEST_HOUR; 07:00 Beijing time)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # the scorecard attachment's type
+WEEK_AHEAD = 7  # days of campaign starts and ends a digest lists
+
+
+def period_key(cadence: str, day: dt.date) -> str | None:
+    """The period a digest of a cadence is due for on a day: the day, its ISO week (from Monday) or its month."""
+    if cadence == "daily":
+        return day.isoformat()
+    if cadence == "weekly":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return day.strftime("%Y-%m")
+
+
+def covered_span(cadence: str, day: dt.date) -> tuple[dt.date, dt.date]:
+    """The days a digest's scorecard attachment covers: yesterday, the last seven days, or the month before."""
+    yesterday = day - dt.timedelta(days=1)
+    if cadence == "daily":
+        return yesterday, yesterday
+    if cadence == "weekly":
+        return day - dt.timedelta(days=7), yesterday
+    last_month_end = day.replace(day=1) - dt.timedelta(days=1)
+    return last_month_end.replace(day=1), last_month_end
+
+
+def digest_hour() -> int:
+    """The hour of the business day from which digests are due (setting DIGEST_HOUR, 0–23)."""
+    return min(max(int(setting("DIGEST_HOUR") or DEFAULT_DIGEST_HOUR), 0), 23)
+
+
+def plan_due(engine: Engine, moment: dt.datetime | None = None) -> int:
+    """Plan the digest of every active subscription not yet planned for its current period (none before DIGEST_HOUR); how
+    many this run planned."""
+    moment = moment or now()
+    if moment.hour < digest_hour():
+        return 0
+    with engine.connect() as conn:
+        subscriptions = conn.execute(
+            select(DigestSubscription.__table__, AppUser.role, AppUser.region_id, AppUser.username, AppUser.display_name)
+            .join(AppUser, AppUser.id == DigestSubscription.user_id)
+            .where(DigestSubscription.active, AppUser.active).order_by(DigestSubscription.id)).all()
+    planned = 0
+    for subscription in subscriptions:
+        key = f"digest:{subscription.id}:{period_key(subscription.cadence, moment.date())}"
+        with engine.begin() as conn:
+            if conn.execute(select(Delivery.id).where(Delivery.key == key)).first() is None:  # built only when not planned yet
+                planned += plan(conn, key, "digest", subscription.destination if subscription.destination != "email"
+                                else f"{EMAIL_PREFIX}{subscription.user_id}", subscription.user_id,
+                                digest(conn, subscription, moment.date()), moment)
+    return planned
+
+
+def digest(conn: Connection, subscription: Row, today: dt.date) -> Message:
+    """The digest of a subscription on a day, in its user's scope and its language."""
+    scope = scope_for_user(subscription.role, subscription.region_id, subscription.user_id, subscription.username)
+    lang, day = subscription.language, system.as_of(conn, today)
+    sections = digest_sections(conn, scope, day, lang)
+    where = t("overview_scope_all", lang) if scope.sees_all_regions else _region_name(conn, subscription.region_id, lang)
+    subject = t("digest_subject", lang, cadence=t(f"digest_cadence_{subscription.cadence}", lang), day=day.isoformat(), where=where)
+    lines = [line for title, items in sections for line in (f"【{title}】", *items, "")]
+    start, end = covered_span(subscription.cadence, today)
+    attachments = ()
+    if scope.can("export_data") and subscription.destination == "email":
+        card = channels.scorecard(conn, scope, channels.ChannelFilter(start, end))
+        attachments = (Attachment(f"scorecard_{start.isoformat()}_{end.isoformat()}.xlsx", XLSX,
+                                  base64.b64encode(scorecard_workbook(scope, card, lang)).decode()),)
+    return Message(subject=subject, lines=tuple(lines), html=digest_html(subject, sections), attachments=attachments)
+
+
+def _region_name(conn: Connection, region_id: int | None, lang: str) -> str:
+    """A region's name in the language."""
+    return conn.execute(select(Region.name_en if lang == "en" else Region.name_zh).where(Region.id == region_id)).scalar_one()
+
+
+def digest_sections(conn: Connection, scope: Scope, day: dt.date, lang: str) -> list[tuple[str, list[str]]]:
+    """The digest's sections as (title, lines): figures, alerts, approvals (approvers), the week's campaigns, links."""
+    sections = [(t("digest_figures", lang, start=day.replace(month=1, day=1).isoformat(), end=day.isoformat()),
+                 figure_lines(overview.ytd_scorecard(conn, scope, day), lang) + member_lines(conn, scope, day, lang)),
+                (t("digest_alerts", lang), alert_lines(conn, scope, day, lang) or [t("alerts_none", lang)])]
+    if scope.can("approve_campaign"):
+        waiting = calendar.awaiting_approval(conn, scope)
+        sections.append((t("digest_approvals", lang, count=len(waiting)),
+                         [f"{row['name']} · {row['start_date']}–{row['end_date']} · {money(row['budget_total'], lang)}"
+                          for row in waiting.to_dict("records")] or [t("approvals_none", lang)]))
+    sections.append((t("digest_week", lang), week_lines(conn, scope, day, lang) or [t("digest_week_none", lang)]))
+    sections.append((t("digest_links", lang), [f"{t(f'nav_{page}', lang)}: {links.page_url(page)}" for page in links.LINKED_PAGES]))
+    return sections
+
+
+def figure_lines(card: pd.DataFrame, lang: str) -> list[str]:
+    """One line per headline metric: the value, its target and attainment, its change on last year."""
+    lines = []
+    for row in card.to_dict("records"):
+        metric = row["metric"]
+        label = t(f"metric_{metric}", lang)
+        parts = [f"{label}: {format_value(metric, row['actual'], lang)}"]
+        if not is_missing(row["target"]):
+            parts.append(t("digest_target", lang, target=format_value(metric, row["target"], lang),
+                           attainment=percent(row["attainment"])))
+        if not is_missing(row["yoy"]):
+            parts.append(f"{signed_percent(row['yoy'])} {t('vs_last_year', lang)}")
+        lines.append(" · ".join(parts))
+    return lines
+
+
+def member_lines(conn: Connection, scope: Scope, day: dt.date, lang: str) -> list[str]:
+    """The overview's member figures: active and new members, outstanding points and their liability."""
+    members = overview.member_figures(conn, scope, day)
+    if not members["members"]:
+        return []
+    return [f"{t('metric_active_members', lang, days=overview.ACTIVE_MEMBER_DAYS)}: {compact(members['active'], lang)}",
+            f"{t('metric_new_members', lang)}: {compact(members['new_ytd'], lang)}",
+            f"{t('metric_outstanding_points', lang)}: {compact(members['outstanding_points'], lang)}",
+            f"{t('metric_liability', lang)}: {money(members['liability_cny'], lang)}"]
+
+
+def alert_lines(conn: Connection, scope: Scope, day: dt.date, lang: str) -> list[str]:
+    """The overview's alerts in the scope: channels under target, campaigns over budget, points expiring, stale sources."""
+    lines = [t("alert_channel_under", lang, channel=row[f"name_{lang}"], leads=compact(row["leads"], lang),
+               attainment=percent(row["attainment"])) for row in overview.channels_under_target(conn, scope, day).to_dict("records")]
+    lines += [t("alert_campaign_over", lang, name=row["name"], over=percent(row["over_by"]), spent=money(row["spent"], lang),
+                budget=money(row["budget_total"], lang)) for row in overview.campaigns_over_budget(conn, scope, day).to_dict("records")]
+    members = overview.member_figures(conn, scope, day)
+    if members["expiring_points"] > 0:
+        lines.append(t("alert_points_expiring", lang, days=overview.EXPIRY_WINDOW_DAYS, points=compact(members["expiring_points"], lang),
+                       cny=money(members["expiring_cny"], lang), members=compact(members["expiring_members"], lang)))
+    days = system.freshness_days(conn)
+    lines += [t("digest_stale", lang, source=t(f"data_kind_{source.replace('-', '_')}", lang), age=f"{age:.0f}", days=f"{days[source]:g}")
+              for source, age in system.stale_sources(system.freshness(conn), days, now()).items()]
+    return lines
+
+
+def week_lines(conn: Connection, scope: Scope, day: dt.date, lang: str) -> list[str]:
+    """The visible campaigns starting or ending in the seven days from a day."""
+    until = day + dt.timedelta(days=WEEK_AHEAD - 1)
+    rows = conn.execute(select(Campaign.name, Campaign.start_date, Campaign.end_date, Campaign.status).where(
+        calendar.visible(scope), Campaign.status.notin_(("draft", "cancelled")),
+        or_(Campaign.start_date.between(day, until), Campaign.end_date.between(day, until))).order_by(Campaign.start_date, Campaign.name)).all()
+    return [t("digest_starts" if day <= row.start_date <= until else "digest_ends", lang, name=row.name,
+              day=(row.start_date if day <= row.start_date <= until else row.end_date).isoformat()) for row in rows]
+
+
+def digest_html(subject: str, sections: list[tuple[str, list[str]]]) -> str:
+    """The digest as a small HTML page; every text escaped (campaign names are user text)."""
+    body = "".join(f"<h3>{html.escape(title)}</h3><ul>{''.join(f'<li>{html.escape(line)}</li>' for line in lines)}</ul>"
+                   for title, lines in sections)
+    return (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(subject)}</title></head>'
+            f'<body style="font-family:sans-serif"><h2>{html.escape(subject)}</h2>{body}</body></html>')
