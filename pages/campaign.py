@@ -1,12 +1,14 @@
-"""Campaign detail (活动详情): the plan, its targets against the attributed actuals, budget by channel, workflow, history."""
+"""Campaign detail (活动详情): the plan, its targets against the attributed actuals, budget by channel, workflow, history; for a
+finished campaign its review (lead funnel, daily trend) and the review deck."""
 import pandas as pd
 import streamlit as st
 
 from lib import charts, formatting, literal, ui
-from lib.components import data_status, workflow
+from lib.components import campaign_review, data_status, workflow
 from lib.i18n import name_or
 from lib.metrics import format_value
 from lib.queries import calendar
+from lib.queries.review import REVIEWABLE
 
 user = ui.page_user(__file__)
 scope, lang, today = user.scope, ui.lang(), ui.as_of()
@@ -105,9 +107,13 @@ detail = None if campaign_id is None else ui.load(calendar.campaign_detail, scop
 if detail is not None:
     header(detail)
     workflow.actions_bar(user, detail)
-    plan_tab, history_tab = st.tabs([ui.tr("tab_plan"), ui.tr("tab_history")])
-    with plan_tab:
+    finished = detail["status"] in REVIEWABLE
+    tabs = st.tabs([ui.tr("tab_plan"), *([ui.tr("review_tab")] if finished else []), ui.tr("tab_history")])
+    with tabs[0]:
         plan_vs_actual(detail)
         phases_table(detail)
-    with history_tab:
+    if finished:
+        with tabs[1]:
+            campaign_review.review_tab(scope, detail["id"], lang)
+    with tabs[-1]:
         workflow.history(scope, detail["id"])

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, Row, or_, select
 
 from lib.clock import now
 from lib.config import setting
+from lib import images
 from lib.exports import scorecard_workbook
 from lib.formatting import compact, is_missing, money, percent, signed_percent
 from lib.i18n import t
@@ -27,6 +28,7 @@ from lib.scope import Scope, scope_for_user
 DEFAULT_DIGEST_HOUR = 7  # digests are due from this hour of the business day (setting DIGEST_HOUR; 07:00 Beijing time)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # the scorecard attachment's type
 WEEK_AHEAD = 7  # days of campaign starts and ends a digest lists
+TREND_IMAGE = "trend"  # the content id of the e-mail's inline chart (the overview's monthly leads trend)
 
 
 def period_key(cadence: str, day: dt.date) -> str | None:
@@ -91,7 +93,10 @@ def digest(conn: Connection, subscription: Row, today: dt.date) -> Message:
         card = channels.scorecard(conn, scope, channels.ChannelFilter(start, end))
         attachments = (Attachment(f"scorecard_{start.isoformat()}_{end.isoformat()}.xlsx", XLSX,
                                   base64.b64encode(scorecard_workbook(scope, card, lang)).decode()),)
-    return Message(subject=subject, lines=tuple(lines), html=digest_html(subject, sections), attachments=attachments)
+    trend = overview.monthly_trend(conn, scope, day)
+    chart = {} if trend.empty else {TREND_IMAGE: base64.b64encode(images.monthly_leads_trend(trend, day, lang)).decode()}
+    return Message(subject=subject, lines=tuple(lines), html=digest_html(subject, sections, t("trend_title", lang) if chart else None),
+                   images=chart, attachments=attachments)
 
 
 def _region_name(conn: Connection, region_id: int | None, lang: str) -> str:
@@ -167,9 +172,13 @@ def week_lines(conn: Connection, scope: Scope, day: dt.date, lang: str) -> list[
               day=(row.start_date if day <= row.start_date <= until else row.end_date).isoformat()) for row in rows]
 
 
-def digest_html(subject: str, sections: list[tuple[str, list[str]]]) -> str:
-    """The digest as a small HTML page; every text escaped (campaign names are user text)."""
-    body = "".join(f"<h3>{html.escape(title)}</h3><ul>{''.join(f'<li>{html.escape(line)}</li>' for line in lines)}</ul>"
-                   for title, lines in sections)
+def digest_html(subject: str, sections: list[tuple[str, list[str]]], chart_title: str | None = None) -> str:
+    """The digest as a small HTML page, the trend chart (if any) after the figures; every text escaped (campaign names are
+    user text)."""
+    parts = [f"<h3>{html.escape(title)}</h3><ul>{''.join(f'<li>{html.escape(line)}</li>' for line in lines)}</ul>"
+             for title, lines in sections]
+    if chart_title is not None:
+        parts.insert(1, f'<h3>{html.escape(chart_title)}</h3><img src="cid:{TREND_IMAGE}" alt="{html.escape(chart_title)}" width="720">')
+    body = "".join(parts)
     return (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(subject)}</title></head>'
             f'<body style="font-family:sans-serif"><h2>{html.escape(subject)}</h2>{body}</body></html>')
