@@ -9,6 +9,7 @@ from io import BytesIO
 
 from fontTools.ttLib import TTCollection
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 from pptx import Presentation
 from pptx.util import Emu, Inches, Pt
 
@@ -27,6 +28,7 @@ TITLE_HEIGHT = Inches(0.9)
 TABLE_WIDTH_SHARE = 0.42  # a slide with a table and a chart gives the table this share of the width
 PDF_MARGIN_MM = 12.7  # the PDF page's margins (half an inch, as the slides')
 PDF_FONT = "cjk"  # the PDF's font name for the Chinese-capable font
+PDF_HEADINGS = FontFace(emphasis="NONE", fill_color=(225, 234, 248))  # a table's header row: shaded, in the one font
 PPTX_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"  # the deck's download type
 
 
@@ -65,11 +67,16 @@ def goals_slide(review: CampaignReview, lang: str) -> Slide:
     """The plan's goals (spend: the budget) against the attributed actuals and their attainment."""
     plan = review.plan.set_index("metric")
     rows = [(t("alert_metric", lang), t("deck_target", lang), t("deck_actual", lang), t("deck_attainment", lang))]
+    attained: dict[str, float] = {}
     for metric in shown_metrics(review):
-        target, attainment = plan.at[metric, "target"], plan.at[metric, "attainment"]
+        target, share = plan.at[metric, "target"], plan.at[metric, "attainment"]
         rows.append((t(f"metric_{metric}", lang), format_value(metric, target, lang) if not formatting.is_missing(target)
-                     else formatting.NO_VALUE, format_value(metric, plan.at[metric, "actual"], lang), formatting.percent(attainment)))
-    return Slide(title=t("deck_goals", lang), lines=(t(f"objective_{review.detail['objective']}", lang),), table=tuple(rows))
+                     else formatting.NO_VALUE, format_value(metric, plan.at[metric, "actual"], lang), formatting.percent(share)))
+        if not formatting.is_missing(share) and metric != "spend":  # spend's is the budget used, not a goal met
+            attained[t(f"metric_{metric}", lang)] = float(share)
+    objective = t("deck_objective", lang, objective=t(f"objective_{review.detail['objective']}", lang))
+    return Slide(title=t("deck_goals", lang), lines=(objective,), table=tuple(rows),
+                 image=images.attainment(list(attained), list(attained.values()), lang) if attained else None)
 
 
 def spend_slide(review: CampaignReview, lang: str) -> Slide:
@@ -167,6 +174,11 @@ def pptx_bytes(slides: list[Slide]) -> bytes:
     return buffer.getvalue()
 
 
+def _png_size(png: bytes) -> tuple[int, int]:
+    """A PNG's width and height in pixels (from its header)."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
 def _collection_index(path: str, family: str) -> int:
     """The index of a family's font in a font collection (.ttc); 0 for a single font."""
     if not path.lower().endswith(".ttc"):
@@ -196,13 +208,15 @@ def pdf_bytes(slides: list[Slide]) -> bytes:
         if page.table:
             pdf.set_y(top)
             pdf.set_font(PDF_FONT, size=10)
-            with pdf.table(width=table_width, align="LEFT", line_height=6.5, first_row_as_headings=False) as table:
+            with pdf.table(width=table_width, align="LEFT", line_height=6.5, headings_style=PDF_HEADINGS) as table:
                 for row in page.table:
                     table.row(row)
         if page.image:
             left = PDF_MARGIN_MM + (table_width + 5 if page.table else 0)
-            pdf.image(BytesIO(page.image), x=left, y=top, w=PDF_PAGE_MM[0] - PDF_MARGIN_MM - left,
-                      h=PDF_PAGE_MM[1] - PDF_MARGIN_MM - top, keep_aspect_ratio=True)
+            width, height = _png_size(page.image)
+            room_width, room_height = PDF_PAGE_MM[0] - PDF_MARGIN_MM - left, PDF_PAGE_MM[1] - PDF_MARGIN_MM - top
+            scale = min(room_width / width, room_height / height)  # as large as fits, kept in shape, at the top
+            pdf.image(BytesIO(page.image), x=left, y=top, w=width * scale, h=height * scale)
     return bytes(pdf.output())
 
 

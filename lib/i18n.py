@@ -341,6 +341,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     "deck_download_pdf": ("下载 PDF", "Download PDF"),
     "deck_subtitle": ("活动复盘报告 · 数据截至 {as_of}", "Campaign review · data as of {as_of}"),
     "deck_goals": ("目标与实际", "Goals and actuals"),
+    "deck_objective": ("活动目标：{objective}；达成率 = 实际 ÷ 目标（成本类为目标 ÷ 实际），花费为预算使用率。",
+                       "Objective: {objective}; attained = actual ÷ target (costs: target ÷ actual), spend: the budget used."),
     "deck_target": ("目标", "Target"),
     "deck_actual": ("实际", "Actual"),
     "deck_attainment": ("达成率", "Attained"),

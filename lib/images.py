@@ -21,6 +21,7 @@ from lib.models import FUNNEL_STAGES
 CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei")  # tried in order
 DPI = 150  # pixels per inch of every image
 NODE_COLOUR = "#c92a2a"  # a marketing node's marker on a daily trend
+ATTAINMENT_COLOURS = ("#2f9e44", "#f08c00", "#e03131")  # at or above target, within 90%, below (as the overview's badges)
 matplotlib.rcParams.update({"font.sans-serif": [*CJK_FAMILIES, "DejaVu Sans"], "axes.unicode_minus": False})  # Chinese labels
 
 
@@ -70,6 +71,20 @@ def monthly_leads_trend(trend: pd.DataFrame, today: dt.date, lang: str) -> bytes
     axes.set_xlabel(t("trend_month", lang))
     axes.yaxis.set_major_formatter(_axis_format("count", lang))
     axes.legend(frameon=False, fontsize=8, ncols=3, loc="upper left")
+    return _png(figure)
+
+
+def attainment(labels: list[str], shares: list[float], lang: str) -> bytes:
+    """Each goal's attainment as a horizontal bar against the 100% line: green from 100%, orange from 90%, red below."""
+    figure, axes = _figure(7.0, max(2.2, 0.45 * len(labels) + 0.9))
+    colours = [ATTAINMENT_COLOURS[0] if share >= 1 else ATTAINMENT_COLOURS[1] if share >= 0.9 else ATTAINMENT_COLOURS[2] for share in shares]
+    axes.barh(labels, shares, color=colours)
+    axes.axvline(1.0, color="#495057", linestyle="--", linewidth=1)
+    axes.invert_yaxis()
+    for position, share in enumerate(shares):
+        axes.text(share, position, f" {formatting.percent(share)}", va="center", fontsize=8)
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _position: formatting.percent(value, 0)))
+    axes.margins(x=0.15)
     return _png(figure)
 
 

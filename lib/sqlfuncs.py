@@ -182,15 +182,14 @@ def _plus_days_mysql(element: plus_days, compiler: SQLCompiler, **kw: Any) -> st
 
 def insert_unless_present(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """Insert a row unless one with its key exists, a row another transaction is inserting at the same moment included
-    (ON CONFLICT DO NOTHING on PostgreSQL and SQLite, INSERT IGNORE on MySQL and MariaDB); True when it inserted."""
+    (ON CONFLICT DO NOTHING on PostgreSQL and SQLite, INSERT IGNORE on MySQL and MariaDB); True when it inserted (PostgreSQL's
+    driver gives no row count for an INSERT … RETURNING: there, whether it returned the new row)."""
     dialect = conn.dialect.name
-    if dialect == "postgresql":
-        statement = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        statement = insert(table).values(**values).prefix_with("IGNORE")
-    return conn.execute(statement).rowcount == 1
+    if dialect in ("postgresql", "sqlite"):
+        module = postgresql if dialect == "postgresql" else sqlite
+        statement = module.insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+        return conn.execute(statement).first() is not None
+    return conn.execute(insert(table).values(**values).prefix_with("IGNORE")).rowcount == 1
 
 
 APPEND_ONLY_MESSAGE = "audit_log is append-only"  # what the database says to an UPDATE, DELETE or TRUNCATE of the audit log

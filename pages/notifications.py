@@ -101,17 +101,22 @@ def resend(delivery_id: int) -> None:
 
 
 def deliveries_section() -> None:
-    """The newest messages and their status; a resend of the chosen one (admins)."""
+    """The configured robots (their webhooks masked), the newest messages and their status; a resend of the chosen one
+    (admins)."""
     st.header(ui.tr("delivery_title"))
+    configured = robots()
+    st.caption(ui.tr_literal("robots_configured", robots="; ".join(f"{name} ({robot.kind}, {robot.shown_url})" for name, robot in configured.items())
+                     if configured else ui.tr("digest_week_none")))
     sent = ui.fresh(listed.deliveries, scope)
     if sent.empty:
         st.caption(ui.tr("delivery_none"))
         return
     shown = sent.assign(kind=[ui.tr(f"delivery_kind_{kind}") for kind in sent["kind"]],
                         status=[ui.tr(f"delivery_status_{status}") for status in sent["status"]],
-                        destination=[destination_name("email" if value.startswith("email:") else value) for value in sent["destination"]])
-    columns = {"id": "#", "kind": ui.tr("col_delivery_kind"), "recipient": ui.tr("col_delivery_destination"),
-               "destination": ui.tr("digest_destination"), "subject": ui.tr("col_delivery_subject"),
+                        destination=[ui.tr("delivery_by_email") if value.startswith(deliveries.EMAIL_PREFIX)
+                                     else ui.tr("delivery_by_robot", name=value.removeprefix(ROBOT_PREFIX)) for value in sent["destination"]])
+    columns = {"id": "#", "kind": ui.tr("col_delivery_kind"), "recipient": ui.tr("col_delivery_recipient"),
+               "destination": ui.tr("col_delivery_destination"), "subject": ui.tr("col_delivery_subject"),
                "status": ui.tr("col_delivery_status"), "attempts": ui.tr("col_delivery_attempts"),
                "last_error": ui.tr("col_delivery_error"), "created_at": ui.tr("col_delivery_created"), "sent_at": ui.tr("col_delivery_sent")}
     st.dataframe(shown[list(columns)].rename(columns=columns), hide_index=True, width="stretch", placeholder=formatting.NO_VALUE)

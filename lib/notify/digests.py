@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Row, or_, select
@@ -29,6 +30,18 @@ DEFAULT_DIGEST_HOUR = 7  # digests are due from this hour of the business day (s
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # the scorecard attachment's type
 WEEK_AHEAD = 7  # days of campaign starts and ends a digest lists
 TREND_IMAGE = "trend"  # the content id of the e-mail's inline chart (the overview's monthly leads trend)
+
+
+@dataclass(frozen=True)
+class DigestPage:
+    """What the e-mail's HTML shows: subject, demo notice, sections, the chart's title (None: no chart), the links."""
+
+    subject: str
+    notice: str | None
+    sections: list[tuple[str, list[str]]]
+    chart_title: str | None
+    links_title: str
+    links: list[tuple[str, str]]
 
 
 def period_key(cadence: str, day: dt.date) -> str | None:
@@ -80,23 +93,32 @@ def plan_due(engine: Engine, moment: dt.datetime | None = None) -> int:
 
 
 def digest(conn: Connection, subscription: Row, today: dt.date) -> Message:
-    """The digest of a subscription on a day, in its user's scope and its language."""
+    """The digest of a subscription on a day, in its user's scope and its language (demo data says so first)."""
     scope = scope_for_user(subscription.role, subscription.region_id, subscription.user_id, subscription.username)
     lang, day = subscription.language, system.as_of(conn, today)
     sections = digest_sections(conn, scope, day, lang)
     where = t("overview_scope_all", lang) if scope.sees_all_regions else _region_name(conn, subscription.region_id, lang)
     subject = t("digest_subject", lang, cadence=t(f"digest_cadence_{subscription.cadence}", lang), day=day.isoformat(), where=where)
-    lines = [line for title, items in sections for line in (f"【{title}】", *items, "")]
-    start, end = covered_span(subscription.cadence, today)
-    attachments = ()
-    if scope.can("export_data") and subscription.destination == "email":
-        card = channels.scorecard(conn, scope, channels.ChannelFilter(start, end))
-        attachments = (Attachment(f"scorecard_{start.isoformat()}_{end.isoformat()}.xlsx", XLSX,
-                                  base64.b64encode(scorecard_workbook(scope, card, lang)).decode()),)
+    demo = system.demo_info(conn)
+    notice = None if demo is None else t("demo_banner", lang, seed=demo.get("seed", "?"), scale=demo.get("scale", "?"))
+    page_links = [(t(f"nav_{page}", lang), links.page_url(page)) for page in links.LINKED_PAGES]
+    lines = [*([notice, ""] if notice else []), *[line for title, items in sections for line in (f"【{title}】", *items, "")],
+             f"【{t('digest_links', lang)}】", *[f"{name}: {url}" for name, url in page_links]]
     trend = overview.monthly_trend(conn, scope, day)
     chart = {} if trend.empty else {TREND_IMAGE: base64.b64encode(images.monthly_leads_trend(trend, day, lang)).decode()}
-    return Message(subject=subject, lines=tuple(lines), html=digest_html(subject, sections, t("trend_title", lang) if chart else None),
-                   images=chart, attachments=attachments)
+    page = DigestPage(subject, notice, sections, t("trend_title", lang) if chart else None, t("digest_links", lang), page_links)
+    return Message(subject=subject, lines=tuple(lines), html=digest_html(page), images=chart,
+                   attachments=scorecard_attachment(conn, scope, subscription, today))
+
+
+def scorecard_attachment(conn: Connection, scope: Scope, subscription: Row, today: dt.date) -> tuple[Attachment, ...]:
+    """The period's channel scorecard as an Excel file, for an e-mail digest of a role that may export (else none)."""
+    if not scope.can("export_data") or subscription.destination != "email":
+        return ()
+    start, end = covered_span(subscription.cadence, today)
+    card = channels.scorecard(conn, scope, channels.ChannelFilter(start, end))
+    return (Attachment(f"scorecard_{start.isoformat()}_{end.isoformat()}.xlsx", XLSX,
+                       base64.b64encode(scorecard_workbook(scope, card, subscription.language)).decode()),)
 
 
 def _region_name(conn: Connection, region_id: int | None, lang: str) -> str:
@@ -105,7 +127,7 @@ def _region_name(conn: Connection, region_id: int | None, lang: str) -> str:
 
 
 def digest_sections(conn: Connection, scope: Scope, day: dt.date, lang: str) -> list[tuple[str, list[str]]]:
-    """The digest's sections as (title, lines): figures, alerts, approvals (approvers), the week's campaigns, links."""
+    """The digest's sections as (title, lines): figures, alerts, approvals (approvers), the week's campaigns."""
     sections = [(t("digest_figures", lang, start=day.replace(month=1, day=1).isoformat(), end=day.isoformat()),
                  figure_lines(overview.ytd_scorecard(conn, scope, day), lang) + member_lines(conn, scope, day, lang)),
                 (t("digest_alerts", lang), alert_lines(conn, scope, day, lang) or [t("alerts_none", lang)])]
@@ -115,7 +137,6 @@ def digest_sections(conn: Connection, scope: Scope, day: dt.date, lang: str) -> 
                          [f"{row['name']} · {row['start_date']}–{row['end_date']} · {money(row['budget_total'], lang)}"
                           for row in waiting.to_dict("records")] or [t("approvals_none", lang)]))
     sections.append((t("digest_week", lang), week_lines(conn, scope, day, lang) or [t("digest_week_none", lang)]))
-    sections.append((t("digest_links", lang), [f"{t(f'nav_{page}', lang)}: {links.page_url(page)}" for page in links.LINKED_PAGES]))
     return sections
 
 
@@ -172,13 +193,17 @@ def week_lines(conn: Connection, scope: Scope, day: dt.date, lang: str) -> list[
               day=(row.start_date if day <= row.start_date <= until else row.end_date).isoformat()) for row in rows]
 
 
-def digest_html(subject: str, sections: list[tuple[str, list[str]]], chart_title: str | None = None) -> str:
-    """The digest as a small HTML page, the trend chart (if any) after the figures; every text escaped (campaign names are
-    user text)."""
+def digest_html(page: DigestPage) -> str:
+    """The digest as a small HTML page: the demo notice, the sections with the trend chart (if any) after the figures, the
+    links; every text escaped (campaign names are user text)."""
     parts = [f"<h3>{html.escape(title)}</h3><ul>{''.join(f'<li>{html.escape(line)}</li>' for line in lines)}</ul>"
-             for title, lines in sections]
-    if chart_title is not None:
-        parts.insert(1, f'<h3>{html.escape(chart_title)}</h3><img src="cid:{TREND_IMAGE}" alt="{html.escape(chart_title)}" width="720">')
-    body = "".join(parts)
-    return (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(subject)}</title></head>'
-            f'<body style="font-family:sans-serif"><h2>{html.escape(subject)}</h2>{body}</body></html>')
+             for title, lines in page.sections]
+    if page.chart_title is not None:
+        parts.insert(1, f'<h3>{html.escape(page.chart_title)}</h3>'
+                        f'<img src="cid:{TREND_IMAGE}" alt="{html.escape(page.chart_title)}" width="720">')
+    if page.notice:
+        parts.insert(0, f'<p style="color:#b35c00">{html.escape(page.notice)}</p>')
+    anchors = "".join(f'<li><a href="{html.escape(url)}">{html.escape(name)}</a></li>' for name, url in page.links)
+    parts.append(f"<h3>{html.escape(page.links_title)}</h3><ul>{anchors}</ul>")
+    return (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(page.subject)}</title></head>'
+            f'<body style="font-family:sans-serif"><h2>{html.escape(page.subject)}</h2>{"".join(parts)}</body></html>')

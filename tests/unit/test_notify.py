@@ -97,7 +97,8 @@ def raw_ytd(engine: Engine, scope: Scope, day: dt.date) -> dict[str, float]:
 def test_a_digest_holds_the_overview_figures_of_its_users_scope_and_names_no_other_region(engine: Engine, servers) -> None:
     """An executive's and a regional user's daily digests by e-mail, a manager's weekly one to a DingTalk robot: the year's
     spend, leads, orders, CPL and valid-lead rate equal the raw rows' in each scope; the regional one names no other region and
-    carries no spreadsheet (her role may not export); the executive's carries the scorecard workbook."""
+    carries no spreadsheet (her role may not export); the executive's carries the scorecard workbook; both show the monthly
+    trend as an inline image."""
     box, robot_server = servers
     exec_id, exec_scope = user(engine, "exec")
     south_id, south_scope = user(engine, "southwest")
@@ -130,6 +131,10 @@ def test_a_digest_holds_the_overview_figures_of_its_users_scope_and_names_no_oth
     attachments = list(by_recipient["exec@example.com"].iter_attachments())
     assert [part.get_filename().endswith(".xlsx") for part in attachments] == [True]
     assert "https://cockpit.example.com/cockpit" in html_of(by_recipient["exec@example.com"])
+    for mail in by_recipient.values():  # the monthly trend drawn on the server, inline in the HTML
+        [chart] = [part for part in mail.walk() if part.get_content_type() == "image/png"]
+        assert chart["Content-ID"] == "<trend>" and chart.get_content().startswith(b"\x89PNG")
+        assert 'src="cid:trend"' in html_of(mail)
     [ding] = robot_server.posted
     assert ding.path == "/dingtalk/robot/send" and dingtalk_signed(ding.query, DING_SECRET)
     assert ding.body["msgtype"] == "text" and "每周" in ding.body["text"]["content"]
