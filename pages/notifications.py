@@ -7,6 +7,7 @@ from lib.components import alert_rules
 from lib.models import DIGEST_CADENCES
 from lib.notify import deliveries
 from lib.notify.deliveries import ROBOT_PREFIX
+from lib.notify.message import Message
 from lib.notify.transports import robots
 from lib.queries import notifications as listed
 from lib.queries import system
@@ -100,6 +101,15 @@ def resend(delivery_id: int) -> None:
         ui.flash("success" if queued else "warning", ui.tr("delivery_resent" if queued else "delivery_not_resendable"))
 
 
+@ui.keeps_input_on_outage
+def send_test() -> None:
+    """Button callback: send a test message now to the chosen destination (the admin's own e-mail or a robot)."""
+    destination = st.session_state["test_destination"]
+    message = Message(ui.tr("test_subject"), (ui.tr("test_body", user=user.display_name),))
+    status = deliveries.send_test(ui.engine(), scope, destination, message)
+    ui.flash("success" if status == "sent" else "error", ui.tr("test_sent" if status == "sent" else "test_failed"))
+
+
 def deliveries_section() -> None:
     """The configured robots (their webhooks masked), the newest messages and their status; a resend of the chosen one
     (admins)."""
@@ -107,6 +117,11 @@ def deliveries_section() -> None:
     configured = robots()
     st.caption(ui.tr_literal("robots_configured", robots="; ".join(f"{name} ({robot.kind}, {robot.shown_url})" for name, robot in configured.items())
                      if configured else ui.tr("digest_week_none")))
+    targets = {f"{deliveries.EMAIL_PREFIX}{user.id}": ui.tr("digest_destination_email"),
+               **{f"{ROBOT_PREFIX}{name}": ui.tr("delivery_by_robot", name=name) for name in configured}}
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    left.selectbox(ui.tr("test_destination"), list(targets), format_func=targets.get, key="test_destination")
+    right.button(ui.tr("test_send"), key="test_send", on_click=send_test)
     sent = ui.fresh(listed.deliveries, scope)
     if sent.empty:
         st.caption(ui.tr("delivery_none"))

@@ -4,6 +4,7 @@ a second run's same key turns into nothing, and a run sends only what its condit
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, func, or_, select, update
@@ -111,6 +112,24 @@ def send_due(engine: Engine, moment: dt.datetime | None = None) -> Sent:
             error = str(failure)
         counts[_finish(engine, row, moment, error)] += 1
     return Sent(**counts)
+
+
+def send_test(engine: Engine, scope: Scope, destination: str, message: Message, moment: dt.datetime | None = None) -> str:
+    """Send a test message now to a destination (admins checking the mail server or a robot), recorded like any other; the
+    status it got (sent, or failed with its reason on record)."""
+    require(scope, "manage_users", "notify_not_allowed")
+    moment = moment or now()
+    key = f"test:{destination}:{moment:%Y%m%d%H%M%S}:{secrets.token_hex(4)}"
+    with engine.begin() as conn:
+        plan(conn, key, "test", destination, scope.user_id if destination.startswith(EMAIL_PREFIX) else None, message, moment)
+        delivery_id = conn.execute(select(Delivery.id).where(Delivery.key == key)).scalar_one()
+    row = claim(engine, delivery_id, moment)
+    try:
+        deliver(engine, row.destination, message)
+        error = None
+    except DeliveryError as failure:
+        error = str(failure)
+    return _finish(engine, row, moment, error)
 
 
 def resend(conn: Connection, scope: Scope, delivery_id: int, moment: dt.datetime | None = None) -> bool:

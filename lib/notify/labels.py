@@ -100,6 +100,12 @@ NOTIFY_LABELS: dict[str, tuple[str, str]] = {  # key -> (Chinese, English)
     # deliveries
     "delivery_title": ("消息发送记录（管理员）", "Messages sent (admins)"),
     "delivery_none": ("还没有消息。", "No messages yet."),
+    "test_destination": ("测试消息发送到", "Send a test message to"),
+    "test_send": ("发送测试消息", "Send a test message"),
+    "test_subject": ("营销驾驶舱测试消息", "Marketing Cockpit test message"),
+    "test_body": ("{user} 发送的测试消息：邮件或机器人设置可用。", "A test message sent by {user}: the e-mail or robot settings work."),
+    "test_sent": ("测试消息已发送。", "The test message was sent."),
+    "test_failed": ("测试消息发送失败，原因见下方发送记录。", "The test message failed: the record below says why."),
     "robots_configured": ("已配置的工作群机器人（设置 CHAT_ROBOTS）：{robots}", "Chat robots configured (setting CHAT_ROBOTS): {robots}"),
     "delivery_resend": ("重新发送", "Send again"),
     "delivery_resent": ("已加入发送队列，下一次 `python -m lib.notify run` 时发送。", "Queued: the next `python -m lib.notify run` sends it."),

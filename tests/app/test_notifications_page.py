@@ -19,10 +19,13 @@ HOSTILE_NAME = "**CPL** <img src=x onerror=alert(1)> [点我](http://x)"  # what
 
 @pytest.fixture
 def robots_and_cleanup(engine, monkeypatch) -> Iterator[None]:
-    """One configured chat robot; the users' addresses, subscriptions, rules and deliveries as they were, after the test."""
+    """One configured chat robot; no subscriptions, rules or deliveries before the test (other tests leave some), and the
+    users' addresses as they were after it."""
     monkeypatch.setenv("CHAT_ROBOTS", json.dumps({"marketing_group": {"kind": "wecom", "url": "https://qyapi.example.com/hook?key=k"}}))
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         emails = dict(conn.execute(select(AppUser.username, AppUser.email)).all())
+        for table in (Delivery, AlertRule, DigestSubscription):
+            conn.execute(delete(table))
     yield
     with engine.begin() as conn:
         for table in (Delivery, AlertRule, DigestSubscription):

@@ -20,7 +20,7 @@ from lib.notify import alerts, deliveries, digests
 from lib.notify.__main__ import main
 from lib.notify.alerts import Recipients
 from lib.notify.message import Message
-from lib.notify.transports import Robot, robot_request
+from lib.notify.transports import Robot, robot_request, robots
 from lib.queries.system import as_of
 from lib.scope import Scope, scope_for_user
 from lib.services import notifications
@@ -34,8 +34,8 @@ ADMIN = Scope(role="admin", user_id=None, username="test")
 
 @pytest.fixture
 def servers(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MailBox, RobotServer]]:
-    """A local mail server and robot receiver configured as the cockpit's; demo users with addresses; everything this test
-    planned, subscribed or ruled removed after it."""
+    """A local mail server and robot receiver configured as the cockpit's; demo users with addresses; no deliveries, rules or
+    subscriptions before the test (other tests leave some), and none of this test's after it."""
     box, robot_server = MailBox(), RobotServer()
     controller = start_mail_server(box)
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
@@ -50,6 +50,8 @@ def servers(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[M
         "broken": {"kind": "wecom", "url": robot_server.url("/broken/cgi-bin/webhook/send?key=tok-broken-0004")},
     }))
     with engine.begin() as conn:
+        for table in (Delivery, AlertRule, DigestSubscription):
+            conn.execute(delete(table))
         emails = dict(conn.execute(select(AppUser.username, AppUser.email)).all())
         for name in emails:
             conn.execute(update(AppUser).where(AppUser.username == name).values(email=f"{name}@example.com"))
@@ -296,3 +298,28 @@ def test_robot_messages_fit_each_kind_and_keep_user_text_plain() -> None:
         content = body["text"]["content"] if "text" in body else body["content"]["text"]
         assert content.startswith("**粗体** <a href='x'>链接</a>")
         assert body.get("msgtype", body.get("msg_type")) == "text"
+
+
+def test_an_admin_s_test_message_is_sent_at_once_and_recorded_and_others_may_not_send_one(engine: Engine, servers) -> None:
+    """A test message to a working robot is sent at once; to a broken one it is recorded as failed with its reason; a manager
+    may not send one."""
+    _, robot_server = servers
+    message = Message("测试消息", ("设置可用",))
+    assert deliveries.send_test(engine, ADMIN, "robot:hq_wecom", message) == "sent"
+    assert deliveries.send_test(engine, ADMIN, "robot:broken", message) == "failed"
+    with pytest.raises(RefusedError):
+        deliveries.send_test(engine, Scope(role="campaign_manager"), "robot:hq_wecom", message)
+    assert [post.path for post in robot_server.posted] == ["/wecom/cgi-bin/webhook/send", "/broken/cgi-bin/webhook/send"]
+    with engine.connect() as conn:
+        recorded = conn.execute(select(Delivery.destination, Delivery.status, Delivery.last_error).where(Delivery.kind == "test")
+                                .order_by(Delivery.id)).all()
+    assert [tuple(row) for row in recorded] == [("robot:hq_wecom", "sent", None), ("robot:broken", "failed", "HTTP 500")]
+
+
+def test_a_robot_setting_without_a_known_kind_or_a_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CHAT_ROBOTS is checked when read: an unknown kind or a missing URL names the robot, never a URL."""
+    for entry in ({"kind": "slack", "url": "https://hooks.example.com/T0/secret-path"}, {"kind": "wecom"}):
+        monkeypatch.setenv("CHAT_ROBOTS", json.dumps({"ops": entry}))
+        with pytest.raises(ValueError, match="CHAT_ROBOTS.ops needs a kind") as refused:
+            robots()
+        assert "secret-path" not in str(refused.value)

@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import importlib
 import inspect
+import json
 import pkgutil
 import re
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from lib.config import ROOT
 from lib.ingest import pipeline as ingest
 from lib.ingest.pipeline import LoadRefusedError
 from lib.models import (
+    AlertRule,
     AppSetting,
     AppUser,
     AuditLog,
@@ -47,6 +49,8 @@ from lib.models import (
     ChannelDaily,
     ChannelTarget,
     Dealer,
+    Delivery,
+    DigestSubscription,
     ImportBatch,
     Lead,
     LoginThrottle,
@@ -61,13 +65,14 @@ from lib.models import (
     UserSession,
 )
 from lib.periods import DaySpan
-from lib.queries import calendar, channels, dealers, funnel, members, overview, system
+from lib.queries import calendar, channels, dealers, funnel, members, notifications as listed, overview, review, system
 from lib.queries.calendar import CalendarFilter
 from lib.queries.channels import ChannelFilter
 from lib.queries.dealers import MapFilter
 from lib.queries.funnel import FunnelFilter
 from lib.scope import Scope
-from lib.services import campaigns, catalogue, geography, points, profiles, sessions, settings, targets, throttle, users
+from lib.services import (campaigns, catalogue, geography, notifications, points, profiles, sessions, settings, targets, throttle,
+                          users)
 from lib.services.catalogue import RewardInput, RuleInput, TierInput
 from lib.services.errors import InputInvalidError, RefusedError
 from lib.services.geography import DealerInput
@@ -127,6 +132,8 @@ NOT_SCOPED = {  # functions that read or write with a connection but take no par
     "system.freshness_days": "the expected cadence of each source: national settings",
     "system.newest_record": "the newest record time among all of a source's rows: what a load, a rollback or the seed keeps as its "
                             "national freshness (no screen calls it)",
+    "system.as_of": "the last day the figures cover (today, or the demo data's day): the same for everyone",
+    "notifications.rule_errors": "a validator that writes nothing; save_rule refuses roles without the permission before it runs (probed)",
 }
 INTERNAL = ("audit.record", "audit.bump_data_version", "audit.serialise_writes", "errors.save_versioned", "points.expire_due", "points.expire_all_due",
             "users.create_user", "throttle.lift_for_user", "sessions.open_session", "sessions.end_user_sessions", "freshness.record",
@@ -223,6 +230,20 @@ def plant_canary(conn: Connection, w: World) -> None:
     conn.execute(update(ChannelTarget).where(ChannelTarget.region_id == w.southwest).values(target_value=ChannelTarget.target_value * 3))
     _plant_leads(conn, w)
     _plant_members(conn, w)
+    _plant_notifications(conn, w, moment)
+
+
+def _plant_notifications(conn: Connection, w: World, moment: dt.datetime) -> None:
+    """Southwest's staff member with an address, her digest subscription, a Southwest alert rule telling her, a delivery to her."""
+    conn.execute(update(AppUser).where(AppUser.id == w.sw_user).values(email="canary_sw@example.com"))
+    conn.execute(insert(DigestSubscription).values(user_id=w.sw_user, cadence="daily", language="zh", destination="email", active=True,
+                                                   created_at=moment))
+    conn.execute(insert(AlertRule).values(name=f"西南{CANARY}规则", metric="leads", region_id=w.southwest, comparison="lt", threshold=10,
+                                          window_days=3, language="zh", recipients=json.dumps({"users": [w.sw_user], "robots": []}),
+                                          active=True, breached=False, episode=0, created_at=moment, version=1))
+    conn.execute(insert(Delivery).values(key=f"canary:{CANARY}", kind="alert", destination=f"email:{w.sw_user}", user_id=w.sw_user,
+                                         subject=f"西南{CANARY}告警", payload="{}", status="pending", attempts=0, next_attempt_at=moment,
+                                         created_at=moment))
 
 
 def days_ago(days: int) -> dt.date:
@@ -344,6 +365,11 @@ def per_campaign(function: str, run: Callable[[Connection, Scope, int], object],
             plain(function, lambda conn, scope, w: run(conn, scope, w.national_campaign), "national_campaign", blind=national_blind)]
 
 
+def review_fields(found: object) -> dict | None:
+    """A campaign review's fields (None when the campaign is out of reach), comparable like any query's answer."""
+    return None if found is None else {field.name: getattr(found, field.name) for field in dataclasses.fields(found)}
+
+
 PROBES: list[Probe] = [
     *filtered("calendar.campaigns", CALENDAR, calendar.campaigns),
     *filtered("calendar.plan_summary", CALENDAR, calendar.plan_summary),
@@ -438,6 +464,13 @@ PROBES: list[Probe] = [
     plain("system.user_list", lambda conn, scope, w: system.user_list(conn, scope), witness="admin"),
     plain("system.user_sessions", lambda conn, scope, w: system.user_sessions(conn, scope, w.sw_user), "southwest_user", witness="admin"),
     plain("system.login_limits", lambda conn, scope, w: system.login_limits(conn, scope), witness="admin"),
+    *per_campaign("review.campaign_review", lambda conn, scope, campaign: review_fields(review.campaign_review(conn, scope, campaign, TODAY))),
+    *per_campaign("review.daily_facts", lambda conn, scope, campaign: review.daily_facts(conn, scope, campaign, TODAY)),
+    plain("notifications.subscriptions", lambda conn, scope, w: listed.subscriptions(conn, scope, w.sw_user), "southwest_user",
+          witness="admin"),
+    plain("notifications.alert_rules", lambda conn, scope, w: listed.alert_rules(conn, scope), witness="admin"),
+    plain("notifications.recipient_choices", lambda conn, scope, w: listed.recipient_choices(conn, scope), witness="admin"),
+    plain("notifications.deliveries", lambda conn, scope, w: listed.deliveries(conn, scope), witness="admin"),
     plain("system.loaded_kinds", lambda conn, scope, w: system.loaded_kinds(conn, scope),
           blind="every kind has rows in the seeded database already: the canary adds rows, not kinds"),
 ]
@@ -684,6 +717,42 @@ def _end_session(engine: Engine, w: World) -> Call:
     return lambda conn, scope: sessions.admin_end_sessions(conn, scope, [opened.session_id])
 
 
+def rule_rows(w: World) -> object:
+    """Every alert rule."""
+    return select(AlertRule.__table__).order_by(AlertRule.id)
+
+
+def subscription_rows(w: World) -> object:
+    """Every digest subscription."""
+    return select(DigestSubscription.__table__).order_by(DigestSubscription.id)
+
+
+def _rule(engine: Engine, w: World) -> Call:
+    """An alert rule on Southwest's leads telling nobody but a robot name."""
+    rule = notifications.RuleInput(name="西南线索", metric="leads", comparison="lt", threshold=10, window_days=3, language="zh",
+                                   region_id=w.southwest, recipients=notifications.Recipients(robots=("any",)))
+    return lambda conn, scope: notifications.save_rule(conn, scope, rule)
+
+
+def _delete_rule(engine: Engine, w: World) -> Call:
+    """Delete a rule (one is made for the case, and stays for the next)."""
+    with engine.begin() as conn:
+        rule_id = conn.execute(select(AlertRule.id).order_by(AlertRule.id).limit(1)).scalar_one_or_none() or conn.execute(
+            insert(AlertRule).values(name="scope_probe", metric="leads", comparison="lt", threshold=1, window_days=1, language="zh",
+                                     recipients="{}", active=False, breached=False, episode=0, created_at=now(), version=1)
+        ).inserted_primary_key[0]
+    return lambda conn, scope: notifications.delete_rule(conn, scope, rule_id, 1)
+
+
+def _unsubscribe(engine: Engine, w: World) -> Call:
+    """End Southwest's staff member's subscription (one is made for the case, inactive, so that no run sends it)."""
+    with engine.begin() as conn:
+        subscription = conn.execute(select(DigestSubscription.id).where(DigestSubscription.user_id == w.sw_user)).scalar_one_or_none() \
+            or conn.execute(insert(DigestSubscription).values(user_id=w.sw_user, cadence="monthly", language="zh", destination="email",
+                                                              active=False, created_at=now())).inserted_primary_key[0]
+    return lambda conn, scope: notifications.unsubscribe(conn, scope, subscription)
+
+
 def _lift(engine: Engine, w: World) -> Call:
     """Lift a sign-in limit (one is made for the case by failures of an unknown name)."""
     with engine.begin() as conn:
@@ -797,6 +866,11 @@ REFUSAL_CASES: list[Refusal] = [
                 lambda w: select(UserSession.__table__).where(UserSession.user_id == w.sw_user)),
         Refusal("throttle.lift", username, "a_limit", _lift, "users_not_allowed",
                 lambda w: select(LoginThrottle.__table__).order_by(LoginThrottle.key_digest)),
+        Refusal("notifications.save_rule", username, "southwest_rule", _rule, "alert_not_allowed", rule_rows),
+        Refusal("notifications.delete_rule", username, "a_rule", _delete_rule, "alert_not_allowed", rule_rows),
+        Refusal("notifications.subscribe", username, "southwest_user", lambda engine, w: lambda conn, scope: notifications.subscribe(
+            conn, scope, w.sw_user, "daily", "zh", "email"), "digest_not_allowed", subscription_rows),
+        Refusal("notifications.unsubscribe", username, "southwest_subscription", _unsubscribe, "digest_not_allowed", subscription_rows),
         Refusal("settings.save_freshness_days", username, "freshness_days",
                 lambda engine, w: lambda conn, scope: settings.save_freshness_days(conn, scope, {}, {"leads": 3.0}),
                 "settings_not_allowed", lambda w: select(AppSetting.__table__).order_by(AppSetting.key)),
