@@ -6,14 +6,13 @@ from lib import formatting, ui
 from lib.components import alert_rules
 from lib.models import DIGEST_CADENCES
 from lib.notify import deliveries
-from lib.notify.deliveries import ROBOT_PREFIX
+from lib.notify.deliveries import EMAIL_DESTINATION, ROBOT_PREFIX
 from lib.notify.message import Message
 from lib.notify.transports import robots
 from lib.queries import notifications as listed
 from lib.queries import system
 from lib.services import notifications
 from lib.services.errors import InputInvalidError, RefusedError
-from lib.services.notifications import EMAIL_DESTINATION
 
 user = ui.page_user(__file__)
 scope, lang = user.scope, ui.lang()

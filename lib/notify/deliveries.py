@@ -24,6 +24,7 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1  # tries of one delivery at most
 CLAIM_TIME = dt.timedelta(minutes=10)  # a run holds a delivery this long: a killed run's claim lapses and another sends it
 DUE_BATCH = 500  # deliveries one run considers
 EMAIL_PREFIX, ROBOT_PREFIX = "email:", "robot:"  # destinations: a user's e-mail address, a configured chat robot
+EMAIL_DESTINATION = "email"  # a digest subscription's destination when it goes to its user's own address
 RESENDABLE = ("sent", "failed", "gave_up")  # a delivery an admin may send again
 
 

@@ -1,7 +1,8 @@
-"""Digests: for each active subscription that is due (daily, weekly on Mondays, monthly on the 1st, from DIGEST_HOUR), one
-message of what its user may see: the overview's year-to-date figures against target and last year, the alerts, the plans
-waiting for the user's approval, the week's campaign starts and ends, a link to each screen; for e-mail the HTML with the
-period's channel scorecard as an Excel attachment (roles that may export only)."""
+"""Digests: for each active subscription that is due (daily; weekly from Monday; monthly from the 1st; each from DIGEST_HOUR
+and once per period, so a run later in the period sends what an earlier one missed), one message of what its user may see:
+the overview's year-to-date figures against target and last year, the alerts, the plans waiting for the user's approval,
+the week's campaign starts and ends, a link to each screen; for e-mail the HTML with the monthly trend as an inline image
+and the period's channel scorecard as an Excel attachment (roles that may export only)."""
 from __future__ import annotations
 
 import base64
@@ -21,7 +22,7 @@ from lib.i18n import t
 from lib.metrics import format_value
 from lib.models import AppUser, Campaign, Delivery, DigestSubscription, Region
 from lib.notify import links
-from lib.notify.deliveries import EMAIL_PREFIX, plan
+from lib.notify.deliveries import EMAIL_DESTINATION, EMAIL_PREFIX, plan
 from lib.notify.message import Attachment, Message
 from lib.queries import calendar, channels, overview, system
 from lib.scope import Scope, scope_for_user
@@ -86,7 +87,7 @@ def plan_due(engine: Engine, moment: dt.datetime | None = None) -> int:
         key = f"digest:{subscription.id}:{period_key(subscription.cadence, moment.date())}"
         with engine.begin() as conn:
             if conn.execute(select(Delivery.id).where(Delivery.key == key)).first() is None:  # built only when not planned yet
-                planned += plan(conn, key, "digest", subscription.destination if subscription.destination != "email"
+                planned += plan(conn, key, "digest", subscription.destination if subscription.destination != EMAIL_DESTINATION
                                 else f"{EMAIL_PREFIX}{subscription.user_id}", subscription.user_id,
                                 digest(conn, subscription, moment.date()), moment)
     return planned
@@ -113,7 +114,7 @@ def digest(conn: Connection, subscription: Row, today: dt.date) -> Message:
 
 def scorecard_attachment(conn: Connection, scope: Scope, subscription: Row, today: dt.date) -> tuple[Attachment, ...]:
     """The period's channel scorecard as an Excel file, for an e-mail digest of a role that may export (else none)."""
-    if not scope.can("export_data") or subscription.destination != "email":
+    if not scope.can("export_data") or subscription.destination != EMAIL_DESTINATION:
         return ()
     start, end = covered_span(subscription.cadence, today)
     card = channels.scorecard(conn, scope, channels.ChannelFilter(start, end))

@@ -11,7 +11,7 @@ from lib.clock import now
 from lib.i18n import LANGUAGES
 from lib.models import DIGEST_CADENCES, AlertRule, AppUser, Channel, DigestSubscription, Region, VehicleModel
 from lib.notify.alerts import ALERT_METRICS, COMPARE, POINTS_METRICS, SOURCE_METRICS, Recipients, may_be_told
-from lib.notify.deliveries import ROBOT_PREFIX
+from lib.notify.deliveries import EMAIL_DESTINATION, ROBOT_PREFIX
 from lib.notify.transports import robots
 from lib.scope import Scope
 from lib.services import audit
@@ -20,7 +20,6 @@ from lib.sqlfuncs import equals
 
 NAME_LENGTH = AlertRule.__table__.c.name.type.length  # characters of a rule's name at most
 MAX_WINDOW_DAYS = 90  # a rule looks back (points: ahead) this many days at most
-EMAIL_DESTINATION = "email"  # a subscription's destination when the digest goes to the user's own address
 
 
 @dataclass(frozen=True)
