@@ -22,6 +22,7 @@ from lib.db import SchemaBehindError, get_engine, is_unavailable, upgrade_to_hea
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, label_or_code, t
 from lib.queries import system
 from lib.seed import seed_database
+from lib.services.errors import InputInvalidError, RefusedError
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -381,6 +382,23 @@ def demo_banner() -> None:
     if info is not None:
         st.badge(tr("demo_badge"), icon=":material/science:", color="orange",
                  help=tr("demo_banner", seed=info.get("seed", "?"), scale=info.get("scale", "?")))
+
+
+def write(action: Callable[..., Any], *args: Any, done: str) -> Any:
+    """Run a service write in one transaction and queue its outcome: each broken rule's or the refusal's message, else the
+    label `done`. The service's answer, or None when it refused."""
+    try:
+        with engine().begin() as conn:
+            answer = action(conn, *args)
+    except InputInvalidError as invalid:
+        for error in invalid.errors:
+            flash("error", tr_literal(error.key, **error.params))
+        return None
+    except RefusedError as refused:
+        flash("error", tr_literal(refused.key, **refused.params))
+        return None
+    flash("success", tr(done))
+    return answer
 
 
 def flash(kind: str, text: str) -> None:

@@ -12,7 +12,7 @@ from lib.notify.transports import robots
 from lib.queries import notifications as listed
 from lib.queries import system
 from lib.services import notifications
-from lib.services.errors import InputInvalidError, RefusedError
+from lib.services.errors import RefusedError
 
 user = ui.page_user(__file__)
 scope, lang = user.scope, ui.lang()
@@ -30,28 +30,14 @@ def destination_name(destination: str) -> str:
 def subscribe(user_id: int) -> None:
     """Form callback: subscribe the user to the chosen digest."""
     state = st.session_state
-    try:
-        with ui.engine().begin() as conn:
-            notifications.subscribe(conn, scope, user_id, state["digest_cadence"], state["digest_language"], state["digest_destination"])
-    except InputInvalidError as invalid:
-        for error in invalid.errors:
-            ui.flash("error", ui.tr_literal(error.key, **error.params))
-    except RefusedError as refused:
-        ui.flash("error", ui.tr_literal(refused.key, **refused.params))
-    else:
-        ui.flash("success", ui.tr("digest_subscribed"))
+    ui.write(notifications.subscribe, scope, user_id, state["digest_cadence"], state["digest_language"], state["digest_destination"],
+             done="digest_subscribed")
 
 
 @ui.keeps_input_on_outage
 def unsubscribe(subscription_id: int) -> None:
     """Button callback: end a subscription."""
-    try:
-        with ui.engine().begin() as conn:
-            notifications.unsubscribe(conn, scope, subscription_id)
-    except RefusedError as refused:
-        ui.flash("error", ui.tr_literal(refused.key, **refused.params))
-    else:
-        ui.flash("success", ui.tr("digest_unsubscribed"))
+    ui.write(notifications.unsubscribe, scope, subscription_id, done="digest_unsubscribed")
 
 
 def whose_subscriptions() -> int:

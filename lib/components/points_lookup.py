@@ -13,26 +13,11 @@ from lib import formatting, literal, privacy, ui
 from lib.queries import members
 from lib.scope import Scope
 from lib.services import points
-from lib.services.errors import InputInvalidError, RefusedError
 
 LEDGER_KINDS = ("earn", "redeem", "expire", "adjust")  # ledger row kinds, labelled points_kind_<kind>
 PENDING_KEY = "points_pending"  # the redemption or adjustment waiting for the admin's confirmation
 MEMBER_INPUTS = ("points_ledger_page", "points_adjust", "points_reason", "points_reward", PENDING_KEY)  # one member's inputs
 MATCH_KEY = "points_match"  # the member picked among those a number's first characters find
-
-
-def _write(action, *args: object) -> None:
-    """Run a points action for the admin in one transaction; queue its outcome."""
-    try:
-        with ui.engine().begin() as conn:
-            action(conn, *args)
-    except InputInvalidError as invalid:
-        for error in invalid.errors:
-            ui.flash("error", ui.tr_literal(error.key, **error.params))
-    except RefusedError as refused:
-        ui.flash("error", ui.tr_literal(refused.key, **refused.params))
-    else:
-        ui.flash("success", ui.tr("points_saved"))
 
 
 def _forget_member_inputs(*also: str) -> None:
@@ -62,9 +47,9 @@ def _confirmed(scope: Scope, day: dt.date) -> None:
     """Button callback: write the held redemption or adjustment."""
     pending = st.session_state.pop(PENDING_KEY)
     if pending["kind"] == "redeem":
-        _write(points.redeem, scope, pending["member_id"], pending["reward_id"], day)
+        ui.write(points.redeem, scope, pending["member_id"], pending["reward_id"], day, done="points_saved")
     else:
-        _write(points.adjust, scope, pending["member_id"], pending["points"], pending["what"], day)
+        ui.write(points.adjust, scope, pending["member_id"], pending["points"], pending["what"], day, done="points_saved")
 
 
 def _confirmation(scope: Scope, member: dict, today: dt.date) -> None:
