@@ -101,7 +101,7 @@ def deliveries_section() -> None:
     st.header(ui.tr("delivery_title"))
     configured = robots()
     st.caption(ui.tr_literal("robots_configured", robots="; ".join(f"{name} ({robot.kind}, {robot.shown_url})" for name, robot in configured.items())
-                     if configured else ui.tr("digest_week_none")))
+                     if configured else ui.tr("robots_none")))
     targets = {f"{deliveries.EMAIL_PREFIX}{user.id}": ui.tr("digest_destination_email"),
                **{f"{ROBOT_PREFIX}{name}": ui.tr("delivery_by_robot", name=name) for name in configured}}
     left, right = st.columns([3, 1], vertical_alignment="bottom")

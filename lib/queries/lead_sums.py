@@ -106,11 +106,12 @@ def _from_leads(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing:
 
 
 def _summed(parts: list[Select], keys: tuple[str, ...], names: tuple[str, ...], value) -> Select:
-    """The parts' rows summed per key, one whole count per name (value: the name's value in a part's row)."""
+    """The parts' rows summed per key, one whole count per name (value: the name's value in a part's row), in the keys' order
+    (PostgreSQL's hash aggregation returns groups in an order that can change with the table's statistics)."""
     rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
     grouped = [rows.c[key] for key in keys]
     counts = [cast(func.coalesce(func.sum(value(rows, name)), 0), BigInteger).label(name) for name in names]
-    return select(*grouped, *counts).group_by(*grouped)  # PostgreSQL sums whole numbers as numeric: cast back to counts
+    return select(*grouped, *counts).group_by(*grouped).order_by(*grouped)  # PostgreSQL sums whole numbers as numeric: cast back
 
 
 def _column(rows: Subquery, name: str) -> ColumnElement:
