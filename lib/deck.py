@@ -135,8 +135,8 @@ def _text_box(slide: object, left: Emu, top: Emu, width: Emu, height: Emu, lines
         paragraph.font.size = Pt(size)
 
 
-def _pptx_table(slide: object, rows: tuple[tuple[str, ...], ...], left: Emu, top: Emu, width: Emu) -> Emu:
-    """A table on a slide; the height it takes."""
+def _pptx_table(slide: object, rows: tuple[tuple[str, ...], ...], left: Emu, top: Emu, width: Emu) -> None:
+    """A table on a slide."""
     height = Inches(0.36) * len(rows)
     table = slide.shapes.add_table(len(rows), len(rows[0]), left, top, width, height).table
     for row_index, row in enumerate(rows):
@@ -144,7 +144,6 @@ def _pptx_table(slide: object, rows: tuple[tuple[str, ...], ...], left: Emu, top
             cell = table.cell(row_index, column_index)
             cell.text = str(value)
             cell.text_frame.paragraphs[0].font.size = Pt(12)
-    return height
 
 
 def pptx_bytes(slides: list[Slide]) -> bytes:

@@ -96,6 +96,15 @@ def _finish(engine: Engine, row: Row, moment: dt.datetime, error: str | None) ->
     return status
 
 
+def _send_claimed(engine: Engine, row: Row, moment: dt.datetime) -> str:
+    """Send a delivery this run claimed and record the outcome; the status it got."""
+    try:
+        deliver(engine, row.destination, Message.from_json(row.payload))
+    except DeliveryError as failure:
+        return _finish(engine, row, moment, str(failure))
+    return _finish(engine, row, moment, None)
+
+
 def send_due(engine: Engine, moment: dt.datetime | None = None) -> Sent:
     """Send every delivery due at a moment (default: now) that this run wins, each recorded as sent, failed or given up."""
     moment = moment or now()
@@ -104,14 +113,8 @@ def send_due(engine: Engine, moment: dt.datetime | None = None) -> Sent:
     counts = {"sent": 0, "failed": 0, "gave_up": 0}
     for delivery_id in due:
         row = claim(engine, delivery_id, moment)
-        if row is None:
-            continue
-        try:
-            deliver(engine, row.destination, Message.from_json(row.payload))
-            error = None
-        except DeliveryError as failure:
-            error = str(failure)
-        counts[_finish(engine, row, moment, error)] += 1
+        if row is not None:
+            counts[_send_claimed(engine, row, moment)] += 1
     return Sent(**counts)
 
 
@@ -124,13 +127,7 @@ def send_test(engine: Engine, scope: Scope, destination: str, message: Message, 
     with engine.begin() as conn:
         plan(conn, key, "test", destination, scope.user_id if destination.startswith(EMAIL_PREFIX) else None, message, moment)
         delivery_id = conn.execute(select(Delivery.id).where(Delivery.key == key)).scalar_one()
-    row = claim(engine, delivery_id, moment)
-    try:
-        deliver(engine, row.destination, message)
-        error = None
-    except DeliveryError as failure:
-        error = str(failure)
-    return _finish(engine, row, moment, error)
+    return _send_claimed(engine, claim(engine, delivery_id, moment), moment)
 
 
 def resend(conn: Connection, scope: Scope, delivery_id: int, moment: dt.datetime | None = None) -> bool:
