@@ -55,10 +55,11 @@ def window(today: dt.date, days: int) -> tuple[dt.date, dt.date]:
     return today - dt.timedelta(days=days), today - dt.timedelta(days=1)
 
 
-def metric_value(conn: Connection, rule: Row, today: dt.date) -> float | None:
-    """A rule's metric on a day (None when it cannot be computed, e.g. a cost per lead without leads)."""
+def metric_value(conn: Connection, rule: Row, today: dt.date, moment: dt.datetime) -> float | None:
+    """A rule's metric on a day, at a moment (the sources' ages; None when it cannot be computed, e.g. a cost per lead
+    without leads)."""
     if rule.metric in SOURCE_METRICS:
-        return float(len(stale_sources(freshness(conn), freshness_days(conn), now())))
+        return float(len(stale_sources(freshness(conn), freshness_days(conn), moment)))
     regions = () if rule.region_id is None else (rule.region_id,)
     if rule.metric in POINTS_METRICS:
         scope = COMPANY if rule.region_id is None else Scope(role="regional_staff", region_ids=regions)
@@ -87,7 +88,7 @@ def evaluate(engine: Engine, today: dt.date, moment: dt.datetime | None = None) 
 def _evaluate_one(engine: Engine, rule: Row, today: dt.date, moment: dt.datetime) -> bool:
     """Evaluate one rule in its own transaction; True when this run moved it into or out of breach."""
     with engine.begin() as conn:
-        value = metric_value(conn, rule, today)
+        value = metric_value(conn, rule, today, moment)
         breached = is_breached(rule, value)
         moved = breached is not None and breached != rule.breached
         episode = rule.episode + 1 if moved and breached else rule.episode

@@ -79,7 +79,7 @@ def plan_due(engine: Engine, moment: dt.datetime | None = None) -> int:
         return 0
     with engine.connect() as conn:
         subscriptions = conn.execute(
-            select(DigestSubscription.__table__, AppUser.role, AppUser.region_id, AppUser.username, AppUser.display_name)
+            select(DigestSubscription.__table__, AppUser.role, AppUser.region_id, AppUser.username)
             .join(AppUser, AppUser.id == DigestSubscription.user_id)
             .where(DigestSubscription.active, AppUser.active).order_by(DigestSubscription.id)).all()
     planned = 0
@@ -129,9 +129,10 @@ def _region_name(conn: Connection, region_id: int | None, lang: str) -> str:
 
 def digest_sections(conn: Connection, scope: Scope, day: dt.date, lang: str) -> list[tuple[str, list[str]]]:
     """The digest's sections as (title, lines): figures, alerts, approvals (approvers), the week's campaigns."""
+    members = overview.member_figures(conn, scope, day)  # read once: the member lines and the expiry alert both show it
     sections = [(t("digest_figures", lang, start=day.replace(month=1, day=1).isoformat(), end=day.isoformat()),
-                 figure_lines(overview.ytd_scorecard(conn, scope, day), lang) + member_lines(conn, scope, day, lang)),
-                (t("digest_alerts", lang), alert_lines(conn, scope, day, lang) or [t("alerts_none", lang)])]
+                 figure_lines(overview.ytd_scorecard(conn, scope, day), lang) + member_lines(members, lang)),
+                (t("digest_alerts", lang), alert_lines(conn, scope, day, members, lang) or [t("alerts_none", lang)])]
     if scope.can("approve_campaign"):
         waiting = calendar.awaiting_approval(conn, scope)
         sections.append((t("digest_approvals", lang, count=len(waiting)),
@@ -157,9 +158,8 @@ def figure_lines(card: pd.DataFrame, lang: str) -> list[str]:
     return lines
 
 
-def member_lines(conn: Connection, scope: Scope, day: dt.date, lang: str) -> list[str]:
-    """The overview's member figures: active and new members, outstanding points and their liability."""
-    members = overview.member_figures(conn, scope, day)
+def member_lines(members: dict[str, float | None], lang: str) -> list[str]:
+    """The overview's member figures (overview.member_figures): active and new members, outstanding points, their liability."""
     if not members["members"]:
         return []
     return [f"{t('metric_active_members', lang, days=overview.ACTIVE_MEMBER_DAYS)}: {compact(members['active'], lang)}",
@@ -168,13 +168,13 @@ def member_lines(conn: Connection, scope: Scope, day: dt.date, lang: str) -> lis
             f"{t('metric_liability', lang)}: {money(members['liability_cny'], lang)}"]
 
 
-def alert_lines(conn: Connection, scope: Scope, day: dt.date, lang: str) -> list[str]:
-    """The overview's alerts in the scope: channels under target, campaigns over budget, points expiring, stale sources."""
+def alert_lines(conn: Connection, scope: Scope, day: dt.date, members: dict[str, float | None], lang: str) -> list[str]:
+    """The overview's alerts in the scope: channels under target, campaigns over budget, points expiring (from the member
+    figures), stale sources."""
     lines = [t("alert_channel_under", lang, channel=row[f"name_{lang}"], leads=compact(row["leads"], lang),
                attainment=percent(row["attainment"])) for row in overview.channels_under_target(conn, scope, day).to_dict("records")]
     lines += [t("alert_campaign_over", lang, name=row["name"], over=percent(row["over_by"]), spent=money(row["spent"], lang),
                 budget=money(row["budget_total"], lang)) for row in overview.campaigns_over_budget(conn, scope, day).to_dict("records")]
-    members = overview.member_figures(conn, scope, day)
     if members["expiring_points"] > 0:
         lines.append(t("alert_points_expiring", lang, days=overview.EXPIRY_WINDOW_DAYS, points=compact(members["expiring_points"], lang),
                        cny=money(members["expiring_cny"], lang), members=compact(members["expiring_members"], lang)))
