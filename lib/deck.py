@@ -89,20 +89,25 @@ def spend_slide(review: CampaignReview, lang: str) -> Slide:
                  image=images.budget_vs_spend(budget, lang) if not budget.empty else None)
 
 
-def funnel_slide(review: CampaignReview, lang: str) -> Slide:
-    """The campaign's leads through the six stages, with step and overall conversion."""
+def funnel_table(review: CampaignReview, lang: str) -> tuple[tuple[str, ...], ...]:
+    """The campaign's leads per stage with step and overall conversion, as a table (its first row the header)."""
     row = review.funnel
     rows = [(t("deck_stage", lang), t("deck_count", lang), t("deck_step", lang), t("deck_overall", lang))]
     for index, stage in enumerate(FUNNEL_STAGES):
         step = formatting.NO_VALUE if index == 0 else formatting.percent(row[f"{stage}_step"])
         overall = formatting.NO_VALUE if index == 0 else formatting.percent(row[f"{stage}_overall"])
         rows.append((t(f"stage_{stage}", lang), formatting.compact(row[stage], lang), step, overall))
-    return Slide(title=t("deck_funnel", lang), lines=(t("deck_funnel_note", lang),), table=tuple(rows),
-                 image=images.lead_funnel(row, lang))
+    return tuple(rows)
 
 
-def trend_slide(review: CampaignReview, lang: str) -> Slide:
-    """The attributed facts day by day with the phases and the marketing nodes; the totals and the peak day."""
+def funnel_slide(review: CampaignReview, lang: str) -> Slide:
+    """The campaign's leads through the six stages, with step and overall conversion."""
+    return Slide(title=t("deck_funnel", lang), lines=(t("deck_funnel_note", lang),), table=funnel_table(review, lang),
+                 image=images.lead_funnel(review.funnel, lang))
+
+
+def trend_lines(review: CampaignReview, lang: str) -> tuple[str, ...]:
+    """The attributed totals, the campaign's peak day and the marketing nodes in its dates."""
     daily, shown = review.daily, review.campaign_days
     lines = [t("deck_trend_totals", lang, spend=formatting.money(daily["spend"].sum(), lang),
                leads=format_value("leads", daily["leads"].sum(), lang), orders=format_value("orders", daily["orders"].sum(), lang))]
@@ -110,7 +115,13 @@ def trend_slide(review: CampaignReview, lang: str) -> Slide:
         peak = shown.loc[shown["leads"].idxmax()]
         lines.append(t("deck_trend_peak", lang, day=peak["day"].isoformat(), leads=format_value("leads", peak["leads"], lang)))
     lines += [f"{node[f'name_{lang}']}: {node['start_date']} – {node['end_date']}" for node in review.nodes.to_dict("records")]
-    return Slide(title=t("deck_trend", lang), lines=tuple(lines),
+    return tuple(lines)
+
+
+def trend_slide(review: CampaignReview, lang: str) -> Slide:
+    """The attributed facts day by day with the phases and the marketing nodes; the totals and the peak day."""
+    shown = review.campaign_days
+    return Slide(title=t("deck_trend", lang), lines=trend_lines(review, lang),
                  image=images.daily_trend(shown, review.detail["phases"], review.nodes, lang) if not shown.empty else None)
 
 

@@ -1,6 +1,6 @@
 """The review tab of a finished campaign (completed or reviewed): its lead funnel and daily trend beside the plan, and the
 review deck (PowerPoint and PDF) for roles that may export. The tab's figures are the deck's: both come from one
-CampaignReview and the deck's own slide tables."""
+CampaignReview and the deck's own table and lines (the deck's images are drawn only when the deck is built)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -10,12 +10,12 @@ from lib import charts, deck, ui
 from lib.queries import review as reviews
 from lib.scope import Scope
 
-DECK_KEY = "review_deck"  # session-state key: the deck built for a campaign, {campaign id: (pptx, pdf)}
+DECK_KEY = "review_deck"  # session-state key: the decks built, {(campaign id, language): (pptx, pdf)}
 
 
-def slide_table(slide: deck.Slide) -> pd.DataFrame:
+def table_frame(rows: tuple[tuple[str, ...], ...]) -> pd.DataFrame:
     """A slide's table as a frame (its first row the header)."""
-    return pd.DataFrame(list(slide.table[1:]), columns=list(slide.table[0]))
+    return pd.DataFrame(list(rows[1:]), columns=list(rows[0]))
 
 
 def deck_downloads(scope: Scope, review: reviews.CampaignReview, lang: str) -> None:
@@ -41,15 +41,13 @@ def review_tab(scope: Scope, campaign_id: int, lang: str) -> None:
     if review is None:
         return
     deck_downloads(scope, review, lang)
-    funnel = deck.funnel_slide(review, lang)
-    st.header(funnel.title)
-    st.caption(funnel.lines[0])
+    st.header(ui.tr("deck_funnel"))
+    st.caption(ui.tr("deck_funnel_note"))
     left, right = st.columns([2, 3])
-    left.dataframe(slide_table(funnel), hide_index=True)
+    left.dataframe(table_frame(deck.funnel_table(review, lang)), hide_index=True)
     ui.chart(scope, charts.lead_funnel(review.funnel, lang), right, width="stretch")
-    trend = deck.trend_slide(review, lang)
-    st.header(trend.title)
-    for line in trend.lines:
+    st.header(ui.tr("deck_trend"))
+    for line in deck.trend_lines(review, lang):
         st.text(line)
     shown = review.campaign_days
     if not shown.empty:
