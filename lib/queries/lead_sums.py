@@ -2,15 +2,20 @@
 now) and activity (each stage's events in a span, by the stage's own timestamp).
 
 A span is split into whole months, read from the smallest rollup that keeps every dimension asked for, and the days of
-its partial first and last months, read from the leads themselves; the two parts are summed in SQL. A cohort no rollup
+its partial first and last months, read from the leads themselves; the parts are summed in SQL. A partial month whose
+other days have mostly not happened yet (the month to date) is read whole from the rollup instead, less the leads of its
+days outside the span, which are then few or none. A cohort no rollup
 can answer (narrowed by province or dealer and by model, grade or campaign) returns None, and the caller reads the leads; activity then reads the
 leads stage by stage, each through its timestamp's index.
 """
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
-from sqlalchemy import BigInteger, ColumnElement, Select, Subquery, case, cast, func, literal, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, Select, Subquery, case, cast, func, literal, or_, select, union_all
+
+from lib import clock
 
 from lib.models import (FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthDealerLags, LeadMonthEvents, LeadMonthLags, LeadMonthLost,
                         LeadMonthMix, LeadMonthOrders)
@@ -36,6 +41,11 @@ def _month_start(moment: dt.datetime) -> dt.datetime:
     return dt.datetime(moment.year, moment.month, 1)
 
 
+def _previous_month(moment: dt.datetime) -> dt.datetime:
+    """Midnight on the first day of the month before the moment's (the moment is a month's first day after year 1)."""
+    return _month_start(moment - dt.timedelta(days=1))
+
+
 def _next_month(moment: dt.datetime) -> dt.datetime | None:
     """Midnight on the first day of the next month (None after the last month there is)."""
     if (moment.year, moment.month) == (dt.MAXYEAR, 12):
@@ -48,14 +58,48 @@ def _month_text(moment: dt.datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
-def month_split(since: dt.datetime, until: dt.datetime) -> tuple[tuple[str, str] | None, list[tuple[dt.datetime, dt.datetime]]]:
-    """The whole months inside [since, until) as (first, last) 'YYYY-MM' (None if there is none), and the spans left over."""
-    first = since if since == _month_start(since) else _next_month(since)
-    last = _month_start(until)  # until is exclusive: the months before this one end inside the span
-    if first is None or first >= last:
-        return None, [(since, until)]
-    months = (_month_text(first), _month_text(last - dt.timedelta(days=1)))
-    return months, [(start, end) for start, end in ((since, first), (last, until)) if start < end]
+class Span(NamedTuple):
+    """Leads created (or stamped) in [start, end), added to the months read from a rollup (sign 1) or taken from them (-1)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    sign: int
+
+
+def _passed(spans: list[tuple[dt.datetime, dt.datetime]], now: dt.datetime) -> dt.timedelta:
+    """How much of the spans lies before now: what reading their leads costs (no lead is stamped in the future)."""
+    return sum((min(end, now) - start for start, end in spans if start < now), dt.timedelta())
+
+
+def _partial(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> tuple[bool, list[Span]]:
+    """A partial month's days [start, end): read whole from the rollup (True) less the leads of its other days, when fewer
+    of those have passed, else the leads of its days."""
+    month_start, month_end = _month_start(start), _next_month(_month_start(start))
+    others = [(first, last) for first, last in ((month_start, start), (end, month_end)) if month_end is not None and first < last]
+    if month_end is not None and _passed(others, now) < _passed([(start, end)], now):
+        return True, [Span(first, last, -1) for first, last in others]
+    return False, [Span(start, end, 1)]
+
+
+def month_split(since: dt.datetime, until: dt.datetime, now: dt.datetime | None = None) -> tuple[tuple[str, str] | None, list[Span]]:
+    """The months read whole from a rollup, as (first, last) 'YYYY-MM' (None if none), and the spans of leads added to
+    them or taken from them, which together count [since, until) exactly; see _partial for how a partial month is read."""
+    if until <= since:
+        return None, [Span(since, until, 1)]
+    now = clock.now() if now is None else now
+    head, tail = _month_start(since), _month_start(until - dt.timedelta(microseconds=1))
+    first, last, spans = head, tail, []
+    if head == tail:
+        whole, spans = (True, []) if (since, until) == (head, _next_month(head)) else _partial(since, until, now)
+        return ((_month_text(head),) * 2 if whole else None), spans
+    if since != head:
+        whole, spans = _partial(since, _next_month(head), now)
+        first = head if whole else _next_month(head)
+    if until != _next_month(tail):
+        whole, taken = _partial(tail, until, now)
+        spans += taken
+        last = tail if whole else _previous_month(tail)
+    return ((_month_text(first), _month_text(last)) if first <= last else None), spans
 
 
 def _narrowed(column: ColumnElement, values: tuple | Select) -> ColumnElement[bool]:
@@ -68,10 +112,18 @@ def _within(table: type, scope: Scope, narrowing: Narrowing) -> list[ColumnEleme
     return [scope.region_filter(table.region_id), *[_narrowed(getattr(table, name), values) for name, values in narrowing.items()]]
 
 
-def _spans(since: dt.datetime, until: dt.datetime, answered: bool) -> tuple[tuple[str, str] | None, list[tuple[dt.datetime, dt.datetime]]]:
+def _spans(since: dt.datetime, until: dt.datetime, answered: bool) -> tuple[tuple[str, str] | None, list[Span]]:
     """month_split of [since, until) when a rollup can answer, else no whole months and the span whole (from the leads)."""
-    months, leftovers = month_split(since, until)
-    return (months, leftovers) if answered and months is not None else (None, [(since, until)])
+    months, spans = month_split(since, until)
+    return (months, spans) if answered and months is not None else (None, [Span(since, until, 1)])
+
+
+def _signed(part: Select, sign: int, counts: tuple[str, ...]) -> Select:
+    """A part read from the leads as it is (sign 1), or with its counts negated (-1: leads taken from a rollup's month)."""
+    if sign > 0:
+        return part
+    rows = part.subquery()
+    return select(*[(-column).label(column.key) if column.key in counts else column for column in rows.c])
 
 
 def _rollup_for(needed: set[str]) -> type | None:
@@ -107,11 +159,15 @@ def _from_leads(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing:
 
 def _summed(parts: list[Select], keys: tuple[str, ...], names: tuple[str, ...], value) -> Select:
     """The parts' rows summed per key, one whole count per name (value: the name's value in a part's row), in the keys' order
-    (PostgreSQL's hash aggregation returns groups in an order that can change with the table's statistics)."""
+    (PostgreSQL's hash aggregation returns groups in an order that can change with the table's statistics); a group whose
+    counts all cancel out (leads taken from a rollup's month) is left out, as if never counted (without keys, the one row
+    of totals stays, zeros and all)."""
     rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
     grouped = [rows.c[key] for key in keys]
-    counts = [cast(func.coalesce(func.sum(value(rows, name)), 0), BigInteger).label(name) for name in names]
-    return select(*grouped, *counts).group_by(*grouped).order_by(*grouped)  # PostgreSQL sums whole numbers as numeric: cast back
+    sums = {name: func.sum(value(rows, name)) for name in names}
+    counts = [cast(func.coalesce(total, 0), BigInteger).label(name) for name, total in sums.items()]  # PostgreSQL sums as numeric
+    query = select(*grouped, *counts)
+    return query.group_by(*grouped).having(or_(*[total != 0 for total in sums.values()])).order_by(*grouped) if keys else query
 
 
 def _column(rows: Subquery, name: str) -> ColumnElement:
@@ -126,9 +182,9 @@ def stage_sums(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: 
     table = _rollup_for(set(keys) | set(narrowing))
     if table is None:
         return None
-    months, leftovers = month_split(since, until)
+    months, spans = month_split(since, until)
     parts = ([_from_rollup(table, scope, months, narrowing, keys)] if months else []) + [
-        _from_leads(scope, start, end, narrowing, keys) for start, end in leftovers]
+        _signed(_from_leads(scope, start, end, narrowing, keys), sign, FUNNEL_STAGES) for start, end, sign in spans]
     return _summed(parts, keys, FUNNEL_STAGES, _column)
 
 
@@ -148,8 +204,8 @@ def _events_from_leads(scope: Scope, since: dt.datetime, until: dt.datetime, nar
 def stage_events(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...] = ()) -> Select:
     """Per group of `keys`: each stage's events in [since, until) by the stage's own timestamp, within scope and narrowing."""
     narrowing = _present(narrowing)
-    months, leftovers = _spans(since, until, set(keys) | set(narrowing) <= set(ROLLUP_DIMENSIONS[LeadMonthMix]))
-    parts = [part for start, end in leftovers for part in _events_from_leads(scope, start, end, narrowing, keys)]
+    months, spans = _spans(since, until, set(keys) | set(narrowing) <= set(ROLLUP_DIMENSIONS[LeadMonthMix]))
+    parts = [_signed(part, sign, ("events",)) for start, end, sign in spans for part in _events_from_leads(scope, start, end, narrowing, keys)]
     if months:
         parts.append(select(*[getattr(LeadMonthEvents, key).label(key) for key in keys], LeadMonthEvents.stage, LeadMonthEvents.events)
                      .where(LeadMonthEvents.month >= months[0], LeadMonthEvents.month <= months[1], *_within(LeadMonthEvents, scope, narrowing)))
@@ -163,14 +219,14 @@ def cohorts(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Nar
     narrowing = _present(narrowing)
     if not set(narrowing) <= set(ROLLUP_DIMENSIONS[LeadMonthMix]):
         return None
-    months, leftovers = month_split(since, until)
+    months, spans = month_split(since, until)
     created, ordered = year_month(Lead.created_at), year_month(Lead.order_at)
     sizes, orders = [], []
-    for start, end in leftovers:
+    for start, end, sign in spans:
         where = (Lead.created_at >= start, Lead.created_at < end, UNIQUE_LEAD, *_within(Lead, scope, narrowing))
-        sizes.append(select(created.label("cohort"), func.count().label("leads")).where(*where).group_by(created))
-        orders.append(select(created.label("cohort"), ordered.label("ordered"), func.count().label("orders"))
-                      .where(*where, Lead.order_at.is_not(None)).group_by(created, ordered))
+        sizes.append(_signed(select(created.label("cohort"), func.count().label("leads")).where(*where).group_by(created), sign, ("leads",)))
+        orders.append(_signed(select(created.label("cohort"), ordered.label("ordered"), func.count().label("orders"))
+                              .where(*where, Lead.order_at.is_not(None)).group_by(created, ordered), sign, ("orders",)))
     if months:
         for table, parts, columns in ((LeadMonthMix, sizes, ("leads",)), (LeadMonthOrders, orders, ("ordered", "orders"))):
             parts.append(select(table.month.label("cohort"), *[getattr(table, name).label(name) for name in columns]).where(
@@ -194,10 +250,10 @@ def stage_lag_hours(scope: Scope, since: dt.datetime, until: dt.datetime, narrow
     for (if one does), the rest from the leads."""
     narrowing = _present(narrowing)
     table = next((table for table, kept in LAG_ROLLUPS.items() if set(keys) | set(narrowing) <= set(kept)), None)
-    months, leftovers = _spans(since, until, table is not None)
+    months, spans = _spans(since, until, table is not None)
     columns = {key: getattr(Lead, key) for key in keys}
-    parts = [lag_histogram(first, second, columns, (Lead.created_at >= start, Lead.created_at < end, *_within(Lead, scope, narrowing)))
-             for start, end in leftovers for first, second in LAG_PAIRS]
+    parts = [_signed(lag_histogram(first, second, columns, (Lead.created_at >= start, Lead.created_at < end, *_within(Lead, scope, narrowing))),
+                     sign, ("leads",)) for start, end, sign in spans for first, second in LAG_PAIRS]
     if months:
         parts.append(select(*[getattr(table, key).label(key) for key in keys], table.step, table.hours, table.leads)
                      .where(table.month >= months[0], table.month <= months[1], *_within(table, scope, narrowing)))
@@ -212,12 +268,12 @@ def lost_counts(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing:
     by_loss those lost in it; whole months from lead_month_lost where it keeps every dimension narrowed by, the rest from
     the leads."""
     narrowing = _present(narrowing)
-    months, leftovers = _spans(since, until, set(narrowing) <= set(LAG_DIMENSIONS))
+    months, spans = _spans(since, until, set(narrowing) <= set(LAG_DIMENSIONS))
     stamp, month = (Lead.lost_at, LeadMonthLost.lost_month) if by_loss else (Lead.created_at, LeadMonthLost.month)
     keys = [getattr(Lead, key) for key in LOST_KEYS]
-    parts = [select(*keys, func.count().label("leads")).where(
-        stamp >= start, stamp < end, Lead.lost_at.is_not(None), UNIQUE_LEAD, *_within(Lead, scope, narrowing)).group_by(*keys)
-        for start, end in leftovers]
+    parts = [_signed(select(*keys, func.count().label("leads")).where(
+        stamp >= start, stamp < end, Lead.lost_at.is_not(None), UNIQUE_LEAD, *_within(Lead, scope, narrowing)).group_by(*keys), sign, ("leads",))
+        for start, end, sign in spans]
     if months:
         parts.append(select(*[getattr(LeadMonthLost, key) for key in LOST_KEYS], LeadMonthLost.leads).where(
             month >= months[0], month <= months[1], *_within(LeadMonthLost, scope, narrowing)))

@@ -17,8 +17,9 @@ from lib.config import ROOT
 from lib.db import alembic_config
 from lib.ingest import pipeline as ingest
 from lib.models import Member, MemberActiveEdges, MemberTierReached, PointsLedger, Reward
-from lib.queries import dealers, overview
+from lib.queries import dealers, funnel, lead_sums, overview
 from lib.queries.dealers import MapFilter
+from lib.queries.funnel import FunnelFilter
 from lib.queries.lead_sums import month_split
 from lib.seed.rollups import _activity_edges
 from lib.services import geography, points
@@ -137,16 +138,66 @@ def test_an_import_and_its_rollback_keep_the_rollups(engine):
     assert wrong_rows(engine) == dict.fromkeys(rollups.ROLLUPS, 0)
 
 
-@pytest.mark.parametrize("since,until,months,leftovers", [
-    (dt.datetime(2026, 1, 1), dt.datetime(2026, 4, 1), ("2026-01", "2026-03"), []),
-    (dt.datetime(2026, 1, 15), dt.datetime(2026, 4, 3), ("2026-02", "2026-03"),
-     [(dt.datetime(2026, 1, 15), dt.datetime(2026, 2, 1)), (dt.datetime(2026, 4, 1), dt.datetime(2026, 4, 3))]),
-    (dt.datetime(2026, 1, 15), dt.datetime(2026, 1, 20), None, [(dt.datetime(2026, 1, 15), dt.datetime(2026, 1, 20))]),
-    (dt.datetime(2025, 12, 2), dt.datetime(2026, 1, 1), None, [(dt.datetime(2025, 12, 2), dt.datetime(2026, 1, 1))]),
-    (dt.datetime.min, dt.datetime.max, ("0001-01", "9999-11"), [(dt.datetime(9999, 12, 1), dt.datetime.max)]),
+NEVER = dt.datetime.min  # a moment before any span: reading a partial month's own days never costs more than its others
+
+
+@pytest.mark.parametrize("since,until,now,months,spans", [
+    (dt.datetime(2026, 1, 1), dt.datetime(2026, 4, 1), NEVER, ("2026-01", "2026-03"), []),
+    (dt.datetime(2026, 1, 15), dt.datetime(2026, 4, 3), NEVER, ("2026-02", "2026-03"),
+     [(dt.datetime(2026, 1, 15), dt.datetime(2026, 2, 1), 1), (dt.datetime(2026, 4, 1), dt.datetime(2026, 4, 3), 1)]),
+    (dt.datetime(2026, 1, 15), dt.datetime(2026, 1, 20), NEVER, None, [(dt.datetime(2026, 1, 15), dt.datetime(2026, 1, 20), 1)]),
+    (dt.datetime(2025, 12, 2), dt.datetime(2026, 1, 1), NEVER, None, [(dt.datetime(2025, 12, 2), dt.datetime(2026, 1, 1), 1)]),
+    (dt.datetime.min, dt.datetime.max, NEVER, ("0001-01", "9999-11"), [(dt.datetime(9999, 12, 1), dt.datetime.max, 1)]),
+    # the year to date on the afternoon of 6 December: December whole from the rollup, less its days still to come
+    (dt.datetime(2026, 1, 1), dt.datetime(2026, 12, 7), dt.datetime(2026, 12, 6, 15), ("2026-01", "2026-12"),
+     [(dt.datetime(2026, 12, 7), dt.datetime(2027, 1, 1), -1)]),
+    # the last three days of it: fewer days than the month's first three, read from the leads
+    (dt.datetime(2026, 12, 4), dt.datetime(2026, 12, 7), dt.datetime(2026, 12, 6, 15), None,
+     [(dt.datetime(2026, 12, 4), dt.datetime(2026, 12, 7), 1)]),
+    # long past: September whole less its first nine days; half of November is no fewer days than the other half
+    (dt.datetime(2026, 9, 10), dt.datetime(2026, 11, 16), dt.datetime.max, ("2026-09", "2026-10"),
+     [(dt.datetime(2026, 9, 1), dt.datetime(2026, 9, 10), -1), (dt.datetime(2026, 11, 1), dt.datetime(2026, 11, 16), 1)]),
+    # ten days of November seen on the 20th: the month less its first nine days and its days to come
+    (dt.datetime(2026, 11, 10), dt.datetime(2026, 11, 20), dt.datetime(2026, 11, 20), ("2026-11", "2026-11"),
+     [(dt.datetime(2026, 11, 1), dt.datetime(2026, 11, 10), -1), (dt.datetime(2026, 11, 20), dt.datetime(2026, 12, 1), -1)]),
+    (dt.datetime(2026, 12, 31), dt.datetime(2026, 12, 31), dt.datetime.max, None, [(dt.datetime(2026, 12, 31), dt.datetime(2026, 12, 31), 1)]),
 ])
-def test_a_span_splits_into_whole_months_and_the_days_left_over(since, until, months, leftovers):
-    assert month_split(since, until) == (months, leftovers)
+def test_a_span_splits_into_whole_months_and_the_leads_added_or_taken_away(since, until, now, months, spans):
+    assert month_split(since, until, now) == (months, spans)
+
+
+def _rollup_reads(engine: Engine, scope_name: str, start: dt.date, end: dt.date) -> dict[str, pd.DataFrame]:
+    """Every read of the lead rollups as the funnel and the dealer map call them, over one period."""
+    scope, flt = scope_of(engine, scope_name), FunnelFilter(start, end)
+    reads = {"cells": lambda conn: dealers.lead_cells(conn, scope, MapFilter(start, end)),
+             "cohort": lambda conn: funnel.funnel(conn, scope, flt, "cohort", "channel"),
+             "activity": lambda conn: funnel.funnel(conn, scope, flt, "activity", "region"),
+             "lags": lambda conn: funnel.stage_lags(conn, scope, flt),
+             "dealer lags": lambda conn: funnel.stage_lags(conn, scope, flt, "dealer"),
+             "lost": lambda conn: funnel.lost_and_dormant(conn, scope, flt, "cohort"),
+             "lost in it": lambda conn: funnel.lost_and_dormant(conn, scope, flt, "activity"),
+             "cohort matrix": lambda conn: funnel.cohort_matrix(conn, scope, flt)}
+    with engine.connect() as conn:
+        return {name: read(conn) for name, read in reads.items()}
+
+
+@pytest.mark.parametrize("scope_name", ["exec", "east"])
+def test_a_month_read_whole_less_the_days_outside_the_period_equals_its_days_read_from_the_leads(engine, monkeypatch, scope_name):
+    last_month = TODAY.replace(day=1) - dt.timedelta(days=1)
+    start, end = (last_month - dt.timedelta(days=70)).replace(day=10), last_month.replace(day=15)
+    since, until = dt.datetime.combine(start, dt.time()), dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+    monkeypatch.setattr(lead_sums.clock, "now", lambda: NEVER)
+    direct = _rollup_reads(engine, scope_name, start, end)
+    monkeypatch.setattr(lead_sums.clock, "now", lambda: until)  # the other days of both edge months cost less to take away
+    months, spans = month_split(since, until)
+    taken = [(first, last) for first, last, sign in spans if sign < 0]
+    assert months == (f"{since:%Y-%m}", f"{end:%Y-%m}") and len(taken) == len(spans) == 2
+    created = pd.to_datetime(unique_leads(engine)["created_at"])
+    assert all(created.between(first, last, inclusive="left").any() for first, last in taken)  # something is taken away
+    whole = _rollup_reads(engine, scope_name, start, end)
+    for name, frame in direct.items():
+        assert not frame.empty, name
+        pd.testing.assert_frame_equal(whole[name], frame, obj=name)
 
 
 SPANS = [(TODAY.replace(month=1, day=1), TODAY), (TODAY.replace(day=1) - dt.timedelta(days=75), TODAY - dt.timedelta(days=3)),
