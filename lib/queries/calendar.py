@@ -31,6 +31,7 @@ from lib.models import (
 )
 from lib.nodes import nodes_for_year
 from lib.periods import month_span
+from lib.queries.frames import rows_frame
 from lib.scope import Scope
 from lib.sqlfuncs import among, equals
 
@@ -127,15 +128,10 @@ def _campaign_select(scope: Scope) -> Select:
             .join(AppUser, AppUser.id == Campaign.owner_id))
 
 
-def _frame(conn: Connection, query: Select, columns: list[str]) -> pd.DataFrame:
-    """A query's rows as a DataFrame with fixed columns (also when empty)."""
-    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
-
-
 def campaigns(conn: Connection, scope: Scope, flt: CalendarFilter) -> pd.DataFrame:
     """The filtered campaigns of the year, by start date; `overlaps` counts live same-model campaigns overlapping it."""
     query = _campaign_select(scope).where(Campaign.id.in_(_filtered_ids(scope, flt))).order_by(Campaign.start_date, Campaign.id)
-    frame = _frame(conn, query, CAMPAIGN_COLUMNS)
+    frame = rows_frame(conn, query, CAMPAIGN_COLUMNS)
     frame["budget_total"] = frame["budget_total"].astype(float)
     frame["start_date"] = pd.to_datetime(frame["start_date"]).dt.date
     frame["end_date"] = pd.to_datetime(frame["end_date"]).dt.date
@@ -163,7 +159,7 @@ def phases(conn: Connection, scope: Scope, flt: CalendarFilter) -> pd.DataFrame:
     query = (select(CampaignPhase.campaign_id, CampaignPhase.phase, CampaignPhase.start_date, CampaignPhase.end_date)
              .where(CampaignPhase.campaign_id.in_(_filtered_ids(scope, flt)))
              .order_by(CampaignPhase.campaign_id, CampaignPhase.start_date))
-    frame = _frame(conn, query, ["campaign_id", "phase", "start_date", "end_date"])
+    frame = rows_frame(conn, query, ["campaign_id", "phase", "start_date", "end_date"])
     for column in ("start_date", "end_date"):
         frame[column] = pd.to_datetime(frame[column]).dt.date
     return frame
@@ -176,7 +172,7 @@ def budget_lines(conn: Connection, scope: Scope, flt: CalendarFilter) -> pd.Data
              .join(Channel, Channel.id == CampaignBudgetLine.channel_id)
              .where(CampaignBudgetLine.campaign_id.in_(_filtered_ids(scope, flt)))
              .order_by(CampaignBudgetLine.campaign_id, Channel.sort_order))
-    frame = _frame(conn, query, ["campaign_id", "channel", "name_zh", "name_en", "sort_order", "amount"])
+    frame = rows_frame(conn, query, ["campaign_id", "channel", "name_zh", "name_en", "sort_order", "amount"])
     frame["amount"] = frame["amount"].astype(float)
     return frame
 
@@ -187,7 +183,7 @@ def year_nodes(conn: Connection, year: int) -> pd.DataFrame:
                     MarketingNode.start_date, MarketingNode.end_date)
              .where(MarketingNode.start_date <= dt.date(year, 12, 31), MarketingNode.end_date >= dt.date(year, 1, 1))
              .order_by(MarketingNode.start_date))
-    frame = _frame(conn, query, ["code", "name_zh", "name_en", "kind", "start_date", "end_date"])
+    frame = rows_frame(conn, query, ["code", "name_zh", "name_en", "kind", "start_date", "end_date"])
     if frame.empty:
         frame = pd.DataFrame(nodes_for_year(year), columns=frame.columns)
     for column in ("start_date", "end_date"):
@@ -273,7 +269,7 @@ def budget_vs_spend(conn: Connection, scope: Scope, campaign_id: int, today: dt.
              .where(select(Campaign.id).where(equals(Campaign.id, campaign_id), visible(scope)).exists(),
                     lines.c.amount.is_not(None) | spent.c.spent.is_not(None))
              .order_by(Channel.sort_order))
-    frame = _frame(conn, query, ["channel", "name_zh", "name_en", "planned", "spent"])
+    frame = rows_frame(conn, query, ["channel", "name_zh", "name_en", "planned", "spent"])
     frame[["planned", "spent"]] = frame[["planned", "spent"]].astype(float).fillna(0.0)
     frame["used"] = [ratio(spent, planned) for spent, planned in zip(frame["spent"], frame["planned"])]
     return frame
@@ -287,7 +283,7 @@ def status_history(conn: Connection, scope: Scope, campaign_id: int) -> pd.DataF
              .where(equals(CampaignStatusChange.campaign_id, campaign_id),
                     select(Campaign.id).where(equals(Campaign.id, campaign_id), visible(scope)).exists())
              .order_by(CampaignStatusChange.changed_at, CampaignStatusChange.id))
-    return _frame(conn, query, ["changed_at", "from_status", "to_status", "changed_by", "comment"])
+    return rows_frame(conn, query, ["changed_at", "from_status", "to_status", "changed_by", "comment"])
 
 
 def audit_trail(conn: Connection, scope: Scope, campaign_id: int) -> pd.DataFrame:
@@ -296,9 +292,9 @@ def audit_trail(conn: Connection, scope: Scope, campaign_id: int) -> pd.DataFram
     campaign = conn.execute(select(Campaign.region_id).where(equals(Campaign.id, campaign_id), visible(scope))).one_or_none()
     if campaign is None:
         return pd.DataFrame(columns=columns)
-    trail = _frame(conn, select(AuditLog.at, AuditLog.username, AuditLog.action, AuditLog.detail)
-                   .where(AuditLog.entity == "campaign", AuditLog.entity_id == str(campaign_id))
-                   .order_by(AuditLog.at.desc(), AuditLog.id.desc()), columns)
+    trail = rows_frame(conn, select(AuditLog.at, AuditLog.username, AuditLog.action, AuditLog.detail)
+                       .where(AuditLog.entity == "campaign", AuditLog.entity_id == str(campaign_id))
+                       .order_by(AuditLog.at.desc(), AuditLog.id.desc()), columns)
     if targets_hidden(scope, campaign.region_id):
         trail["detail"] = trail["detail"].map(_targets_left_out)
     return trail
@@ -329,7 +325,7 @@ def campaign_choices(conn: Connection, scope: Scope, started_in: int | None = No
              .where(visible(scope)).order_by(Campaign.start_date.desc(), Campaign.id.desc()))
     if started_in is not None:
         query = query.where(Campaign.start_date.between(dt.date(started_in, 1, 1), dt.date(started_in, 12, 31)))
-    return _frame(conn, query, ["id", "name", "start_date", "status"])
+    return rows_frame(conn, query, ["id", "name", "start_date", "status"])
 
 
 def owner_choices(conn: Connection, scope: Scope, roles: tuple[str, ...]) -> pd.DataFrame:
@@ -338,7 +334,7 @@ def owner_choices(conn: Connection, scope: Scope, roles: tuple[str, ...]) -> pd.
              .where(AppUser.active, AppUser.role.in_(roles)).order_by(AppUser.role, AppUser.display_name))
     if not scope.sees_all_regions:
         query = query.where(AppUser.region_id.in_(scope.region_ids))
-    return _frame(conn, query, ["id", "display_name", "role", "region_id"])
+    return rows_frame(conn, query, ["id", "display_name", "role", "region_id"])
 
 
 AWAITING_COLUMNS = ["id", "name", "objective", "model_zh", "model_en", "region_id", "region_zh", "region_en", "start_date",
@@ -369,7 +365,7 @@ def awaiting_approval(conn: Connection, scope: Scope) -> pd.DataFrame:
              .outerjoin(goals, goals.c.campaign_id == Campaign.id)
              .where(Campaign.status == "submitted", visible(scope))
              .order_by(Campaign.updated_at, Campaign.id))
-    frame = _frame(conn, query, AWAITING_COLUMNS)
+    frame = rows_frame(conn, query, AWAITING_COLUMNS)
     goal_columns = [f"target_{metric}" for metric in GOAL_METRICS]
     frame[["budget_total", *goal_columns]] = frame[["budget_total", *goal_columns]].astype(float)
     if not scope.sees_all_regions:  # a national plan's goals are national figures

@@ -22,6 +22,7 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, Select, case, cast
 
 from lib.formatting import ratio
 from lib.models import Campaign, Channel, ChannelDaily, Lead
+from lib.queries.frames import rows_frame
 from lib.queries.overview import same_day_last_year, targets_by_channel
 from lib.periods import DaySpan, month_span, months_back
 from lib.scope import Scope
@@ -171,7 +172,7 @@ def duplicate_rates(conn: Connection, scope: Scope, flt: ChannelFilter) -> pd.Da
              .join(Channel, Channel.id == Lead.channel_id)
              .where(Lead.created_at >= span.since, Lead.created_at < span.until, scope.region_filter(Lead.region_id), *narrowing)
              .group_by(Channel.code, Channel.name_zh, Channel.name_en, Channel.sort_order).order_by(Channel.sort_order, Channel.code))
-    frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=["channel", "name_zh", "name_en", "leads", "duplicates"])
+    frame = rows_frame(conn, query, ["channel", "name_zh", "name_en", "leads", "duplicates"])
     frame["duplicate_rate"] = [ratio(float(part), float(whole)) for part, whole in zip(frame["duplicates"], frame["leads"])]
     return frame
 
@@ -190,9 +191,9 @@ def trend(conn: Connection, scope: Scope, flt: ChannelFilter, grain: str) -> pd.
     """Sums per period and channel, with every ratio computed from them (never averaged across periods)."""
     period = _period(grain).label("period")
     query = _facts_query(scope, flt, period, ChannelDaily.channel_id).order_by(period)
-    frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=["period", "channel_id", *SUMMED])
-    names = pd.DataFrame(conn.execute(select(Channel.id.label("channel_id"), Channel.code.label("channel"), Channel.name_zh,
-                                             Channel.name_en)).mappings().all())
+    frame = rows_frame(conn, query, ["period", "channel_id", *SUMMED])
+    names = rows_frame(conn, select(Channel.id.label("channel_id"), Channel.code.label("channel"), Channel.name_zh,
+                                 Channel.name_en))
     frame = frame.merge(names, on="channel_id", how="left")
     frame["period"] = frame["period"].astype(str)
     frame[list(SUMMED)] = frame[list(SUMMED)].astype(float)

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
 from lib.metrics import weighted_quantile
 from lib.models import ChannelDaily, City, Dealer, Lead, Member, Province, Region
+from lib.queries.frames import rows_frame
 from lib.queries.lead_sums import UNIQUE_LEAD, stage_count, stage_sums
 from lib.periods import DaySpan
 from lib.scope import Scope
@@ -89,10 +90,6 @@ def _lead_clauses(scope: Scope, flt: MapFilter) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def _frame(conn: Connection, query: Select, columns: list[str]) -> pd.DataFrame:
-    """A query's rows as a frame with fixed columns (also when empty)."""
-    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
-
 
 CELL_KEYS = ("region_id", "province_adcode", "dealer_id", "channel_id")  # what the lead cells are counted by
 
@@ -117,18 +114,18 @@ def lead_cells(conn: Connection, scope: Scope, flt: MapFilter) -> pd.DataFrame:
         keys = [getattr(Lead, key) for key in CELL_KEYS]
         stages = [stage_count(stage).label(column) for column, stage in STAGE_SUMS.items()]
         query = select(*keys, func.count().label("leads"), *stages).where(*_lead_clauses(scope, flt)).group_by(*keys)
-    return _frame(conn, query, [*CELL_KEYS, "leads", *STAGE_SUMS])
+    return rows_frame(conn, query, [*CELL_KEYS, "leads", *STAGE_SUMS])
 
 
 def cost_per_lead(conn: Connection, scope: Scope, flt: MapFilter) -> pd.DataFrame:
     """Each region's cost of one lead per channel over the period (region, channel, cost), see the module's definition."""
     in_period = and_(ChannelDaily.day >= flt.start, ChannelDaily.day <= flt.end)
-    spend = _frame(conn, select(ChannelDaily.region_id, ChannelDaily.channel_id, func.sum(ChannelDaily.spend).label("spend"))
-                   .where(ChannelDaily.region_id.is_not(None), scope.region_filter(ChannelDaily.region_id), in_period)
-                   .group_by(ChannelDaily.region_id, ChannelDaily.channel_id), ["region_id", "channel_id", "spend"])
+    spend = rows_frame(conn, select(ChannelDaily.region_id, ChannelDaily.channel_id, func.sum(ChannelDaily.spend).label("spend"))
+                       .where(ChannelDaily.region_id.is_not(None), scope.region_filter(ChannelDaily.region_id), in_period)
+                       .group_by(ChannelDaily.region_id, ChannelDaily.channel_id), ["region_id", "channel_id", "spend"])
     counted = stage_sums(scope, flt.since, flt.until, {}, ("region_id", "channel_id")).subquery()
-    leads = _frame(conn, select(counted.c.region_id, counted.c.channel_id, counted.c.lead.label("leads")),
-                   ["region_id", "channel_id", "leads"])
+    leads = rows_frame(conn, select(counted.c.region_id, counted.c.channel_id, counted.c.lead.label("leads")),
+                       ["region_id", "channel_id", "leads"])
     cells = spend.merge(leads, on=["region_id", "channel_id"], how="outer").fillna(0.0)
     cells = cells.astype({"region_id": int, "channel_id": int, "spend": float})
     leadless = cells[cells["leads"] == 0].groupby("region_id")["spend"].sum()
@@ -145,7 +142,7 @@ def _members(conn: Connection, scope: Scope, flt: MapFilter) -> pd.DataFrame:
              .where(*_place_clauses(scope, flt, Member.region_id, Member.province_adcode), Member.joined_on <= flt.end,
                     *_of_chosen_dealers(Member.dealer_id, scope, flt))
              .group_by(Member.province_adcode, Member.dealer_id))
-    return _frame(conn, query, ["province_adcode", "dealer_id", "members"])
+    return rows_frame(conn, query, ["province_adcode", "dealer_id", "members"])
 
 
 def dealer_records(conn: Connection, scope: Scope, flt: MapFilter | None = None) -> pd.DataFrame:
@@ -157,8 +154,8 @@ def dealer_records(conn: Connection, scope: Scope, flt: MapFilter | None = None)
              .join(City, City.id == Dealer.city_id).join(Province, Province.adcode == Dealer.province_adcode)
              .join(Region, Region.id == Dealer.region_id)
              .where(*(_dealer_clauses(scope, flt) if flt else [scope.region_filter(Dealer.region_id)])).order_by(Dealer.code))
-    return _frame(conn, query, ["id", "code", "name", "grade", "active", "douyin_tier", "lat", "lon", "version", "province_adcode",
-                                "region_id", "city_zh", "city_en", "tier", "province_zh", "province_en", "region_zh", "region_en"])
+    return rows_frame(conn, query, ["id", "code", "name", "grade", "active", "douyin_tier", "lat", "lon", "version", "province_adcode",
+                                    "region_id", "city_zh", "city_en", "tier", "province_zh", "province_en", "region_zh", "region_en"])
 
 
 def _provinces(conn: Connection, scope: Scope, flt: MapFilter) -> pd.DataFrame:
@@ -168,7 +165,7 @@ def _provinces(conn: Connection, scope: Scope, flt: MapFilter) -> pd.DataFrame:
              .join(Region, Region.id == Province.region_id)
              .where(Province.has_dealers, *_place_clauses(scope, flt, Province.region_id, Province.adcode))
              .order_by(Region.sort_order, Province.adcode))
-    return _frame(conn, query, ["province_adcode", "name_zh", "name_en", "lon", "lat", "region_id", "region_zh", "region_en"])
+    return rows_frame(conn, query, ["province_adcode", "name_zh", "name_en", "lon", "lat", "region_id", "region_zh", "region_en"])
 
 
 def with_ratios(frame: pd.DataFrame) -> pd.DataFrame:
@@ -279,9 +276,9 @@ def response_times(conn: Connection, scope: Scope, flt: MapFilter, dealer_id: in
     summaries = {}
     for name, clause in (("dealer", equals(Lead.dealer_id, dealer_id)), ("region", Lead.region_id == region_id)):
         where = [*_lead_clauses(scope, flt), clause]
-        histogram = _frame(conn, select(Lead.first_response_minutes.label("minutes"), func.count().label("leads"))
-                           .where(*where, Lead.first_response_minutes.is_not(None)).group_by(Lead.first_response_minutes),
-                           ["minutes", "leads"])
+        histogram = rows_frame(conn, select(Lead.first_response_minutes.label("minutes"), func.count().label("leads"))
+                               .where(*where, Lead.first_response_minutes.is_not(None)).group_by(Lead.first_response_minutes),
+                               ["minutes", "leads"])
         unanswered = conn.execute(select(func.count()).select_from(Lead).where(*where, Lead.first_response_minutes.is_(None))).scalar_one()
         summaries[name] = _response_summary(histogram, unanswered)
     return summaries
@@ -303,4 +300,4 @@ def province_regions(conn: Connection, scope: Scope) -> pd.DataFrame:
                     Region.name_zh.label("region_zh"), Region.name_en.label("region_en"), dealer_count.label("dealers"))
              .join(Region, Region.id == Province.region_id).where(scope.region_filter(Province.region_id))
              .order_by(Region.sort_order, Province.adcode))
-    return _frame(conn, query, ["adcode", "name_zh", "name_en", "region_id", "has_dealers", "region_zh", "region_en", "dealers"])
+    return rows_frame(conn, query, ["adcode", "name_zh", "name_en", "region_id", "has_dealers", "region_zh", "region_en", "dealers"])

@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import BigInteger, ColumnElement, Connection, Select, Subquery, and_, case, cast, func, literal, or_, select
 
 from lib.formatting import ratio
+from lib.queries.frames import rows_frame
 from lib.queries.lead_sums import (LAG_PAIRS, STAGE_COLUMNS, UNIQUE_LEAD, cohorts, lost_counts, reached, stage_count,
                                    stage_events, stage_lag_hours, stage_sums)
 from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Province, Region, VehicleModel
@@ -120,7 +121,7 @@ def with_conversion(frame: pd.DataFrame) -> pd.DataFrame:
 
 def funnel(conn: Connection, scope: Scope, flt: FunnelFilter, mode: str, breakdown: str | None = None) -> pd.DataFrame:
     """Stage counts with step and overall conversion: one row, or one per breakdown value (by leads, largest first)."""
-    rows = pd.DataFrame(conn.execute(funnel_query(scope, flt, mode, breakdown)).mappings().all())
+    rows = rows_frame(conn, funnel_query(scope, flt, mode, breakdown))
     if rows.empty:
         rows = pd.DataFrame(columns=["key", *([] if breakdown is None else ["name_zh", "name_en"]), *FUNNEL_STAGES])
     rows[list(FUNNEL_STAGES)] = rows[list(FUNNEL_STAGES)].astype(float).fillna(0)  # no lead in scope: SUM gives NULL
@@ -154,7 +155,7 @@ def stage_lags(conn: Connection, scope: Scope, flt: FunnelFilter, breakdown: str
     counted = [quantiles.c.step, quantiles.c.leads, *[quantiles.c[name] for name in LAG_QUANTILES]]
     query = (_named(quantiles, breakdown, counted) if breakdown else
              select(literal(0).label("key"), literal("").label("name_zh"), literal("").label("name_en"), *counted))
-    lags = pd.DataFrame(conn.execute(query).all(), columns=["key", "name_zh", "name_en", "step", "leads", *LAG_QUANTILES])
+    lags = rows_frame(conn, query, ["key", "name_zh", "name_en", "step", "leads", *LAG_QUANTILES])
     step_order = {f"{first}_{second}": index for index, (first, second) in enumerate(LAG_PAIRS)}
     lags = lags.assign(leads=lags["leads"].astype(int), median_days=lags["median_hours"].astype(float) / HOURS_PER_DAY,
                        p75_days=lags["p75_hours"].astype(float) / HOURS_PER_DAY, order=lags["step"].map(step_order))
@@ -168,7 +169,7 @@ COHORT_MONTHS = 12  # creation months shown in the cohort matrix (ending with th
 def lost_and_dormant(conn: Connection, scope: Scope, flt: FunnelFilter, mode: str) -> pd.DataFrame:
     """Lost leads by the stage they were lost at and the reason (cohort: created in the period; activity: lost in it)."""
     query = lost_counts(scope, flt.since, flt.until, _lead_narrowing(flt), by_loss=mode != "cohort")
-    return pd.DataFrame(conn.execute(query).mappings().all(), columns=["lost_stage", "lost_reason", "leads"])
+    return rows_frame(conn, query, ["lost_stage", "lost_reason", "leads"])
 
 
 def became(column: ColumnElement) -> ColumnElement:
@@ -197,7 +198,7 @@ def cohort_matrix(conn: Connection, scope: Scope, flt: FunnelFilter) -> pd.DataF
     span = dataclasses.replace(flt, start=first)
     sizes, orders = _cohort_queries(scope, span)
     return cumulative_rates(dict(conn.execute(sizes).all()),
-                            pd.DataFrame(conn.execute(orders).mappings().all(), columns=["cohort", "ordered", "orders"]), flt.end)
+                            rows_frame(conn, orders, ["cohort", "ordered", "orders"]), flt.end)
 
 
 def _cohort_queries(scope: Scope, span: FunnelFilter) -> tuple[Select, Select]:

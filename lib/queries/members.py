@@ -23,6 +23,7 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, cast, 
 from lib.models import (Campaign, Member, MemberTier, MemberTierReached, PointsDaily, PointsLedger, PointsOpenLots, PointsRule,
                         Reward)
 from lib.periods import DaySpan
+from lib.queries.frames import rows_frame
 from lib.queries.overview import active_members, outstanding_points_on, point_value_cny, points_budget_cny
 from lib.scope import Scope
 from lib.sqlfuncs import equals, starts_with, year_month
@@ -41,10 +42,6 @@ def open_lots_due(scope: Scope, after: dt.date, until: dt.date) -> list:
     """Open lots of the scope expiring after one day and by another."""
     return [scope.region_filter(PointsOpenLots.region_id), PointsOpenLots.expires_on > after, PointsOpenLots.expires_on <= until]
 
-
-def _frame(conn: Connection, query, columns: list[str]) -> pd.DataFrame:
-    """A query's rows as a frame with fixed columns (also when empty)."""
-    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
 
 
 def kind_totals(conn: Connection, scope: Scope, span: DaySpan) -> dict[str, float]:
@@ -65,7 +62,7 @@ def monthly_flow(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
     month = year_month(PointsDaily.day).label("month")
     sums = [func.coalesce(func.sum(case((PointsDaily.kind == kind, PointsDaily.points), else_=0)), 0).label(kind)
             for kind in FLOW_KINDS]
-    flow = _frame(conn, select(month, *sums).where(*_daily_in(scope, span)).group_by(month).order_by(month), ["month", *FLOW_KINDS])
+    flow = rows_frame(conn, select(month, *sums).where(*_daily_in(scope, span)).group_by(month).order_by(month), ["month", *FLOW_KINDS])
     months = [f"{day:%Y-%m}" for day in pd.date_range(span.start.replace(day=1), span.end, freq="MS")]
     flow = flow.set_index("month").reindex(months, fill_value=0).astype(float).rename_axis("month").reset_index()
     opening = outstanding_points_on(conn, scope, span.start - dt.timedelta(days=1))
@@ -91,7 +88,7 @@ def issued_by_rule(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFram
              .join(PointsRule, PointsRule.id == PointsDaily.rule_id)
              .where(*_daily_in(scope, span), PointsDaily.kind == "earn")
              .group_by(PointsDaily.rule_id, PointsRule.name_zh, PointsRule.name_en).order_by(func.sum(PointsDaily.points).desc()))
-    return _frame(conn, query, ["rule_id", "name_zh", "name_en", "points"])
+    return rows_frame(conn, query, ["rule_id", "name_zh", "name_en", "points"])
 
 
 def redeemed_by_reward(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
@@ -101,7 +98,7 @@ def redeemed_by_reward(conn: Connection, scope: Scope, span: DaySpan) -> pd.Data
              .join(Reward, Reward.id == PointsDaily.reward_id)
              .where(*_daily_in(scope, span), PointsDaily.kind == "redeem")
              .group_by(Reward.id, Reward.name_zh, Reward.name_en).order_by((-func.sum(PointsDaily.points)).desc()))
-    return _frame(conn, query, ["reward_id", "name_zh", "name_en", "redemptions", "points", "cash_value"]).astype({"cash_value": float})
+    return rows_frame(conn, query, ["reward_id", "name_zh", "name_en", "redemptions", "points", "cash_value"]).astype({"cash_value": float})
 
 
 def tier_counts(conn: Connection, scope: Scope) -> pd.DataFrame:
@@ -111,7 +108,7 @@ def tier_counts(conn: Connection, scope: Scope) -> pd.DataFrame:
     query = (select(MemberTier.id, MemberTier.code, MemberTier.name_zh, MemberTier.name_en, MemberTier.min_growth,
                     func.coalesce(members.c.members, 0).label("members"))
              .outerjoin(members, members.c.tier_id == MemberTier.id).order_by(MemberTier.min_growth))
-    return _frame(conn, query, ["id", "code", "name_zh", "name_en", "min_growth", "members"])
+    return rows_frame(conn, query, ["id", "code", "name_zh", "name_en", "min_growth", "members"])
 
 
 def headline(conn: Connection, scope: Scope, span: DaySpan, today: dt.date) -> dict[str, float | None]:
@@ -164,7 +161,7 @@ def members_by_prefix(conn: Connection, scope: Scope, prefix: str) -> pd.DataFra
              .join(MemberTier, MemberTier.id == Member.tier_id)
              .where(starts_with(Member.member_no, prefix.strip()), scope.region_filter(Member.region_id))
              .order_by(Member.member_no).limit(LOOKUP_MATCHES + 1))
-    return _frame(conn, query, ["member_no", "name_masked", "phone_masked", "tier_zh", "tier_en"])
+    return rows_frame(conn, query, ["member_no", "name_masked", "phone_masked", "tier_zh", "tier_en"])
 
 
 def member_elsewhere(conn: Connection, scope: Scope, member_no: str | None = None, phone_hash: str | None = None) -> bool:
@@ -184,8 +181,8 @@ def member_ledger(conn: Connection, scope: Scope, member_id: int, page: int = 0)
              .outerjoin(PointsRule, PointsRule.id == PointsLedger.rule_id).outerjoin(Reward, Reward.id == PointsLedger.reward_id)
              .where(equals(PointsLedger.member_id, member_id), scope.region_filter(PointsLedger.region_id))
              .order_by(PointsLedger.occurred_on.desc(), PointsLedger.id.desc()).limit(LEDGER_PAGE_SIZE).offset(page * LEDGER_PAGE_SIZE))
-    return _frame(conn, query, ["id", "occurred_on", "kind", "points", "expires_on", "lot_remaining", "rule_zh", "rule_en",
-                                "reward_zh", "reward_en"])
+    return rows_frame(conn, query, ["id", "occurred_on", "kind", "points", "expires_on", "lot_remaining", "rule_zh", "rule_en",
+                                    "reward_zh", "reward_en"])
 
 
 def member_expiring(conn: Connection, scope: Scope, member_id: int, today: dt.date) -> pd.DataFrame:
@@ -194,7 +191,7 @@ def member_expiring(conn: Connection, scope: Scope, member_id: int, today: dt.da
              .where(equals(PointsLedger.member_id, member_id), scope.region_filter(PointsLedger.region_id), PointsLedger.lot_remaining > 0,
                     PointsLedger.expires_on > today)
              .group_by(PointsLedger.expires_on).order_by(PointsLedger.expires_on))
-    return _frame(conn, query, ["expires_on", "points"])
+    return rows_frame(conn, query, ["expires_on", "points"])
 
 
 def tier_upgrades(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame:
@@ -206,7 +203,7 @@ def tier_upgrades(conn: Connection, scope: Scope, span: DaySpan) -> pd.DataFrame
     query = (select(month.label("month"), MemberTierReached.tier_id, func.count().label("members"))
              .where(scope.region_filter(MemberTierReached.region_id), MemberTierReached.reached_on.between(span.start, span.end))
              .group_by(month, MemberTierReached.tier_id))
-    counts = _frame(conn, query, ["month", "tier_id", "members"])
+    counts = rows_frame(conn, query, ["month", "tier_id", "members"])
     table = counts.pivot(index="month", columns="tier_id", values="members") if len(counts) else pd.DataFrame()
     return table.reindex(index=pd.Index(months, name="month"), columns=tiers).fillna(0).astype(int).rename_axis(columns=None)
 
@@ -217,7 +214,7 @@ def issued_by_campaign(conn: Connection, scope: Scope, span: DaySpan) -> pd.Data
              .join(Campaign, Campaign.id == PointsDaily.campaign_id)
              .where(*_daily_in(scope, span), PointsDaily.kind == "earn")
              .group_by(Campaign.id, Campaign.name).order_by(func.sum(PointsDaily.points).desc()))
-    return _frame(conn, query, ["campaign_id", "name", "points"])
+    return rows_frame(conn, query, ["campaign_id", "name", "points"])
 
 
 def programme(conn: Connection) -> dict[str, pd.DataFrame]:
@@ -228,5 +225,5 @@ def programme(conn: Connection) -> dict[str, pd.DataFrame]:
                      Reward.active, Reward.version).order_by(Reward.points_cost, Reward.id)
     tiers = select(MemberTier.id, MemberTier.code, MemberTier.name_zh, MemberTier.name_en, MemberTier.min_growth, MemberTier.benefits_zh,
                    MemberTier.benefits_en).order_by(MemberTier.min_growth)
-    return {name: pd.DataFrame(conn.execute(query).mappings().all()) for name, query in
+    return {name: rows_frame(conn, query) for name, query in
             (("rules", rules), ("rewards", rewards), ("tiers", tiers))}

@@ -7,6 +7,7 @@ from sqlalchemy import Connection, select
 
 from lib.models import AlertRule, AppUser, Channel, Delivery, DigestSubscription, Region, VehicleModel
 from lib.notify.alerts import Recipients
+from lib.queries.frames import rows_frame
 from lib.scope import Scope
 
 DELIVERY_ROWS = 200  # the newest deliveries the admins' list shows
@@ -23,7 +24,7 @@ def subscriptions(conn: Connection, scope: Scope, user_id: int) -> pd.DataFrame:
         return pd.DataFrame(columns=SUBSCRIPTION_COLUMNS)
     query = (select(*[getattr(DigestSubscription, name) for name in SUBSCRIPTION_COLUMNS])
              .where(DigestSubscription.user_id == user_id).order_by(DigestSubscription.id))
-    return pd.DataFrame(conn.execute(query).mappings().all(), columns=SUBSCRIPTION_COLUMNS)
+    return rows_frame(conn, query, SUBSCRIPTION_COLUMNS)
 
 
 def alert_rules(conn: Connection, scope: Scope) -> pd.DataFrame:
@@ -54,7 +55,7 @@ def recipient_choices(conn: Connection, scope: Scope) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     query = (select(AppUser.id, AppUser.username, AppUser.display_name, AppUser.role, AppUser.region_id)
              .where(AppUser.active, AppUser.email.is_not(None), AppUser.email != "").order_by(AppUser.username))
-    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+    return rows_frame(conn, query, columns)
 
 
 def deliveries(conn: Connection, scope: Scope, limit: int = DELIVERY_ROWS) -> pd.DataFrame:
@@ -64,4 +65,4 @@ def deliveries(conn: Connection, scope: Scope, limit: int = DELIVERY_ROWS) -> pd
     query = (select(Delivery.id, Delivery.kind, Delivery.destination, AppUser.username.label("recipient"), Delivery.subject,
                     Delivery.status, Delivery.attempts, Delivery.last_error, Delivery.created_at, Delivery.sent_at)
              .outerjoin(AppUser, AppUser.id == Delivery.user_id).order_by(Delivery.id.desc()).limit(limit))
-    return pd.DataFrame(conn.execute(query).mappings().all(), columns=DELIVERY_COLUMNS)
+    return rows_frame(conn, query, DELIVERY_COLUMNS)

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Connection, Integer, and_, func, select
 from lib.formatting import ratio
 from lib.models import (AppSetting, Campaign, Channel, ChannelDaily, ChannelTarget, Member, MemberActiveEdges, PointsDaily,
                         PointsLedger)
+from lib.queries.frames import rows_frame
 from lib.scope import Scope
 from lib.sqlfuncs import among, year_month
 
@@ -139,15 +140,17 @@ def monthly_trend(conn: Connection, scope: Scope, today: dt.date) -> pd.DataFram
     """Spend, leads, valid leads and orders per month for this year and last, with the leads target (this month pro rata)."""
     start = dt.date(today.year - 1, 1, 1)
     month = year_month(ChannelDaily.day).label("month")
-    facts = pd.DataFrame(conn.execute(
+    facts = rows_frame(
+        conn,
         select(month, *[func.sum(getattr(ChannelDaily, name)).label(name) for name in ("spend", "leads", "valid_leads", "orders")])
         .where(ChannelDaily.day.between(start, today), scope.region_filter(ChannelDaily.region_id))
-        .group_by(month).order_by(month)).mappings().all(), columns=["month", "spend", "leads", "valid_leads", "orders"])
+        .group_by(month).order_by(month), ["month", "spend", "leads", "valid_leads", "orders"])
     target_month = year_month(ChannelTarget.month).label("month")
-    targets = pd.DataFrame(conn.execute(
+    targets = rows_frame(
+        conn,
         select(target_month, func.sum(ChannelTarget.target_value).label("leads_target"))
         .where(ChannelTarget.month.between(start, today), ChannelTarget.metric == "leads", _target_region_filter(scope))
-        .group_by(target_month)).mappings().all(), columns=["month", "leads_target"])
+        .group_by(target_month), ["month", "leads_target"])
     trend = facts.merge(targets, on="month", how="left")
     for name in ("spend", "leads", "valid_leads", "orders", "leads_target"):
         trend[name] = trend[name].astype(float)
@@ -188,7 +191,7 @@ def campaigns_over_budget(conn: Connection, scope: Scope, today: dt.date) -> pd.
              .group_by(Campaign.id, Campaign.name, Campaign.status, Campaign.budget_total)
              .having(spend > Campaign.budget_total)
              .order_by(Campaign.start_date))
-    frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=["id", "name", "status", "budget_total", "spent"])
+    frame = rows_frame(conn, query, ["id", "name", "status", "budget_total", "spent"])
     frame[["budget_total", "spent"]] = frame[["budget_total", "spent"]].astype(float)
     frame["over_by"] = [ratio(spent, budget) - 1 if budget else None for spent, budget in zip(frame["spent"], frame["budget_total"])]
     return frame

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select
 
 from lib.models import ChannelDaily
 from lib.queries import calendar
+from lib.queries.frames import rows_frame
 from lib.queries.funnel import FunnelFilter, funnel
 from lib.scope import Scope
 from lib.sqlfuncs import equals
@@ -43,7 +44,7 @@ def daily_facts(conn: Connection, scope: Scope, campaign_id: int, today: dt.date
     query = (select(ChannelDaily.day, *[func.sum(getattr(ChannelDaily, name)).label(name) for name in DAILY_COLUMNS[1:]])
              .where(equals(ChannelDaily.campaign_id, campaign_id), ChannelDaily.day <= today, scope.region_filter(ChannelDaily.region_id))
              .group_by(ChannelDaily.day).order_by(ChannelDaily.day))
-    frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=DAILY_COLUMNS)
+    frame = rows_frame(conn, query, DAILY_COLUMNS)
     frame["day"] = pd.to_datetime(frame["day"]).dt.date
     frame[DAILY_COLUMNS[1:]] = frame[DAILY_COLUMNS[1:]].astype(float)
     return frame

@@ -32,6 +32,7 @@ from lib.models import (
     UserSession,
     VehicleModel,
 )
+from lib.queries.frames import rows_frame
 from lib.scope import Scope
 from lib.sqlfuncs import among, contains, equals
 
@@ -209,7 +210,7 @@ def audit_entries(conn: Connection, scope: Scope, flt: AuditFilter, limit: int =
         return pd.DataFrame(columns=AUDIT_COLUMNS)
     query = (select(*[getattr(AuditLog, name) for name in AUDIT_COLUMNS]).where(*flt.where())
              .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit))
-    return pd.DataFrame(conn.execute(query).all(), columns=AUDIT_COLUMNS)
+    return rows_frame(conn, query, AUDIT_COLUMNS)
 
 
 def audit_count(conn: Connection, scope: Scope, flt: AuditFilter) -> int:
@@ -254,7 +255,7 @@ def import_batches(conn: Connection, scope: Scope, limit: int = 50) -> pd.DataFr
                     ImportBatch.source, ImportBatch.profile, ImportBatch.row_count, ImportBatch.new_rows, ImportBatch.updated_rows,
                     ImportBatch.duplicate_rows, ImportBatch.refused_rows, ImportBatch.status, ImportBatch.rolled_back_at)
              .outerjoin(AppUser, AppUser.id == ImportBatch.user_id).order_by(ImportBatch.id.desc()).limit(limit))
-    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+    return rows_frame(conn, query, columns)
 
 
 def user_list(conn: Connection, scope: Scope) -> pd.DataFrame:
@@ -273,7 +274,7 @@ def user_list(conn: Connection, scope: Scope) -> pd.DataFrame:
                     (throttled > 0).label("throttled"), signed_in.label("signed_in"), AppUser.must_change_password,
                     AppUser.last_login_at, AppUser.version)
              .outerjoin(Region, Region.id == AppUser.region_id).order_by(AppUser.username))
-    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+    return rows_frame(conn, query, columns)
 
 
 def _open_sessions(moment: dt.datetime) -> tuple[ColumnElement[bool], ...]:
@@ -291,7 +292,7 @@ def user_sessions(conn: Connection, scope: Scope, user_id: int) -> pd.DataFrame:
     query = (select(UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.expires_at, UserSession.address,
                     UserSession.user_agent, UserSession.token_digest.is_not(None).label("cookie"))
              .where(*_open_sessions(now()), equals(UserSession.user_id, user_id)).order_by(UserSession.id.desc()))
-    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+    return rows_frame(conn, query, columns)
 
 
 def login_limits(conn: Connection, scope: Scope) -> pd.DataFrame:
@@ -301,4 +302,4 @@ def login_limits(conn: Connection, scope: Scope) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     query = (select(*(LoginThrottle.__table__.c[name] for name in columns)).where(LoginThrottle.blocked_until > now())
              .order_by(LoginThrottle.blocked_until.desc()))
-    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+    return rows_frame(conn, query, columns)

@@ -133,6 +133,7 @@ NOT_SCOPED = {  # functions that read or write with a connection but take no par
     "system.newest_record": "the newest record time among all of a source's rows: what a load, a rollback or the seed keeps as its "
                             "national freshness (no screen calls it)",
     "system.as_of": "the last day the figures cover (today, or the demo data's day): the same for everyone",
+    "frames.rows_frame": "runs the query it is given: the callers build their queries in scope (each probed above)",
     "notifications.rule_errors": "a validator that writes nothing; save_rule refuses roles without the permission before it runs (probed)",
 }
 INTERNAL = ("audit.record", "audit.bump_data_version", "audit.serialise_writes", "errors.save_versioned", "points.expire_due", "points.expire_all_due",
