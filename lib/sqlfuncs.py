@@ -180,6 +180,31 @@ def _plus_days_mysql(element: plus_days, compiler: SQLCompiler, **kw: Any) -> st
     return f"date_add({day}, INTERVAL {count} DAY)"
 
 
+class grouped_as_read(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+    """A column's value, as a GROUP BY key no index may order: on SQLite `+column` (its unary plus changes no value), so the
+    planner reads the rows through the WHERE's range index instead of a whole index in the key's order to save a sort;
+    a stage's events of a few days by channel took 6 s that way at `large`, 0.1 s through the stage time's index."""
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement) -> None:
+        """The column, keeping its type."""
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(grouped_as_read)
+def _grouped_as_read_default(element: grouped_as_read, compiler: SQLCompiler, **kw: Any) -> str:
+    """PostgreSQL, MySQL and MariaDB: the column itself (their planners weigh the range first)."""
+    return compiler.process(next(iter(element.clauses)), **kw)
+
+
+@compiles(grouped_as_read, "sqlite")
+def _grouped_as_read_sqlite(element: grouped_as_read, compiler: SQLCompiler, **kw: Any) -> str:
+    """SQLite: the column behind a unary plus."""
+    return f"+{compiler.process(next(iter(element.clauses)), **kw)}"
+
+
 def insert_unless_present(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """Insert a row unless one with its key exists, a row another transaction is inserting at the same moment included
     (ON CONFLICT DO NOTHING on PostgreSQL and SQLite, INSERT IGNORE on MySQL and MariaDB); True when it inserted (PostgreSQL's

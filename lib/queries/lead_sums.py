@@ -20,7 +20,7 @@ from lib import clock
 from lib.models import (FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthDealerLags, LeadMonthEvents, LeadMonthLags, LeadMonthLost,
                         LeadMonthMix, LeadMonthOrders)
 from lib.scope import Scope
-from lib.sqlfuncs import among, hours_between, year_month
+from lib.sqlfuncs import among, grouped_as_read, hours_between, year_month
 
 ROLLUP_DIMENSIONS = {  # rollup table -> the lead columns it keeps, smallest rollup first
     LeadMonthMix: ("region_id", "channel_id", "model_id", "grade", "campaign_id"),
@@ -195,7 +195,7 @@ def _present(narrowing: Narrowing) -> Narrowing:
 
 def _events_from_leads(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...]) -> list[Select]:
     """Each stage's events in [since, until) per key, read through the stage timestamp's index."""
-    columns = [getattr(Lead, key) for key in keys]
+    columns = [grouped_as_read(getattr(Lead, key)) for key in keys]
     return [select(*[column.label(key) for column, key in zip(columns, keys)], literal(stage).label("stage"), func.count().label("events"))
             .where(stamp >= since, stamp < until, UNIQUE_LEAD, *_within(Lead, scope, narrowing)).group_by(*columns)
             for stage, stamp in STAGE_COLUMNS.items()]
