@@ -2,7 +2,7 @@
 each page's heaviest query beside the naive way and DuckDB; an import; concurrent sessions on one server.
 
 Usage: python -m lib.bench --scale tiny|demo|large [--database-url URL] [--runs N] [--pages a,b] [--json PATH]
-       [--import-rows N] [--ingest-rows N] [--increment] [--skip-compare] [--sessions N] [--session-renders N]
+       [--import-rows N] [--ingest-rows N] [--increment] [--views] [--skip-compare] [--sessions N] [--session-renders N]
        [--server-processes N]
 Seeds the database at that scale first when it is empty. Prints one table and writes JSON shaped
 {"scale", "database", "seed_s", "runs",
@@ -14,9 +14,11 @@ Seeds the database at that scale first when it is empty. Prints one table and wr
  "ingest": {"rows", "runs", "file": {"median_s", "rows_per_s", "peak_rss_mib"}, "staging": {…}}  (absent with --ingest-rows 0),
  "increment": {"new_rows", "updates", "new_s", "progress_s", "total_s", "peak_rss_mib", "rollup_rows_differing"}
               (only with --increment),
+ "views": {view: median_s}  (the funnel's and the map's heavier views as their pages call them; only with --views),
  "concurrency": {"method", "processes", "sessions", "renders" (per pass), "p50_s", "p95_s", "max_s" (from cold caches),
                  "warm": {"p50_s", "p95_s", "max_s"} (the same renders again, cached)}  (absent with --sessions 0)}.
-The comparisons are lib.bench_compare's, the concurrent sessions lib.bench_sessions', the ingest lib.bench_ingest's.
+The comparisons are lib.bench_compare's, the concurrent sessions lib.bench_sessions', the ingest lib.bench_ingest's, the
+views lib.bench_views'.
 """
 from __future__ import annotations
 
@@ -275,6 +277,8 @@ def main() -> None:
                         help="new leads loaded from a file and from staging by the command line (0: skip it)")
     parser.add_argument("--increment", action="store_true",
                         help="time a daily increment (20,000 new leads, then 100,000 progress updates) and check the rollups")
+    parser.add_argument("--views", action="store_true",
+                        help="time the funnel's and the dealer map's heavier views for the year to date, as their pages call them")
     parser.add_argument("--pages", help=f"comma-separated pages to time (default: all of {', '.join(BENCH_PAGES)})")
     parser.add_argument("--skip-compare", action="store_true", help="leave out the naive and DuckDB comparisons")
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions on one server (0: skip them)")
@@ -306,6 +310,11 @@ def main() -> None:
 
         result["increment"] = time_increment(url, INCREMENT_NEW, INCREMENT_UPDATES)
         print(increment_line(result["increment"]), flush=True)
+    if args.views:
+        from lib.bench_views import time_views, views_lines
+
+        result["views"] = time_views(url, BENCH_USER, args.runs)
+        print(views_lines(result["views"]), flush=True)
     if args.sessions:
         from lib.bench_sessions import time_sessions
 
