@@ -4,9 +4,9 @@ now) and activity (each stage's events in a span, by the stage's own timestamp).
 A span is split into whole months, read from the smallest rollup that keeps every dimension asked for, and the days of
 its partial first and last months, read from the leads themselves; the parts are summed in SQL. A partial month whose
 other days have mostly not happened yet (the month to date) is read whole from the rollup instead, less the leads of its
-days outside the span, which are then few or none. A cohort no rollup
-can answer (narrowed by province or dealer and by model, grade or campaign) returns None, and the caller reads the leads; activity then reads the
-leads stage by stage, each through its timestamp's index.
+days outside the span, which are then few or none. A cohort no rollup can answer (narrowed by province or dealer and by
+model, grade or campaign) returns None, and the caller reads the leads; activity then reads the leads stage by stage,
+each through its timestamp's index.
 """
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from typing import NamedTuple
 from sqlalchemy import BigInteger, ColumnElement, Select, Subquery, case, cast, func, literal, or_, select, union_all
 
 from lib import clock
-
 from lib.models import (FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthDealerLags, LeadMonthEvents, LeadMonthLags, LeadMonthLost,
                         LeadMonthMix, LeadMonthOrders)
 from lib.scope import Scope
@@ -74,10 +73,12 @@ def _passed(spans: list[tuple[dt.datetime, dt.datetime]], now: dt.datetime) -> d
 def _partial(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> tuple[bool, list[Span]]:
     """A partial month's days [start, end): read whole from the rollup (True) less the leads of its other days, when fewer
     of those have passed, else the leads of its days."""
-    month_start, month_end = _month_start(start), _next_month(_month_start(start))
-    others = [(first, last) for first, last in ((month_start, start), (end, month_end)) if month_end is not None and first < last]
-    if month_end is not None and _passed(others, now) < _passed([(start, end)], now):
-        return True, [Span(first, last, -1) for first, last in others]
+    month_start = _month_start(start)
+    month_end = _next_month(month_start)
+    if month_end is not None:  # the last month there is has no end to read up to
+        others = [(first, last) for first, last in ((month_start, start), (end, month_end)) if first < last]
+        if _passed(others, now) < _passed([(start, end)], now):
+            return True, [Span(first, last, -1) for first, last in others]
     return False, [Span(start, end, 1)]
 
 
