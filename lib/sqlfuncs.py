@@ -185,6 +185,7 @@ class grouped_as_read(FunctionElement):  # noqa: N801 - reads like the SQL funct
     planner reads the rows through the WHERE's range index instead of a whole index in the key's order to save a sort;
     a stage's events of a few days by channel took 6 s that way at `large`, 0.1 s through the stage time's index."""
 
+    name = "grouped_as_read"
     inherit_cache = True
 
     def __init__(self, column: ColumnElement) -> None:

@@ -90,7 +90,6 @@ def _lead_clauses(scope: Scope, flt: MapFilter) -> list[ColumnElement[bool]]:
     return clauses
 
 
-
 CELL_KEYS = ("region_id", "province_adcode", "dealer_id", "channel_id")  # what the lead cells are counted by
 
 

@@ -3,10 +3,10 @@ now) and activity (each stage's events in a span, by the stage's own timestamp).
 
 A span is split into whole months, read from the smallest rollup that keeps every dimension asked for, and the days of
 its partial first and last months, read from the leads themselves; the parts are summed in SQL. A partial month whose
-other days have mostly not happened yet (the month to date) is read whole from the rollup instead, less the leads of its
-days outside the span, which are then few or none. A cohort no rollup can answer (narrowed by province or dealer and by
-model, grade or campaign) returns None, and the caller reads the leads; activity then reads the leads stage by stage,
-each through its timestamp's index.
+other days have passed less than its own is read whole from the rollup instead, less the leads of those other days: the
+month to date then reads no lead (its days to come have none). A cohort no rollup can answer (narrowed by province or
+dealer and by model, grade or campaign) returns None, and the caller reads the leads; activity then reads the leads
+stage by stage, each through its timestamp's index.
 """
 from __future__ import annotations
 
