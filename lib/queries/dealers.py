@@ -116,15 +116,17 @@ def lead_cells(conn: Connection, scope: Scope, flt: MapFilter) -> pd.DataFrame:
     return rows_frame(conn, query, [*CELL_KEYS, "leads", *STAGE_SUMS])
 
 
-def cost_per_lead(conn: Connection, scope: Scope, flt: MapFilter) -> pd.DataFrame:
-    """Each region's cost of one lead per channel over the period (region, channel, cost), see the module's definition."""
+def cost_per_lead(conn: Connection, scope: Scope, flt: MapFilter, leads: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each region's cost of one lead per channel over the period (region, channel, cost), see the module's definition;
+    `leads`: the regions' leads per channel in the period (region_id, channel_id, leads), when the caller has them."""
     in_period = and_(ChannelDaily.day >= flt.start, ChannelDaily.day <= flt.end)
     spend = rows_frame(conn, select(ChannelDaily.region_id, ChannelDaily.channel_id, func.sum(ChannelDaily.spend).label("spend"))
                        .where(ChannelDaily.region_id.is_not(None), scope.region_filter(ChannelDaily.region_id), in_period)
                        .group_by(ChannelDaily.region_id, ChannelDaily.channel_id), ["region_id", "channel_id", "spend"])
-    counted = stage_sums(scope, flt.since, flt.until, {}, ("region_id", "channel_id")).subquery()
-    leads = rows_frame(conn, select(counted.c.region_id, counted.c.channel_id, counted.c.lead.label("leads")),
-                       ["region_id", "channel_id", "leads"])
+    if leads is None:
+        counted = stage_sums(scope, flt.since, flt.until, {}, ("region_id", "channel_id")).subquery()
+        leads = rows_frame(conn, select(counted.c.region_id, counted.c.channel_id, counted.c.lead.label("leads")),
+                           ["region_id", "channel_id", "leads"])
     cells = spend.merge(leads, on=["region_id", "channel_id"], how="outer").fillna(0.0)
     cells = cells.astype({"region_id": int, "channel_id": int, "spend": float})
     leadless = cells[cells["leads"] == 0].groupby("region_id")["spend"].sum()
@@ -191,7 +193,10 @@ def _summed(cells: pd.DataFrame, key: str) -> pd.DataFrame:
 
 def map_figures(conn: Connection, scope: Scope, flt: MapFilter) -> dict[str, pd.DataFrame]:
     """The map's three tables: 'dealers' (active ones, and closed ones with leads), 'provinces' and 'regions', with every metric."""
-    cells = lead_cells(conn, scope, flt).merge(cost_per_lead(conn, scope, flt), on=["region_id", "channel_id"], how="left")
+    cells = lead_cells(conn, scope, flt)
+    whole_regions = not (flt.province_adcodes or flt.model_ids or flt.narrows_dealers)  # the cells hold all their regions' leads
+    region_leads = cells.groupby(["region_id", "channel_id"], as_index=False)["leads"].sum() if whole_regions else None
+    cells = cells.merge(cost_per_lead(conn, scope, flt, region_leads), on=["region_id", "channel_id"], how="left")
     cells["spend"] = cells["leads"] * cells["cost"].fillna(0.0)
     members = _members(conn, scope, flt)
     dealers = dealer_records(conn, scope, flt)

@@ -133,6 +133,7 @@ def narrowing_cases(engine) -> list[tuple[MapFilter, object, object]]:
     second_tier = set(dealer_rows.index[tier_of.isin(["二线", "三线"])])
     satellites = set(dealer_rows.index[dealer_rows["grade"] == "satellite"])
     model = int(raw(engine, "vehicle_model")["id"].iloc[1])
+    east = region_id(engine, "east")
     return [
         (MapFilter(START, TODAY, city_tiers=("二线", "三线")), lambda f: f["dealer_id"].isin(second_tier),
          lambda m: m["dealer_id"].isin(second_tier)),
@@ -141,6 +142,7 @@ def narrowing_cases(engine) -> list[tuple[MapFilter, object, object]]:
         (MapFilter(START, TODAY, model_ids=(model,)), lambda f: f["model_id"] == model, None),
         (MapFilter(START, TODAY, province_adcodes=(320000, 330000)), lambda f: f["province_adcode"].isin([320000, 330000]),
          lambda m: m["province_adcode"].isin([320000, 330000])),
+        (MapFilter(START, TODAY, region_ids=(east,)), lambda f: f["region_id"] == east, lambda m: m["region_id"] == east),
     ]
 
 
