@@ -55,7 +55,8 @@ def expected_ids(engine, flt: AuditFilter) -> list[int]:
     return rows.assign(at=at)[keep].sort_values(["at", "id"], ascending=False)["id"].tolist()
 
 
-RECENT = AuditFilter(TODAY - dt.timedelta(days=30), TODAY)  # the page's default span
+RECENT = AuditFilter(TODAY - dt.timedelta(days=30), TODAY + dt.timedelta(days=1))  # the page's default span, and the next
+# day: TODAY is fixed when the session starts, and a session crossing midnight (Beijing time) writes its probe rows on the next
 FILTERS = [RECENT, dataclasses.replace(RECENT, actions=("login",)), dataclasses.replace(RECENT, actions=("probe_a", "probe_b")),
            dataclasses.replace(RECENT, username="AUDIT.pro"), dataclasses.replace(RECENT, text="50%_off"),
            dataclasses.replace(RECENT, text="<B>粗体"), dataclasses.replace(RECENT, entity="campaign", entity_id="900003"),
