@@ -2,30 +2,34 @@
 --views): medians of calls on one connection, the query and the frame it builds, not the page around them."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from lib.bench_compare import Setting, bench_setting, timed
+from lib.bench_compare import bench_setting, timed
 from lib.db import get_engine
 from lib.queries import dealers, funnel
+from lib.scope import Scope
+
+View = Callable[[Connection, Scope, dt.date, dt.date], object]  # (conn, scope, first day, last day) -> the view's frame
 
 
-def _year(setting: Setting) -> funnel.FunnelFilter:
-    """The funnel's default period, the year to date."""
-    return funnel.FunnelFilter(setting.ytd.start, setting.ytd.end)
+def _funnel_view(read: Callable[..., object], *choices: str) -> View:
+    """A funnel query over a period, with the page's choices (mode, breakdown) after the filter."""
+    return lambda conn, scope, start, end: read(conn, scope, funnel.FunnelFilter(start, end), *choices)
 
 
-VIEWS: dict[str, Callable[[Connection, Setting], object]] = {  # view -> its call
-    "map lead cells": lambda conn, s: dealers.lead_cells(conn, s.scope, dealers.MapFilter(s.ytd.start, s.ytd.end)),
-    "funnel, cohort by channel": lambda conn, s: funnel.funnel(conn, s.scope, _year(s), "cohort", "channel"),
-    "funnel, activity by channel": lambda conn, s: funnel.funnel(conn, s.scope, _year(s), "activity", "channel"),
-    "speed, overall": lambda conn, s: funnel.stage_lags(conn, s.scope, _year(s)),
-    "speed by channel": lambda conn, s: funnel.stage_lags(conn, s.scope, _year(s), "channel"),
-    "speed by dealer": lambda conn, s: funnel.stage_lags(conn, s.scope, _year(s), "dealer"),
-    "lost reasons, cohort": lambda conn, s: funnel.lost_and_dormant(conn, s.scope, _year(s), "cohort"),
-    "lost reasons, activity": lambda conn, s: funnel.lost_and_dormant(conn, s.scope, _year(s), "activity"),
-    "cohort matrix": lambda conn, s: funnel.cohort_matrix(conn, s.scope, _year(s)),
+VIEWS: dict[str, View] = {  # view -> its call, as its page makes it
+    "map lead cells": lambda conn, scope, start, end: dealers.lead_cells(conn, scope, dealers.MapFilter(start, end)),
+    "funnel, cohort by channel": _funnel_view(funnel.funnel, "cohort", "channel"),
+    "funnel, activity by channel": _funnel_view(funnel.funnel, "activity", "channel"),
+    "speed, overall": _funnel_view(funnel.stage_lags),
+    "speed by channel": _funnel_view(funnel.stage_lags, "channel"),
+    "speed by dealer": _funnel_view(funnel.stage_lags, "dealer"),
+    "lost reasons, cohort": _funnel_view(funnel.lost_and_dormant, "cohort"),
+    "lost reasons, activity": _funnel_view(funnel.lost_and_dormant, "activity"),
+    "cohort matrix": _funnel_view(funnel.cohort_matrix),
 }
 
 
@@ -33,7 +37,8 @@ def time_views(url: str, username: str, runs: int) -> dict[str, float]:
     """Median seconds of each view for the user's year to date."""
     with get_engine(url).connect() as conn:
         setting = bench_setting(conn, username)
-        return {name: round(timed(lambda view=view: view(conn, setting), runs)[0], 4) for name, view in VIEWS.items()}
+        year = (setting.scope, setting.ytd.start, setting.ytd.end)
+        return {name: round(timed(lambda view=view: view(conn, *year), runs)[0], 4) for name, view in VIEWS.items()}
 
 
 def views_lines(views: dict[str, float]) -> str:

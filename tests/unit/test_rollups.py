@@ -13,13 +13,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, delete, func, select, text
 
 from lib import rollups
+from lib.bench_views import VIEWS
 from lib.config import ROOT
 from lib.db import alembic_config
 from lib.ingest import pipeline as ingest
 from lib.models import Member, MemberActiveEdges, MemberTierReached, PointsLedger, Reward
-from lib.queries import dealers, funnel, lead_sums, overview
+from lib.queries import dealers, lead_sums, overview
 from lib.queries.dealers import MapFilter
-from lib.queries.funnel import FunnelFilter
 from lib.queries.lead_sums import month_split
 from lib.seed.rollups import _activity_edges
 from lib.services import geography, points
@@ -167,18 +167,10 @@ def test_a_span_splits_into_whole_months_and_the_leads_added_or_taken_away(since
 
 
 def _rollup_reads(engine: Engine, scope_name: str, start: dt.date, end: dt.date) -> dict[str, pd.DataFrame]:
-    """Every read of the lead rollups as the funnel and the dealer map call them, over one period."""
-    scope, flt = scope_of(engine, scope_name), FunnelFilter(start, end)
-    reads = {"cells": lambda conn: dealers.lead_cells(conn, scope, MapFilter(start, end)),
-             "cohort": lambda conn: funnel.funnel(conn, scope, flt, "cohort", "channel"),
-             "activity": lambda conn: funnel.funnel(conn, scope, flt, "activity", "region"),
-             "lags": lambda conn: funnel.stage_lags(conn, scope, flt),
-             "dealer lags": lambda conn: funnel.stage_lags(conn, scope, flt, "dealer"),
-             "lost": lambda conn: funnel.lost_and_dormant(conn, scope, flt, "cohort"),
-             "lost in it": lambda conn: funnel.lost_and_dormant(conn, scope, flt, "activity"),
-             "cohort matrix": lambda conn: funnel.cohort_matrix(conn, scope, flt)}
+    """Every read of the lead rollups the bench times, as the funnel and the dealer map call them, over one period."""
+    scope = scope_of(engine, scope_name)
     with engine.connect() as conn:
-        return {name: read(conn) for name, read in reads.items()}
+        return {name: view(conn, scope, start, end) for name, view in VIEWS.items()}
 
 
 @pytest.mark.parametrize("scope_name", ["exec", "east"])
