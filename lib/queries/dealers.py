@@ -55,6 +55,11 @@ class MapFilter(DaySpan):
         """True when city tier or dealer grade limits the figures to some dealers' leads and members."""
         return bool(self.city_tiers or self.grades)
 
+    @property
+    def narrows_within_regions(self) -> bool:
+        """True when the figures hold only some of a region's leads (by province, model, city tier or grade)."""
+        return bool(self.province_adcodes or self.model_ids) or self.narrows_dealers
+
 
 def _place_clauses(scope: Scope, flt: MapFilter, region: ColumnElement, province: ColumnElement) -> list[ColumnElement[bool]]:
     """Scope, region and province narrowing on a table's region and province columns."""
@@ -194,8 +199,7 @@ def _summed(cells: pd.DataFrame, key: str) -> pd.DataFrame:
 def map_figures(conn: Connection, scope: Scope, flt: MapFilter) -> dict[str, pd.DataFrame]:
     """The map's three tables: 'dealers' (active ones, and closed ones with leads), 'provinces' and 'regions', with every metric."""
     cells = lead_cells(conn, scope, flt)
-    whole_regions = not (flt.province_adcodes or flt.model_ids or flt.narrows_dealers)  # the cells hold all their regions' leads
-    region_leads = cells.groupby(["region_id", "channel_id"], as_index=False)["leads"].sum() if whole_regions else None
+    region_leads = None if flt.narrows_within_regions else cells.groupby(["region_id", "channel_id"], as_index=False)["leads"].sum()
     cells = cells.merge(cost_per_lead(conn, scope, flt, region_leads), on=["region_id", "channel_id"], how="left")
     cells["spend"] = cells["leads"] * cells["cost"].fillna(0.0)
     members = _members(conn, scope, flt)
