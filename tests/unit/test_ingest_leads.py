@@ -381,6 +381,20 @@ def test_a_changed_lead_is_updated_but_its_progress_is_not(conn):
     rollups_right(conn)
 
 
+def test_a_lead_loaded_again_in_another_region_and_month_moves_in_every_rollup(conn):
+    load(conn, "leads", "a.csv", file_a(), PROFILE_A)
+    before = stored_leads(conn).loc["A001"]
+    row = LEADS[0]
+    moved = created(row) - dt.timedelta(days=40)  # another month, and another region's province
+    epoch = int(pd.Timestamp(moved).tz_localize(clock.zone()).timestamp() * 1000)
+    again = f"线索ID,创建时间,手机号,姓名,所在地区,意向车型,意向等级\nA001,{epoch},{phone_written(row)},{PEOPLE[0][1]},广东省-广州市,测试车型零,3\n"
+    report = load(conn, "leads", "a.csv", again.encode(), PROFILE_A)
+    assert (report.status, report.applied.updated) == ("loaded", 2), report.summary("en")["problems"]  # A002 unlinked too
+    after = stored_leads(conn).loc["A001"]
+    assert after["region_id"] != before["region_id"] and f"{after['created_at']:%Y-%m}" != f"{before['created_at']:%Y-%m}"
+    rollups_right(conn)  # the slices of the lead's new region and month refreshed, as well as its old ones
+
+
 PROGRESS_STEPS = [  # (platform id, CRM header, days after the lead's creation or a reason): one column per load
     ("A001", "有效时间", 20), ("A001", "到店时间", 45), ("A001", "试驾时间", 70), ("A001", "订单时间", 85), ("A001", "交车时间", 95),
     ("A001", "有效时间", 5), ("A004", "战败时间", 30), ("A004", "战败原因", "budget"), ("A004", "沉睡时间", 31),

@@ -189,6 +189,15 @@ def lead_states(conn: Connection, ids: Iterable[int]) -> pd.DataFrame:
     return pd.DataFrame(rows_by_id(conn, LEAD, STATE, ids), columns=["id", *STATE])
 
 
+def _states_written(kept: pd.DataFrame, stored: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    """The states of the leads just written, as lead_states would read them back: the file's values where it sets them,
+    the stored links and progress times (none for a new lead); `ids` holds each written row's lead id by its label."""
+    written = kept.loc[ids.index]
+    given = [name for name in STATE if name in LEAD_COLUMNS]
+    return pd.concat([ids.rename("id"), written[given], stored.loc[ids.index, [name for name in STATE if name not in given]]],
+                     axis=1)[["id", *STATE]].reset_index(drop=True)
+
+
 def _months(stamps: pd.Series) -> pd.Series:
     """'YYYY-MM' of times."""
     return pd.to_datetime(stamps).dt.strftime("%Y-%m")
@@ -282,10 +291,10 @@ def apply_leads(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
     the rollup slices of every lead written."""
     found = found_leads(conn, rows, sorted({*LEAD_COLUMNS, *OPTIONAL, *STATE}))  # read once: the upsert compares these too
     stored = aligned(rows, found)
-    written = upsert(conn, LEAD, KEY, _kept(rows, stored).assign(import_batch_id=batch_id), batch_id,
-                     inserted_only=("import_batch_id",), stored=found)
+    kept = _kept(rows, stored)
+    written = upsert(conn, LEAD, KEY, kept.assign(import_batch_id=batch_id), batch_id, inserted_only=("import_batch_id",), stored=found)
     before = stored[stored["id"].isin(written.updated)]
-    after = lead_states(conn, [*written.inserted, *written.updated])
+    after = _states_written(kept, stored, written.ids)
     groups = set(zip(after["phone_hash"], after["model_id"])) | set(zip(before["phone_hash"], before["model_id"]))
     relinked, relinked_stored = _link_duplicates(conn, batch_id, groups)
     others = relinked_stored - set(written.updated)  # leads stored before whose link changed (not in the file)
