@@ -762,10 +762,12 @@ class _LeadLags:
 class LeadMonthLags(_LeadLags, Base):
     """Rollup of the whole-hour lags between funnel stages per creation month, region, channel, model, step and hours: the
     funnel's speed view (medians and 75th percentiles) overall, by channel, region or model, and narrowed by them.
-    ix_lead_month_lags: by creation month."""
+    ix_lead_month_lags: by creation month; ix_lead_month_lags_step: every column, in the order the histogram overall and by
+    channel is grouped (SQLite reads it whole without sorting: 0.09 s against 0.28 s by month and a sort, at `large`)."""
 
     __tablename__ = "lead_month_lags"
-    __table_args__ = (Index("ix_lead_month_lags", "month", "region_id"),)
+    __table_args__ = (Index("ix_lead_month_lags", "month", "region_id"),
+                      Index("ix_lead_month_lags_step", "step", "hours", "channel_id", "month", "region_id", "model_id", "leads"))
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     region_id: Mapped[int] = mapped_column(Integer)
     channel_id: Mapped[int] = mapped_column(Integer)

@@ -180,12 +180,14 @@ def _plus_days_mysql(element: plus_days, compiler: SQLCompiler, **kw: Any) -> st
     return f"date_add({day}, INTERVAL {count} DAY)"
 
 
-class grouped_as_read(FunctionElement):  # noqa: N801 - reads like the SQL function it is
-    """A column's value, as a GROUP BY key no index may order: on SQLite `+column` (its unary plus changes no value), so the
-    planner reads the rows through the WHERE's range index instead of a whole index in the key's order to save a sort;
-    a stage's events of a few days by channel took 6 s that way at `large`, 0.1 s through the stage time's index."""
+class unindexed(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+    """A column's value that SQLite's planner may not read through an index on it: on SQLite `+column` (its unary plus
+    changes no value), elsewhere the column. A GROUP BY key so: the rows are read through the WHERE's range index, not a
+    whole index in the key's order to save a sort (a stage's events of a few days by channel: 6 s that way at `large`,
+    0.1 s through the stage time's index). A range so: the rows are read through an index in the GROUP BY's order, not
+    by the range and sorted (see stage_lag_hours)."""
 
-    name = "grouped_as_read"
+    name = "unindexed"
     inherit_cache = True
 
     def __init__(self, column: ColumnElement) -> None:
@@ -194,14 +196,14 @@ class grouped_as_read(FunctionElement):  # noqa: N801 - reads like the SQL funct
         self.type = column.type
 
 
-@compiles(grouped_as_read)
-def _grouped_as_read_default(element: grouped_as_read, compiler: SQLCompiler, **kw: Any) -> str:
-    """PostgreSQL, MySQL and MariaDB: the column itself (their planners weigh the range first)."""
+@compiles(unindexed)
+def _unindexed_default(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    """PostgreSQL, MySQL and MariaDB: the column itself (their planners weigh their plans' costs better)."""
     return compiler.process(next(iter(element.clauses)), **kw)
 
 
-@compiles(grouped_as_read, "sqlite")
-def _grouped_as_read_sqlite(element: grouped_as_read, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
     """SQLite: the column behind a unary plus."""
     return f"+{compiler.process(next(iter(element.clauses)), **kw)}"
 

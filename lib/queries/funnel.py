@@ -150,7 +150,8 @@ def stage_lags(conn: Connection, scope: Scope, flt: FunnelFilter, breakdown: str
     """Median and 75th-percentile days of each timed step (in LAG_PAIRS order), for the leads created in the period (whole
     hours, from lib.queries.lead_sums' histogram); a pair of timestamps in the wrong order is left out (see out_of_order)."""
     key = None if breakdown is None else BREAKDOWNS[breakdown][0].key
-    histogram = stage_lag_hours(scope, flt.since, flt.until, _lead_narrowing(flt), () if key is None else (key,)).subquery()
+    histogram = stage_lag_hours(scope, flt.since, flt.until, _lead_narrowing(flt), () if key is None else (key,),
+                                in_index_order=conn.dialect.name == "sqlite").subquery()
     quantiles = lag_quantiles(histogram, ["step"] if key is None else [key, "step"]).subquery()
     counted = [quantiles.c.step, quantiles.c.leads, *[quantiles.c[name] for name in LAG_QUANTILES]]
     query = (_named(quantiles, breakdown, counted) if breakdown else

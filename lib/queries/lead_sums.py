@@ -19,7 +19,7 @@ from lib import clock
 from lib.models import (FUNNEL_STAGES, Lead, LeadMonthDealer, LeadMonthDealerLags, LeadMonthEvents, LeadMonthLags, LeadMonthLost,
                         LeadMonthMix, LeadMonthOrders)
 from lib.scope import Scope
-from lib.sqlfuncs import among, grouped_as_read, hours_between, year_month
+from lib.sqlfuncs import among, hours_between, unindexed, year_month
 
 ROLLUP_DIMENSIONS = {  # rollup table -> the lead columns it keeps, smallest rollup first
     LeadMonthMix: ("region_id", "channel_id", "model_id", "grade", "campaign_id"),
@@ -31,6 +31,8 @@ STAGE_COLUMNS = {"lead": Lead.created_at, "valid": Lead.valid_at, "visit": Lead.
 LAG_PAIRS = (("lead", "valid"), ("valid", "visit"), ("visit", "test_drive"), ("test_drive", "order"))  # timed steps
 LAG_DIMENSIONS = ("region_id", "channel_id", "model_id")  # the lead columns lead_month_lags and lead_month_lost keep
 LAG_ROLLUPS = {LeadMonthLags: LAG_DIMENSIONS, LeadMonthDealerLags: ("region_id", "province_adcode", "dealer_id")}  # -> lead columns
+LAG_STEP_ORDER = ("channel_id",)  # the keys after step and hours in ix_lead_month_lags_step: a histogram by none or these reads
+# that index whole in its order, not its months by ix_lead_month_lags then sorted (a year of `large` by channel: 0.09 s, 0.28 s)
 UNIQUE_LEAD = Lead.duplicate_of_id.is_(None)  # leads are counted once per person and model: a duplicate (重复线索) is left out
 Narrowing = dict[str, tuple | Select]  # lead column -> the values it must be among (or a query of them)
 
@@ -196,7 +198,7 @@ def _present(narrowing: Narrowing) -> Narrowing:
 
 def _events_from_leads(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...]) -> list[Select]:
     """Each stage's events in [since, until) per key, read through the stage timestamp's index."""
-    columns = [grouped_as_read(getattr(Lead, key)) for key in keys]
+    columns = [unindexed(getattr(Lead, key)) for key in keys]
     return [select(*[column.label(key) for column, key in zip(columns, keys)], literal(stage).label("stage"), func.count().label("events"))
             .where(stamp >= since, stamp < until, UNIQUE_LEAD, *_within(Lead, scope, narrowing)).group_by(*columns)
             for stage, stamp in STAGE_COLUMNS.items()]
@@ -245,10 +247,12 @@ def lag_histogram(first: str, second: str, columns: dict[str, ColumnElement], wh
             .where(start.is_not(None), end >= start, UNIQUE_LEAD, *where).group_by(*columns.values(), hours))
 
 
-def stage_lag_hours(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...] = ()) -> Select:
+def stage_lag_hours(scope: Scope, since: dt.datetime, until: dt.datetime, narrowing: Narrowing, keys: tuple[str, ...] = (),
+                    in_index_order: bool = False) -> Select:
     """Per group of `keys`, step and whole hours: the leads created in [since, until) within scope and narrowing that took
     that long from the step's first stage to its second; whole months from the lag rollup that keeps every dimension asked
-    for (if one does), the rest from the leads."""
+    for (if one does), the rest from the leads. `in_index_order` (for SQLite): the whole months summed in the order of
+    ix_lead_month_lags_step where it has the keys' order (PostgreSQL hashes the rows as read faster than it plans that)."""
     narrowing = _present(narrowing)
     table = next((table for table, kept in LAG_ROLLUPS.items() if set(keys) | set(narrowing) <= set(kept)), None)
     months, spans = _spans(since, until, table is not None)
@@ -256,9 +260,21 @@ def stage_lag_hours(scope: Scope, since: dt.datetime, until: dt.datetime, narrow
     parts = [_signed(lag_histogram(first, second, columns, (Lead.created_at >= start, Lead.created_at < end, *_within(Lead, scope, narrowing))),
                      sign, ("leads",)) for start, end, sign in spans for first, second in LAG_PAIRS]
     if months:
-        parts.append(select(*[getattr(table, key).label(key) for key in keys], table.step, table.hours, table.leads)
-                     .where(table.month >= months[0], table.month <= months[1], *_within(table, scope, narrowing)))
+        parts.append(_lag_months(table, months, scope, narrowing, keys, in_index_order))
     return _summed(parts, (*keys, "step", "hours"), ("leads",), _column)
+
+
+def _lag_months(table: type, months: tuple[str, str], scope: Scope, narrowing: Narrowing, keys: tuple[str, ...],
+                in_index_order: bool) -> Select:
+    """A lag rollup's rows of the whole months, per group of `keys`, step and hours: summed as ix_lead_month_lags_step
+    orders them when asked to and it has that order (overall or by channel; read whole, without a sort), else as stored
+    (summed with the other parts)."""
+    grouped = [*[getattr(table, key) for key in keys], table.step, table.hours]
+    if not in_index_order or table is not LeadMonthLags or not set(keys) <= set(LAG_STEP_ORDER):
+        return select(*grouped, table.leads).where(table.month >= months[0], table.month <= months[1], *_within(table, scope, narrowing))
+    month = unindexed(table.month)  # else SQLite reads the months by ix_lead_month_lags and sorts them
+    return (select(*grouped, func.sum(table.leads).label("leads")).where(month >= months[0], month <= months[1],
+                                                                          *_within(table, scope, narrowing)).group_by(*grouped))
 
 
 LOST_KEYS = ("lost_stage", "lost_reason")  # what the lost leads are counted by
