@@ -763,7 +763,7 @@ class LeadMonthLags(_LeadLags, Base):
     """Rollup of the whole-hour lags between funnel stages per creation month, region, channel, model, step and hours: the
     funnel's speed view (medians and 75th percentiles) overall, by channel, region or model, and narrowed by them.
     ix_lead_month_lags: by creation month; ix_lead_month_lags_step: every column, in the order the histogram overall and by
-    channel is grouped (SQLite reads it whole without sorting: 0.09 s against 0.28 s by month and a sort, at `large`)."""
+    channel is grouped (see lead_sums.LAG_STEP_ORDER)."""
 
     __tablename__ = "lead_month_lags"
     __table_args__ = (Index("ix_lead_month_lags", "month", "region_id"),

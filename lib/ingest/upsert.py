@@ -121,7 +121,8 @@ def upsert(conn: Connection, table: Table, key: str | tuple[str, ...], rows: pd.
     current = stored.iloc[[position[label] for label in given if label in position]].set_axis(rows.index[known])
     differing = {name: _differs(current[name], rows.loc[known, name]) for name in compared}
     changed = pd.concat(differing, axis=1).any(axis=1) if differing else pd.Series(False, index=current.index)
-    changed_ids = current.loc[changed, "id"].astype(int).tolist()
+    updated = current.loc[changed, "id"].astype("int64")
+    changed_ids = updated.tolist()
     changed_columns = [name for name in compared if differing[name].any()]  # one no row changes is not written (nor its index)
     changed_values = list(zip(changed_ids, *[_plain_column(rows.loc[changed[changed].index, name]) for name in changed_columns],
                               *([(current.loc[changed, "version"].astype(int) + 1).tolist()] if versioned else [])))
@@ -139,7 +140,7 @@ def upsert(conn: Connection, table: Table, key: str | tuple[str, ...], rows: pd.
     inserted = pd.Series(numbered, index=new.index, dtype="int64") if numbered is not None else _read_back(conn, table, key, new)
     undo.note_inserted(conn, batch_id, table, inserted.tolist())
     return Upserted(inserted.tolist(), changed_ids, int(known.sum()) - len(changed_ids), changed_columns,
-                    pd.concat([inserted, current.loc[changed, "id"].astype("int64")]))
+                    pd.concat([inserted, updated]))
 
 
 def _read_back(conn: Connection, table: Table, key: str | tuple[str, ...], new: pd.DataFrame) -> pd.Series:

@@ -31,8 +31,9 @@ STAGE_COLUMNS = {"lead": Lead.created_at, "valid": Lead.valid_at, "visit": Lead.
 LAG_PAIRS = (("lead", "valid"), ("valid", "visit"), ("visit", "test_drive"), ("test_drive", "order"))  # timed steps
 LAG_DIMENSIONS = ("region_id", "channel_id", "model_id")  # the lead columns lead_month_lags and lead_month_lost keep
 LAG_ROLLUPS = {LeadMonthLags: LAG_DIMENSIONS, LeadMonthDealerLags: ("region_id", "province_adcode", "dealer_id")}  # -> lead columns
-LAG_STEP_ORDER = ("channel_id",)  # the keys after step and hours in ix_lead_month_lags_step: a histogram by none or these reads
-# that index whole in its order, not its months by ix_lead_month_lags then sorted (a year of `large` by channel: 0.09 s, 0.28 s)
+LAG_STEP_ORDER = ("channel_id",)  # the keys after step and hours in ix_lead_month_lags_step: a histogram by none or these
+# may read that index whole in its order, not its months by ix_lead_month_lags then sorted (a year of `large`: 0.09 s, 0.28 s)
+STEP_ORDER_MONTHS = 6  # the fewest whole months read that way (at `large`, 36 months stored, the two cost the same at about 4)
 UNIQUE_LEAD = Lead.duplicate_of_id.is_(None)  # leads are counted once per person and model: a duplicate (重复线索) is left out
 Narrowing = dict[str, tuple | Select]  # lead column -> the values it must be among (or a query of them)
 
@@ -266,15 +267,25 @@ def stage_lag_hours(scope: Scope, since: dt.datetime, until: dt.datetime, narrow
 
 def _lag_months(table: type, months: tuple[str, str], scope: Scope, narrowing: Narrowing, keys: tuple[str, ...],
                 in_index_order: bool) -> Select:
-    """A lag rollup's rows of the whole months, per group of `keys`, step and hours: summed as ix_lead_month_lags_step
-    orders them when asked to and it has that order (overall or by channel; read whole, without a sort), else as stored
-    (summed with the other parts)."""
+    """A lag rollup's rows of the whole months, per group of `keys`, step and hours: summed in the order of
+    ix_lead_month_lags_step when asked to and that pays (see _step_order_pays; read whole, without a sort), else as
+    stored (summed with the other parts)."""
     grouped = [*[getattr(table, key) for key in keys], table.step, table.hours]
-    if not in_index_order or table is not LeadMonthLags or not set(keys) <= set(LAG_STEP_ORDER):
-        return select(*grouped, table.leads).where(table.month >= months[0], table.month <= months[1], *_within(table, scope, narrowing))
+    if not (in_index_order and _step_order_pays(table, months, scope, narrowing, keys)):
+        return select(*grouped, table.leads).where(table.month >= months[0], table.month <= months[1],
+                                                   *_within(table, scope, narrowing))
     month = unindexed(table.month)  # else SQLite reads the months by ix_lead_month_lags and sorts them
     return (select(*grouped, func.sum(table.leads).label("leads")).where(month >= months[0], month <= months[1],
                                                                           *_within(table, scope, narrowing)).group_by(*grouped))
+
+
+def _step_order_pays(table: type, months: tuple[str, str], scope: Scope, narrowing: Narrowing, keys: tuple[str, ...]) -> bool:
+    """Whether reading all of ix_lead_month_lags_step costs less than reading the months by ix_lead_month_lags and sorting
+    them: only that index has the keys' order, for every region, unnarrowed, over at least STEP_ORDER_MONTHS (the index
+    holds every month stored: a regional or short read is cheaper by month)."""
+    first, last = (int(month[:4]) * 12 + int(month[5:7]) for month in months)
+    return (table is LeadMonthLags and set(keys) <= set(LAG_STEP_ORDER) and not narrowing and scope.sees_all_regions
+            and last - first + 1 >= STEP_ORDER_MONTHS)
 
 
 LOST_KEYS = ("lost_stage", "lost_reason")  # what the lost leads are counted by

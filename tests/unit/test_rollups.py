@@ -17,7 +17,7 @@ from lib.bench_views import VIEWS
 from lib.config import ROOT
 from lib.db import alembic_config
 from lib.ingest import pipeline as ingest
-from lib.models import Member, MemberActiveEdges, MemberTierReached, PointsLedger, Reward
+from lib.models import Lead, Member, MemberActiveEdges, MemberTierReached, PointsLedger, Reward
 from lib.queries import dealers, lead_sums, overview
 from lib.queries.dealers import MapFilter
 from lib.queries.lead_sums import month_split
@@ -192,19 +192,36 @@ def test_a_month_read_whole_less_the_days_outside_the_period_equals_its_days_rea
         pd.testing.assert_frame_equal(whole[name], frame, obj=name)
 
 
-@pytest.mark.parametrize("keys", [(), ("channel_id",)], ids=["overall", "by-channel"])
-def test_the_lag_histogram_in_the_step_index_order_is_the_same_and_on_sqlite_reads_that_index_without_a_sort(engine, keys):
-    until = dt.datetime.combine(TODAY.replace(day=1), dt.time())
-    since = (until - dt.timedelta(days=150)).replace(day=1)  # whole months only: all from the rollup
-    scope = scope_of(engine, "exec")
-    ordered = lead_sums.stage_lag_hours(scope, since, until, {}, keys, in_index_order=True)
+def _sqlite_plan(conn, query) -> list[tuple[int, int, str]]:
+    """SQLite's plan of a query: (node, parent, what) per step."""
+    sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+    return [(row[0], row[1], row[3]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+
+
+@pytest.mark.parametrize("scope_name,keys,months_back,narrowed,in_step_order", [
+    ("exec", (), 6, False, True), ("exec", ("channel_id",), 6, False, True),  # the speed view for half a year or more
+    ("east", ("channel_id",), 6, False, False),  # one region: cheaper by month
+    ("exec", ("channel_id",), 6, True, False),  # narrowed: cheaper by month
+    ("exec", ("channel_id",), 3, False, False),  # a few months: cheaper by month
+    ("exec", ("region_id",), 6, False, False)])  # not the index's order
+def test_the_lag_histogram_reads_the_step_index_in_order_only_where_that_pays_and_gives_the_same_rows(
+        engine, scope_name, keys, months_back, narrowed, in_step_order):
+    until = dt.datetime.combine((TODAY.replace(day=1) - dt.timedelta(days=20)).replace(day=11), dt.time())  # last month's 10 days
+    since = (until - dt.timedelta(days=31 * months_back)).replace(day=1)  # and whole months before them, from the rollup
+    scope = scope_of(engine, scope_name)
     with engine.connect() as conn:
-        as_stored = sorted(conn.execute(lead_sums.stage_lag_hours(scope, since, until, {}, keys)).all())
+        narrowing = {"model_id": (conn.execute(select(func.min(Lead.model_id))).scalar_one(),)} if narrowed else {}
+        ordered = lead_sums.stage_lag_hours(scope, since, until, narrowing, keys, in_index_order=True)
+        as_stored = sorted(conn.execute(lead_sums.stage_lag_hours(scope, since, until, narrowing, keys)).all())
         assert sorted(conn.execute(ordered).all()) == as_stored and len(as_stored) > 100
-        if conn.dialect.name == "sqlite":  # PostgreSQL plans its own way (and is given the rows as stored)
-            sql = str(ordered.compile(conn, compile_kwargs={"literal_binds": True}))
-            plan = [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
-            assert "SCAN lead_month_lags USING COVERING INDEX ix_lead_month_lags_step" in plan, plan
+        if conn.dialect.name != "sqlite":  # PostgreSQL plans its own way (and is given the rows as stored)
+            return
+        plan = _sqlite_plan(conn, ordered)
+    step_index = "SCAN lead_month_lags USING COVERING INDEX ix_lead_month_lags_step"
+    scans = [parent for _node, parent, what in plan if what == step_index]
+    assert len(scans) == int(in_step_order), plan
+    for parent in scans:  # no sort where that scan is grouped
+        assert not [what for _node, up, what in plan if up == parent and what.startswith("USE TEMP B-TREE FOR GROUP BY")], plan
 
 
 SPANS = [(TODAY.replace(month=1, day=1), TODAY), (TODAY.replace(day=1) - dt.timedelta(days=75), TODAY - dt.timedelta(days=3)),

@@ -44,6 +44,8 @@ OPTIONAL = ("campaign_id", "dealer_id", "name_hash", "name_masked")  # a blank c
 PART_ROWS = 100_000  # a longer file is loaded this many rows at a time (memory stays bounded), in one transaction
 LEAD_COLUMNS = ("created_at", "campaign_id", "model_id", "dealer_id", "region_id", "province_adcode", "city_id", "grade",
                 "phone_hash", "phone_masked", "name_hash", "name_masked")  # what a leads file sets
+STATE_SET = tuple(name for name in STATE if name in LEAD_COLUMNS)  # the state a leads load writes
+STATE_KEPT = tuple(name for name in STATE if name not in LEAD_COLUMNS)  # and the state it leaves as stored (links, progress)
 
 
 def words(prefix: str, codes: Iterable[str]) -> dict[str, str]:
@@ -190,11 +192,10 @@ def lead_states(conn: Connection, ids: Iterable[int]) -> pd.DataFrame:
 
 
 def _states_written(kept: pd.DataFrame, stored: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
-    """The states of the leads just written, as lead_states would read them back: the file's values where it sets them,
-    the stored links and progress times (none for a new lead); `ids` holds each written row's lead id by its label."""
-    written = kept.loc[ids.index]
-    given = [name for name in STATE if name in LEAD_COLUMNS]
-    return pd.concat([ids.rename("id"), written[given], stored.loc[ids.index, [name for name in STATE if name not in given]]],
+    """The states of the leads just written (the columns lead_states reads back): the file's values where it sets them,
+    the stored links and progress times (none for a new lead); `ids` holds each written row's lead id by its label. A
+    time is taken as typed: SQLite and PostgreSQL store it so (MySQL's DATETIME would round a fraction of a second)."""
+    return pd.concat([ids.rename("id"), kept.loc[ids.index, list(STATE_SET)], stored.loc[ids.index, list(STATE_KEPT)]],
                      axis=1)[["id", *STATE]].reset_index(drop=True)
 
 
@@ -292,7 +293,8 @@ def apply_leads(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
     found = found_leads(conn, rows, sorted({*LEAD_COLUMNS, *OPTIONAL, *STATE}))  # read once: the upsert compares these too
     stored = aligned(rows, found)
     kept = _kept(rows, stored)
-    written = upsert(conn, LEAD, KEY, kept.assign(import_batch_id=batch_id), batch_id, inserted_only=("import_batch_id",), stored=found)
+    written = upsert(conn, LEAD, KEY, kept.assign(import_batch_id=batch_id), batch_id, inserted_only=("import_batch_id",),
+                     stored=found)
     before = stored[stored["id"].isin(written.updated)]
     after = _states_written(kept, stored, written.ids)
     groups = set(zip(after["phone_hash"], after["model_id"])) | set(zip(before["phone_hash"], before["model_id"]))
