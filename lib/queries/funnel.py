@@ -19,7 +19,7 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, Select, Subquery, 
 
 from lib.formatting import ratio
 from lib.queries.frames import rows_frame
-from lib.queries.lead_sums import (LAG_PAIRS, STAGE_COLUMNS, UNIQUE_LEAD, cohorts, lost_counts, reached, stage_count,
+from lib.queries.lead_sums import (LAG_PAIRS, STAGE_COLUMNS, UNIQUE_LEAD, cohorts, lost_counts, month_index, reached, stage_count,
                                    stage_events, stage_lag_hours, stage_sums)
 from lib.models import FUNNEL_STAGES, Channel, Dealer, Lead, Province, Region, VehicleModel
 from lib.periods import DaySpan
@@ -215,22 +215,17 @@ def _cohort_queries(scope: Scope, span: FunnelFilter) -> tuple[Select, Select]:
             select(cohort, ordered, func.count().label("orders")).where(*where, Lead.order_at.is_not(None)).group_by(cohort, ordered))
 
 
-def _month_index(text: str) -> int:
-    """'YYYY-MM' as a month count."""
-    return int(text[:4]) * 12 + int(text[5:7]) - 1
-
-
 def cumulative_rates(sizes: dict[str, int], orders: pd.DataFrame, end: dt.date) -> pd.DataFrame:
     """Rows: creation months; columns 0, 1, 2 …: share of the cohort ordered by that many months after creation
     (NaN where the month has not happened yet: a young cohort is not read as a failure)."""
     newest = end.year * 12 + end.month - 1
-    width = max((newest - _month_index(month) for month in sizes), default=-1) + 1
+    width = max((newest - month_index(month) for month in sizes), default=-1) + 1
     rows = {}
     for month, size in sorted(sizes.items()):
         mine = orders[orders["cohort"] == month]
-        offsets = pd.Series([_month_index(ordered) - _month_index(month) for ordered in mine["ordered"]], index=mine.index, dtype=int)
+        offsets = pd.Series([month_index(ordered) - month_index(month) for ordered in mine["ordered"]], index=mine.index, dtype=int)
         per_offset = mine["orders"].groupby(offsets).sum()
-        age = newest - _month_index(month)
+        age = newest - month_index(month)
         rows[month] = [per_offset[per_offset.index <= offset].sum() / size if offset <= age else float("nan") for offset in range(width)]
     matrix = pd.DataFrame.from_dict(rows, orient="index", columns=list(range(width)))
     matrix.insert(0, "leads", [sizes[month] for month in matrix.index])

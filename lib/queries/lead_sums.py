@@ -38,6 +38,11 @@ UNIQUE_LEAD = Lead.duplicate_of_id.is_(None)  # leads are counted once per perso
 Narrowing = dict[str, tuple | Select]  # lead column -> the values it must be among (or a query of them)
 
 
+def month_index(text: str) -> int:
+    """'YYYY-MM' as a month count."""
+    return int(text[:4]) * 12 + int(text[5:7]) - 1
+
+
 def _month_start(moment: dt.datetime) -> dt.datetime:
     """Midnight on the first day of the moment's month."""
     return dt.datetime(moment.year, moment.month, 1)
@@ -283,9 +288,8 @@ def _step_order_pays(table: type, months: tuple[str, str], scope: Scope, narrowi
     """Whether reading all of ix_lead_month_lags_step costs less than reading the months by ix_lead_month_lags and sorting
     them: only that index has the keys' order, for every region, unnarrowed, over at least STEP_ORDER_MONTHS (the index
     holds every month stored: a regional or short read is cheaper by month)."""
-    first, last = (int(month[:4]) * 12 + int(month[5:7]) for month in months)
     return (table is LeadMonthLags and set(keys) <= set(LAG_STEP_ORDER) and not narrowing and scope.sees_all_regions
-            and last - first + 1 >= STEP_ORDER_MONTHS)
+            and month_index(months[1]) - month_index(months[0]) + 1 >= STEP_ORDER_MONTHS)
 
 
 LOST_KEYS = ("lost_stage", "lost_reason")  # what the lost leads are counted by
