@@ -3,13 +3,17 @@
 Each rollup equals a GROUP BY over raw rows (ROLLUPS below), and the write paths keep it so in the transaction of the raw
 write: the seed writes them from its generated arrays (lib/seed/rollups.py), the points services refresh the days and
 expiry days they touched, a province move refreshes the two regions it changes, a points load the tiers its members
-reached, a new tier table every member's. A refresh deletes the rollup rows of a
-slice (e.g. region 3, days 2026-05-01 and 2026-05-02) and inserts the slice's recomputation, so no row is adjusted by a
-delta that could drift; the one exception, the member activity edges, is changed by the difference between a member's
-own edges before and after the action, both recomputed from that member's rows. Loads of leads, members and points
-refresh the slices they touched (lib.ingest.kinds); channel facts are already one row per day, channel and region. A lead
-rollup computed in parts (a stage's events, a step's lags) is refreshed part by part, and a load that changed only some lead
-columns refreshes only the parts that read one of them (LEAD_PARTS: the columns are found in each part's own SQL).
+reached, a new tier table every member's. A refresh deletes the rollup rows of a slice (e.g. region 3, days 2026-05-01
+and 2026-05-02) and inserts the slice's recomputation. Two rollups are changed by a difference instead, each side of it
+recomputed by the same SQL from raw rows, so it cannot drift from the definition:
+- the member activity edges, by a member's own edges before and after a points action;
+- the lead rollups, by their rows over the leads a load touched as they are less their rows over those leads as they
+  were (note_leads copies each lead before the load's first write to it; refresh_lead_parts adds the difference once,
+  after the load). Only the rollup rows that change are rewritten. A lead rollup computed in parts (a stage's events, a
+  step's lags) changes part by part, and a load that changed only some lead columns changes only the parts that read
+  one of them (LEAD_PARTS: the columns are found in each part's own SQL).
+Loads of members and points refresh the slices they touched (lib.ingest.kinds); channel facts are already one row per
+day, channel and region.
 
     python -m lib.rollups rebuild [--database-url URL]   recompute every rollup from the raw rows
     python -m lib.rollups check   [--database-url URL]   count the rows where a rollup differs from its recomputation
@@ -23,11 +27,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import ClassVar
 
-from sqlalchemy import Column, ColumnElement, Connection, Select, and_, delete, except_, func, insert, literal, or_, select, union_all
+from sqlalchemy import (Column, ColumnElement, Connection, Index, MetaData, Select, Table, and_, delete, except_, exists, func, insert,
+                        literal, or_, select, text, union_all)
 from sqlalchemy.sql import visitors
 
+from lib.bulk import bulk_insert
 from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthLost, LeadMonthMix,
                         LeadMonthOrders, Member, MemberActiveEdges, MemberTier, MemberTierReached, PointsDaily, PointsLedger, PointsOpenLots)
 from lib.queries.lead_sums import (LAG_DIMENSIONS, LAG_PAIRS, LAG_ROLLUPS, ROLLUP_COLUMNS, STAGE_COLUMNS, UNIQUE_LEAD, lag_histogram,
@@ -36,6 +41,7 @@ from lib.queries.overview import ACTIVE_MEMBER_DAYS
 from lib.sqlfuncs import plus_days, year_month
 
 SLICE_CHUNK = 500  # values per IN list of a slice's delete and recompute
+LEAD_TABLE = Lead.__table__
 
 
 @dataclass(frozen=True)
@@ -46,22 +52,18 @@ class Rollup:
     keys: dict[str, ColumnElement]  # rollup column -> raw expression grouped by
     sums: dict[str, ColumnElement]  # rollup column -> aggregate over the raw rows
     where: tuple[ColumnElement[bool], ...] = ()  # which raw rows count
-    month_of: ColumnElement | None = None  # the raw time whose 'YYYY-MM' the `month` key is (a slice by month reads its range)
-    part_key: ClassVar[str | None] = None  # the key column naming parts computed apart, refreshed apart (a stage's events, a step's lags)
 
     @property
     def parts(self) -> tuple[str | None, ...]:
-        """The parts a refresh may narrow to (None: the rollup whole)."""
+        """The parts a lead load may change apart (None: the rollup whole)."""
         return (None,)
 
     def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None,
                    part: str | None = None) -> Select:
         """The rollup's rows recomputed from the raw rows (only some regions', and those with `by` among `values`; it has
         no parts, so `part` is None)."""
-        chosen = in_months(self.month_of, values) if by == "month" and self.month_of is not None else (
-            self.keys[by].in_(values) if by else None)
         clauses = [*([self.keys["region_id"].in_(regions)] if regions is not None else []),
-                   *([chosen] if chosen is not None else [])]
+                   *([self.keys[by].in_(values)] if by else [])]
         keys = [expression.label(name) for name, expression in self.keys.items()]
         sums = [expression.label(name) for name, expression in self.sums.items()]
         return select(*keys, *sums).where(*self.where, *clauses).group_by(*self.keys.values())
@@ -101,8 +103,6 @@ class StageEvents(Rollup):
     """lead_month_events: each stage's events per month of its own timestamp (one GROUP BY per stage, summed); its parts
     are the stages."""
 
-    part_key = "stage"
-
     @property
     def parts(self) -> tuple[str, ...]:
         """The funnel's stages."""
@@ -111,14 +111,13 @@ class StageEvents(Rollup):
     def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None,
                    part: str | None = None) -> Select:
         """Per month, stage, region, channel and model: the leads whose stage timestamp falls in that month (only some
-        regions', with `by` = "month" only those months, and with `part` only that stage)."""
-        if by not in (None, "month"):
-            raise ValueError("stage events are refreshed by region and month only")
-        region = Lead.region_id + 0 if by else Lead.region_id  # by month: +0 keeps SQLite on the stamp's index (its months)
-        where = [UNIQUE_LEAD, *([region.in_(regions)] if regions is not None else [])]  # rather than the regions' history
+        regions', and with `part` only that stage)."""
+        if by:
+            raise ValueError("stage events are refreshed by region only")
+        where = [UNIQUE_LEAD, *([Lead.region_id.in_(regions)] if regions is not None else [])]
         kept = (Lead.region_id, Lead.channel_id, Lead.model_id, Lead.grade, Lead.campaign_id)
         per_stage = [select(year_month(stamp).label("month"), literal(stage).label("stage"), *kept, func.count().label("events"))
-                     .where(stamp.is_not(None), *where, *([in_months(stamp, values)] if by else [])).group_by(year_month(stamp), *kept)
+                     .where(stamp.is_not(None), *where).group_by(year_month(stamp), *kept)
                      for stage, stamp in STAGE_COLUMNS.items() if part in (None, stage)]
         return select(*union_all(*per_stage).subquery().c)
 
@@ -127,8 +126,6 @@ class StageLags(Rollup):
     """lead_month_lags, lead_month_dealer_lags: each step's whole-hour lags per creation month and the table's dimensions
     (one GROUP BY per step, side by side); its parts are the steps."""
 
-    part_key = "step"
-
     @property
     def parts(self) -> tuple[str, ...]:
         """The timed steps."""
@@ -136,12 +133,12 @@ class StageLags(Rollup):
 
     def recomputed(self, regions: list[int] | None = None, by: str | None = None, values: list | None = None,
                    part: str | None = None) -> Select:
-        """Per creation month, dimensions, step and hours: the leads that took that long (only some regions', with
-        `by` = "month" only those months, and with `part` only that step)."""
-        if by not in (None, "month"):
-            raise ValueError("stage lags are refreshed by region and month only")
+        """Per creation month, dimensions, step and hours: the leads that took that long (only some regions', and with
+        `part` only that step)."""
+        if by:
+            raise ValueError("stage lags are refreshed by region only")
         columns = {"month": LEAD_MONTH, **{name: getattr(Lead, name) for name in LAG_ROLLUPS[self.table]}}
-        where = (*([Lead.region_id.in_(regions)] if regions is not None else []), *([in_months(Lead.created_at, values)] if by else []))
+        where = tuple([Lead.region_id.in_(regions)] if regions is not None else [])
         return select(*union_all(*[lag_histogram(first, second, columns, where) for first, second in LAG_PAIRS
                                    if part in (None, f"{first}_{second}")]).subquery().c)
 
@@ -184,7 +181,7 @@ ROLLUPS: dict[str, Rollup] = {  # name -> definition; the names are the tables'
                                          {"change": MemberActiveEdges.change}),
     "lead_month_mix": Rollup(LeadMonthMix, {"month": LEAD_MONTH, "region_id": Lead.region_id, "channel_id": Lead.channel_id,
                                             "model_id": Lead.model_id, "grade": Lead.grade, "campaign_id": Lead.campaign_id},
-                             LEAD_SUMS, UNIQUE_LEADS, Lead.created_at),
+                             LEAD_SUMS, UNIQUE_LEADS),
     "lead_month_events": StageEvents(LeadMonthEvents, {name: getattr(LeadMonthEvents, name) for name in
                                                        ("month", "stage", "region_id", "channel_id", "model_id", "grade",
                                                         "campaign_id")},
@@ -192,15 +189,15 @@ ROLLUPS: dict[str, Rollup] = {  # name -> definition; the names are the tables'
     "lead_month_orders": Rollup(LeadMonthOrders, {"month": LEAD_MONTH, "ordered": year_month(Lead.order_at),
                                                   **{name: getattr(Lead, name) for name in
                                                      ("region_id", "channel_id", "model_id", "grade", "campaign_id")}},
-                                {"orders": func.count()}, (*UNIQUE_LEADS, Lead.order_at.is_not(None)), Lead.created_at),
+                                {"orders": func.count()}, (*UNIQUE_LEADS, Lead.order_at.is_not(None))),
     "lead_month_dealer": Rollup(LeadMonthDealer, {"month": LEAD_MONTH, "region_id": Lead.region_id,
                                                   "province_adcode": Lead.province_adcode, "dealer_id": Lead.dealer_id,
-                                                  "channel_id": Lead.channel_id}, LEAD_SUMS, UNIQUE_LEADS, Lead.created_at),
+                                                  "channel_id": Lead.channel_id}, LEAD_SUMS, UNIQUE_LEADS),
     **{table.__tablename__: StageLags(table, {name: getattr(table, name) for name in ("month", *kept, "step", "hours")},
                                       {"leads": table.leads}) for table, kept in LAG_ROLLUPS.items()},
     "lead_month_lost": Rollup(LeadMonthLost, {"month": LEAD_MONTH, "lost_month": year_month(Lead.lost_at),
                                               **{name: getattr(Lead, name) for name in (*LAG_DIMENSIONS, "lost_stage", "lost_reason")}},
-                              {"leads": func.count()}, (*UNIQUE_LEADS, Lead.lost_at.is_not(None)), Lead.created_at),
+                              {"leads": func.count()}, (*UNIQUE_LEADS, Lead.lost_at.is_not(None))),
     "member_tier_reached": TiersReached(MemberTierReached, {name: getattr(MemberTierReached, name) for name in
                                                             ("member_id", "tier_id", "region_id")},
                                         {"reached_on": MemberTierReached.reached_on}),
@@ -211,13 +208,6 @@ COHORT_ROLLUPS = ("lead_month_mix", "lead_month_orders", "lead_month_dealer", "l
                   "lead_month_lost")  # the lead rollups keyed by creation month
 
 
-def in_months(stamp: ColumnElement, months: list[str]) -> ColumnElement[bool]:
-    """A time in one of the 'YYYY-MM' months (bounded by the first's start and the last's end, so an index can be used)."""
-    first, last = min(months), max(months)
-    end = dt.datetime(int(last[:4]) + int(last[5:7]) // 12, int(last[5:7]) % 12 + 1, 1)
-    return and_(stamp >= dt.datetime(int(first[:4]), int(first[5:7]), 1), stamp < end, year_month(stamp).in_(months))
-
-
 def _chunks(values: Iterable, size: int = SLICE_CHUNK) -> Iterable[list]:
     """Values in lists of at most `size`, sorted (a slice is refreshed in a fixed order)."""
     ordered = sorted(set(values))
@@ -225,17 +215,14 @@ def _chunks(values: Iterable, size: int = SLICE_CHUNK) -> Iterable[list]:
         yield ordered[start:start + size]
 
 
-def refresh(conn: Connection, name: str, region_ids: Iterable[int], by: str | None = None, values: Iterable = (),
-            part: str | None = None) -> None:
-    """Recompute a rollup's rows of some regions (with `by`, only those whose key column `by` is one of `values`; with
-    `part`, one of the rollup's `parts`, only that part's: a rollup without parts takes None)."""
+def refresh(conn: Connection, name: str, region_ids: Iterable[int], by: str | None = None, values: Iterable = ()) -> None:
+    """Recompute a rollup's rows of some regions (with `by`, only those whose key column `by` is one of `values`)."""
     rollup = ROLLUPS[name]
     regions = sorted(set(region_ids))
     for chunk in _chunks(values) if by else [None]:
-        stored = [rollup.table.region_id.in_(regions), *([getattr(rollup.table, by).in_(chunk)] if by else []),
-                  *([getattr(rollup.table, rollup.part_key) == part] if part is not None else [])]
+        stored = [rollup.table.region_id.in_(regions), *([getattr(rollup.table, by).in_(chunk)] if by else [])]
         conn.execute(delete(rollup.table).where(*stored))
-        conn.execute(insert(rollup.table).from_select(rollup.columns, rollup.recomputed(regions, by, chunk, part)))
+        conn.execute(insert(rollup.table).from_select(rollup.columns, rollup.recomputed(regions, by, chunk)))
 
 
 def refresh_points(conn: Connection, region_id: int, days: Iterable, expiry_days: Iterable) -> None:
@@ -246,47 +233,121 @@ def refresh_points(conn: Connection, region_id: int, days: Iterable, expiry_days
 
 @dataclass(frozen=True)
 class LeadPart:
-    """A lead rollup, or one part of it, with the lead column whose month is its `month` key and every lead column it reads
-    (found in its SQL, so a change to a definition changes what makes it stale)."""
+    """A lead rollup, or one part of it, with every lead column it reads (found in its SQL, so a change to a definition
+    changes what makes it stale)."""
 
     name: str
     part: str | None
-    month_of: str
     reads: frozenset[str]
 
 
 def _lead_columns_read(query: Select) -> frozenset[str]:
     """The lead columns a query reads."""
     return frozenset(element.name for element in visitors.iterate(query)
-                     if isinstance(element, Column) and element.table is Lead.__table__)
+                     if isinstance(element, Column) and element.table is LEAD_TABLE)
 
 
-LEAD_PARTS = tuple(LeadPart(name, part, STAGE_COLUMNS[part].name if name == "lead_month_events" else Lead.created_at.name,
-                            _lead_columns_read(ROLLUPS[name].recomputed(part=part)))
+LEAD_PARTS = tuple(LeadPart(name, part, _lead_columns_read(ROLLUPS[name].recomputed(part=part)))
                    for name in (*COHORT_ROLLUPS, "lead_month_events") for part in ROLLUPS[name].parts)  # what lead writes keep
+LeadPartName = tuple[str, str | None]  # a lead rollup's name and part
 
 
-def refresh_lead_parts(conn: Connection, slices: Iterable[tuple[str, str | None, int, str]]) -> None:
-    """After lead writes: each stale (rollup, part, region, month) slice recomputed (a part's regions that share the same
-    months in one pass: a daily load touches the same recent months of every region)."""
-    grouped: dict[tuple[str, str | None], set[tuple[int, str]]] = {}
-    for name, part, region_id, month in slices:
-        grouped.setdefault((name, part), set()).add((region_id, month))
-    for (name, part), chosen in sorted(grouped.items(), key=lambda item: (item[0][0], item[0][1] or "")):
-        for regions, months in _regions_by_months(chosen):
-            refresh(conn, name, regions, "month", months, part)
+def stale_parts(changed: Iterable[str] | None = None) -> frozenset[LeadPartName]:
+    """The lead rollup parts that read one of the `changed` lead columns (every part when they are not known)."""
+    return frozenset((part.name, part.part) for part in LEAD_PARTS if changed is None or part.reads & set(changed))
 
 
-def _regions_by_months(slices: Iterable[tuple[int, str]]) -> list[tuple[list[int], list[str]]]:
-    """(region, month) slices as groups of regions that share the same months, each refreshed in one pass (a daily load
-    touches the same recent months of every region: one scan of those months instead of one per region)."""
-    months: dict[int, set[str]] = {}
-    for region_id, month in slices:
-        months.setdefault(int(region_id), set()).add(month)
-    regions: dict[tuple[str, ...], list[int]] = {}
-    for region_id, chosen in sorted(months.items()):
-        regions.setdefault(tuple(sorted(chosen)), []).append(region_id)
-    return sorted((members, list(chosen)) for chosen, members in regions.items())
+def _temporary(name: str, columns: Iterable[Column]) -> Table:
+    """A temporary table of these columns (name and type only: no keys, no indexes)."""
+    return Table(name, MetaData(), *[Column(column.name, column.type) for column in columns], prefixes=["TEMPORARY"])
+
+
+def _created(conn: Connection, table: Table) -> Table:
+    """A temporary table created empty (one left by a statement that failed before is dropped first)."""
+    table.drop(conn, checkfirst=True)
+    table.create(conn)
+    return table
+
+
+LEAD_COLUMNS_READ = [LEAD_TABLE.c[name] for name in sorted(set().union(*(part.reads for part in LEAD_PARTS)))]  # by any part
+LEADS_BEFORE, LEADS_AFTER = (_temporary(name, LEAD_COLUMNS_READ) for name in ("leads_before", "leads_after"))  # the leads a load
+LEADS_TOUCHED = _temporary("leads_touched", [LEAD_TABLE.c.id])  # touched, as they were and as they are (what parts read); their ids
+LEAD_NOTES = (LEADS_BEFORE, LEADS_AFTER, LEADS_TOUCHED)
+
+
+def note_leads(conn: Connection, ids: Iterable[int], stored: bool = True) -> None:
+    """Before a load writes these leads: each one it has not noted yet is noted as touched, with its row as stored now
+    (`stored`; a lead just inserted has none), so that refresh_lead_parts can add what the load changed to the rollups."""
+    chosen = sorted({int(lead_id) for lead_id in ids})
+    if not chosen:
+        return
+    for table in LEAD_NOTES:
+        table.create(conn, checkfirst=True)
+    noting = _created(conn, _temporary("leads_noting", [LEAD_TABLE.c.id]))
+    bulk_insert(conn, noting, ["id"], [(lead_id,) for lead_id in chosen])
+    new = select(noting.c.id).where(noting.c.id.not_in(select(LEADS_TOUCHED.c.id)))
+    if stored:
+        conn.execute(insert(LEADS_BEFORE).from_select(list(LEADS_BEFORE.c.keys()), select(*LEAD_COLUMNS_READ).where(LEAD_TABLE.c.id.in_(new))))
+    conn.execute(insert(LEADS_TOUCHED).from_select(["id"], new))
+    noting.drop(conn)
+
+
+def refresh_lead_parts(conn: Connection, parts: Iterable[LeadPartName]) -> None:
+    """After a load's lead writes (each lead noted by note_leads first): each stale rollup part changed by the difference
+    between its rows over the touched leads as they are and as they were; then the notes are dropped. Only the rollup
+    rows that change are rewritten (a day's progress moves a few months of every region: recomputing them took longer)."""
+    for table in LEAD_NOTES:
+        table.create(conn, checkfirst=True)
+    conn.execute(insert(LEADS_AFTER).from_select(list(LEADS_AFTER.c.keys()), select(*LEAD_COLUMNS_READ).where(
+        LEAD_TABLE.c.id.in_(select(LEADS_TOUCHED.c.id)))))
+    for name, part in sorted(parts, key=lambda named: (named[0], named[1] or "")):
+        _add_change(conn, ROLLUPS[name], part)
+    for table in LEAD_NOTES:
+        table.drop(conn)
+
+
+def _analysed(conn: Connection, table: Table) -> None:
+    """On PostgreSQL, statistics for a freshly filled temporary table (else the planner guesses how its keys spread)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"ANALYZE {table.name}"))
+
+
+def _over(query: Select, leads: Table) -> Select:
+    """A query over the lead table made to read another table of lead rows instead."""
+    return visitors.replacement_traverse(query, {}, lambda element: leads.c[element.name] if isinstance(element, Column)
+                                         and element.table is LEAD_TABLE else None)
+
+
+def _change(rollup: Rollup, part: str | None) -> Select:
+    """A rollup part's rows over the touched leads as they are less its rows over them as they were (the rows that change)."""
+    after, before = (_over(rollup.recomputed(part=part), leads).subquery() for leads in (LEADS_AFTER, LEADS_BEFORE))
+    both = union_all(select(*[after.c[name] for name in rollup.columns]),
+                     select(*[before.c[name] for name in rollup.keys], *[(-before.c[name]).label(name) for name in rollup.sums])).subquery()
+    keys = [both.c[name] for name in rollup.keys]
+    return (select(*keys, *[func.sum(both.c[name]).label(name) for name in rollup.sums]).group_by(*keys)
+            .having(or_(*[func.sum(both.c[name]) != 0 for name in rollup.sums])))
+
+
+def _add_change(conn: Connection, rollup: Rollup, part: str | None) -> None:
+    """Add a part's change to its rollup: the rows it meets are replaced by their sums with it (a row that comes to
+    nothing is removed, as the recomputation has none), the rest of the change is inserted."""
+    table = rollup.table.__table__
+    change = _created(conn, _temporary("rollup_change", [table.c[name] for name in rollup.columns]))
+    conn.execute(insert(change).from_select(rollup.columns, _change(rollup, part)))
+    Index("ix_rollup_change", *[change.c[name] for name in rollup.keys]).create(conn)  # SQLite probes it per rollup row
+    _analysed(conn, change)
+    met = _created(conn, _temporary("rollup_met", [table.c[name] for name in ("id", *rollup.columns)]))
+    same = [table.c[name].is_not_distinct_from(change.c[name]) if table.c[name].nullable else table.c[name] == change.c[name]
+            for name in rollup.keys]
+    conn.execute(insert(met).from_select(["id", *rollup.columns], select(*[table.c[name] for name in ("id", *rollup.columns)]).where(
+        table.c.month.in_(select(change.c.month)), exists().where(*same))))
+    conn.execute(delete(table).where(table.c.id.in_(select(met.c.id))))
+    rows = union_all(select(*[met.c[name] for name in rollup.columns]), select(*change.c)).subquery()
+    keys = [rows.c[name] for name in rollup.keys]
+    conn.execute(insert(table).from_select(rollup.columns, select(*keys, *[func.sum(rows.c[name]) for name in rollup.sums])
+                                           .group_by(*keys).having(or_(*[func.sum(rows.c[name]) != 0 for name in rollup.sums]))))
+    met.drop(conn)
+    change.drop(conn)
 
 
 def refresh_tiers_reached(conn: Connection, member_ids: Iterable[int]) -> None:

@@ -15,14 +15,12 @@ from lib.ingest import undo
 
 @dataclass(frozen=True)
 class Upserted:
-    """The ids of the rows inserted and updated, how many rows were already as given, the columns some row changed, and
-    the id of each row inserted or updated by its label in the rows given."""
+    """The ids of the rows inserted and updated, how many rows were already as given, and the columns some row changed."""
 
     inserted: list[int]
     updated: list[int]
     unchanged: int
     columns: list[str]
-    ids: pd.Series
 
 
 def plain(value: object) -> object:
@@ -121,8 +119,7 @@ def upsert(conn: Connection, table: Table, key: str | tuple[str, ...], rows: pd.
     current = stored.iloc[[position[label] for label in given if label in position]].set_axis(rows.index[known])
     differing = {name: _differs(current[name], rows.loc[known, name]) for name in compared}
     changed = pd.concat(differing, axis=1).any(axis=1) if differing else pd.Series(False, index=current.index)
-    updated = current.loc[changed, "id"].astype("int64")
-    changed_ids = updated.tolist()
+    changed_ids = current.loc[changed, "id"].astype("int64").tolist()
     changed_columns = [name for name in compared if differing[name].any()]  # one no row changes is not written (nor its index)
     changed_values = list(zip(changed_ids, *[_plain_column(rows.loc[changed[changed].index, name]) for name in changed_columns],
                               *([(current.loc[changed, "version"].astype(int) + 1).tolist()] if versioned else [])))
@@ -139,8 +136,7 @@ def upsert(conn: Connection, table: Table, key: str | tuple[str, ...], rows: pd.
                 ((*row_id, *row, *version) for row_id, row in zip(ids, plain_rows(new[[*names, *columns]]))))
     inserted = pd.Series(numbered, index=new.index, dtype="int64") if numbered is not None else _read_back(conn, table, key, new)
     undo.note_inserted(conn, batch_id, table, inserted.tolist())
-    return Upserted(inserted.tolist(), changed_ids, int(known.sum()) - len(changed_ids), changed_columns,
-                    pd.concat([inserted, updated]))
+    return Upserted(inserted.tolist(), changed_ids, int(known.sum()) - len(changed_ids), changed_columns)
 
 
 def _read_back(conn: Connection, table: Table, key: str | tuple[str, ...], new: pd.DataFrame) -> pd.Series:

@@ -410,12 +410,32 @@ def test_a_progress_load_refreshes_the_rollup_parts_that_read_what_it_changed(co
         assert (report.status, report.applied.updated) == ("loaded", 1), (header, report.summary("en")["problems"])
         rollups_right(conn)  # a part that reads the column and was not refreshed would differ here
     refreshed = []
-    monkeypatch.setattr(rollups, "refresh", lambda _conn, name, *_args: refreshed.append((name, _args[-1])))
+    monkeypatch.setattr(rollups, "_add_change", lambda _conn, rollup, part: refreshed.append((rollup.table.__tablename__, part)))
     load(conn, "lead-progress", "visit.csv",
          f"线索ID,渠道,到店时间\nA002,t-src-a,{created_at['A002'] + dt.timedelta(hours=30):%Y-%m-%d %H:%M}\n".encode())
     assert set(refreshed) == {("lead_month_mix", None), ("lead_month_dealer", None), ("lead_month_events", "visit"),
                               *[(name, step) for name in ("lead_month_lags", "lead_month_dealer_lags")
                                 for step in ("valid_visit", "visit_test_drive")]}
+
+
+def test_a_progress_load_rewrites_only_the_rollup_rows_its_change_meets(conn):
+    load(conn, "leads", "a.csv", file_a(), PROFILE_A)
+    leads = stored_leads(conn)
+    lead = leads[leads["first"].isna() & leads["valid_at"].isna() & leads["visit_at"].isna()].iloc[0]
+    mix = rollups.ROLLUPS["lead_month_mix"]
+    key = {"month": f"{lead['created_at']:%Y-%m}", **{name: None if pd.isna(lead[name]) else lead[name] for name in list(mix.keys)[1:]}}
+    before = {tuple(row.items()) for row in conn.execute(select(mix.table)).mappings()}
+    neighbours = [row for row in map(dict, before) if (row["month"], row["region_id"]) == (key["month"], key["region_id"])
+                  and any(row[name] != value for name, value in key.items())]
+    assert neighbours  # rows of the lead's month and region that a recomputation of that slice would rewrite too
+    report = load(conn, "lead-progress", "visit.csv",
+                  f"线索ID,渠道,到店时间\n{lead.name},t-src-a,{lead['created_at'] + dt.timedelta(hours=30):%Y-%m-%d %H:%M}\n".encode())
+    assert (report.status, report.applied.updated) == ("loaded", 1), report.summary("en")["problems"]
+    after = {tuple(row.items()) for row in conn.execute(select(mix.table)).mappings()}
+    changed = [dict(row) for row in before ^ after]
+    assert len(changed) == 2 and all(all(row[name] == value for name, value in key.items()) for row in changed)
+    assert sorted(row["visits"] for row in changed) == sorted([dict(row)["visits"] for row in before - after][0] + step for step in (0, 1))
+    rollups_right(conn)
 
 
 def test_phone_numbers_appear_nowhere_in_the_database_nor_the_logs(conn, caplog):

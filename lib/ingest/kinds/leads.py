@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, func, select
 
-from lib.bulk import bulk_update, rows_by_id, rows_where_in
+from lib.bulk import bulk_update, rows_where_in
 from lib.i18n import LABELS
 from lib.ingest import undo
 from lib.ingest.checks import Checked, Problems
@@ -30,7 +30,7 @@ from lib.ingest.kind import Applied, Kind
 from lib.ingest.places import places, resolve, split_area
 from lib.ingest.upsert import stored_rows, upsert
 from lib.models import LEAD_GRADES, Campaign, Channel, Dealer, ImportUndo, Lead, VehicleModel
-from lib.rollups import LEAD_PARTS, refresh_lead_parts
+from lib.rollups import note_leads, refresh_lead_parts, stale_parts
 
 LEAD: Table = Lead.__table__
 KEY = ("channel_id", "external_id")  # a lead's natural key: platform ids are unique per channel only
@@ -38,14 +38,11 @@ DUPLICATE_WINDOW = pd.Timedelta(days=30)  # a person's lead for the same model t
 DEFAULT_GRADE = "low"  # a lead without a stated intention counts as 低/无 low or none
 FUNNEL_STAMPS = ("valid_at", "visit_at", "test_drive_at", "order_at", "delivery_at")  # later funnel stages, in order
 STAMPS = (*FUNNEL_STAMPS, "lost_at", "dormant_at", "reactivated_at")  # every progress time
-STATE = ("region_id", "created_at", "model_id", "phone_hash", "duplicate_of_id", *STAMPS)  # what rollups and links read
 IDS = ("channel_id", "campaign_id", "model_id", "dealer_id", "region_id", "province_adcode", "city_id")  # whole-number columns
 OPTIONAL = ("campaign_id", "dealer_id", "name_hash", "name_masked")  # a blank cell leaves these stored values alone
 PART_ROWS = 100_000  # a longer file is loaded this many rows at a time (memory stays bounded), in one transaction
 LEAD_COLUMNS = ("created_at", "campaign_id", "model_id", "dealer_id", "region_id", "province_adcode", "city_id", "grade",
                 "phone_hash", "phone_masked", "name_hash", "name_masked")  # what a leads file sets
-STATE_SET = tuple(name for name in STATE if name in LEAD_COLUMNS)  # the state a leads load writes
-STATE_KEPT = tuple(name for name in STATE if name not in LEAD_COLUMNS)  # and the state it leaves as stored (links, progress)
 
 
 def words(prefix: str, codes: Iterable[str]) -> dict[str, str]:
@@ -186,50 +183,8 @@ def _whole(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{name: pd.to_numeric(frame[name], errors="coerce").astype("Int64") for name in IDS if name in frame})
 
 
-def lead_states(conn: Connection, ids: Iterable[int]) -> pd.DataFrame:
-    """The leads' region, creation, model, person, link and stamps (what rollups and duplicate links depend on)."""
-    return pd.DataFrame(rows_by_id(conn, LEAD, STATE, ids), columns=["id", *STATE])
-
-
-def _states_written(kept: pd.DataFrame, stored: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
-    """The states of the leads just written (the columns lead_states reads back): the file's values where it sets them,
-    the stored links and progress times (none for a new lead); `ids` holds each written row's lead id by its label. A
-    time is taken as typed: SQLite and PostgreSQL store it so (MySQL's DATETIME would round a fraction of a second)."""
-    return pd.concat([ids.rename("id"), kept.loc[ids.index, list(STATE_SET)], stored.loc[ids.index, list(STATE_KEPT)]],
-                     axis=1)[["id", *STATE]].reset_index(drop=True)
-
-
-def _months(stamps: pd.Series) -> pd.Series:
-    """'YYYY-MM' of times."""
-    return pd.to_datetime(stamps).dt.strftime("%Y-%m")
-
-
-Slice = tuple[str, str | None, int, str]  # a lead rollup's (name, part, region, month)
-
-
-def stale_slices(*states: pd.DataFrame, changed: Iterable[str] | None = None) -> frozenset[Slice]:
-    """The lead rollups' slices of these lead states (before and after a write): per rollup part, its region and month of
-    each lead; only the parts that read a `changed` column, when the write changed only those (else every part)."""
-    months: dict[str, list[pd.DataFrame]] = {}
-    slices: set[Slice] = set()
-    for part in LEAD_PARTS:
-        if changed is not None and not part.reads & set(changed):
-            continue
-        if part.month_of not in months:
-            months[part.month_of] = [_region_months(state, part.month_of) for state in states]
-        slices |= {(part.name, part.part, region, month) for found in months[part.month_of]
-                   for region, month in zip(found["region_id"], found["month"])}
-    return frozenset(slices)
-
-
-def _region_months(state: pd.DataFrame, stamp: str) -> pd.DataFrame:
-    """The distinct (region, 'YYYY-MM' of a stamp) of lead states with that stamp set."""
-    given = state[state[stamp].notna()]
-    return pd.DataFrame({"region_id": given["region_id"].astype(int), "month": _months(given[stamp])}).drop_duplicates()
-
-
 def settle_progress(conn: Connection, _batch_id: int, applied: Applied) -> Applied:
-    """After a load's last part: the lead rollups of every slice it touched recomputed once."""
+    """After a load's last part: the change of every lead it touched added to the lead rollups it made stale, once."""
     refresh_lead_parts(conn, applied.stale)
     return replace(applied, stale=frozenset())
 
@@ -271,6 +226,7 @@ def _link_duplicates(conn: Connection, batch_id: int, groups: set[tuple[str, int
     changed = leads[linked.fillna(-1).astype(np.int64) != leads["duplicate_of_id"].fillna(-1).astype(np.int64)]
     stored_before = set(changed.loc[changed["import_batch_id"].ne(batch_id), "id"].astype(int))
     undo.note_updated(conn, batch_id, LEAD, ["duplicate_of_id"], sorted(stored_before))
+    note_leads(conn, changed["id"])
     if len(changed):
         bulk_update(conn, LEAD, ["duplicate_of_id"], [(int(lead_id), None if pd.isna(link) else int(link))
                                                        for lead_id, link in zip(changed["id"], linked[changed.index])])
@@ -290,14 +246,15 @@ def _kept(rows: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
 def apply_leads(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
     """Upsert the leads by channel and platform id, relink the duplicates of the people and models touched, and refresh
     the rollup slices of every lead written."""
-    found = found_leads(conn, rows, sorted({*LEAD_COLUMNS, *OPTIONAL, *STATE}))  # read once: the upsert compares these too
+    found = found_leads(conn, rows, LEAD_COLUMNS)  # read once: the upsert compares these too
     stored = aligned(rows, found)
     kept = _kept(rows, stored)
+    note_leads(conn, found["id"])
     written = upsert(conn, LEAD, KEY, kept.assign(import_batch_id=batch_id), batch_id, inserted_only=("import_batch_id",),
                      stored=found)
+    note_leads(conn, written.inserted, stored=False)
     before = stored[stored["id"].isin(written.updated)]
-    after = _states_written(kept, stored, written.ids)
-    groups = set(zip(after["phone_hash"], after["model_id"])) | set(zip(before["phone_hash"], before["model_id"]))
+    groups = set(zip(kept["phone_hash"], kept["model_id"])) | set(zip(before["phone_hash"], before["model_id"]))
     relinked, relinked_stored = _link_duplicates(conn, batch_id, groups)
     others = relinked_stored - set(written.updated)  # leads stored before whose link changed (not in the file)
     duplicates = len(relinked & set(written.inserted))  # new leads start unlinked: a link means a duplicate
@@ -305,18 +262,16 @@ def apply_leads(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
     return Applied(new=len(written.inserted) - duplicates, updated=len(changed), duplicate=duplicates,
                    unchanged=len(set(stored["id"].dropna().astype(int)) - changed),
                    newest_record_at=rows["created_at"].max().to_pydatetime(),
-                   stale=stale_slices(before[["id", *STATE]], after, lead_states(conn, others)))
+                   stale=stale_parts() if written.inserted or changed else frozenset())
 
 
 def rollback_leads(conn: Connection, batch_id: int) -> None:
     """Undo a batch's writes to the leads (what it added removed, what it overwrote restored) and refresh the rollup
     slices of those leads as they were and as they are again."""
     inserted, updated = undo.journal(conn, batch_id, LEAD)
-    ids = {*inserted, *(row_id for row_id, _before in updated)}
-    undone = lead_states(conn, ids)
+    note_leads(conn, {*inserted, *(row_id for row_id, _before in updated)})
     undo.restore(conn, batch_id, LEAD)
-    refresh_lead_parts(conn, stale_slices(undone, lead_states(conn, ids)))
-
+    refresh_lead_parts(conn, stale_parts())
 
 LEADS = Kind("leads", "线索", "Leads", LEAD_FIELDS, ("channel", "external_id"), check_leads, apply_leads, rollback_leads,
              one_of=(("province",), ("area",)), part_rows=PART_ROWS, settle=settle_leads)

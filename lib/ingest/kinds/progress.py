@@ -10,17 +10,18 @@ from sqlalchemy import Connection
 from lib.ingest.checks import Checked, Problems
 from lib.ingest.fields import Field
 from lib.ingest.kind import Applied, Kind
-from lib.ingest.kinds.leads import (FUNNEL_STAMPS, KEY, LEAD, PART_ROWS, STAMPS, STATE,
-                                    repeated_keys, resolved_ids, rollback_leads, settle_progress, stale_slices, stored_leads,
+from lib.ingest.kinds.leads import (FUNNEL_STAMPS, KEY, LEAD, PART_ROWS, STAMPS,
+                                    repeated_keys, resolved_ids, rollback_leads, settle_progress, stored_leads,
                                     words)
 from lib.ingest.upsert import upsert
 from lib.models import FUNNEL_STAGES, LOST_REASONS, Channel
+from lib.rollups import note_leads, stale_parts
 
 REASON_WORDS = words("reason_", LOST_REASONS)  # lost reasons by code or label (profiles translate the platforms' own)
 EXITS = ("lost_at", "dormant_at")  # the side exits a reactivation follows
 PROGRESS = (*STAMPS, "lost_reason", "first_response_minutes")  # what a progress file sets
 WRITTEN = (*STAMPS, "lost_stage", "lost_reason", "first_response_minutes")  # the lead columns a progress load writes
-STORED = sorted({*STATE, *WRITTEN})  # what the check reads of each stored lead: the apply compares WRITTEN, refreshes by STATE
+STORED = sorted({"created_at", *WRITTEN})  # what the check reads of each stored lead (the apply compares WRITTEN)
 AS_READ = "stored_"  # the prefix of those values in the checked rows
 STAGE_NAMES_ZH = {"valid_at": "有效", "visit_at": "到店", "test_drive_at": "试驾", "order_at": "订单", "delivery_at": "交车",
                   "lost_at": "战败", "dormant_at": "沉睡", "reactivated_at": "激活"}  # stamp → its stage (the Chinese headers accepted)
@@ -104,14 +105,11 @@ def _as_read(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def apply_progress(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
-    """Update the leads' progress (prior values noted for undo) and refresh the rollup slices of their old and new stamps."""
+    """Update the leads' progress (prior values noted for undo; the leads as they were noted for the rollups)."""
     found = _as_read(rows)
+    note_leads(conn, found["id"])
     written = upsert(conn, LEAD, KEY, rows[[*KEY, *WRITTEN]], batch_id, stored=found)
-    stored = found.reindex(rows.index)
-    moved = stored["id"].isin(written.updated)
-    before = stored.loc[moved, ["id", *STATE]]
-    stale = stale_slices(before, before.assign(**{stamp: rows.loc[moved, stamp] for stamp in STAMPS}),  # as now stored
-                         changed=written.columns)
+    stale = stale_parts(written.columns) if written.updated else frozenset()
     newest = rows["newest"].max()
     return Applied(updated=len(written.updated), unchanged=written.unchanged,
                    newest_record_at=None if pd.isna(newest) else newest.to_pydatetime(), stale=stale)
