@@ -271,7 +271,8 @@ def _created(conn: Connection, table: Table) -> Table:
 
 LEAD_COLUMNS_READ = [LEAD_TABLE.c[name] for name in sorted(set().union(*(part.reads for part in LEAD_PARTS)))]  # by any part
 LEADS_BEFORE, LEADS_AFTER = (_temporary(name, LEAD_COLUMNS_READ) for name in ("leads_before", "leads_after"))  # the leads a load
-LEADS_TOUCHED = _temporary("leads_touched", [LEAD_TABLE.c.id])  # touched, as they were and as they are (what parts read); their ids
+LEADS_TOUCHED = Table("leads_touched", MetaData(), Column("id", LEAD_TABLE.c.id.type, primary_key=True),  # touched, as they were
+                      prefixes=["TEMPORARY"])  # and as they are (the columns parts read), and their ids (looked up by key)
 LEAD_NOTES = (LEADS_BEFORE, LEADS_AFTER, LEADS_TOUCHED)
 
 
@@ -285,7 +286,7 @@ def note_leads(conn: Connection, ids: Iterable[int], stored: bool = True) -> Non
         table.create(conn, checkfirst=True)
     noting = _created(conn, _temporary("leads_noting", [LEAD_TABLE.c.id]))
     bulk_insert(conn, noting, ["id"], [(lead_id,) for lead_id in chosen])
-    new = select(noting.c.id).where(noting.c.id.not_in(select(LEADS_TOUCHED.c.id)))
+    new = select(noting.c.id).where(~exists().where(LEADS_TOUCHED.c.id == noting.c.id))  # NOT IN would be read per row on PostgreSQL
     if stored:
         conn.execute(insert(LEADS_BEFORE).from_select(list(LEADS_BEFORE.c.keys()), select(*LEAD_COLUMNS_READ).where(LEAD_TABLE.c.id.in_(new))))
     conn.execute(insert(LEADS_TOUCHED).from_select(["id"], new))
