@@ -21,7 +21,7 @@ class Applied:
     duplicate: int = 0
     unchanged: int = 0
     newest_record_at: dt.datetime | None = None
-    stale: frozenset = frozenset()  # rollup slices a kind with a `settle` step refreshes once, after the last part
+    stale: frozenset = frozenset()  # rollup parts a kind with a `settle` step changes once, after the last part
 
     @property
     def changed(self) -> bool:

@@ -9,8 +9,9 @@ and the dealers' CRM (kind `lead-progress`).
   depend on the order files arrive in (a late file with an earlier lead makes the stored one its duplicate).
 - Progress: a blank cell leaves the stored stamp alone, a given one overwrites it; stamps not before the lead's creation,
   funnel stages in order (stored stamps included), a lost reason only with a lost time, a reactivation after an exit.
-- Rollups: the (region, month) slices of the leads written, before and after, are recomputed in the same transaction;
-  a progress load recomputes only the rollups and parts (a stage's events, a step's lags) that read a column it changed.
+- Rollups: each lead is noted as stored before the load's first write to it, and after the last part the lead rollups
+  are changed by the difference between the touched leads as they are and as they were, in the same transaction; a
+  progress load changes only the rollups and parts (a stage's events, a step's lags) that read a column it changed.
 """
 from __future__ import annotations
 
