@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import (Column, ColumnElement, Connection, Index, MetaData, Select, Table, and_, delete, except_, exists, func, insert,
+from sqlalchemy import (Column, ColumnElement, Connection, Index, MetaData, Select, Subquery, Table, and_, delete, except_, exists, func, insert,
                         literal, or_, select, text, union_all)
 from sqlalchemy.sql import visitors
 
@@ -322,11 +322,15 @@ def _over(query: Select, leads: Table) -> Select:
 def _change(rollup: Rollup, part: str | None) -> Select:
     """A rollup part's rows over the touched leads as they are less its rows over them as they were (the rows that change)."""
     after, before = (_over(rollup.recomputed(part=part), leads).subquery() for leads in (LEADS_AFTER, LEADS_BEFORE))
-    both = union_all(select(*[after.c[name] for name in rollup.columns]),
-                     select(*[before.c[name] for name in rollup.keys], *[(-before.c[name]).label(name) for name in rollup.sums])).subquery()
-    keys = [both.c[name] for name in rollup.keys]
-    return (select(*keys, *[func.sum(both.c[name]).label(name) for name in rollup.sums]).group_by(*keys)
-            .having(or_(*[func.sum(both.c[name]) != 0 for name in rollup.sums])))
+    return _summed(rollup, union_all(select(*[after.c[name] for name in rollup.columns]), select(
+        *[before.c[name] for name in rollup.keys], *[(-before.c[name]).label(name) for name in rollup.sums])).subquery())
+
+
+def _summed(rollup: Rollup, rows: Subquery) -> Select:
+    """Rows of a rollup's columns summed per key, leaving out those that come to nothing (a recomputation has none)."""
+    keys = [rows.c[name] for name in rollup.keys]
+    return (select(*keys, *[func.sum(rows.c[name]).label(name) for name in rollup.sums]).group_by(*keys)
+            .having(or_(*[func.sum(rows.c[name]) != 0 for name in rollup.sums])))
 
 
 def _add_change(conn: Connection, rollup: Rollup, part: str | None) -> None:
@@ -343,10 +347,8 @@ def _add_change(conn: Connection, rollup: Rollup, part: str | None) -> None:
     conn.execute(insert(met).from_select(["id", *rollup.columns], select(*[table.c[name] for name in ("id", *rollup.columns)]).where(
         table.c.month.in_(select(change.c.month)), exists().where(*same))))
     conn.execute(delete(table).where(table.c.id.in_(select(met.c.id))))
-    rows = union_all(select(*[met.c[name] for name in rollup.columns]), select(*change.c)).subquery()
-    keys = [rows.c[name] for name in rollup.keys]
-    conn.execute(insert(table).from_select(rollup.columns, select(*keys, *[func.sum(rows.c[name]) for name in rollup.sums])
-                                           .group_by(*keys).having(or_(*[func.sum(rows.c[name]) != 0 for name in rollup.sums]))))
+    conn.execute(insert(table).from_select(rollup.columns, _summed(rollup, union_all(
+        select(*[met.c[name] for name in rollup.columns]), select(*change.c)).subquery())))
     met.drop(conn)
     change.drop(conn)
 

@@ -245,8 +245,8 @@ def _kept(rows: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
 
 
 def apply_leads(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
-    """Upsert the leads by channel and platform id, relink the duplicates of the people and models touched, and refresh
-    the rollup slices of every lead written."""
+    """Upsert the leads by channel and platform id and relink the duplicates of the people and models touched; every lead
+    written is noted first as it was stored (for the rollups, changed once after the last part)."""
     found = found_leads(conn, rows, LEAD_COLUMNS)  # read once: the upsert compares these too
     stored = aligned(rows, found)
     kept = _kept(rows, stored)
@@ -267,12 +267,13 @@ def apply_leads(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
 
 
 def rollback_leads(conn: Connection, batch_id: int) -> None:
-    """Undo a batch's writes to the leads (what it added removed, what it overwrote restored) and refresh the rollup
-    slices of those leads as they were and as they are again."""
+    """Undo a batch's writes to the leads (what it added removed, what it overwrote restored) and change the lead rollups
+    by the difference between those leads as they are again and as they were."""
     inserted, updated = undo.journal(conn, batch_id, LEAD)
     note_leads(conn, {*inserted, *(row_id for row_id, _before in updated)})
     undo.restore(conn, batch_id, LEAD)
     refresh_lead_parts(conn, stale_parts())
+
 
 LEADS = Kind("leads", "线索", "Leads", LEAD_FIELDS, ("channel", "external_id"), check_leads, apply_leads, rollback_leads,
              one_of=(("province",), ("area",)), part_rows=PART_ROWS, settle=settle_leads)
