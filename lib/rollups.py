@@ -269,10 +269,12 @@ def _created(conn: Connection, table: Table) -> Table:
     return table
 
 
-LEAD_COLUMNS_READ = [LEAD_TABLE.c[name] for name in sorted(set().union(*(part.reads for part in LEAD_PARTS)))]  # by any part
-LEADS_BEFORE, LEADS_AFTER = (_temporary(name, LEAD_COLUMNS_READ) for name in ("leads_before", "leads_after"))  # the leads a load
-LEADS_TOUCHED = Table("leads_touched", MetaData(), Column("id", LEAD_TABLE.c.id.type, primary_key=True),  # touched, as they were
-                      prefixes=["TEMPORARY"])  # and as they are (the columns parts read), and their ids (looked up by key)
+# The leads a load touched, as they were and as they are (the lead columns some part reads), and their ids (with a key:
+# each note looks up whether a lead is noted already).
+LEAD_COLUMNS_READ = [LEAD_TABLE.c[name] for name in sorted(set().union(*(part.reads for part in LEAD_PARTS)))]
+LEADS_BEFORE, LEADS_AFTER = (_temporary(name, LEAD_COLUMNS_READ) for name in ("leads_before", "leads_after"))
+LEADS_TOUCHED = Table("leads_touched", MetaData(), Column("id", LEAD_TABLE.c.id.type, primary_key=True, autoincrement=False),
+                      prefixes=["TEMPORARY"])
 LEAD_NOTES = (LEADS_BEFORE, LEADS_AFTER, LEADS_TOUCHED)
 
 

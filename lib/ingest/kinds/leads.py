@@ -255,7 +255,8 @@ def apply_leads(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
                      stored=found)
     note_leads(conn, written.inserted, stored=False)
     before = stored[stored["id"].isin(written.updated)]
-    groups = set(zip(kept["phone_hash"], kept["model_id"])) | set(zip(before["phone_hash"], before["model_id"]))
+    now = kept[stored["id"].isna() | stored["id"].isin(written.updated)]  # the rows written, as written
+    groups = set(zip(now["phone_hash"], now["model_id"])) | set(zip(before["phone_hash"], before["model_id"]))
     relinked, relinked_stored = _link_duplicates(conn, batch_id, groups)
     others = relinked_stored - set(written.updated)  # leads stored before whose link changed (not in the file)
     duplicates = len(relinked & set(written.inserted))  # new leads start unlinked: a link means a duplicate
