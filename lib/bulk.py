@@ -86,16 +86,28 @@ KEYS_TABLE = "keys_wanted"  # the temporary table `keyed_rows` fills
 KEY_CHUNK = 1000  # keys per IN list when reading stored rows (more: through a temporary table)
 
 
+def temporary_table(name: str, columns: Iterable[Column]) -> Table:
+    """A temporary table of these columns (name and type only: no keys, no indexes); create it inside the caller's
+    transaction, so that a rollback removes it too."""
+    return Table(name, MetaData(), *[Column(column.name, column.type) for column in columns], prefixes=["TEMPORARY"])
+
+
+def analysed(conn: Connection, table: Table) -> None:
+    """On PostgreSQL, statistics for a freshly filled temporary table (else the planner guesses its size and how its
+    values spread, and may read a whole table where it could look the rows up by index)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"ANALYZE {_quoted(conn, table.name)}"))
+
+
 def keyed_rows(conn: Connection, table: Table, names: Sequence[str], columns: Sequence[str],
                keys: Sequence[tuple]) -> list[tuple]:
     """The rows of `table` (id, the key columns `names`, then `columns`) whose key is among many `keys`: the keys written
     to a temporary table in one bulk insert (COPY on PostgreSQL) and joined, one statement instead of an IN list per
     thousand keys."""
-    wanted = Table(KEYS_TABLE, MetaData(), *[Column(name, table.c[name].type) for name in names], prefixes=["TEMPORARY"])
-    wanted.create(conn)  # inside the caller's transaction: a rollback removes it too
+    wanted = temporary_table(KEYS_TABLE, [table.c[name] for name in names])
+    wanted.create(conn)
     bulk_insert(conn, wanted, names, keys)
-    if conn.dialect.name == "postgresql":
-        conn.execute(text(f"ANALYZE {KEYS_TABLE}"))  # the planner then looks the keys up by index, not by reading the table
+    analysed(conn, wanted)
     joined = and_(*[table.c[name] == wanted.c[name] for name in names])
     with _keys_looked_up_by_index(conn):
         found = [tuple(row) for row in conn.execute(select(table.c.id, *[table.c[name] for name in (*names, *columns)])

@@ -29,10 +29,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import (Column, ColumnElement, Connection, Index, MetaData, Select, Subquery, Table, and_, delete, except_, exists, func, insert,
-                        literal, or_, select, text, union_all)
+                        literal, or_, select, union_all)
 from sqlalchemy.sql import visitors
 
-from lib.bulk import bulk_insert
+from lib.bulk import analysed, bulk_insert, temporary_table
 from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthLost, LeadMonthMix,
                         LeadMonthOrders, Member, MemberActiveEdges, MemberTier, MemberTierReached, PointsDaily, PointsLedger, PointsOpenLots)
 from lib.queries.lead_sums import (LAG_DIMENSIONS, LAG_PAIRS, LAG_ROLLUPS, ROLLUP_COLUMNS, STAGE_COLUMNS, UNIQUE_LEAD, lag_histogram,
@@ -257,11 +257,6 @@ def stale_parts(changed: Iterable[str] | None = None) -> frozenset[LeadPartName]
     return frozenset((part.name, part.part) for part in LEAD_PARTS if changed is None or part.reads & set(changed))
 
 
-def _temporary(name: str, columns: Iterable[Column]) -> Table:
-    """A temporary table of these columns (name and type only: no keys, no indexes)."""
-    return Table(name, MetaData(), *[Column(column.name, column.type) for column in columns], prefixes=["TEMPORARY"])
-
-
 def _created(conn: Connection, table: Table) -> Table:
     """A temporary table created empty (one left by a statement that failed before is dropped first)."""
     table.drop(conn, checkfirst=True)
@@ -272,7 +267,7 @@ def _created(conn: Connection, table: Table) -> Table:
 # The leads a load touched, as they were and as they are (the lead columns some part reads), and their ids (with a key:
 # each note looks up whether a lead is noted already).
 LEAD_COLUMNS_READ = [LEAD_TABLE.c[name] for name in sorted(set().union(*(part.reads for part in LEAD_PARTS)))]
-LEADS_BEFORE, LEADS_AFTER = (_temporary(name, LEAD_COLUMNS_READ) for name in ("leads_before", "leads_after"))
+LEADS_BEFORE, LEADS_AFTER = (temporary_table(name, LEAD_COLUMNS_READ) for name in ("leads_before", "leads_after"))
 LEADS_TOUCHED = Table("leads_touched", MetaData(), Column("id", LEAD_TABLE.c.id.type, primary_key=True, autoincrement=False),
                       prefixes=["TEMPORARY"])
 LEAD_NOTES = (LEADS_BEFORE, LEADS_AFTER, LEADS_TOUCHED)
@@ -286,7 +281,7 @@ def note_leads(conn: Connection, ids: Iterable[int], stored: bool = True) -> Non
         return
     for table in LEAD_NOTES:
         table.create(conn, checkfirst=True)
-    noting = _created(conn, _temporary("leads_noting", [LEAD_TABLE.c.id]))
+    noting = _created(conn, temporary_table("leads_noting", [LEAD_TABLE.c.id]))
     bulk_insert(conn, noting, ["id"], [(lead_id,) for lead_id in chosen])
     new = select(noting.c.id).where(~exists().where(LEADS_TOUCHED.c.id == noting.c.id))  # NOT IN would be read per row on PostgreSQL
     if stored:
@@ -307,12 +302,6 @@ def refresh_lead_parts(conn: Connection, parts: Iterable[LeadPartName]) -> None:
         _add_change(conn, ROLLUPS[name], part)
     for table in LEAD_NOTES:
         table.drop(conn)
-
-
-def _analysed(conn: Connection, table: Table) -> None:
-    """On PostgreSQL, statistics for a freshly filled temporary table (else the planner guesses how its keys spread)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text(f"ANALYZE {table.name}"))
 
 
 def _over(query: Select, leads: Table) -> Select:
@@ -339,11 +328,11 @@ def _add_change(conn: Connection, rollup: Rollup, part: str | None) -> None:
     """Add a part's change to its rollup: the rows it meets are replaced by their sums with it (a row that comes to
     nothing is removed, as the recomputation has none), the rest of the change is inserted."""
     table = rollup.table.__table__
-    change = _created(conn, _temporary("rollup_change", [table.c[name] for name in rollup.columns]))
+    change = _created(conn, temporary_table("rollup_change", [table.c[name] for name in rollup.columns]))
     conn.execute(insert(change).from_select(rollup.columns, _change(rollup, part)))
     Index("ix_rollup_change", *[change.c[name] for name in rollup.keys]).create(conn)  # SQLite probes it per rollup row
-    _analysed(conn, change)
-    met = _created(conn, _temporary("rollup_met", [table.c[name] for name in ("id", *rollup.columns)]))
+    analysed(conn, change)
+    met = _created(conn, temporary_table("rollup_met", [table.c[name] for name in ("id", *rollup.columns)]))
     same = [table.c[name].is_not_distinct_from(change.c[name]) if table.c[name].nullable else table.c[name] == change.c[name]
             for name in rollup.keys]
     conn.execute(insert(met).from_select(["id", *rollup.columns], select(*[table.c[name] for name in ("id", *rollup.columns)]).where(
