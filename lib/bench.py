@@ -12,7 +12,7 @@ Seeds the database at that scale first when it is empty. Prints one table and wr
                               "duckdb_median_s", "duckdb_ratio" (query ÷ DuckDB)}  (absent with --skip-compare)}},
  "import": {"rows", "new_median_s", "again_median_s", "runs"}  (absent with --import-rows 0),
  "ingest": {"rows", "runs", "file": {"median_s", "rows_per_s", "peak_rss_mib"}, "staging": {…}}  (absent with --ingest-rows 0),
- "increment": {"new_rows", "updates", "new_s", "progress_s", "total_s", "peak_rss_mib", "rollup_rows_differing"}
+ "increment": {"new_rows", "updates", "total_s" (one inbox run over both files), "peak_rss_mib", "rollup_rows_differing"}
               (only with --increment),
  "views": {view: median_s}  (the funnel's and the map's heavier views as their pages call them; only with --views),
  "concurrency": {"method", "processes", "sessions", "renders" (per pass), "p50_s", "p95_s", "max_s" (from cold caches),
@@ -276,7 +276,7 @@ def main() -> None:
     parser.add_argument("--ingest-rows", type=int, default=100_000,
                         help="new leads loaded from a file and from staging by the command line (0: skip it)")
     parser.add_argument("--increment", action="store_true",
-                        help="time a daily increment (20,000 new leads, then 100,000 progress updates) and check the rollups")
+                        help="time a daily increment (20,000 new leads and 100,000 progress updates, one inbox run) and check the rollups")
     parser.add_argument("--views", action="store_true",
                         help="time the funnel's and the dealer map's heavier views for the year to date, as their pages call them")
     parser.add_argument("--pages", help=f"comma-separated pages to time (default: all of {', '.join(BENCH_PAGES)})")

@@ -1,7 +1,8 @@
 """The bench's ingest part: new leads loaded through `python -m lib.ingest` the way a scheduler runs it, from one CSV file
 (canonical headers, personal data hashed at the door, duplicates found, rollups kept) and from the staging table; each
-run's wall time, rows per second and the loading process's peak memory. The daily increment: a file of new leads, then a
-CRM file moving older leads one stage on, and whether the lead rollups still equal their recomputation. Every batch is
+run's wall time, rows per second and the loading process's peak memory. The daily increment: a file of new leads and a
+CRM file moving older leads one stage on, loaded by one inbox run, and whether the lead rollups still equal their
+recomputation. Every batch is
 rolled back afterwards, so the bench database is left as it was."""
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from lib import rollups
 from lib.config import ROOT
 from lib.db import get_engine
 from lib.ingest import pipeline
+from lib.ingest.inbox import FAILED
 from lib.ingest.kinds import STAGING
 from lib.models import Channel, ImportBatch, Lead
 from lib.scope import Scope
@@ -75,10 +77,15 @@ def _newest_batch(engine: Engine) -> int | None:
         return conn.execute(select(ImportBatch.id).order_by(ImportBatch.id.desc()).limit(1)).scalar()
 
 
+def _write_csv(path: Path, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A CSV file of these rows under this header."""
+    path.write_text("\n".join([",".join(header), *(",".join(row) for row in rows)]) + "\n", encoding="utf-8")
+
+
 def _file_run(_engine: Engine, url: str, rows: list[tuple[str, ...]], folder: Path) -> tuple[float, float]:
     """Load the leads from one CSV file."""
     path = folder / "bench_leads.csv"
-    path.write_text("\n".join([",".join(HEADER), *(",".join(row) for row in rows)]) + "\n", encoding="utf-8")
+    _write_csv(path, HEADER, rows)
     return _timed_load(["leads", str(path)], url)
 
 
@@ -143,28 +150,30 @@ def _rollups_differing(engine: Engine) -> int:
 
 
 def time_increment(url: str, new_rows: int, updates: int) -> dict[str, object]:
-    """A day's loads, each timed as its own `python -m lib.ingest` run: `new_rows` new leads, then `updates` progress rows;
-    then the lead rollups checked against their recomputation, and everything undone."""
+    """A day's loads as the scheduler runs them, one `python -m lib.ingest --inbox` run over the day's two files: `new_rows`
+    new leads, then `updates` progress rows; then the lead rollups checked against their recomputation, and everything
+    undone."""
     engine = get_engine(url)
     before = _newest_batch(engine)
     progress = _progress_rows(engine, updates)
     try:
         with tempfile.TemporaryDirectory() as folder:
-            new_seconds, new_peak = _file_run(engine, url, bench_leads(engine, new_rows, 9), Path(folder))
-            path = Path(folder) / "bench_progress.csv"
-            path.write_text("\n".join(["external_id,channel,visit_at", *(",".join(row) for row in progress)]) + "\n", encoding="utf-8")
-            progress_seconds, progress_peak = _timed_load(["lead-progress", str(path)], url)
+            inbox = Path(folder)
+            _write_csv(inbox / "leads_bench.csv", HEADER, bench_leads(engine, new_rows, 9))
+            _write_csv(inbox / "lead-progress_bench.csv", ("external_id", "channel", "visit_at"), progress)
+            seconds, peak = _timed_load(["--inbox", str(inbox)], url)
+            if any(inbox.glob(f"{FAILED}/*.csv")):
+                raise RuntimeError("a bench file went to failed/")
         differing = _rollups_differing(engine)
     finally:
         _roll_back_since(engine, before)
         with engine.begin() as conn:
             conn.execute(update(Lead).where(Lead.external_id.like(f"{PLATFORM_ID}%")).values(external_id=None))
-    return {"new_rows": new_rows, "updates": len(progress), "new_s": round(new_seconds, 2), "progress_s": round(progress_seconds, 2),
-            "total_s": round(new_seconds + progress_seconds, 2), "peak_rss_mib": round(max(new_peak, progress_peak)),
+    return {"new_rows": new_rows, "updates": len(progress), "total_s": round(seconds, 2), "peak_rss_mib": round(peak),
             "rollup_rows_differing": differing}
 
 
 def increment_line(figures: dict) -> str:
     """The daily increment in a line."""
-    return ("daily increment: {new_rows:,} new leads {new_s:.1f} s + {updates:,} progress updates {progress_s:.1f} s = {total_s:.1f} s, "
+    return ("daily increment: {new_rows:,} new leads and {updates:,} progress updates in one inbox run {total_s:.1f} s, "
             "peak {peak_rss_mib:,} MiB; lead rollup rows differing afterwards: {rollup_rows_differing}").format(**figures)

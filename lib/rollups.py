@@ -32,7 +32,7 @@ from sqlalchemy import (Column, ColumnElement, Connection, Index, MetaData, Sele
                         literal, or_, select, union_all)
 from sqlalchemy.sql import visitors
 
-from lib.bulk import analysed, bulk_insert, temporary_table
+from lib.bulk import analysed, bulk_insert, looked_up_by_index, temporary_table
 from lib.models import (Base, Lead, LeadMonthDealer, LeadMonthEvents, LeadMonthLost, LeadMonthMix,
                         LeadMonthOrders, Member, MemberActiveEdges, MemberTier, MemberTierReached, PointsDaily, PointsLedger, PointsOpenLots)
 from lib.queries.lead_sums import (LAG_DIMENSIONS, LAG_PAIRS, LAG_ROLLUPS, ROLLUP_COLUMNS, STAGE_COLUMNS, UNIQUE_LEAD, lag_histogram,
@@ -284,9 +284,10 @@ def note_leads(conn: Connection, ids: Iterable[int], stored: bool = True) -> Non
     noting = _created(conn, temporary_table("leads_noting", [LEAD_TABLE.c.id]))
     bulk_insert(conn, noting, ["id"], [(lead_id,) for lead_id in chosen])
     new = select(noting.c.id).where(~exists().where(LEADS_TOUCHED.c.id == noting.c.id))  # NOT IN would be read per row on PostgreSQL
-    if stored:
-        conn.execute(insert(LEADS_BEFORE).from_select(list(LEADS_BEFORE.c.keys()), select(*LEAD_COLUMNS_READ).where(LEAD_TABLE.c.id.in_(new))))
-    conn.execute(insert(LEADS_TOUCHED).from_select(["id"], new))
+    with looked_up_by_index(conn):
+        if stored:
+            conn.execute(insert(LEADS_BEFORE).from_select(list(LEADS_BEFORE.c.keys()), select(*LEAD_COLUMNS_READ).where(LEAD_TABLE.c.id.in_(new))))
+        conn.execute(insert(LEADS_TOUCHED).from_select(["id"], new))
     noting.drop(conn)
 
 
@@ -296,8 +297,9 @@ def refresh_lead_parts(conn: Connection, parts: Iterable[LeadPartName]) -> None:
     rows that change are rewritten (a day's progress moves a few months of every region: recomputing them took longer)."""
     for table in LEAD_NOTES:
         table.create(conn, checkfirst=True)
-    conn.execute(insert(LEADS_AFTER).from_select(list(LEADS_AFTER.c.keys()), select(*LEAD_COLUMNS_READ).where(
-        LEAD_TABLE.c.id.in_(select(LEADS_TOUCHED.c.id)))))
+    with looked_up_by_index(conn):
+        conn.execute(insert(LEADS_AFTER).from_select(list(LEADS_AFTER.c.keys()), select(*LEAD_COLUMNS_READ).where(
+            LEAD_TABLE.c.id.in_(select(LEADS_TOUCHED.c.id)))))
     for name, part in sorted(parts, key=lambda named: (named[0], named[1] or "")):
         _add_change(conn, ROLLUPS[name], part)
     for table in LEAD_NOTES:

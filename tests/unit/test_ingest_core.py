@@ -11,6 +11,8 @@ import sys
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from lib import config, privacy
@@ -19,6 +21,7 @@ from lib.ingest.checks import Problems
 from lib.ingest.fields import Field, parse, times
 from lib.ingest.profile import ProfileError
 from lib.ingest.profile import parse as parse_profile
+from lib.ingest.upsert import _differs, _same
 from lib.models import Channel, ImportBatch, SourceFreshness
 from lib.scope import Scope
 from tests.campaign_helpers import scope_of
@@ -153,6 +156,15 @@ def undo_batch(engine, batch_id: int) -> None:
     """Roll a batch back as the manager."""
     with engine.begin() as conn:
         pipeline.rollback(conn, scope_of(engine, "manager"), batch_id)
+
+
+TEXTS = st.lists(st.tuples(*[st.one_of(st.none(), st.sampled_from(["", "a", "A", "a ", "战败", "1"]))] * 2), max_size=30)
+
+
+@given(TEXTS)
+def test_text_columns_compared_at_once_differ_where_cell_by_cell_comparison_says(pairs):
+    stored, written = (pd.Series([pair[side] for pair in pairs], index=range(5, 5 + len(pairs)), dtype=object) for side in (0, 1))
+    assert _differs(stored, written).tolist() == [not _same(old, new) for old, new in pairs]
 
 
 def test_a_load_then_the_same_load_then_an_update_then_rollbacks_restore_exactly(engine):

@@ -438,6 +438,25 @@ def test_a_progress_load_rewrites_only_the_rollup_rows_its_change_meets(conn):
     rollups_right(conn)
 
 
+def test_only_the_leads_a_load_changes_are_noted_for_the_rollups(conn, monkeypatch):
+    load(conn, "leads", "a.csv", file_a(), PROFILE_A)
+    leads = stored_leads(conn)
+    moved, left = leads[leads["valid_at"].isna() & leads["visit_at"].isna()].iloc[:2].itertuples()
+    noted = []
+    add_change = rollups._add_change
+
+    def noting(connection, rollup, part):
+        noted.append(set(connection.execute(select(rollups.LEADS_TOUCHED.c.id)).scalars()))
+        add_change(connection, rollup, part)
+
+    monkeypatch.setattr(rollups, "_add_change", noting)
+    visit = f"{moved.created_at + dt.timedelta(hours=30):%Y-%m-%d %H:%M}"
+    report = load(conn, "lead-progress", "visit.csv", f"线索ID,渠道,到店时间\n{moved.Index},t-src-a,{visit}\n{left.Index},t-src-a,\n".encode())
+    assert (report.status, report.applied.updated, report.applied.unchanged) == ("loaded", 1, 1)
+    assert noted and all(ids == {moved.id} for ids in noted)  # the lead the file leaves as it was is not noted
+    rollups_right(conn)
+
+
 def test_phone_numbers_appear_nowhere_in_the_database_nor_the_logs(conn, caplog):
     caplog.set_level(logging.DEBUG)
     load_all(conn)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -246,13 +247,13 @@ def _kept(rows: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
 
 def apply_leads(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
     """Upsert the leads by channel and platform id and relink the duplicates of the people and models touched; every lead
-    written is noted first as it was stored (for the rollups, changed once after the last part)."""
+    written is noted first as it was stored (for the rollups, changed once after the last part; one the file leaves as it
+    is, is not)."""
     found = found_leads(conn, rows, LEAD_COLUMNS)  # read once: the upsert compares these too
     stored = aligned(rows, found)
     kept = _kept(rows, stored)
-    note_leads(conn, found["id"])
     written = upsert(conn, LEAD, KEY, kept.assign(import_batch_id=batch_id), batch_id, inserted_only=("import_batch_id",),
-                     stored=found)
+                     stored=found, before_update=partial(note_leads, conn))
     note_leads(conn, written.inserted, stored=False)
     before = stored[stored["id"].isin(written.updated)]
     now = kept[stored["id"].isna() | stored["id"].isin(written.updated)]  # the rows written, as written

@@ -4,6 +4,8 @@ back, and the first response time. A blank cell leaves the stored value alone, a
 lead was lost at is derived as the seed derives it (its furthest stage by the time it was lost)."""
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 from sqlalchemy import Connection
 
@@ -105,10 +107,8 @@ def _as_read(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def apply_progress(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
-    """Update the leads' progress (prior values noted for undo; the leads as they were noted for the rollups)."""
-    found = _as_read(rows)
-    note_leads(conn, found["id"])
-    written = upsert(conn, LEAD, KEY, rows[[*KEY, *WRITTEN]], batch_id, stored=found)
+    """Update the leads' progress (prior values noted for undo; the leads that change noted as they were, for the rollups)."""
+    written = upsert(conn, LEAD, KEY, rows[[*KEY, *WRITTEN]], batch_id, stored=_as_read(rows), before_update=partial(note_leads, conn))
     stale = stale_parts(written.columns) if written.updated else frozenset()
     newest = rows["newest"].max()
     return Applied(updated=len(written.updated), unchanged=written.unchanged,
