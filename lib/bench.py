@@ -276,7 +276,8 @@ def main() -> None:
     parser.add_argument("--ingest-rows", type=int, default=100_000,
                         help="new leads loaded from a file and from staging by the command line (0: skip it)")
     parser.add_argument("--increment", action="store_true",
-                        help="time a daily increment (20,000 new leads and 100,000 progress updates, one inbox run) and check the rollups")
+                        help="time a daily increment (20,000 new leads and 100,000 progress updates, one inbox run) "
+                             "and check the rollups")
     parser.add_argument("--views", action="store_true",
                         help="time the funnel's and the dealer map's heavier views for the year to date, as their pages call them")
     parser.add_argument("--pages", help=f"comma-separated pages to time (default: all of {', '.join(BENCH_PAGES)})")

@@ -125,7 +125,8 @@ def looked_up_by_index(conn: Connection) -> Iterator[None]:
     automatic indexes: else the planner reads the whole table's key index and probes an index it builds on the keys (0.29 s
     against 0.06 s for 100,000 keys among 1.2 million leads, growing with the table). On PostgreSQL, no hash or merge join
     (for the rest of the transaction at most): else it reads the whole table (20,000 phone hashes among 2.1 million
-    leads: 0.74 s against 0.10 s). The keys must be indexed in the big table."""
+    leads: 0.74 s against 0.10 s). The keys must be indexed in the big table; on PostgreSQL the connection must be in a
+    transaction (the settings are the transaction's own)."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA automatic_index=OFF")
         try:
@@ -139,7 +140,7 @@ def looked_up_by_index(conn: Connection) -> Iterator[None]:
     before = {name: conn.execute(text("SELECT current_setting(:name)"), {"name": name}).scalar() for name in PLANNER_JOINS_OFF}
     for name in PLANNER_JOINS_OFF:
         conn.execute(text("SELECT set_config(:name, 'off', true)"), {"name": name})
-    yield
+    yield  # no finally: a statement that fails aborts the transaction (or its savepoint), which undoes the settings too
     for name, value in before.items():
         conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
 

@@ -286,7 +286,8 @@ def note_leads(conn: Connection, ids: Iterable[int], stored: bool = True) -> Non
     new = select(noting.c.id).where(~exists().where(LEADS_TOUCHED.c.id == noting.c.id))  # NOT IN would be read per row on PostgreSQL
     with looked_up_by_index(conn):
         if stored:
-            conn.execute(insert(LEADS_BEFORE).from_select(list(LEADS_BEFORE.c.keys()), select(*LEAD_COLUMNS_READ).where(LEAD_TABLE.c.id.in_(new))))
+            conn.execute(insert(LEADS_BEFORE).from_select(list(LEADS_BEFORE.c.keys()),
+                                                          select(*LEAD_COLUMNS_READ).where(LEAD_TABLE.c.id.in_(new))))
         conn.execute(insert(LEADS_TOUCHED).from_select(["id"], new))
     noting.drop(conn)
 

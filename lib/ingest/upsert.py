@@ -39,11 +39,16 @@ def plain_rows(frame: pd.DataFrame) -> list[tuple]:
     return list(zip(*(_plain_column(frame[name]) for name in frame.columns)))
 
 
+def _text(column: pd.Series) -> bool:
+    """Whether a column of Python objects holds only text and missing values."""
+    return column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
+
+
 def _plain_column(column: pd.Series) -> list:
     """One column's cells as plain Python values; cell by cell only where the column's type cannot say what they are."""
     if pd.api.types.is_datetime64_any_dtype(column):
         return [None if value is pd.NaT else value for value in column.dt.to_pydatetime()]
-    if column.dtype != object or pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+    if column.dtype != object or _text(column):
         return column.astype(object).where(column.notna(), None).tolist()  # numpy numbers become int, float, bool
     return [plain(value) for value in column]
 
@@ -90,7 +95,7 @@ def _differs(stored: pd.Series, given: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(given) and not pd.api.types.is_bool_dtype(given):
         numbers, values = pd.to_numeric(stored, errors="coerce").astype(float), given.astype(float)
         return ~((numbers.isna() & values.isna()) | ((numbers - values).abs() < 1e-9))
-    if all(column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty") for column in (stored, given)):
+    if _text(stored) and _text(given):
         return ~((stored.isna() & given.isna()) | (stored.astype(object) == given.astype(object)))
     return pd.Series([not _same(old, new) for old, new in zip(stored, given)], index=given.index, dtype=bool)
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -158,7 +159,7 @@ def undo_batch(engine, batch_id: int) -> None:
         pipeline.rollback(conn, scope_of(engine, "manager"), batch_id)
 
 
-TEXTS = st.lists(st.tuples(*[st.one_of(st.none(), st.sampled_from(["", "a", "A", "a ", "战败", "1"]))] * 2), max_size=30)
+TEXTS = st.lists(st.tuples(*[st.sampled_from([None, np.nan, pd.NA, "", "a", "A", "a ", "战败", "1"])] * 2), max_size=30)
 
 
 @given(TEXTS)

@@ -454,6 +454,10 @@ def test_only_the_leads_a_load_changes_are_noted_for_the_rollups(conn, monkeypat
     report = load(conn, "lead-progress", "visit.csv", f"线索ID,渠道,到店时间\n{moved.Index},t-src-a,{visit}\n{left.Index},t-src-a,\n".encode())
     assert (report.status, report.applied.updated, report.applied.unchanged) == ("loaded", 1, 1)
     assert noted and all(ids == {moved.id} for ids in noted)  # the lead the file leaves as it was is not noted
+    noted.clear()
+    regraded = load(conn, "leads", "a.csv", file_a().replace(b",1\n", b",2\n"), PROFILE_A)  # A003's grade; the rest as stored
+    assert (regraded.status, regraded.applied.updated) == ("loaded", 1)
+    assert noted and all(ids == {int(leads.loc["A003", "id"])} for ids in noted)
     rollups_right(conn)
 
 

@@ -108,7 +108,8 @@ def _as_read(rows: pd.DataFrame) -> pd.DataFrame:
 
 def apply_progress(conn: Connection, rows: pd.DataFrame, batch_id: int) -> Applied:
     """Update the leads' progress (prior values noted for undo; the leads that change noted as they were, for the rollups)."""
-    written = upsert(conn, LEAD, KEY, rows[[*KEY, *WRITTEN]], batch_id, stored=_as_read(rows), before_update=partial(note_leads, conn))
+    written = upsert(conn, LEAD, KEY, rows[[*KEY, *WRITTEN]], batch_id, stored=_as_read(rows),
+                     before_update=partial(note_leads, conn))
     stale = stale_parts(written.columns) if written.updated else frozenset()
     newest = rows["newest"].max()
     return Applied(updated=len(written.updated), unchanged=written.unchanged,
