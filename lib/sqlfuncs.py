@@ -114,8 +114,13 @@ def _week_start_mysql(element: week_start, compiler: SQLCompiler, **kw: Any) -> 
     return f"date_format(date_sub({day}, INTERVAL weekday({day}) DAY), '%%Y-%%m-%%d')"  # pyformat style: % doubled
 
 
+MS_PER_HOUR = 3_600_000
+MS_PER_DAY = 24 * MS_PER_HOUR
+
+
 class hours_between(FunctionElement):  # noqa: N801 - reads like the SQL function it is
-    """Whole hours from the first timestamp to the second (rounded), on every supported database."""
+    """Whole hours from the first timestamp to the second, rounded half away from zero (as PostgreSQL rounds), the same on
+    every supported database."""
 
     type = Integer()
     name = "hours_between"
@@ -124,9 +129,10 @@ class hours_between(FunctionElement):  # noqa: N801 - reads like the SQL functio
 
 @compiles(hours_between)
 def _hours_between_default(element: hours_between, compiler: SQLCompiler, **kw: Any) -> str:
-    """SQLite: julian-day difference × 24, rounded."""
+    """SQLite: the julian-day difference in whole milliseconds (SQLite's own precision), ÷ 3,600,000, rounded half away
+    from zero: the julian days × 24 alone come out a hair under a half hour (8 h 30 min as 8.4999999963, rounded to 8)."""
     first, second = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"CAST(round((julianday({second}) - julianday({first})) * 24) AS INTEGER)"
+    return f"CAST(round(round((julianday({second}) - julianday({first})) * {MS_PER_DAY}) / {MS_PER_HOUR}.0) AS INTEGER)"
 
 
 @compiles(hours_between, "postgresql")
@@ -139,9 +145,9 @@ def _hours_between_postgresql(element: hours_between, compiler: SQLCompiler, **k
 @compiles(hours_between, "mysql")
 @compiles(hours_between, "mariadb")
 def _hours_between_mysql(element: hours_between, compiler: SQLCompiler, **kw: Any) -> str:
-    """MySQL and MariaDB: seconds ÷ 3600, rounded."""
+    """MySQL and MariaDB: microseconds ÷ 3,600,000,000 (exact decimals), rounded half away from zero."""
     first, second = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"CAST(round(timestampdiff(SECOND, {first}, {second}) / 3600) AS SIGNED)"
+    return f"CAST(round(timestampdiff(MICROSECOND, {first}, {second}) / {MS_PER_HOUR * 1000}) AS SIGNED)"
 
 
 class plus_days(FunctionElement):  # noqa: N801 - reads like the SQL function it is

@@ -262,6 +262,19 @@ def test_timestamps_out_of_order_are_flagged_and_left_out_of_the_speed(engine):
     assert (counts["lead"], counts["valid"], counts["visit"]) == (1, 1, 1)
 
 
+def test_a_lag_of_a_whole_number_of_hours_and_a_half_rounds_up_on_every_database(engine):
+    day = dt.datetime(2004, 5, 15, 9, 6, 30)
+    for minutes in (30, 150, 510):  # 0.5 h, 2.5 h, 8.5 h: 1, 3 and 9 hours; SQLite's julian days once made them 0, 2 and 8
+        add_lead(engine, day, valid_at=day + dt.timedelta(minutes=minutes))
+    rows = leads(engine, None)
+    for window in (FunnelFilter(dt.date(2004, 5, 1), dt.date(2004, 5, 31)),  # a whole month: from the lag rollups
+                   FunnelFilter(dt.date(2004, 5, 14), dt.date(2004, 5, 16))):  # three days: from the leads
+        with engine.connect() as conn:
+            shown = shown_lags(funnel.stage_lags(conn, scope_of(engine, "exec"), window))
+        assert shown == {0: raw_lags(rows, window.start, window.end)}
+        assert shown == {0: {"lead_valid": (3, pytest.approx(3 / 24), pytest.approx(9 / 24))}}
+
+
 def test_a_drill_down_lists_the_leads_of_one_breakdown_value(engine):
     rows = leads(engine, None)
     cohort = rows[(rows["created_at"] >= pd.Timestamp(START)) & (rows["created_at"] < pd.Timestamp(TODAY + dt.timedelta(days=1)))]

@@ -9,13 +9,14 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, insert, text
+from sqlalchemy import Engine, inspect, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from lib import rollups
 from lib.db import alembic_config, make_engine, upgrade_to_head
 from lib.ingest.kinds import STAGING_METADATA
-from lib.models import Base, ChannelDaily, Channel, Region
+from lib.models import Base, ChannelDaily, Channel, Lead, LeadMonthLags, Region
 from tests.conftest import drop_everything
 
 
@@ -105,3 +106,25 @@ def test_natural_keys_refuse_a_second_fact_for_the_same_cell(fresh):
         conn.execute(insert(ChannelDaily).values(**national))
     with pytest.raises(IntegrityError), fresh.begin() as conn:
         conn.execute(insert(ChannelDaily).values(**national))
+
+
+def test_the_sqlite_lag_rollups_are_recomputed_with_half_hours_rounded_up(tmp_path):
+    """Migration 0018, on SQLite whatever the test database (it changes SQLite's rollups only): a lag rollup row written
+    with 8 h 30 min as 8 hours (as the julian-day arithmetic had it) holds 9 hours afterwards, as the leads give it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'half-hours.db'}")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0017")
+    created = dt.datetime(2024, 1, 8, 7, 6, 30)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # a lead without its channel, model and place: the lags need none
+        conn.execute(insert(Lead).values(id=1, created_at=created, valid_at=created + dt.timedelta(hours=8, minutes=30),
+                                         channel_id=1, model_id=1, region_id=1, province_adcode=510000, grade="high",
+                                         phone_hash="0" * 64, phone_masked="138****0000"))
+        conn.execute(insert(LeadMonthLags).values(month="2024-01", region_id=1, channel_id=1, model_id=1, step="lead_valid",
+                                                  hours=8, leads=1))
+        conn.commit()
+    upgrade_to_head(engine)
+    with engine.connect() as conn:
+        assert conn.execute(select(LeadMonthLags.hours, LeadMonthLags.leads)).all() == [(9, 1)]
+        assert rollups.differences(conn, "lead_month_lags") == 0
+    engine.dispose()
